@@ -1,0 +1,49 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "tcpcopy-swift",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "tcpcopy", targets: ["tcpcopy"]),
+        .executable(name: "intercept", targets: ["intercept"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config; the providers name Debian's packages.
+        .systemLibrary(
+            name: "CNetfilterQueue", pkgConfig: "libnetfilter_queue",
+            providers: [.apt(["libnetfilter-queue-dev"])]),
+        .systemLibrary(name: "CMNL", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
+        .systemLibrary(name: "CIPTC", pkgConfig: "libiptc", providers: [.apt(["libiptc-dev"])]),
+        // C functions for the macros, packed structs and callbacks Swift cannot use directly.
+        .target(name: "CTCPCopyShims", dependencies: ["CNetfilterQueue", "CMNL", "CIPTC"]),
+        // Pure logic: no Glibc, no C module, no syscalls.
+        .target(name: "TCPCopyCore"),
+        // Every syscall and C call, and the two daemons wiring the core to them.
+        .target(
+            name: "TCPCopyIO",
+            dependencies: [
+                "TCPCopyCore", "CTCPCopyShims", "CMNL", "CNetfilterQueue", "CIPTC",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(
+            name: "tcpcopy",
+            dependencies: [
+                "TCPCopyCore", "TCPCopyIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(
+            name: "intercept",
+            dependencies: [
+                "TCPCopyCore", "TCPCopyIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(name: "TCPCopyCoreTests", dependencies: ["TCPCopyCore"]),
+    ]
+)

@@ -1,0 +1,54 @@
+// Small C functions for what Swift cannot call directly: libmnl/libnetfilter_queue macros
+// (mnl_attr_for_each, NLMSG_*), the packed `struct epoll_event`, and libiptc's entry walking.
+// Each function is named CTCPCopyShims_<what it wraps>; none keeps state.
+#ifndef CTCPCOPY_SHIMS_H
+#define CTCPCOPY_SHIMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct mnl_socket;
+
+// --- NFQUEUE ---------------------------------------------------------------------------------
+
+/// Opens a NETLINK_NETFILTER socket and binds it to `queue`, copying at most `copy_range` bytes
+/// of each packet, with the kernel queue capped at `max_len` packets (0 keeps the kernel's
+/// default) and GSO packets delivered whole. Fail-open is left off on purpose: when the queue
+/// overflows the kernel drops the packet, so a response never leaks.
+/// Returns NULL and sets errno on failure; `failed_step` names the step that failed.
+struct mnl_socket *CTCPCopyShims_nfq_open(uint16_t queue, uint32_t copy_range, uint32_t max_len,
+                                          const char **failed_step);
+
+/// One queued packet found in a netlink receive buffer.
+typedef struct {
+    uint32_t packet_id;
+    const uint8_t *payload;  // the first bytes of the packet, starting at the IP header
+    uint32_t payload_len;    // bytes available at `payload` (at most the copy range)
+} CTCPCopyShims_nfq_packet;
+
+/// Walks the netlink messages in `buf[0..<len]` from `*offset`. Returns 1 and fills `out` for the
+/// next queued packet, 0 at the end of the buffer, -1 for a netlink error message (errno set),
+/// -2 for a malformed message (the rest of the buffer is skipped).
+int CTCPCopyShims_nfq_next_packet(const void *buf, size_t len, size_t *offset,
+                                  CTCPCopyShims_nfq_packet *out);
+
+/// Appends one verdict message to `buf` at `*used` (capacity `cap`). Returns 0, or -1 if it
+/// does not fit (nothing is written then).
+int CTCPCopyShims_nfq_put_verdict(void *buf, size_t cap, size_t *used, uint16_t queue,
+                                  uint32_t packet_id, int accept);
+
+// --- epoll ------------------------------------------------------------------------------------
+
+int CTCPCopyShims_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t token);
+
+/// epoll_wait that unpacks the packed events into two plain arrays.
+int CTCPCopyShims_epoll_wait(int epfd, uint64_t *tokens, uint32_t *events, int max_events,
+                             int timeout_ms);
+
+// --- libiptc ----------------------------------------------------------------------------------
+
+/// Counts the rules in `chain` of the legacy `filter` table that jump to NFQUEUE.
+/// Returns -1 when the table cannot be read; `*error` then says why (iptc_strerror).
+int CTCPCopyShims_iptc_count_nfqueue_rules(const char *chain, const char **error);
+
+#endif

@@ -1,0 +1,70 @@
+/// One copy route: packets arriving for `onlinePort` (on `onlineAddress`, or any local address
+/// when nil) are copied to `targetAddress:targetPort`.
+public struct CopyRoute: Hashable, Sendable, CustomStringConvertible {
+    public var onlineAddress: IPv4Address?
+    public var onlinePort: UInt16
+    public var targetAddress: IPv4Address
+    public var targetPort: UInt16
+
+    public init(
+        onlineAddress: IPv4Address?, onlinePort: UInt16, targetAddress: IPv4Address,
+        targetPort: UInt16
+    ) {
+        self.onlineAddress = onlineAddress
+        self.onlinePort = onlinePort
+        self.targetAddress = targetAddress
+        self.targetPort = targetPort
+    }
+
+    public var description: String {
+        let online = onlineAddress.map { "\($0):\(onlinePort)" } ?? "\(onlinePort)"
+        return "\(online)-\(targetAddress):\(targetPort)"
+    }
+}
+
+/// Everything tcpcopy needs to run, validated.
+public struct TCPCopyConfiguration: Sendable, Equatable {
+    public var routes: [CopyRoute]
+    /// Sessions sent to the target per captured session (`-n`).
+    public var copies: Int = 1
+    /// TCP port intercept listens on, on every target (`-p`).
+    public var interceptPort: UInt16 = 36524
+    /// Seconds a session may stay idle before it is released (`-t`).
+    public var sessionTimeout: Int = 120
+    /// Largest IP packet sent to the target (`-M`).
+    public var mtu: Int = 1500
+    /// MSS announced in synthesised SYNs (`-S`).
+    public var synMSS: Int = 1460
+    /// Upper bound on live sessions; new sessions beyond it are counted and skipped.
+    public var maxSessions: Int = 65536
+    /// Memory cap in MiB (`-m`).
+    public var memoryLimitMB: Int = 512
+    /// Seconds between counter lines in the log; 0 prints them only at exit.
+    public var statsInterval: Int = 0
+    /// Log file (`-l`); nil logs to standard error.
+    public var logFile: String?
+
+    public init(routes: [CopyRoute]) { self.routes = routes }
+}
+
+/// Everything intercept needs to run, validated.
+public struct InterceptConfiguration: Sendable, Equatable {
+    /// Responses addressed to these hosts are accepted (they reach them); all others are dropped.
+    public var allowList: [IPv4Address] = []
+    /// NFQUEUE queue number (`--queue`).
+    public var queue: UInt16 = 0
+    /// Largest number of packets the kernel holds in the queue (`-q`); 0 keeps the kernel's.
+    public var queueMaxLength: UInt32 = 0
+    /// TCP port tcpcopy connects to (`-p`).
+    public var listenPort: UInt16 = 36524
+    /// Address to listen on (`-b`); nil listens on all addresses.
+    public var bindAddress: IPv4Address?
+    /// Seconds a route lives without traffic before it is forgotten.
+    public var routeTimeout: Int = 120
+    /// Seconds between counter lines in the log; 0 prints them only at exit.
+    public var statsInterval: Int = 0
+    /// Log file (`-l`); nil logs to standard error.
+    public var logFile: String?
+
+    public init() {}
+}
