@@ -30,20 +30,18 @@ let package = Package(
                 "TCPCopyCore", "CTCPCopyShims", "CMNL", "CNetfilterQueue", "CIPTC",
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .executableTarget(
-            name: "tcpcopy",
+        // The two command lines (swift-argument-parser), kept out of the executables so that
+        // tests can parse every form.
+        .target(
+            name: "TCPCopyCLI",
             dependencies: [
                 "TCPCopyCore", "TCPCopyIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .executableTarget(
-            name: "intercept",
-            dependencies: [
-                "TCPCopyCore", "TCPCopyIO",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-            ]),
+        .executableTarget(name: "tcpcopy", dependencies: ["TCPCopyCLI"]),
+        .executableTarget(name: "intercept", dependencies: ["TCPCopyCLI"]),
         .testTarget(name: "TCPCopyCoreTests", dependencies: ["TCPCopyCore"]),
+        .testTarget(name: "TCPCopyCLITests", dependencies: ["TCPCopyCLI", "TCPCopyCore"]),
     ]
 )
