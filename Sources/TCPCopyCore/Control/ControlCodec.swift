@@ -1,0 +1,193 @@
+/// Frames on the control connection. Every frame is
+///
+///     magic "TC" (2) | type (1) | flags (1, zero) | body length (2) | checksum (2) | body
+///
+/// in network byte order. The checksum is the Internet checksum of the first six header bytes
+/// and the body. Each type has a fixed body size or bound. A frame that breaks any rule means the
+/// stream is corrupt: the decoder reports it and the caller drops the connection, because after
+/// a lost byte nothing later in the stream can be trusted.
+public enum ControlFrame {
+    public static let headerLength = 8
+    public static let magic: UInt16 = 0x5443  // "TC"
+    /// Largest body any message has; anything longer is corruption.
+    public static let maximumBodyLength = 120
+
+    enum MessageType: UInt8 {
+        case hello = 1, welcome = 2, goodbye = 3, register = 4, unregister = 5, response = 6
+        case heartbeat = 7
+    }
+}
+
+/// What is wrong with a control stream.
+public enum ControlProtocolError: Error, Hashable, Sendable, CustomStringConvertible {
+    case badMagic(UInt16)
+    case unknownType(UInt8)
+    case badFlags(UInt8)
+    case badLength(type: UInt8, length: Int)
+    case badChecksum
+    case badBody(type: UInt8)
+
+    public var description: String {
+        switch self {
+        case .badMagic(let m): "bad frame magic 0x\(String(m, radix: 16)) (stream out of sync)"
+        case .unknownType(let t): "unknown message type \(t)"
+        case .badFlags(let f): "non-zero flags \(f)"
+        case .badLength(let t, let l): "body length \(l) is wrong for message type \(t)"
+        case .badChecksum: "frame checksum mismatch"
+        case .badBody(let t): "malformed body for message type \(t)"
+        }
+    }
+}
+
+public enum ControlEncoder {
+    /// Appends the frame of `message` to `buffer`.
+    public static func encode(_ message: ControlMessage, into buffer: inout [UInt8]) {
+        let start = buffer.count
+        buffer.appendUInt16(ControlFrame.magic)
+        buffer += [type(of: message).rawValue, 0, 0, 0, 0, 0]
+        switch message {
+        case .hello(let version), .welcome(let version):
+            buffer.appendUInt16(version)
+        case .goodbye(let reason):
+            buffer.appendUInt16(reason.rawValue)
+        case .register(let key), .unregister(let key):
+            buffer.appendUInt32(key.clientAddress.value)
+            buffer.appendUInt16(key.clientPort)
+            buffer.appendUInt32(key.targetAddress.value)
+            buffer.appendUInt16(key.targetPort)
+        case .response(let header):
+            buffer += header.bytes
+        case .heartbeat:
+            break
+        }
+        let bodyLength = buffer.count - start - ControlFrame.headerLength
+        buffer.writeUInt16(UInt16(bodyLength), at: start + 4)
+        buffer.writeUInt16(checksum(buffer, frameStart: start), at: start + 6)
+    }
+
+    public static func encode(_ message: ControlMessage) -> [UInt8] {
+        var buffer: [UInt8] = []
+        encode(message, into: &buffer)
+        return buffer
+    }
+
+    private static func type(of message: ControlMessage) -> ControlFrame.MessageType {
+        switch message {
+        case .hello: .hello
+        case .welcome: .welcome
+        case .goodbye: .goodbye
+        case .register: .register
+        case .unregister: .unregister
+        case .response: .response
+        case .heartbeat: .heartbeat
+        }
+    }
+
+    /// Checksum over header bytes 0..<6 and the body (the checksum field itself is skipped).
+    static func checksum(_ buffer: [UInt8], frameStart: Int) -> UInt16 {
+        let bodyLength = Int(buffer.readUInt16(at: frameStart + 4) ?? 0)
+        var sum = InternetChecksum()
+        buffer.withUnsafeBytes { raw in
+            sum.add(UnsafeRawBufferPointer(rebasing: raw[frameStart..<(frameStart + 6)]))
+            let body = frameStart + ControlFrame.headerLength
+            sum.add(UnsafeRawBufferPointer(rebasing: raw[body..<(body + bodyLength)]))
+        }
+        return sum.value
+    }
+}
+
+/// Reassembles frames from a byte stream fed in arbitrary pieces. It never consumes part of a
+/// frame: `next()` returns nil until a whole frame is buffered.
+public struct ControlDecoder: Sendable {
+    private var buffer: [UInt8] = []
+    private var readIndex = 0
+    /// Set once the stream was found corrupt; the decoder refuses further input.
+    public private(set) var failure: ControlProtocolError?
+
+    public init() {}
+
+    /// Bytes received but not yet decoded.
+    public var bufferedCount: Int { buffer.count - readIndex }
+
+    public mutating func append<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        if readIndex > 0 && readIndex >= buffer.count / 2 {
+            buffer.removeSubrange(0..<readIndex)
+            readIndex = 0
+        }
+        buffer.append(contentsOf: bytes)
+    }
+
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        append(bytes.bindMemory(to: UInt8.self))
+    }
+
+    /// The next whole message, nil if more bytes are needed, or the error that makes the rest
+    /// of the stream unusable.
+    public mutating func next() throws(ControlProtocolError) -> ControlMessage? {
+        if let failure { throw failure }
+        do {
+            return try decodeNext()
+        } catch {
+            failure = error
+            throw error
+        }
+    }
+
+    private mutating func decodeNext() throws(ControlProtocolError) -> ControlMessage? {
+        let available = buffer.count - readIndex
+        guard available >= 2 else { return nil }
+        let magic = buffer.readUInt16(at: readIndex)!
+        guard magic == ControlFrame.magic else { throw .badMagic(magic) }
+        guard available >= ControlFrame.headerLength else { return nil }
+        let rawType = buffer[readIndex + 2]
+        guard let type = ControlFrame.MessageType(rawValue: rawType) else {
+            throw .unknownType(rawType)
+        }
+        guard buffer[readIndex + 3] == 0 else { throw .badFlags(buffer[readIndex + 3]) }
+        let length = Int(buffer.readUInt16(at: readIndex + 4)!)
+        guard Self.bodyLengthIsValid(length, for: type) else {
+            throw .badLength(type: rawType, length: length)
+        }
+        guard available >= ControlFrame.headerLength + length else { return nil }
+        guard buffer.readUInt16(at: readIndex + 6)! == ControlEncoder.checksum(buffer, frameStart: readIndex)
+        else { throw .badChecksum }
+        let bodyStart = readIndex + ControlFrame.headerLength
+        let body = buffer[bodyStart..<(bodyStart + length)]
+        let message = try Self.decodeBody(body, type: type)
+        readIndex = bodyStart + length
+        return message
+    }
+
+    private static func bodyLengthIsValid(_ length: Int, for type: ControlFrame.MessageType) -> Bool {
+        switch type {
+        case .hello, .welcome, .goodbye: length == 2
+        case .register, .unregister: length == 12
+        case .response: length >= 40 && length <= ControlFrame.maximumBodyLength
+        case .heartbeat: length == 0
+        }
+    }
+
+    private static func decodeBody(_ body: ArraySlice<UInt8>, type: ControlFrame.MessageType)
+        throws(ControlProtocolError) -> ControlMessage
+    {
+        switch type {
+        case .hello: return .hello(version: body.readUInt16(at: 0)!)
+        case .welcome: return .welcome(version: body.readUInt16(at: 0)!)
+        case .goodbye:
+            return .goodbye(GoodbyeReason(rawValue: body.readUInt16(at: 0)!) ?? .unknown)
+        case .register, .unregister:
+            let key = RouteKey(
+                clientAddress: IPv4Address(body.readUInt32(at: 0)!),
+                clientPort: body.readUInt16(at: 4)!,
+                targetAddress: IPv4Address(body.readUInt32(at: 6)!),
+                targetPort: body.readUInt16(at: 10)!)
+            return type == .register ? .register(key) : .unregister(key)
+        case .response:
+            guard let header = ResponseHeader(bytes: Array(body)) else {
+                throw .badBody(type: type.rawValue)
+            }
+            return .response(header)
+        case .heartbeat: return .heartbeat
+        }
+    }
+}

@@ -1,0 +1,103 @@
+/// intercept's map from a session (its exact `RouteKey`) to the tcpcopy connection that
+/// registered it. Responses that arrive before their registration (the SYN-ACK can beat the
+/// register message, which travels another path) are held for a short while, not lost.
+public struct RouteTable<Owner: Hashable & Sendable>: Sendable {
+    public struct Limits: Sendable {
+        /// Milliseconds a route lives without a registration refresh or a response.
+        public var routeIdleMilliseconds: Int64
+        /// Milliseconds an unrouted response is held waiting for its registration.
+        public var holdMilliseconds: Int64
+        /// Most responses held at once, over all keys.
+        public var maximumHeld: Int
+
+        public init(routeIdleMilliseconds: Int64, holdMilliseconds: Int64 = 2000, maximumHeld: Int = 4096) {
+            self.routeIdleMilliseconds = routeIdleMilliseconds
+            self.holdMilliseconds = holdMilliseconds
+            self.maximumHeld = maximumHeld
+        }
+    }
+
+    public enum RegisterOutcome: Equatable {
+        /// New route; `held` are responses that were waiting for it, oldest first.
+        case added(held: [ResponseHeader])
+        /// The same owner registered again: the route was refreshed.
+        case refreshed
+        /// Another owner holds this key. The route is left with `existing`: routing one
+        /// session's responses to two tcpcopy processes would corrupt both.
+        case duplicate(existing: Owner)
+    }
+
+    private struct Route {
+        var owner: Owner
+        var lastUsed: MonotonicTime
+    }
+
+    private struct Held {
+        var header: ResponseHeader
+        var arrival: MonotonicTime
+    }
+
+    public let limits: Limits
+    private var routes: [RouteKey: Route] = [:]
+    private var held: [RouteKey: [Held]] = [:]
+    public private(set) var heldCount = 0
+
+    public init(limits: Limits) { self.limits = limits }
+
+    public var routeCount: Int { routes.count }
+
+    public mutating func register(_ key: RouteKey, owner: Owner, now: MonotonicTime) -> RegisterOutcome {
+        if let existing = routes[key] {
+            guard existing.owner == owner else { return .duplicate(existing: existing.owner) }
+            routes[key]!.lastUsed = now
+            return .refreshed
+        }
+        routes[key] = Route(owner: owner, lastUsed: now)
+        let waiting = held.removeValue(forKey: key) ?? []
+        heldCount -= waiting.count
+        return .added(held: waiting.map(\.header))
+    }
+
+    /// Removes the route if `owner` holds it; another owner's route is left alone.
+    public mutating func unregister(_ key: RouteKey, owner: Owner) {
+        if routes[key]?.owner == owner { routes[key] = nil }
+    }
+
+    /// The owner of `key`, marking the route as used.
+    public mutating func owner(of key: RouteKey, now: MonotonicTime) -> Owner? {
+        guard routes[key] != nil else { return nil }
+        routes[key]!.lastUsed = now
+        return routes[key]!.owner
+    }
+
+    /// Keeps an unrouted response for a while. Returns false (and keeps nothing) when the hold
+    /// area is full.
+    public mutating func hold(_ header: ResponseHeader, for key: RouteKey, now: MonotonicTime) -> Bool {
+        guard heldCount < limits.maximumHeld else { return false }
+        held[key, default: []].append(Held(header: header, arrival: now))
+        heldCount += 1
+        return true
+    }
+
+    /// Forgets every route of `owner` (its connection closed). Returns how many there were.
+    @discardableResult
+    public mutating func removeAll(ownedBy owner: Owner) -> Int {
+        let before = routes.count
+        routes = routes.filter { $0.value.owner != owner }
+        return before - routes.count
+    }
+
+    /// Drops idle routes and responses held too long. Returns (routes, held responses) dropped.
+    public mutating func expire(now: MonotonicTime) -> (routes: Int, held: Int) {
+        let routesBefore = routes.count
+        routes = routes.filter { now - $0.value.lastUsed < limits.routeIdleMilliseconds }
+        var heldDropped = 0
+        for key in Array(held.keys) {
+            let kept = held[key]!.filter { now - $0.arrival < limits.holdMilliseconds }
+            heldDropped += held[key]!.count - kept.count
+            held[key] = kept.isEmpty ? nil : kept
+        }
+        heldCount -= heldDropped
+        return (routesBefore - routes.count, heldDropped)
+    }
+}

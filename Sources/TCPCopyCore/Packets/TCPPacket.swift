@@ -1,0 +1,81 @@
+/// Why a packet was not used. Every captured or queued packet we cannot use is counted under
+/// one of these, so that an operator can see where copies are lost.
+public enum PacketDropReason: String, CaseIterable, Sendable, Error {
+    case truncatedIPHeader = "truncated_ip_header"
+    case notIPv4 = "not_ipv4"
+    case badIPHeaderLength = "bad_ihl"
+    case badTotalLength = "bad_total_length"
+    case fragment = "fragment"
+    case notTCP = "not_tcp"
+    case truncatedTCPHeader = "truncated_tcp_header"
+    case badDataOffset = "bad_data_offset"
+    case truncatedPayload = "truncated_payload"
+}
+
+/// An IPv4 packet carrying TCP, decoded. `payloadLength` comes from the IP total length, so a
+/// header-only copy (what intercept sends) still tells how much data the packet carried.
+public struct TCPPacket: Hashable, Sendable {
+    public var source: IPv4Address
+    public var destination: IPv4Address
+    public var sourcePort: UInt16
+    public var destinationPort: UInt16
+    public var sequence: SequenceNumber
+    public var acknowledgment: SequenceNumber
+    public var flags: TCPFlags
+    public var window: UInt16
+    public var options: TCPOptions
+    /// Bytes of IP header plus TCP header, options included.
+    public var headerLength: Int
+    /// Bytes of TCP payload the packet carried on the wire.
+    public var payloadLength: Int
+
+    /// Sequence space the packet occupies: its payload, plus one each for SYN and FIN.
+    public var sequenceLength: Int {
+        payloadLength + (flags.contains(.syn) ? 1 : 0) + (flags.contains(.fin) ? 1 : 0)
+    }
+
+    /// Decodes `bytes`. With `requirePayload`, the bytes must hold the whole payload (a captured
+    /// packet); without it they may stop after the TCP header (a response header from intercept).
+    public static func parse<C: Collection>(_ bytes: C, requirePayload: Bool) -> Result<
+        TCPPacket, PacketDropReason
+    > where C.Element == UInt8, C.Index == Int {
+        let base = bytes.startIndex
+        guard bytes.count >= 20 else { return .failure(.truncatedIPHeader) }
+        let versionAndLength = bytes[base]
+        guard versionAndLength >> 4 == 4 else { return .failure(.notIPv4) }
+        let ipHeaderLength = Int(versionAndLength & 0x0F) * 4
+        guard ipHeaderLength >= 20 else { return .failure(.badIPHeaderLength) }
+        guard ipHeaderLength + 20 <= bytes.count else {
+            return .failure(ipHeaderLength > bytes.count ? .badIPHeaderLength : .truncatedTCPHeader)
+        }
+        guard let totalLength = bytes.readUInt16(at: 2), let fragmentField = bytes.readUInt16(at: 6)
+        else { return .failure(.truncatedIPHeader) }
+        // More-fragments set, or a non-zero offset: TCP never needs them on a sane path.
+        guard fragmentField & 0x3FFF == 0 else { return .failure(.fragment) }
+        guard bytes[base + 9] == 6 else { return .failure(.notTCP) }
+        let tcp = ipHeaderLength
+        let dataOffset = Int(bytes[base + tcp + 12] >> 4) * 4
+        guard dataOffset >= 20 else { return .failure(.badDataOffset) }
+        guard tcp + dataOffset <= bytes.count else { return .failure(.badDataOffset) }
+        let headerLength = tcp + dataOffset
+        // A GSO packet handed over whole may carry total length 0 (over 64 KiB); fall back to
+        // what we hold, which is exact for captured packets.
+        let wireLength = totalLength == 0 && requirePayload ? bytes.count : Int(totalLength)
+        guard wireLength >= headerLength else { return .failure(.badTotalLength) }
+        if requirePayload && wireLength > bytes.count { return .failure(.truncatedPayload) }
+        let optionsRange = (base + tcp + 20)..<(base + headerLength)
+        let packet = TCPPacket(
+            source: IPv4Address(bytes.readUInt32(at: 12)!),
+            destination: IPv4Address(bytes.readUInt32(at: 16)!),
+            sourcePort: bytes.readUInt16(at: tcp)!,
+            destinationPort: bytes.readUInt16(at: tcp + 2)!,
+            sequence: SequenceNumber(bytes.readUInt32(at: tcp + 4)!),
+            acknowledgment: SequenceNumber(bytes.readUInt32(at: tcp + 8)!),
+            flags: TCPFlags(rawValue: bytes[base + tcp + 13] & 0x3F),
+            window: bytes.readUInt16(at: tcp + 14)!,
+            options: TCPOptions(parsing: bytes[optionsRange]),
+            headerLength: headerLength,
+            payloadLength: wireLength - headerLength)
+        return .success(packet)
+    }
+}
