@@ -1,0 +1,46 @@
+/// What happened to every packet tcpcopy captured and every session it started. Each lost copy
+/// shows up in exactly one of these.
+public struct TCPCopyCounters: Sendable, Equatable {
+    /// TCP packets the raw socket delivered.
+    public var captured = 0
+    /// Captured packets for ports we do not copy.
+    public var otherPort = 0
+    /// Captured packets we could not parse, by reason.
+    public var malformed: [PacketDropReason: Int] = [:]
+    /// Non-SYN packets of connections we have no session for (opened before we started).
+    public var noSession = 0
+    public var sessionsStarted = 0
+    public var sessionsEnded: [SessionOutcome: Int] = [:]
+    /// New sessions refused because the table was at `--max-sessions`.
+    public var tableFull = 0
+    /// Copies not started because no free client port was found for them.
+    public var portCollisions = 0
+    /// Response headers received from intercept.
+    public var responses = 0
+    /// Response headers for no live session (late packets of a finished session).
+    public var responsesUnmatched = 0
+    public var retransmissions = 0
+
+    public init() {}
+
+    public var line: CounterLine {
+        var line = CounterLine()
+        line.add("captured", captured)
+        line.add("other_port", otherPort)
+        line.add("malformed", malformed.values.reduce(0, +))
+        for reason in PacketDropReason.allCases where malformed[reason, default: 0] > 0 {
+            line.add("malformed_\(reason.rawValue)", malformed[reason]!)
+        }
+        line.add("no_session", noSession)
+        line.add("sessions_started", sessionsStarted)
+        for outcome in SessionOutcome.allCases {
+            line.add("sessions_\(outcome.rawValue)", sessionsEnded[outcome, default: 0])
+        }
+        line.add("table_full", tableFull)
+        line.add("port_collisions", portCollisions)
+        line.add("responses", responses)
+        line.add("responses_unmatched", responsesUnmatched)
+        line.add("retransmissions", retransmissions)
+        return line
+    }
+}

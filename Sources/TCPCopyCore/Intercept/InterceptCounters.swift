@@ -1,0 +1,50 @@
+/// What happened to every packet intercept was given and every control connection it served.
+public struct InterceptCounters: Sendable, Equatable {
+    /// Packets the kernel queued to us; each got exactly one verdict.
+    public var queued = 0
+    /// Verdict ACCEPT: addressed to an allow-listed host.
+    public var accepted = 0
+    /// Verdict DROP: every other packet.
+    public var dropped = 0
+    /// Dropped packets whose headers went to the tcpcopy that registered the session.
+    public var forwarded = 0
+    /// Dropped packets that could not be parsed as IPv4/TCP (nothing to forward).
+    public var malformed = 0
+    /// Dropped packets with no route: held for a late registration, then expired.
+    public var held = 0
+    public var heldDelivered = 0
+    public var heldExpired = 0
+    /// Dropped packets with no route and no room to hold them.
+    public var unrouted = 0
+    /// Headers not sent because the owner's output buffer was full (a slow tcpcopy).
+    public var backlogDropped = 0
+    public var registrations = 0
+    /// A second tcpcopy registered a session another one owns (logged, first kept).
+    public var duplicateRegistrations = 0
+    public var routesExpired = 0
+    public var connectionsAccepted = 0
+    /// Connections closed for a protocol error (corrupt stream, bad version).
+    public var connectionsRejected = 0
+
+    public init() {}
+
+    public var line: CounterLine {
+        var line = CounterLine()
+        line.add("queued", queued)
+        line.add("accepted", accepted)
+        line.add("dropped", dropped)
+        line.add("forwarded", forwarded)
+        line.add("malformed", malformed)
+        line.add("held", held)
+        line.add("held_delivered", heldDelivered)
+        line.add("held_expired", heldExpired)
+        line.add("unrouted", unrouted)
+        line.add("backlog_dropped", backlogDropped)
+        line.add("registrations", registrations)
+        line.add("duplicate_registrations", duplicateRegistrations)
+        line.add("routes_expired", routesExpired)
+        line.add("connections", connectionsAccepted)
+        line.add("connections_rejected", connectionsRejected)
+        return line
+    }
+}

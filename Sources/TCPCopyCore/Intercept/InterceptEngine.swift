@@ -1,0 +1,123 @@
+/// intercept's logic, free of I/O: the verdict for each queued packet, where its headers go, and
+/// the control protocol's handshake. `Connection` identifies a tcpcopy control connection.
+public struct InterceptEngine<Connection: Hashable & Sendable>: Sendable {
+    public enum Verdict: Sendable, Equatable { case accept, drop }
+
+    /// What to do for one control message received.
+    public enum Reply: Sendable, Equatable {
+        case none
+        case send(ControlMessage)
+        /// Send this, then close the connection (refused handshake, protocol misuse).
+        case sendAndClose(ControlMessage)
+    }
+
+    /// Headers to send to a connection.
+    public struct Delivery: Sendable, Equatable {
+        public var connection: Connection
+        public var header: ResponseHeader
+    }
+
+    private let allowList: Set<IPv4Address>
+    private var routes: RouteTable<Connection>
+    private var greeted: Set<Connection> = []
+    public var counters = InterceptCounters()
+
+    public init(allowList: [IPv4Address], limits: RouteTable<Connection>.Limits) {
+        self.allowList = Set(allowList)
+        routes = RouteTable(limits: limits)
+    }
+
+    public var routeCount: Int { routes.routeCount }
+
+    /// The verdict for a queued packet (its first bytes), and where its headers go if anywhere.
+    /// Anything we cannot parse is dropped: failing closed is what keeps responses from leaking.
+    public mutating func queued<C: Collection>(_ bytes: C, now: MonotonicTime) -> (
+        Verdict, Delivery?
+    ) where C.Element == UInt8, C.Index == Int {
+        counters.queued += 1
+        guard let header = ResponseHeader(packetPrefix: bytes) else {
+            // Allow-listed hosts still get their packets even when we cannot parse the TCP part.
+            if bytes.count >= 20, let raw = bytes.readUInt32(at: 16),
+                allowList.contains(IPv4Address(raw)), bytes.first.map({ $0 >> 4 == 4 }) == true
+            {
+                counters.accepted += 1
+                return (.accept, nil)
+            }
+            counters.dropped += 1
+            counters.malformed += 1
+            return (.drop, nil)
+        }
+        if allowList.contains(header.packet.destination) {
+            counters.accepted += 1
+            return (.accept, nil)
+        }
+        counters.dropped += 1
+        let key = RouteKey(response: header.packet)
+        if let owner = routes.owner(of: key, now: now) {
+            return (.drop, Delivery(connection: owner, header: header))
+        }
+        if routes.hold(header, for: key, now: now) {
+            counters.held += 1
+        } else {
+            counters.unrouted += 1
+        }
+        return (.drop, nil)
+    }
+
+    /// A message from a tcpcopy connection. Held responses its registration releases are
+    /// appended to `deliveries`.
+    public mutating func received(
+        _ message: ControlMessage, from connection: Connection, now: MonotonicTime,
+        deliveries: inout [Delivery]
+    ) -> Reply {
+        guard greeted.contains(connection) else {
+            guard case .hello(let version) = message else {
+                counters.connectionsRejected += 1
+                return .sendAndClose(.goodbye(.protocolError))
+            }
+            guard version == ControlMessage.protocolVersion else {
+                counters.connectionsRejected += 1
+                return .sendAndClose(.goodbye(.unsupportedVersion))
+            }
+            greeted.insert(connection)
+            counters.connectionsAccepted += 1
+            return .send(.welcome(version: ControlMessage.protocolVersion))
+        }
+        switch message {
+        case .register(let key):
+            counters.registrations += 1
+            switch routes.register(key, owner: connection, now: now) {
+            case .added(let held):
+                counters.heldDelivered += held.count
+                deliveries += held.map { Delivery(connection: connection, header: $0) }
+            case .refreshed:
+                break
+            case .duplicate:
+                counters.duplicateRegistrations += 1
+            }
+            return .none
+        case .unregister(let key):
+            routes.unregister(key, owner: connection)
+            return .none
+        case .heartbeat:
+            return .send(.heartbeat)
+        case .goodbye:
+            return .none
+        case .hello, .welcome, .response:
+            counters.connectionsRejected += 1
+            return .sendAndClose(.goodbye(.protocolError))
+        }
+    }
+
+    /// The connection is gone: its routes with it.
+    public mutating func closed(_ connection: Connection) {
+        greeted.remove(connection)
+        routes.removeAll(ownedBy: connection)
+    }
+
+    public mutating func tick(now: MonotonicTime) {
+        let expired = routes.expire(now: now)
+        counters.routesExpired += expired.routes
+        counters.heldExpired += expired.held
+    }
+}

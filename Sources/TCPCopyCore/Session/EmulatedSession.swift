@@ -1,0 +1,418 @@
+/// One client connection replayed against the target: tcpcopy plays the client's part of TCP.
+///
+/// The states are the client's TCP states (RFC 793 names). Events come from two sides: packets
+/// the client sent to the online server (captured), and the headers of the target's responses
+/// (from intercept). Each event is one `mutating func` that appends the actions the caller
+/// must perform; the session itself does no I/O.
+///
+///     synSent ──SYN-ACK──► established ──client FIN sent──► finWait1 ──FIN acked──► finWait2
+///                             │                                │ target FIN              │ target FIN
+///                             │ target FIN                     ▼                         ▼
+///                             ▼                             closing ──FIN acked──►  closed(completed)
+///                          closeWait ──client FIN sent──► lastAck ──FIN acked──►  closed(completed)
+///
+/// Any state → closed(resetByTarget) on the target's RST; → closed(timedOut / gaveUp / aborted /
+/// clientReset) as the names say.
+public struct EmulatedSession: Sendable {
+    public enum State: Hashable, Sendable {
+        case synSent, established, finWait1, finWait2, closeWait, lastAck, closing
+        case closed(SessionOutcome)
+    }
+
+    public let key: RouteKey
+    public private(set) var state: State
+    private let tuning: SessionTuning
+
+    // The client → target stream.
+    private let clientISN: SequenceNumber
+    private let synOptions: TCPOptions
+    /// Next sequence number expected from the capture.
+    private var clientNext: SequenceNumber
+    /// Captured, in order, not yet sent.
+    private var queue: [PendingSegment] = []
+    /// Captured ahead of a gap (lost or reordered capture).
+    private var outOfOrder: [PendingSegment] = []
+    /// Sent, not yet acknowledged by the target; kept for retransmission.
+    private var inFlight: [PendingSegment] = []
+    private var sendNext: SequenceNumber
+    private var targetAcked: SequenceNumber
+    private var finSequence: SequenceNumber?
+    private var resetPending = false
+    /// Largest TSval the client used: ours must never go backwards (the target's PAWS check).
+    private var clientTimestamp: UInt32?
+
+    // The target → client stream.
+    private var targetNext = SequenceNumber(0)
+    private var targetTimestamp: UInt32 = 0
+    private var timestampsEnabled = false
+    private var targetWindowScale: UInt8 = 0
+    private var targetWindow = 65535
+    private var targetMSS = 536
+    private var targetFinReceived = false
+
+    private var gate: RequestGate
+    private var lastActivity: MonotonicTime
+    private var retransmitDeadline: MonotonicTime?
+    private var retransmitInterval: Int64
+    private var retransmitCount = 0
+    private var duplicateAcks = 0
+    private var finWait2Since: MonotonicTime?
+    /// Data retransmissions this session made (for the daemon's counters).
+    public private(set) var retransmissions = 0
+
+    /// Starts a session from the client's SYN: registers the route, then sends the SYN.
+    public init(
+        key: RouteKey, syn: TCPPacket, tuning: SessionTuning, now: MonotonicTime,
+        actions: inout [SessionAction]
+    ) {
+        self.key = key
+        self.tuning = tuning
+        state = .synSent
+        clientISN = syn.sequence
+        clientNext = syn.sequence + 1
+        sendNext = syn.sequence + 1
+        targetAcked = syn.sequence
+        // SACK is left out: we never send SACK blocks, and the client's would describe the
+        // online server's stream, not the target's.
+        synOptions = TCPOptions(
+            maximumSegmentSize: syn.options.maximumSegmentSize,
+            windowScale: syn.options.windowScale, timestamp: syn.options.timestamp)
+        clientTimestamp = syn.options.timestamp?.value
+        gate = RequestGate(now: now)
+        lastActivity = now
+        retransmitInterval = tuning.synRetransmitMilliseconds
+        retransmitDeadline = now + tuning.synRetransmitMilliseconds
+        actions.append(.register(key))
+        actions.append(.send(synSegment()))
+    }
+
+    public var isClosed: Bool {
+        if case .closed = state { return true }
+        return false
+    }
+
+    /// Whether `syn` is the SYN that started this session (a retransmission of it).
+    public func isStartedBy(_ syn: TCPPacket) -> Bool { syn.sequence == clientISN }
+
+    /// Bytes held for this session (queued, out of order, in flight).
+    public var bufferedBytes: Int {
+        (queue + outOfOrder + inFlight).reduce(0) { $0 + $1.payload.count }
+    }
+
+    // MARK: - Events
+
+    /// A packet the client sent to the online server. `payload` is its TCP payload.
+    public mutating func clientSent(
+        _ packet: TCPPacket, payload: ArraySlice<UInt8>, now: MonotonicTime,
+        actions: inout [SessionAction]
+    ) {
+        guard !isClosed else { return }
+        lastActivity = now
+        if let ts = packet.options.timestamp?.value {
+            if let known = clientTimestamp {
+                clientTimestamp = Int32(bitPattern: ts &- known) > 0 ? ts : known
+            } else {
+                clientTimestamp = ts
+            }
+        }
+        if packet.flags.contains(.syn) { return }  // a retransmitted SYN: we time our own
+        if packet.flags.contains(.ack) { gate.setBaseline(clientAck: packet.acknowledgment) }
+        if packet.flags.contains(.rst) {
+            resetPending = true
+        } else if !payload.isEmpty || packet.flags.contains(.fin) {
+            accept(
+                PendingSegment(
+                    sequence: packet.sequence, payload: payload,
+                    isFin: packet.flags.contains(.fin), clientAck: packet.acknowledgment))
+            if queuedBytes > tuning.maximumQueuedBytes {
+                return abort(.gaveUp, now: now, actions: &actions)
+            }
+        }
+        pump(now: now, actions: &actions)
+    }
+
+    /// The headers of a packet the target sent to the client.
+    public mutating func targetSent(
+        _ header: TCPPacket, now: MonotonicTime, actions: inout [SessionAction]
+    ) {
+        guard !isClosed else { return }
+        lastActivity = now
+        if header.flags.contains(.rst) {
+            return finish(.resetByTarget, actions: &actions)
+        }
+        if header.flags.contains(.syn) {
+            guard header.flags.contains(.ack), header.acknowledgment == clientISN + 1 else { return }
+            if state == .synSent {
+                learnHandshake(from: header)
+                state = .established
+                stopRetransmitTimer()
+            }
+            // Our ACK of the SYN-ACK; sent again if the target repeats its SYN-ACK.
+            actions.append(.send(acknowledgment()))
+            return pump(now: now, actions: &actions)
+        }
+        guard state != .synSent else { return }
+        if let ts = header.options.timestamp?.value { targetTimestamp = ts }
+        if header.flags.contains(.ack) {
+            processAcknowledgment(header, now: now, actions: &actions)
+        }
+        let carriesSequence = header.payloadLength > 0 || header.flags.contains(.fin)
+        if carriesSequence {
+            let end = header.sequence + header.payloadLength + (header.flags.contains(.fin) ? 1 : 0)
+            if end > targetNext {
+                gate.noteAnswer(end - targetNext, now: now)
+                targetNext = end
+            }
+            if header.flags.contains(.fin) { targetFinReceived = true }
+            actions.append(.send(acknowledgment()))
+        }
+        advanceCloseState(now: now, actions: &actions)
+        pump(now: now, actions: &actions)
+    }
+
+    /// Timers: retransmissions, held requests whose wait ran out, idle and close timeouts.
+    public mutating func tick(now: MonotonicTime, actions: inout [SessionAction]) {
+        guard !isClosed else { return }
+        if now - lastActivity >= tuning.idleTimeoutMilliseconds {
+            return abort(.timedOut, now: now, actions: &actions)
+        }
+        if let since = finWait2Since, now - since >= tuning.finWait2Milliseconds {
+            // Everything we had was delivered and acknowledged: the session did its job.
+            actions.append(.send(reset()))
+            return finish(.completed, actions: &actions)
+        }
+        if let deadline = retransmitDeadline, now >= deadline {
+            retransmit(now: now, actions: &actions)
+            if isClosed { return }
+        }
+        pump(now: now, actions: &actions)
+    }
+
+    /// Ends the session now, releasing the target's socket with a RST.
+    public mutating func abort(
+        _ outcome: SessionOutcome, now: MonotonicTime, actions: inout [SessionAction]
+    ) {
+        guard !isClosed else { return }
+        actions.append(.send(reset()))
+        finish(outcome, actions: &actions)
+    }
+
+    // MARK: - The client's stream
+
+    private var queuedBytes: Int {
+        queue.reduce(0) { $0 + $1.payload.count } + outOfOrder.reduce(0) { $0 + $1.payload.count }
+    }
+
+    /// Puts a captured segment in stream order: duplicates dropped, overlaps trimmed, segments
+    /// beyond a gap kept aside until it fills.
+    private mutating func accept(_ incoming: PendingSegment) {
+        var segment = incoming
+        guard segment.end > clientNext else { return }  // a client retransmission
+        if segment.sequence > clientNext {
+            if outOfOrder.count < tuning.maximumOutOfOrderSegments,
+                !outOfOrder.contains(where: { $0.sequence == segment.sequence })
+            {
+                outOfOrder.append(segment)
+                outOfOrder.sort { $0.sequence < $1.sequence }
+            }
+            return
+        }
+        segment.trimFront(to: clientNext)
+        append(segment)
+        while let index = outOfOrder.firstIndex(where: { $0.sequence <= clientNext }) {
+            var next = outOfOrder.remove(at: index)
+            guard next.end > clientNext else { continue }
+            next.trimFront(to: clientNext)
+            append(next)
+        }
+    }
+
+    private mutating func append(_ segment: PendingSegment) {
+        guard finSequence == nil, !queue.contains(where: \.isFin) else { return }
+        queue.append(segment)
+        clientNext = segment.end
+    }
+
+    /// Sends whatever the gate, the target's window and the close rules allow.
+    private mutating func pump(now: MonotonicTime, actions: inout [SessionAction]) {
+        guard state == .established || state == .closeWait else { return }
+        while let segment = queue.first {
+            let everythingAcked = targetAcked == sendNext
+            guard
+                gate.allows(
+                    clientAck: segment.clientAck, everythingAcked: everythingAcked, now: now,
+                    tuning: tuning)
+            else { break }
+            // The FIN waits until the target has acknowledged every byte before it.
+            if segment.isFin && targetAcked != segment.sequence { break }
+            let inFlightBytes = sendNext - targetAcked
+            if inFlightBytes > 0 && inFlightBytes + segment.payload.count > targetWindow { break }
+            queue.removeFirst()
+            gate.release(clientAck: segment.clientAck, now: now)
+            transmit(segment, actions: &actions)
+            inFlight.append(segment)
+            sendNext = segment.end
+            if retransmitDeadline == nil { startRetransmitTimer(now: now) }
+            if segment.isFin {
+                finSequence = segment.end + (-1)
+                state = state == .established ? .finWait1 : .lastAck
+            }
+        }
+        if resetPending && queue.isEmpty && targetAcked == sendNext {
+            actions.append(.send(reset()))
+            finish(.clientReset, actions: &actions)
+        }
+    }
+
+    /// Sends one segment, split to the target's MSS (a capture host's GRO hands us packets far
+    /// above the MTU).
+    private func transmit(_ segment: PendingSegment, actions: inout [SessionAction]) {
+        let limit = max(1, min(targetMSS, tuning.mtu - 40 - (timestampsEnabled ? 12 : 0)))
+        var offset = segment.payload.startIndex
+        repeat {
+            let end = min(offset + limit, segment.payload.endIndex)
+            let isLast = end == segment.payload.endIndex
+            var flags: TCPFlags = .ack
+            if isLast && !segment.payload.isEmpty { flags.insert(.psh) }
+            if isLast && segment.isFin { flags.insert(.fin) }
+            let sequence = segment.sequence + (offset - segment.payload.startIndex)
+            actions.append(.send(outgoing(sequence, flags, segment.payload[offset..<end])))
+            offset = end
+        } while offset < segment.payload.endIndex
+    }
+
+    // MARK: - The target's side
+
+    private mutating func learnHandshake(from synAck: TCPPacket) {
+        targetNext = synAck.sequence + 1
+        targetAcked = clientISN + 1
+        timestampsEnabled = synOptions.timestamp != nil && synAck.options.timestamp != nil
+        targetTimestamp = synAck.options.timestamp?.value ?? 0
+        if synOptions.windowScale != nil, let scale = synAck.options.windowScale {
+            targetWindowScale = min(scale, 14)
+        }
+        targetWindow = Int(synAck.window)  // a SYN's window is never scaled
+        let mss = Int(synAck.options.maximumSegmentSize ?? 536)
+        targetMSS = max(1, min(mss, tuning.mtu - 40))
+    }
+
+    private mutating func processAcknowledgment(
+        _ header: TCPPacket, now: MonotonicTime, actions: inout [SessionAction]
+    ) {
+        let ack = header.acknowledgment
+        targetWindow = Int(header.window) << targetWindowScale
+        if ack > targetAcked && ack <= sendNext {
+            targetAcked = ack
+            inFlight.removeAll { $0.end <= ack }
+            if !inFlight.isEmpty { inFlight[0].trimFront(to: ack) }
+            duplicateAcks = 0
+            retransmitCount = 0
+            retransmitInterval = tuning.initialRetransmitMilliseconds
+            if inFlight.isEmpty { stopRetransmitTimer() } else { startRetransmitTimer(now: now) }
+        } else if ack == targetAcked && !inFlight.isEmpty && header.payloadLength == 0
+            && !header.flags.contains(.fin)
+        {
+            duplicateAcks += 1
+            if duplicateAcks == 3 { resendFirstUnacknowledged(actions: &actions) }
+        }
+    }
+
+    private mutating func advanceCloseState(now: MonotonicTime, actions: inout [SessionAction]) {
+        let ourFinAcked = finSequence.map { targetAcked > $0 } ?? false
+        switch state {
+        case .established where targetFinReceived:
+            state = .closeWait
+        case .finWait1:
+            if ourFinAcked && targetFinReceived {
+                finish(.completed, actions: &actions)
+            } else if ourFinAcked {
+                state = .finWait2
+                finWait2Since = now
+            } else if targetFinReceived {
+                state = .closing
+            }
+        case .finWait2 where targetFinReceived:
+            finish(.completed, actions: &actions)
+        case .closing, .lastAck:
+            if ourFinAcked { finish(.completed, actions: &actions) }
+        default:
+            break
+        }
+    }
+
+    // MARK: - Retransmission
+
+    private mutating func retransmit(now: MonotonicTime, actions: inout [SessionAction]) {
+        retransmitCount += 1
+        if state == .synSent {
+            guard retransmitCount <= tuning.maximumSynRetransmits else {
+                return abort(.gaveUp, now: now, actions: &actions)
+            }
+            actions.append(.send(synSegment()))
+        } else {
+            guard retransmitCount <= tuning.maximumRetransmits, !inFlight.isEmpty else {
+                return abort(.gaveUp, now: now, actions: &actions)
+            }
+            resendFirstUnacknowledged(actions: &actions)
+        }
+        retransmitInterval = min(retransmitInterval * 2, tuning.maximumRetransmitMilliseconds)
+        retransmitDeadline = now + retransmitInterval
+    }
+
+    private mutating func resendFirstUnacknowledged(actions: inout [SessionAction]) {
+        guard let first = inFlight.first else { return }
+        retransmissions += 1
+        transmit(first, actions: &actions)
+    }
+
+    private mutating func startRetransmitTimer(now: MonotonicTime) {
+        retransmitDeadline = now + retransmitInterval
+    }
+
+    private mutating func stopRetransmitTimer() {
+        retransmitDeadline = nil
+        retransmitCount = 0
+        retransmitInterval = tuning.initialRetransmitMilliseconds
+    }
+
+    private mutating func finish(_ outcome: SessionOutcome, actions: inout [SessionAction]) {
+        state = .closed(outcome)
+        queue.removeAll()
+        outOfOrder.removeAll()
+        inFlight.removeAll()
+        actions.append(.finished(key, outcome))
+    }
+
+    // MARK: - Segments we build
+
+    /// Our receive window: we acknowledge the target's data as it comes, so we never need it
+    /// to slow down.
+    private static let advertisedWindow: UInt16 = 65535
+
+    private func timestampOption() -> TCPOptions.Timestamp? {
+        guard timestampsEnabled else { return nil }
+        return TCPOptions.Timestamp(value: clientTimestamp ?? 1, echoReply: targetTimestamp)
+    }
+
+    private func outgoing(
+        _ sequence: SequenceNumber, _ flags: TCPFlags, _ payload: ArraySlice<UInt8> = []
+    ) -> OutgoingSegment {
+        OutgoingSegment(
+            source: key.clientAddress, destination: key.targetAddress, sourcePort: key.clientPort,
+            destinationPort: key.targetPort, sequence: sequence, acknowledgment: targetNext,
+            flags: flags, window: Self.advertisedWindow,
+            options: TCPOptions(timestamp: timestampOption()), payload: payload)
+    }
+
+    private func synSegment() -> OutgoingSegment {
+        var segment = outgoing(clientISN, .syn)
+        segment.options = synOptions
+        return segment
+    }
+
+    private func acknowledgment() -> OutgoingSegment { outgoing(sendNext, .ack) }
+
+    private func reset() -> OutgoingSegment {
+        state == .synSent ? outgoing(clientISN + 1, .rst) : outgoing(sendNext, [.rst, .ack])
+    }
+}

@@ -1,0 +1,56 @@
+/// Holds the client's next request until the target has answered the previous one, the way the
+/// client itself waited for the online server.
+///
+/// Each captured segment carries the client's acknowledgment of the online server's stream.
+/// Segments with the same acknowledgment belong to one burst (one request, or pipelined
+/// requests) and go together. A segment with a higher acknowledgment was written after the
+/// client had read that many more bytes from the online server; it waits until the target has
+/// sent at least as many bytes since the last release, or has answered something and then gone
+/// quiet, or a maximum wait passes.
+struct RequestGate: Sendable {
+    /// The client acknowledgment of the last burst released (or of the handshake).
+    private(set) var releasedAck: SequenceNumber?
+    /// Sequence space the target has produced since that release.
+    private(set) var answered = 0
+    private var releasedAt: MonotonicTime
+    private var lastAnswerAt: MonotonicTime
+
+    init(now: MonotonicTime) {
+        releasedAt = now
+        lastAnswerAt = now
+    }
+
+    /// The client's handshake ACK: the online server's stream starts here.
+    mutating func setBaseline(clientAck: SequenceNumber) {
+        if releasedAck == nil { releasedAck = clientAck }
+    }
+
+    /// The target produced `count` new bytes of sequence space (data or FIN).
+    mutating func noteAnswer(_ count: Int, now: MonotonicTime) {
+        answered += count
+        lastAnswerAt = now
+    }
+
+    func allows(
+        clientAck: SequenceNumber, everythingAcked: Bool, now: MonotonicTime, tuning: SessionTuning
+    ) -> Bool {
+        guard let releasedAck else { return true }
+        let expected = clientAck - releasedAck
+        if expected <= 0 { return true }
+        if answered >= expected { return true }
+        if answered > 0 && everythingAcked
+            && now - lastAnswerAt >= tuning.responseQuietMilliseconds
+        {
+            return true
+        }
+        return now - releasedAt >= tuning.responseWaitMilliseconds
+    }
+
+    /// A segment with `clientAck` is being sent: a new burst starts if it acknowledges more.
+    mutating func release(clientAck: SequenceNumber, now: MonotonicTime) {
+        if let releasedAck, clientAck <= releasedAck { return }
+        releasedAck = clientAck
+        answered = 0
+        releasedAt = now
+    }
+}

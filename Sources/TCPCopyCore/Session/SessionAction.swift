@@ -1,0 +1,26 @@
+/// How an emulated session ended. Every session ends with exactly one, and each has a counter.
+public enum SessionOutcome: String, CaseIterable, Sendable {
+    /// Both sides closed with FIN, everything acknowledged.
+    case completed
+    /// The target answered with RST.
+    case resetByTarget = "reset_by_target"
+    /// The client reset its connection; we reset ours after the data before it was delivered.
+    case clientReset = "client_reset"
+    /// No packet from either side within the idle timeout.
+    case timedOut = "timed_out"
+    /// The target stopped acknowledging (SYN or data retransmissions exhausted) or the session
+    /// outgrew its queue limit.
+    case gaveUp = "gave_up"
+    /// Ended by us: shutdown, or the client reused the port for a new connection.
+    case aborted
+}
+
+/// What a session asks the caller to do, in order.
+public enum SessionAction: Hashable, Sendable {
+    /// Tell intercept to route this session's responses to us (before its SYN is sent).
+    case register(RouteKey)
+    /// Send this segment to the target.
+    case send(OutgoingSegment)
+    /// The session is over; forget it and its route.
+    case finished(RouteKey, SessionOutcome)
+}

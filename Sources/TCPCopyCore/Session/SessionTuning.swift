@@ -1,0 +1,29 @@
+/// Timing and size limits of the session emulation. Defaults suit a target on a LAN; the
+/// daemon derives the idle timeout and MTU from its command line.
+public struct SessionTuning: Sendable, Equatable {
+    /// Interval between SYN retransmissions, and how many before giving up.
+    public var synRetransmitMilliseconds: Int64 = 1000
+    public var maximumSynRetransmits = 5
+    /// First data retransmission timeout; doubled after each retransmission up to the maximum.
+    public var initialRetransmitMilliseconds: Int64 = 300
+    public var maximumRetransmitMilliseconds: Int64 = 5000
+    public var maximumRetransmits = 10
+    /// A held request is released once the target has answered something and then been quiet
+    /// this long (its answer may be shorter than the online server's).
+    public var responseQuietMilliseconds: Int64 = 300
+    /// A held request is released after this long whatever the target did.
+    public var responseWaitMilliseconds: Int64 = 10_000
+    /// A session with no packet from either side for this long is released (`-t`).
+    public var idleTimeoutMilliseconds: Int64 = 120_000
+    /// After our FIN was acked, how long the target may keep its side open before we reset it
+    /// (some servers never close a half-closed connection).
+    public var finWait2Milliseconds: Int64 = 5000
+    /// Largest IP packet sent to the target (`-M`).
+    public var mtu = 1500
+    /// Out-of-order segments kept per session while waiting for a gap to fill.
+    public var maximumOutOfOrderSegments = 256
+    /// Unsent bytes queued per session; beyond it the session gives up rather than grow.
+    public var maximumQueuedBytes = 16 << 20
+
+    public init() {}
+}
