@@ -37,13 +37,9 @@ public struct BoundedOutputBuffer: Sendable {
         return true
     }
 
-    /// Calls `body` with the unwritten bytes; `body` returns how many it wrote.
-    public mutating func write(_ body: (UnsafeRawBufferPointer) throws -> Int) rethrows {
-        guard !isEmpty else { return }
-        let written = try storage.withUnsafeBytes { raw in
-            try body(UnsafeRawBufferPointer(rebasing: raw[readIndex...]))
-        }
-        consume(written)
+    /// Calls `body` with the unwritten bytes, from the first one the peer has not received.
+    public func withPendingBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        storage.withUnsafeBytes { raw in body(UnsafeRawBufferPointer(rebasing: raw[readIndex...])) }
     }
 
     public mutating func consume(_ count: Int) {

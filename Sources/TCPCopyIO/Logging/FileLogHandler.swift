@@ -1,0 +1,115 @@
+import Glibc
+import Logging
+
+/// A swift-log handler that appends one line per message to a `LogFile`, in the same layout as
+/// swift-log's `StreamLogHandler` (with milliseconds): `TIME LEVEL LABEL: METADATA [SOURCE] MESSAGE`.
+public struct FileLogHandler: LogHandler {
+    public var logLevel: Logger.Level = .info
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+    private let label: String
+    private let file: LogFile
+
+    public init(label: String, file: LogFile, metadataProvider: Logger.MetadataProvider? = nil) {
+        self.label = label
+        self.file = file
+        self.metadataProvider = metadataProvider
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var merged = metadata
+        if let provided = metadataProvider?.get() {
+            merged.merge(provided) { _, provided in provided }
+        }
+        if let explicit = event.metadata {
+            merged.merge(explicit) { _, explicit in explicit }
+        }
+        if let error = event.error {
+            merged["error.message"] = "\(error)"
+            merged["error.type"] = "\(String(reflecting: type(of: error)))"
+        }
+        var line = "\(LogFile.timestamp()) \(event.level)"
+        if !label.isEmpty { line += " \(label)" }
+        line += ":"
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
+            line += " \(key)=\(value)"
+        }
+        line += " [\(event.source)] \(event.message)\n"
+        file.write(line)
+    }
+}
+
+/// A log file opened for appending, shared by every handler that writes to it and closed when
+/// the last one goes.
+///
+/// Each line goes out in one `write(2)` on an `O_APPEND` descriptor, so lines from several
+/// threads, or from another process appending to the same file, do not interleave; no lock is
+/// needed. A failed write is dropped: logging must never stop a daemon.
+public final class LogFile: Sendable {
+    public let path: String
+    private let descriptor: CInt
+
+    /// Opens `path` for appending, creating it (mode 0644) if needed.
+    public init(appendingTo path: String) throws(LogFileError) {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw LogFileError(path: path, errno: errno) }
+        self.path = path
+        self.descriptor = descriptor
+    }
+
+    deinit { close(descriptor) }
+
+    /// Appends `text`, retrying interrupted and short writes.
+    public func write(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(
+                    descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if written > 0 {
+                    offset += written
+                } else if written < 0 && errno == EINTR {
+                    continue
+                } else {
+                    return
+                }
+            }
+        }
+    }
+
+    /// Local time as `2024-05-01T12:34:56.789+0200`.
+    static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var local = tm()
+        guard localtime_r(&now.tv_sec, &local) != nil else { return "<unknown time>" }
+        var date = [CChar](repeating: 0, count: 32)
+        var zone = [CChar](repeating: 0, count: 8)
+        guard strftime(&date, date.count, "%Y-%m-%dT%H:%M:%S", &local) > 0,
+            strftime(&zone, zone.count, "%z", &local) > 0
+        else { return "<unknown time>" }
+        let milliseconds = Int(now.tv_nsec) / 1_000_000
+        let fraction = milliseconds < 10 ? "00" : milliseconds < 100 ? "0" : ""
+        return String(decoding: date.prefix { $0 != 0 }.map(UInt8.init(bitPattern:)), as: UTF8.self)
+            + ".\(fraction)\(milliseconds)"
+            + String(decoding: zone.prefix { $0 != 0 }.map(UInt8.init(bitPattern:)), as: UTF8.self)
+    }
+}
+
+/// A log file could not be opened; says which and why.
+public struct LogFileError: Error, CustomStringConvertible {
+    public let path: String
+    public let errno: CInt
+
+    public var description: String {
+        "cannot open log file \"\(path)\": \(String(cString: strerror(errno))); "
+            + "check that its directory exists and is writable, or leave out -l to log to "
+            + "standard error"
+    }
+}

@@ -1,0 +1,58 @@
+import CTCPCopyShims
+import Glibc
+
+/// A minimal epoll reactor: one thread, level-triggered, each descriptor registered with a
+/// token the daemon chooses. Timers are the daemon's business: `wait` takes a timeout.
+final class EventLoop {
+    struct Event {
+        var token: UInt64
+        var readable: Bool
+        var writable: Bool
+        /// Error or hang-up: the descriptor should be read (to learn why) and closed.
+        var failed: Bool
+    }
+
+    private let epoll: FileDescriptor
+    private var tokens = [UInt64](repeating: 0, count: 64)
+    private var events = [UInt32](repeating: 0, count: 64)
+
+    init() throws(SystemCallError) {
+        epoll = FileDescriptor(try systemCall("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) })
+    }
+
+    func add(_ fd: Int32, token: UInt64, writable: Bool = false) throws(SystemCallError) {
+        try control(EPOLL_CTL_ADD, fd, token: token, writable: writable, name: "epoll_ctl(ADD)")
+    }
+
+    func modify(_ fd: Int32, token: UInt64, writable: Bool) throws(SystemCallError) {
+        try control(EPOLL_CTL_MOD, fd, token: token, writable: writable, name: "epoll_ctl(MOD)")
+    }
+
+    func remove(_ fd: Int32) {
+        _ = CTCPCopyShims_epoll_ctl(epoll.rawValue, EPOLL_CTL_DEL, fd, 0, 0)
+    }
+
+    private func control(_ op: Int32, _ fd: Int32, token: UInt64, writable: Bool, name: String) throws(SystemCallError) {
+        var mask = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
+        if writable { mask |= EPOLLOUT.rawValue }
+        try systemCall(name) { CTCPCopyShims_epoll_ctl(epoll.rawValue, op, fd, mask, token) }
+    }
+
+    /// Waits up to `timeoutMilliseconds` and returns the ready descriptors.
+    func wait(timeoutMilliseconds: Int32) throws(SystemCallError) -> [Event] {
+        let count: Int32
+        do {
+            count = try systemCall("epoll_wait") {
+                CTCPCopyShims_epoll_wait(epoll.rawValue, &tokens, &events, 64, timeoutMilliseconds)
+            }
+        }
+        return (0..<Int(count)).map { i in
+            let mask = events[i]
+            return Event(
+                token: tokens[i],
+                readable: mask & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue) != 0,
+                writable: mask & EPOLLOUT.rawValue != 0,
+                failed: mask & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0)
+        }
+    }
+}
