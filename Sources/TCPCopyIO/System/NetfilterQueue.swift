@@ -14,6 +14,7 @@ final class NetfilterQueue {
     private var receiveBuffer = [UInt8](repeating: 0, count: 1 << 17)
     private var verdicts = [UInt8](repeating: 0, count: 1 << 16)
     private var verdictBytes = 0
+    private var decided: [(id: UInt32, accept: Bool)] = []
     /// Netlink receive overruns (ENOBUFS): the kernel dropped queued packets it could not give
     /// us, which is fail-closed but a lost copy.
     private(set) var overruns = 0
@@ -58,21 +59,25 @@ final class NetfilterQueue {
                 }
                 throw SystemCallError("mnl_socket_recvfrom", errno: code)
             }
-            var offset = 0
-            var packet = CTCPCopyShims_nfq_packet()
-            while true {
-                let status = receiveBuffer.withUnsafeBytes {
-                    CTCPCopyShims_nfq_next_packet($0.baseAddress, received, &offset, &packet)
+            // The packet bytes are only valid inside this closure; verdicts are collected here
+            // and encoded after it.
+            decided.removeAll(keepingCapacity: true)
+            receiveBuffer.withUnsafeBytes { raw in
+                var offset = 0
+                var packet = CTCPCopyShims_nfq_packet()
+                while true {
+                    let status = CTCPCopyShims_nfq_next_packet(raw.baseAddress, received, &offset, &packet)
+                    if status == 0 || status == -2 { break }
+                    if status == -1 {
+                        // An error report for an earlier verdict: count it, keep reading.
+                        netlinkErrors += 1
+                        continue
+                    }
+                    let bytes = UnsafeRawBufferPointer(start: packet.payload, count: Int(packet.payload_len))
+                    decided.append((packet.packet_id, decide(bytes)))
                 }
-                if status == 0 || status == -2 { break }
-                if status == -1 {
-                    // An error report for an earlier verdict: count it, keep reading.
-                    netlinkErrors += 1
-                    continue
-                }
-                let bytes = UnsafeRawBufferPointer(start: packet.payload, count: Int(packet.payload_len))
-                try addVerdict(id: packet.packet_id, accept: decide(bytes))
             }
+            for (id, accept) in decided { try addVerdict(id: id, accept: accept) }
             try flushVerdicts()
         }
         try flushVerdicts()
