@@ -1,1 +1,3 @@
-print("intercept")
+import TCPCopyCLI
+
+InterceptCommand.main()

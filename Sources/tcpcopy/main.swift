@@ -1,1 +1,3 @@
-print("tcpcopy")
+import TCPCopyCLI
+
+TCPCopyCommand.main()

@@ -1,8 +1,9 @@
 import Glibc
 import Logging
 
-/// A swift-log handler that appends one line per message to a `LogFile`, in the same layout as
-/// swift-log's `StreamLogHandler` (with milliseconds): `TIME LEVEL LABEL: METADATA [SOURCE] MESSAGE`.
+/// A swift-log handler that appends one line per message to a `LogFile`, laid out as swift-log's
+/// `StreamLogHandler` lays out its lines (plus milliseconds):
+/// `TIME LEVEL LABEL: KEY=VALUE... [SOURCE] MESSAGE`.
 public struct FileLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     public var metadata: Logger.Metadata = [:]
@@ -56,10 +57,14 @@ public final class LogFile: Sendable {
 
     /// Opens `path` for appending, creating it (mode 0644) if needed.
     public init(appendingTo path: String) throws(LogFileError) {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw LogFileError(path: path, errno: errno) }
+        do {
+            descriptor = try systemCall("open") {
+                open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            }
+        } catch {
+            throw LogFileError(path: path, errno: error.errno)
+        }
         self.path = path
-        self.descriptor = descriptor
     }
 
     deinit { close(descriptor) }
@@ -68,17 +73,15 @@ public final class LogFile: Sendable {
     public func write(_ text: String) {
         var text = text
         text.withUTF8 { bytes in
+            guard let start = bytes.baseAddress else { return }
             var offset = 0
             while offset < bytes.count {
-                let written = Glibc.write(
-                    descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written > 0 {
-                    offset += written
-                } else if written < 0 && errno == EINTR {
-                    continue
-                } else {
-                    return
+                let remaining = bytes.count - offset
+                let written = try? systemCall("write") {
+                    Glibc.write(descriptor, start + offset, remaining)
                 }
+                guard let written, written > 0 else { return }
+                offset += written
             }
         }
     }

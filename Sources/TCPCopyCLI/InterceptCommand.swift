@@ -1,0 +1,148 @@
+import ArgumentParser
+import TCPCopyCore
+import TCPCopyIO
+
+/// The `intercept` command line: parses and validates every option into an
+/// `InterceptConfiguration`, then runs `InterceptDaemon`.
+public struct InterceptCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "intercept",
+        abstract: "Catch a target server's responses to tcpcopy's sessions, and pass them back "
+            + "to tcpcopy instead of the real clients.",
+        usage: """
+            intercept [ALLOW_LIST] [<options>]
+            """,
+        discussion: """
+            intercept runs on the TARGET server, next to the service under test, as root. \
+            It reads the target's responses from an NFQUEUE and drops them, so that they never \
+            reach the real clients whose sessions tcpcopy replays, and sends their IP and TCP \
+            headers to the tcpcopy that owns each session (tcpcopy connects to port -p). \
+            Responses to a host on the allow-list are let through instead, so that an admin \
+            box or a monitoring probe can still use the target.
+
+            The target's responses reach the queue through this rule (use the target port in \
+            --sport, and --queue in --queue-num):
+
+              iptables -I OUTPUT -p tcp --sport 80 -j NFQUEUE --queue-num 0
+
+            While no intercept reads the queue the kernel drops what is queued, so the port \
+            answers no one, not even allowed hosts: nothing leaks. Start intercept before \
+            tcpcopy.
+
+            ALLOW_LIST: IPv4 addresses separated by ':' or ',' (spaces around them are \
+            ignored), given as the older positional argument, with --allow, or with -x; all \
+            the lists given are combined.
+
+            EXAMPLES:
+              intercept
+              intercept 10.1.0.3:10.1.0.4
+              intercept --allow 10.1.0.3:10.1.0.4
+              intercept -x 10.1.0.3,10.1.0.4 -p 36524 -l /var/log/intercept.log
+            """)
+
+    /// Defaults come from the configuration type, so that they are stated once.
+    private static let defaults = InterceptConfiguration()
+
+    @Argument(
+        help: ArgumentHelp(
+            "The older form of the allow-list: hosts whose responses are let through, "
+                + "e.g. 10.1.0.3:10.1.0.4.",
+            valueName: "allow-list"))
+    public var legacyAllowList: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Hosts whose responses are let through, separated by ':' or ',', "
+                + "e.g. 10.1.0.3:10.1.0.4. May be repeated.",
+            valueName: "list"))
+    public var allow: [String] = []
+
+    @Option(
+        name: [.customShort("x"), .customLong("allow-list")],
+        help: ArgumentHelp(
+            "The same as --allow (the 0.9 spelling), e.g. -x 10.1.0.3,10.1.0.4.",
+            valueName: "list"))
+    public var allowList: [String] = []
+
+    // Numbers parse unconditionally, so that "-n -1" reaches the range check and its message
+    // rather than failing as a missing value.
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "NFQUEUE number to read, \(NumericSetting.queueNumber.rangeDescription); the "
+                + "iptables rule's --queue-num (default: \(defaults.queue)).",
+            valueName: "n"),
+        transform: { try ConfigurationParser.integer($0, for: .queueNumber) })
+    public var queue: Int = Int(defaults.queue)
+
+    @Option(
+        name: [.customShort("q"), .customLong("queue-max-length")],
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Most packets the kernel holds in the queue, "
+                + "\(NumericSetting.queueMaxLength.rangeDescription) (default: "
+                + "\(defaults.queueMaxLength), which keeps the kernel's own limit of 1024).",
+            valueName: "n"),
+        transform: { try ConfigurationParser.integer($0, for: .queueMaxLength) })
+    public var queueMaxLength: Int = Int(defaults.queueMaxLength)
+
+    @Option(
+        name: [.customShort("p"), .customLong("port")],
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "TCP port tcpcopy connects to (default: \(defaults.listenPort)).", valueName: "port"),
+        transform: { try ConfigurationParser.port($0) })
+    public var port: UInt16 = defaults.listenPort
+
+    @Option(
+        name: [.customShort("b"), .customLong("bind")],
+        help: ArgumentHelp(
+            "IPv4 address to listen on for tcpcopy (default: every address).",
+            valueName: "address"),
+        transform: { try ConfigurationParser.ipv4Address($0) })
+    public var bind: IPv4Address?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Seconds a session's route to its tcpcopy lives without traffic, "
+                + "\(NumericSetting.routeTimeout.rangeDescription) "
+                + "(default: \(defaults.routeTimeout)).",
+            valueName: "seconds"),
+        transform: { try ConfigurationParser.integer($0, for: .routeTimeout) })
+    public var routeTimeout: Int = defaults.routeTimeout
+
+    @OptionGroup
+    public var logging: LoggingOptions
+
+    public init() {}
+
+    public func validate() throws {
+        _ = try makeConfiguration()
+    }
+
+    /// The validated configuration the options describe. Throws a `ValidationError` whose
+    /// message says what is wrong and what a correct value looks like.
+    public func makeConfiguration() throws -> InterceptConfiguration {
+        var configuration = InterceptConfiguration()
+        let lists = (legacyAllowList.map { [$0] } ?? []) + allow + allowList
+        configuration.allowList = try validated { () throws(ConfigurationError) in
+            try ConfigurationParser.allowList(combining: lists)
+        }
+        configuration.queue = UInt16(queue)
+        configuration.queueMaxLength = UInt32(queueMaxLength)
+        configuration.listenPort = port
+        configuration.bindAddress = bind
+        configuration.routeTimeout = routeTimeout
+        configuration.statsInterval = logging.statsInterval
+        configuration.logFile = logging.logFile
+        try validated { () throws(ConfigurationError) in try configuration.validate() }
+        return configuration
+    }
+
+    public func run() throws {
+        let configuration = try makeConfiguration()
+        let logger = try logging.bootstrap(label: "intercept")
+        try InterceptDaemon(configuration: configuration, logger: logger).run()
+    }
+}

@@ -1,0 +1,195 @@
+import ArgumentParser
+import TCPCopyCore
+import TCPCopyIO
+
+/// The `tcpcopy` command line: parses and validates every option into a
+/// `TCPCopyConfiguration`, then runs `TCPCopyDaemon`.
+public struct TCPCopyCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "tcpcopy",
+        abstract: "Copy live TCP sessions from an online server to a target server.",
+        usage: """
+            tcpcopy ONLINE_IP ONLINE_PORT TARGET_IP TARGET_PORT [<options>]
+            tcpcopy -x [ONLINE_IP:]PORT-TARGET_IP:PORT[,...] [<options>]
+            """,
+        discussion: """
+            tcpcopy runs on the ONLINE server, as root. It watches the packets real clients \
+            send to the online port (the real service still answers them as usual) and replays \
+            each session to the TARGET server, keeping the client's address, so that the \
+            target sees the same traffic as production.
+
+            On the target, the responses to these sessions must not reach the real clients. \
+            Run intercept there, and send the target's responses to its queue (use the \
+            target port in --sport):
+
+              iptables -I OUTPUT -p tcp --sport 80 -j NFQUEUE --queue-num 0
+
+            Until intercept reads the queue the kernel drops what is queued, so the target \
+            port answers no one: nothing leaks. tcpcopy connects to intercept on each target \
+            (port -p) to learn the responses.
+
+            ROUTES are given in one of two forms, not both:
+              the older positional form, one route:
+                ONLINE_IP ONLINE_PORT TARGET_IP TARGET_PORT
+              -x, one or more routes separated by ',' (spaces around a ',' are ignored):
+                [ONLINE_IP:]PORT-TARGET_IP:PORT
+              Without ONLINE_IP a route copies the port on every local address.
+
+            EXAMPLES:
+              tcpcopy 10.0.0.1 80 10.0.0.2 80
+              tcpcopy 10.0.0.1 80 10.0.0.2 80 -n 2
+              tcpcopy -x 80-10.0.0.2:8080
+              tcpcopy -x 10.0.0.1:80-10.0.0.2:80,443-10.0.0.2:443 -l /var/log/tcpcopy.log
+            """)
+
+    /// Defaults come from the configuration type, so that they are stated once.
+    private static let defaults = TCPCopyConfiguration(routes: [])
+
+    @Argument(
+        help: ArgumentHelp(
+            "The older form of one route: ONLINE_IP ONLINE_PORT TARGET_IP TARGET_PORT, "
+                + "e.g. 10.0.0.1 80 10.0.0.2 8080 (the same as "
+                + "-x 10.0.0.1:80-10.0.0.2:8080).",
+            valueName: "online-ip online-port target-ip target-port"))
+    public var legacyRoute: [String] = []
+
+    @Option(
+        name: [.customShort("x"), .customLong("routes")],
+        help: ArgumentHelp(
+            "Routes [ONLINE_IP:]PORT-TARGET_IP:PORT separated by ',', "
+                + "e.g. 80-10.0.0.2:8080,10.0.0.1:443-10.0.0.2:443. May be repeated.",
+            valueName: "list"))
+    public var routes: [String] = []
+
+    // Numbers parse unconditionally, so that "-n -1" reaches the range check and its message
+    // rather than failing as a missing value.
+    @Option(
+        name: [.customShort("n"), .customLong("copies")],
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Sessions replayed to the target for each captured session, "
+                + "\(NumericSetting.copies.rangeDescription) (default: \(defaults.copies)).",
+            valueName: "n"),
+        transform: { try ConfigurationParser.integer($0, for: .copies) })
+    public var copies: Int = defaults.copies
+
+    @Option(
+        name: [.customShort("p"), .customLong("intercept-port")],
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "TCP port intercept listens on, on every target (default: \(defaults.interceptPort)).",
+            valueName: "port"),
+        transform: { try ConfigurationParser.port($0) })
+    public var interceptPort: UInt16 = defaults.interceptPort
+
+    @Option(
+        name: [.customShort("t"), .customLong("session-timeout")],
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Seconds a session may stay idle before it is released, "
+                + "\(NumericSetting.sessionTimeout.rangeDescription) "
+                + "(default: \(defaults.sessionTimeout)).",
+            valueName: "seconds"),
+        transform: { try ConfigurationParser.integer($0, for: .sessionTimeout) })
+    public var sessionTimeout: Int = defaults.sessionTimeout
+
+    @Option(
+        name: [.customShort("M"), .customLong("mtu")],
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Largest IP packet sent to the target, \(NumericSetting.mtu.rangeDescription); "
+                + "larger captured packets are split (default: \(defaults.mtu)).",
+            valueName: "bytes"),
+        transform: { try ConfigurationParser.integer($0, for: .mtu) })
+    public var mtu: Int = defaults.mtu
+
+    @Option(
+        name: [.customShort("S"), .customLong("syn-mss")],
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "MSS announced in the SYNs tcpcopy makes up for sessions captured mid-way, "
+                + "\(NumericSetting.synMSS.rangeDescription) and at most the MTU minus 40 "
+                + "(default: \(defaults.synMSS)).",
+            valueName: "bytes"),
+        transform: { try ConfigurationParser.integer($0, for: .synMSS) })
+    public var synMSS: Int = defaults.synMSS
+
+    @Option(
+        name: [.customShort("m"), .customLong("memory-limit")],
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Memory tcpcopy may use for sessions, "
+                + "\(NumericSetting.memoryLimit.rangeDescription) "
+                + "(default: \(defaults.memoryLimitMB)).",
+            valueName: "mb"),
+        transform: { try ConfigurationParser.integer($0, for: .memoryLimit) })
+    public var memoryLimit: Int = defaults.memoryLimitMB
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Most sessions tracked at once, \(NumericSetting.maxSessions.rangeDescription); "
+                + "new ones beyond it are counted and skipped (default: \(defaults.maxSessions)).",
+            valueName: "n"),
+        transform: { try ConfigurationParser.integer($0, for: .maxSessions) })
+    public var maxSessions: Int = defaults.maxSessions
+
+    @OptionGroup
+    public var logging: LoggingOptions
+
+    public init() {}
+
+    public func validate() throws {
+        _ = try makeConfiguration()
+    }
+
+    /// The validated configuration the options describe. Throws a `ValidationError` whose
+    /// message says what is wrong and what a correct value looks like.
+    public func makeConfiguration() throws -> TCPCopyConfiguration {
+        var configuration = TCPCopyConfiguration(routes: try parsedRoutes())
+        configuration.copies = copies
+        configuration.interceptPort = interceptPort
+        configuration.sessionTimeout = sessionTimeout
+        configuration.mtu = mtu
+        configuration.synMSS = synMSS
+        configuration.memoryLimitMB = memoryLimit
+        configuration.maxSessions = maxSessions
+        configuration.statsInterval = logging.statsInterval
+        configuration.logFile = logging.logFile
+        try validated { () throws(ConfigurationError) in try configuration.validate() }
+        return configuration
+    }
+
+    /// Exactly one of the two route forms must be given.
+    private func parsedRoutes() throws -> [CopyRoute] {
+        switch (legacyRoute.isEmpty, routes.isEmpty) {
+        case (true, true):
+            throw ValidationError(
+                "missing target: give ONLINE_IP PORT TARGET_IP PORT or -x PORT-TARGET_IP:PORT, "
+                    + "e.g. tcpcopy 10.0.0.1 80 10.0.0.2 80 or tcpcopy -x 80-10.0.0.2:80")
+        case (false, false):
+            throw ValidationError(
+                "routes given twice: positional \"\(legacyRoute.joined(separator: " "))\" and "
+                    + "-x \"\(routes.joined(separator: ","))\"; use one form (-x for several "
+                    + "routes)")
+        case (false, true):
+            return [
+                try validated { () throws(ConfigurationError) in
+                    try ConfigurationParser.legacyRoute(legacyRoute)
+                }
+            ]
+        case (true, false):
+            return try validated { () throws(ConfigurationError) in
+                var parsed: [CopyRoute] = []
+                for list in routes { parsed += try ConfigurationParser.routeList(list) }
+                return try ConfigurationParser.deduplicatedRoutes(parsed)
+            }
+        }
+    }
+
+    public func run() throws {
+        let configuration = try makeConfiguration()
+        let logger = try logging.bootstrap(label: "tcpcopy")
+        try TCPCopyDaemon(configuration: configuration, logger: logger).run()
+    }
+}
