@@ -33,6 +33,8 @@ final class ControlListener {
         let descriptor = FileDescriptor(fd)
         try setNonBlocking(fd)
         try setSocketOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1, "TCP_NODELAY")
-        return (descriptor, IPv4Address(UInt32(bigEndian: address.sin_addr.s_addr)), UInt16(bigEndian: address.sin_port))
+        return (
+            descriptor, IPv4Address(UInt32(bigEndian: address.sin_addr.s_addr)), UInt16(bigEndian: address.sin_port)
+        )
     }
 }

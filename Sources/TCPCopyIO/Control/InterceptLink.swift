@@ -14,7 +14,8 @@ enum InterceptLink {
         var lastError = SystemCallError("connect", errno: ECONNREFUSED)
         for attempt in 1...max(1, attempts) {
             do {
-                return try connectOnce(to: address, port: port, timeoutMilliseconds: 2000, outputCapacity: outputCapacity)
+                return try connectOnce(
+                    to: address, port: port, timeoutMilliseconds: 2000, outputCapacity: outputCapacity)
             } catch {
                 lastError = error
                 logger.debug(
@@ -70,7 +71,9 @@ enum InterceptLink {
         }
     }
 
-    private static func waitFor(_ fd: Int32, events: Int16, timeoutMilliseconds: Int32, call: String) throws(SystemCallError) {
+    private static func waitFor(_ fd: Int32, events: Int16, timeoutMilliseconds: Int32, call: String)
+        throws(SystemCallError)
+    {
         var request = pollfd(fd: fd, events: events, revents: 0)
         let ready = try systemCall("poll(\(call))") { poll(&request, 1, timeoutMilliseconds) }
         if ready == 0 { throw SystemCallError(call, errno: ETIMEDOUT) }

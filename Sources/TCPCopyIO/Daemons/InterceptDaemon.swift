@@ -40,7 +40,9 @@ public final class InterceptDaemon {
                 queue: configuration.queue, maximumLength: configuration.queueMaxLength,
                 receiveBufferBytes: 8 << 20)
         } catch {
-            logger.critical("cannot open NFQUEUE queue \(configuration.queue): \(error). intercept needs root (CAP_NET_ADMIN) and the nfnetlink_queue module.")
+            logger.critical(
+                "cannot open NFQUEUE queue \(configuration.queue): \(error). intercept needs root (CAP_NET_ADMIN) and the nfnetlink_queue module."
+            )
             throw error
         }
         self.queue = queue
@@ -86,7 +88,8 @@ public final class InterceptDaemon {
                     while let (fd, address, port) = try listener.accept() {
                         let token = nextToken
                         nextToken += 1
-                        let connection = ControlConnection(descriptor: fd, peer: "\(address):\(port)", outputCapacity: 8 << 20)
+                        let connection = ControlConnection(
+                            descriptor: fd, peer: "\(address):\(port)", outputCapacity: 8 << 20)
                         connections[token] = connection
                         try loop.add(fd.rawValue, token: token)
                         logger.info("tcpcopy connected", metadata: ["peer": "\(connection.peer)"])
@@ -105,7 +108,9 @@ public final class InterceptDaemon {
                         case .sendAndClose(let reply):
                             connection.send(reply)
                             closeAfterReply = true
-                            logger.warning("closing control connection: protocol misuse", metadata: ["peer": "\(connection.peer)", "message": "\(message)"])
+                            logger.warning(
+                                "closing control connection: protocol misuse",
+                                metadata: ["peer": "\(connection.peer)", "message": "\(message)"])
                         }
                     }
                     for delivery in deliveries { deliver(delivery) }

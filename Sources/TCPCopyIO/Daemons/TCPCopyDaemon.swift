@@ -58,7 +58,11 @@ public final class TCPCopyDaemon {
         let sender = try RawSendSocket(sendBufferBytes: 4 << 20)
         try loop.add(capture.descriptor.rawValue, token: Token.capture)
         logger.info(
-            "copying", metadata: ["routes": "\(configuration.routes.map(\.description).joined(separator: ","))", "copies": "\(configuration.copies)"])
+            "copying",
+            metadata: [
+                "routes": "\(configuration.routes.map(\.description).joined(separator: ","))",
+                "copies": "\(configuration.copies)",
+            ])
 
         var lastTick = monotonicNow()
         var lastStats = lastTick
@@ -115,7 +119,9 @@ public final class TCPCopyDaemon {
                 logger.info("tcpcopy stats: \(statsLine())")
             }
             for (index, target) in targets.enumerated() {
-                if let link = links[target] { flush(link, target: target, loop: loop, token: Token.firstTarget + UInt64(index)) }
+                if let link = links[target] {
+                    flush(link, target: target, loop: loop, token: Token.firstTarget + UInt64(index))
+                }
             }
         }
         // Release every target socket we hold, then say goodbye.
@@ -168,7 +174,8 @@ public final class TCPCopyDaemon {
         guard let link = links.removeValue(forKey: target) else { return }
         loop.remove(link.descriptor.rawValue)
         linkFailures += 1
-        logger.error("lost the control connection to intercept at \(target): \(why); its sessions are dropped, reconnecting")
+        logger.error(
+            "lost the control connection to intercept at \(target): \(why); its sessions are dropped, reconnecting")
         engine.dropSessions(of: target, now: monotonicNow(), actions: &actions)
         perform(sender: sender)
         lostLinks[target] = monotonicNow()

@@ -32,7 +32,8 @@ final class EventLoop {
         _ = CTCPCopyShims_epoll_ctl(epoll.rawValue, EPOLL_CTL_DEL, fd, 0, 0)
     }
 
-    private func control(_ op: Int32, _ fd: Int32, token: UInt64, writable: Bool, name: String) throws(SystemCallError) {
+    private func control(_ op: Int32, _ fd: Int32, token: UInt64, writable: Bool, name: String) throws(SystemCallError)
+    {
         var mask = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
         if writable { mask |= EPOLLOUT.rawValue }
         try systemCall(name) { CTCPCopyShims_epoll_ctl(epoll.rawValue, op, fd, mask, token) }

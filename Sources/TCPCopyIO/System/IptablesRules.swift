@@ -7,7 +7,9 @@ enum IptablesRules {
     static func nfqueueRulesInOutput() -> Result<Int, IptablesReadError> {
         var message: UnsafePointer<CChar>? = nil
         let count = CTCPCopyShims_iptc_count_nfqueue_rules("OUTPUT", &message)
-        if count < 0 { return .failure(IptablesReadError(message: message.map { String(cString: $0) } ?? "unknown error")) }
+        if count < 0 {
+            return .failure(IptablesReadError(message: message.map { String(cString: $0) } ?? "unknown error"))
+        }
         return .success(Int(count))
     }
 }

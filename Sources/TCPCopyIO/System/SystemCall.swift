@@ -77,7 +77,9 @@ func setNonBlocking(_ fd: Int32) throws(SystemCallError) {
     try systemCall("fcntl(F_SETFL)") { fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
 }
 
-func setSocketOption(_ fd: Int32, _ level: Int32, _ option: Int32, _ value: Int32, _ name: String) throws(SystemCallError) {
+func setSocketOption(_ fd: Int32, _ level: Int32, _ option: Int32, _ value: Int32, _ name: String)
+    throws(SystemCallError)
+{
     var value = value
     try systemCall("setsockopt(\(name))") {
         setsockopt(fd, level, option, &value, socklen_t(MemoryLayout<Int32>.size))
