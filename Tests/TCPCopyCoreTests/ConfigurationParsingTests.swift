@@ -107,9 +107,14 @@ private func error<T>(
         #expect(routes.count == 1)
     }
 
-    @Test func refusesTwoTargetsForOneOnlineEndpoint() {
+    @Test func acceptsSeveralTargetsForOneOnlinePort() throws {
+        let routes = try ConfigurationParser.routeList("80-10.0.0.2:80,80-10.0.0.3:80")
+        #expect(routes.map(\.targetAddress) == [IPv4Address(10, 0, 0, 2), IPv4Address(10, 0, 0, 3)])
+    }
+
+    @Test func refusesTwoRoutesThatMeetAtOneTargetEndpoint() {
         let failure = error { () throws(ConfigurationError) in
-            try ConfigurationParser.routeList("80-10.0.0.2:80,80-10.0.0.3:80")
+            try ConfigurationParser.routeList("80-10.0.0.2:80,10.0.0.1:80-10.0.0.2:80")
         }
         guard case .conflictingRoutes = failure else {
             Issue.record("got \(String(describing: failure))")

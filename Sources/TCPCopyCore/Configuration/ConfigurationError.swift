@@ -48,11 +48,9 @@ public enum ConfigurationError: Error, Hashable, Sendable, CustomStringConvertib
             return "the \(list) \(quoted(text)) has an empty entry (two separators in a row, or "
                 + "one at an end): give \(list.expectation), e.g. \(list.example)"
         case .conflictingRoutes(let first, let second):
-            let online =
-                first.onlineAddress.map { "\($0):\(first.onlinePort)" }
-                ?? "port \(first.onlinePort)"
-            return "routes \(first) and \(second) both copy \(online) to different targets: "
-                + "give each online port one target"
+            return "routes \(first) and \(second) both copy port \(first.onlinePort) to "
+                + "\(first.targetAddress):\(first.targetPort): keep one of them (to feed one target "
+                + "several copies, use -n)"
         case .noRoutes:
             return "no route: give at least one, e.g. 80-10.0.0.2:8080"
         case .synMSSTooLarge(let mss, let mtu):

@@ -62,22 +62,31 @@ extension ConfigurationParser {
             targetAddress: try value(2, ipv4Address), targetPort: try value(3, port))
     }
 
-    /// Drops exact duplicates (keeping the first) and refuses two targets for one online
-    /// endpoint. A route with an address and one without, for the same port, do not conflict:
-    /// the one with the address is the more specific.
+    /// Drops exact duplicates (keeping the first). Several targets for one online port are
+    /// fine: each target gets a full copy. Two different routes that would send the same captured
+    /// session to the same target endpoint are refused: both copies would claim the same client
+    /// port there.
     public static func deduplicatedRoutes(
         _ routes: [CopyRoute]
     ) throws(ConfigurationError) -> [CopyRoute] {
         var kept: [CopyRoute] = []
         for route in routes {
-            if let earlier = kept.first(where: {
-                $0.onlineAddress == route.onlineAddress && $0.onlinePort == route.onlinePort
-            }) {
-                if earlier != route { throw .conflictingRoutes(earlier, route) }
-                continue
+            if kept.contains(route) { continue }
+            if let earlier = kept.first(where: { $0.overlaps(route) }) {
+                throw .conflictingRoutes(earlier, route)
             }
             kept.append(route)
         }
         return kept
+    }
+}
+
+extension CopyRoute {
+    /// Whether some captured packet would match both routes and go to the same target endpoint.
+    func overlaps(_ other: CopyRoute) -> Bool {
+        onlinePort == other.onlinePort && targetAddress == other.targetAddress
+            && targetPort == other.targetPort
+            && (onlineAddress == nil || other.onlineAddress == nil
+                || onlineAddress == other.onlineAddress)
     }
 }
