@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# test.sh: the project's test command.
+#   1. swift build            (both daemons, debug)
+#   2. swift test             (unit tests; no privileges needed)
+#   3. Tests/EndToEnd/run.sh  (the daemons in network namespaces; needs root)
+# Every step runs even if an earlier one failed, so one run reports everything; the exit status
+# is non-zero if any step failed. The last line printed is the end-to-end summary,
+# "e2e: N passed, M failed".
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+status=0
+
+echo "==== swift build"
+if swift build; then
+    bin_dir=$(swift build --show-bin-path)
+    export LAB_BIN_DIR=$bin_dir
+else
+    echo "test.sh: swift build FAILED"
+    status=1
+    # The end-to-end tests must not run against binaries left over from an earlier build.
+    export E2E_NOT_RUN_REASON="swift build failed"
+fi
+
+echo "==== swift test"
+if ! swift test; then
+    echo "test.sh: swift test FAILED"
+    status=1
+fi
+
+echo "==== end-to-end tests"
+Tests/EndToEnd/run.sh || status=1
+exit "$status"

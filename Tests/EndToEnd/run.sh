@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Runs every Tests/EndToEnd/test_*.sh (or the ones named on the command line), each under a
+# time limit, and ends with exactly one summary line: "e2e: N passed, M failed".
+#
+# Needs root and network namespaces. Without them it says so and fails: a privileged test that
+# silently passes when it cannot run would hide exactly the failures it exists to catch.
+#
+# Environment: LAB_BIN_DIR (binaries; default: swift build --show-bin-path),
+#              E2E_TIMEOUT (seconds per test, default 300), LAB_KEEP=1 (keep each lab's dir),
+#              E2E_NOT_RUN_REASON (fail the preflight with this reason; used by test.sh).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+timeout_s=${E2E_TIMEOUT:-300}
+
+if (($#)); then
+    tests=()
+    for name in "$@"; do
+        name=${name##*/}
+        name=${name#test_}
+        tests+=("$here/test_${name%.sh}.sh")
+    done
+else
+    tests=("$here"/test_*.sh)
+fi
+
+passed=0 failed=0
+failures=()
+
+# The preflight counts as one check, so a machine that cannot run the tests never reports
+# "0 failed".
+# shellcheck source=../../Scripts/lab-lib.sh
+source "$repo/Scripts/lab-lib.sh"
+preflight_problem=""
+if [[ -n ${E2E_NOT_RUN_REASON:-} ]]; then
+    # Set by Scripts/test.sh when the build failed: stale binaries must not be tested.
+    preflight_problem=$E2E_NOT_RUN_REASON
+elif ! lab_require_root; then
+    preflight_problem="needs root and 'ip netns add'"
+elif ! lab_require_tools; then
+    preflight_problem="missing tools"
+fi
+if [[ -z $preflight_problem && -z ${LAB_BIN_DIR:-} ]]; then
+    LAB_BIN_DIR=$(cd "$repo" && swift build --show-bin-path 2>/dev/null) || true
+fi
+if [[ -z $preflight_problem ]]; then
+    for bin in tcpcopy intercept; do
+        if [[ ! -x ${LAB_BIN_DIR:-}/$bin ]]; then
+            preflight_problem="no $bin binary in '${LAB_BIN_DIR:-}' (run swift build first)"
+            break
+        fi
+    done
+fi
+if [[ -n $preflight_problem ]]; then
+    echo "e2e: preflight FAILED: $preflight_problem; ${#tests[@]} tests not run, counted as failed"
+    echo "e2e: 0 passed, $((${#tests[@]} + 1)) failed"
+    exit 1
+fi
+export LAB_BIN_DIR
+# Namespaces of this run are tce2e-<tag>-<test>-...; the tag keeps concurrent runs apart.
+export E2E_RUN_TAG=${E2E_RUN_TAG:-$$}
+echo "e2e: preflight ok (root, namespaces, tools; binaries in $LAB_BIN_DIR)"
+passed=$((passed + 1))
+
+# A lab a test left behind (it was killed past its own trap) is removed here, and the test
+# counts as failed even if its checks had passed: leftovers would break the next run.
+sweep() {
+    local prefix=$1 ns left=""
+    for ns in $(ip netns list | awk '{print $1}'); do
+        [[ $ns == "$prefix"* ]] || continue
+        left+=" $ns"
+        local pids
+        pids=$(ip netns pids "$ns" 2>/dev/null || true)
+        # shellcheck disable=SC2086  # one pid per word
+        [[ -z $pids ]] || kill -KILL $pids 2>/dev/null || true
+        sleep 0.2
+        ip netns del "$ns" 2>/dev/null || true
+    done
+    if [[ -n $left ]]; then
+        echo "e2e: removed namespaces left behind:$left"
+        return 1
+    fi
+}
+
+for test in "${tests[@]}"; do
+    name=$(basename "$test" .sh)
+    name=${name#test_}
+    if [[ ! -f $test ]]; then
+        echo "e2e: FAIL $name: no such test ($test)"
+        failed=$((failed + 1))
+        failures+=("$name")
+        continue
+    fi
+    echo "e2e: ---- $name ----"
+    start=$SECONDS
+    # -k: a test whose cleanup itself hangs after SIGTERM is killed 30 s later.
+    set +e
+    timeout -k 30 "$timeout_s" bash "$test" 2>&1 | sed -u "s/^/  [$name] /"
+    rc=${PIPESTATUS[0]}
+    set -e
+    ((rc != 124)) || echo "e2e: $name timed out after ${timeout_s}s"
+    sweep "tce2e-$E2E_RUN_TAG-$name-" || rc=1
+    if ((rc == 0)); then
+        echo "e2e: PASS $name ($((SECONDS - start))s)"
+        passed=$((passed + 1))
+    else
+        echo "e2e: FAIL $name ($((SECONDS - start))s, exit $rc)"
+        failed=$((failed + 1))
+        failures+=("$name")
+    fi
+done
+
+((failed == 0)) || echo "e2e: failed: ${failures[*]}"
+echo "e2e: $passed passed, $failed failed"
+((failed == 0))
