@@ -92,13 +92,13 @@ lab_require_root() {
 
 lab_require_tools() {
     local tool missing=()
-    for tool in ip nginx tcpdump curl ss sysctl timeout "$(lab_iptables)" \
+    for tool in ip nginx tcpdump curl ss sysctl timeout ping pgrep "$(lab_iptables)" \
         "$(lab_iptables)-restore"; do
         command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
     done
     if ((${#missing[@]})); then
         lab_log "missing tools: ${missing[*]} (Debian: apt-get install iproute2 nginx-light" \
-            "tcpdump curl iptables procps)"
+            "tcpdump curl iptables procps iputils-ping)"
         return 1
     fi
 }

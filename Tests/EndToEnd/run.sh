@@ -83,7 +83,30 @@ sweep() {
     fi
 }
 
+# run_test TEST NAME: one test under its time limit, its output prefixed with its name.
+# --foreground keeps timeout in our process group; on expiry it sends SIGTERM to the test, whose
+# own trap tears its lab down; -k 30 kills it if that cleanup hangs.
+run_test() {
+    timeout --foreground -k 30 "$timeout_s" bash "$1" 2>&1 | sed -u "s/^/  [$2] /"
+    return "${PIPESTATUS[0]}"
+}
+
+# On SIGINT/SIGTERM, ask the running test to stop (SIGTERM to its timeout, which passes it on),
+# let its trap clean up, then report. The test runs in the background so that this trap runs
+# at once instead of after the test.
+interrupted=0 current=""
+on_signal() {
+    interrupted=1
+    local t
+    if [[ -n $current ]]; then
+        t=$(pgrep -P "$current" -x timeout || true)
+        [[ -z $t ]] || kill -TERM "$t" 2>/dev/null || true
+    fi
+}
+trap on_signal INT TERM
+
 for test in "${tests[@]}"; do
+    ((interrupted == 0)) || break
     name=$(basename "$test" .sh)
     name=${name#test_}
     if [[ ! -f $test ]]; then
@@ -94,11 +117,16 @@ for test in "${tests[@]}"; do
     fi
     echo "e2e: ---- $name ----"
     start=$SECONDS
-    # -k: a test whose cleanup itself hangs after SIGTERM is killed 30 s later.
-    set +e
-    timeout -k 30 "$timeout_s" bash "$test" 2>&1 | sed -u "s/^/  [$name] /"
-    rc=${PIPESTATUS[0]}
-    set -e
+    run_test "$test" "$name" &
+    current=$!
+    rc=0
+    wait "$current" || rc=$?
+    # A trapped signal interrupts wait; keep waiting (the test is cleaning up) until it is reaped.
+    while kill -0 "$current" 2>/dev/null; do
+        rc=0
+        wait "$current" || rc=$?
+    done
+    current=""
     ((rc != 124)) || echo "e2e: $name timed out after ${timeout_s}s"
     sweep "tce2e-$E2E_RUN_TAG-$name-" || rc=1
     if ((rc == 0)); then
@@ -111,6 +139,11 @@ for test in "${tests[@]}"; do
     fi
 done
 
+if ((interrupted)); then
+    not_run=$((${#tests[@]} + 1 - passed - failed))
+    echo "e2e: interrupted; $not_run tests not run, counted as failed"
+    failed=$((failed + not_run))
+fi
 ((failed == 0)) || echo "e2e: failed: ${failures[*]}"
 echo "e2e: $passed passed, $failed failed"
 ((failed == 0))
