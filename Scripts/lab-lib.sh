@@ -2,7 +2,8 @@
 # lab-lib.sh: the three-namespace lab every demo, end-to-end test and benchmark is built on.
 #
 # Source it, then:
-#     LAB_PREFIX=tce2e-mytest-     # namespaces become tce2e-mytest-client, ...-online, ...-target
+#     LAB_PREFIX=mytest-           # namespaces become mytest-client, -online, -target
+#                                  # (tests: LAB_PREFIX=$(lab_test_prefix NAME))
 #     lab_init                     # temp dir + cleanup trap (EXIT INT TERM)
 #     lab_create                   # namespaces, veths, addresses, routes
 #     lab_nginx_start online; lab_nginx_start target
@@ -49,7 +50,8 @@ LAB_TARGET_IP=10.77.2.2
 LAB_CONTROL_PORT=36524
 
 LAB_PREFIX=${LAB_PREFIX:-}
-LAB_DIR=${LAB_DIR:-}
+# Always a fresh temp dir of our own (lab_init): cleanup deletes it, so it is never inherited.
+LAB_DIR=""
 
 # ---------------------------------------------------------------------------------------------
 # Messages
@@ -116,11 +118,10 @@ lab_iptables() {
 # ---------------------------------------------------------------------------------------------
 # Lifecycle
 
-# Creates the temp dir and installs the cleanup trap. Call once, before anything else.
+# Creates the temp dir and installs the cleanup trap (replacing any EXIT/INT/TERM trap the
+# caller had). Call once, before anything else.
 lab_init() {
-    if [[ -z $LAB_DIR ]]; then
-        LAB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tcpcopy-lab.XXXXXX")
-    fi
+    LAB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tcpcopy-lab.XXXXXX")
     # nginx workers run unprivileged and must read the document root below this dir.
     chmod 0755 "$LAB_DIR"
     mkdir -p "$LAB_DIR/run"
@@ -196,7 +197,8 @@ lab_create() {
 }
 
 # Stops everything this lab started, kills whatever is still inside its namespaces, deletes
-# them and the temp dir. Safe to call more than once and after a partial lab_create.
+# them (the temp dir stays until lab_cleanup). Safe to call more than once, and after a
+# partial lab_create.
 lab_destroy() {
     local f name
     [[ -n $LAB_DIR && -d $LAB_DIR/run ]] || return 0
