@@ -1,0 +1,200 @@
+import Testing
+
+@testable import TCPCopyCore
+
+/// Every kind of message, with values that fill their fields.
+let everyControlMessage: [ControlMessage] = {
+    let key = RouteKey(
+        clientAddress: IPv4Address(192, 168, 1, 10), clientPort: 0xFFFE,
+        targetAddress: IPv4Address(10, 0, 0, 2), targetPort: 1)
+    let synAck = RespondingTarget().header(
+        seq: 0xDEAD_BEEF, ack: 1001, [.syn, .ack],
+        options: TCPOptions(
+            maximumSegmentSize: 1460, windowScale: 7, sackPermitted: true,
+            timestamp: .init(value: 5, echoReply: 6)))
+    let data = RespondingTarget().header(seq: 1, ack: 2, [.ack, .psh], length: 1448)
+    return [
+        .hello(version: 1), .hello(version: 0xFFFF), .welcome(version: 1),
+        .register(key), .unregister(key), .register(Lab.key),
+        .response(synAck), .response(data), .heartbeat,
+    ] + GoodbyeReason.allCases.map { .goodbye($0) }
+}()
+
+/// Decodes everything `decoder` holds.
+private func drain(_ decoder: inout ControlDecoder) throws(ControlProtocolError) -> [ControlMessage] {
+    var messages: [ControlMessage] = []
+    while let message = try decoder.next() { messages.append(message) }
+    return messages
+}
+
+/// The error decoding `bytes` (fed whole) ends with; nil (and a test failure) if none.
+private func failure(_ bytes: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) -> ControlProtocolError? {
+    var decoder = ControlDecoder()
+    decoder.append(bytes)
+    do {
+        let messages = try drain(&decoder)
+        Issue.record("decoded \(messages) without an error", sourceLocation: sourceLocation)
+        return nil
+    } catch {
+        #expect(decoder.failure == error, sourceLocation: sourceLocation)
+        return error
+    }
+}
+
+/// A frame with the given header fields and a correct checksum over them and `body`.
+private func frame(type: UInt8, flags: UInt8 = 0, body: [UInt8], length: Int? = nil) -> [UInt8] {
+    let length = length ?? body.count
+    var bytes: [UInt8] = [0x54, 0x43, type, flags, UInt8(length >> 8), UInt8(length & 0xFF), 0, 0]
+    let sum = referenceChecksum(Array(bytes[0..<6]) + body)
+    bytes[6] = UInt8(sum >> 8)
+    bytes[7] = UInt8(sum & 0xFF)
+    return bytes + body
+}
+
+@Suite struct ControlCodecTests {
+    @Test(arguments: everyControlMessage)
+    func roundTrips(_ message: ControlMessage) throws {
+        let bytes = ControlEncoder.encode(message)
+        var decoder = ControlDecoder()
+        decoder.append(bytes)
+        #expect(try decoder.next() == message)
+        #expect(try decoder.next() == nil)
+        #expect(decoder.bufferedCount == 0)
+    }
+
+    @Test func registerFrameLayout() {
+        let key = RouteKey(
+            clientAddress: IPv4Address(192, 168, 1, 10), clientPort: 40000,
+            targetAddress: IPv4Address(10, 0, 0, 2), targetPort: 80)
+        let body: [UInt8] = [192, 168, 1, 10, 0x9C, 0x40, 10, 0, 0, 2, 0, 80]
+        #expect(ControlEncoder.encode(.register(key)) == frame(type: 4, body: body))
+        #expect(ControlEncoder.encode(.unregister(key)) == frame(type: 5, body: body))
+    }
+
+    @Test func fixedFrameLayouts() {
+        #expect(ControlEncoder.encode(.hello(version: 1)) == frame(type: 1, body: [0, 1]))
+        #expect(ControlEncoder.encode(.welcome(version: 1)) == frame(type: 2, body: [0, 1]))
+        #expect(ControlEncoder.encode(.goodbye(.protocolError)) == frame(type: 3, body: [0, 3]))
+        #expect(ControlEncoder.encode(.goodbye(.notAllowed)) == frame(type: 3, body: [0, 4]))
+        #expect(ControlEncoder.encode(.heartbeat) == frame(type: 7, body: []))
+        #expect(ControlEncoder.encode(.heartbeat).count == 8)
+    }
+
+    @Test func responseBodyIsTheHeadersExactly() {
+        let header = RespondingTarget().header(seq: 1, ack: 2, .ack, length: 500)
+        #expect(header.bytes.count == 40)
+        #expect(ControlEncoder.encode(.response(header)) == frame(type: 6, body: header.bytes))
+        // The total length still tells how much the target sent.
+        #expect(Array(header.bytes[2..<4]) == [0x02, 0x1C])
+        #expect(header.packet.payloadLength == 500)
+    }
+
+    @Test func largestResponseBodyRoundTrips() throws {
+        // 60 bytes of IP header (40 of options) and 60 of TCP header (40 of options): 120.
+        var bytes = RespondingTarget().header(seq: 9, ack: 10, .ack, length: 1000).bytes
+        bytes[0] = 0x4F
+        bytes.insert(contentsOf: [UInt8](repeating: 1, count: 40), at: 20)
+        bytes[60 + 12] = 0xF0
+        bytes.append(contentsOf: [UInt8](repeating: 1, count: 40))
+        bytes[2] = UInt8((1120 as Int) >> 8)
+        bytes[3] = UInt8((1120 as Int) & 0xFF)
+        let header = try #require(ResponseHeader(bytes: bytes))
+        #expect(header.packet.headerLength == 120)
+        #expect(header.packet.payloadLength == 1000)
+        var decoder = ControlDecoder()
+        decoder.append(ControlEncoder.encode(.response(header)))
+        let decoded = try decoder.next()
+        #expect(decoded == .response(header))
+    }
+
+    @Test func encodeIntoAppends() {
+        var buffer: [UInt8] = [0xEE]
+        ControlEncoder.encode(.heartbeat, into: &buffer)
+        ControlEncoder.encode(.hello(version: 1), into: &buffer)
+        #expect(buffer == [0xEE] + frame(type: 7, body: []) + frame(type: 1, body: [0, 1]))
+    }
+
+    @Test func unknownGoodbyeReasonDecodesAsUnknown() throws {
+        var decoder = ControlDecoder()
+        decoder.append(frame(type: 3, body: [0x12, 0x34]))
+        #expect(try decoder.next() == .goodbye(.unknown))
+    }
+
+    // MARK: - Corruption
+
+    @Test func badMagic() {
+        #expect(failure(frame(type: 7, body: []).replacing(at: 1, with: 0x44)) == .badMagic(0x5444))
+        // Two bytes are enough to know.
+        #expect(failure([0x45, 0x00]) == .badMagic(0x4500))
+    }
+
+    @Test(arguments: [0, 8, 9, 0xFF] as [UInt8])
+    func unknownType(_ type: UInt8) {
+        #expect(failure(frame(type: type, body: [])) == .unknownType(type))
+    }
+
+    @Test func nonZeroFlags() {
+        #expect(failure(frame(type: 7, flags: 1, body: [])) == .badFlags(1))
+        #expect(failure(frame(type: 1, flags: 0x80, body: [0, 1])) == .badFlags(0x80))
+    }
+
+    @Test(
+        arguments: [
+            (1, 3), (1, 0), (2, 1), (3, 4), (4, 11), (4, 13), (5, 0), (6, 0), (6, 39), (6, 121), (6, 0xFFFF), (7, 1),
+        ] as [(UInt8, Int)])
+    func wrongLengthForType(_ type: UInt8, _ length: Int) {
+        // The header alone is enough: the decoder does not wait for a body it will refuse.
+        let header = Array(frame(type: type, body: [], length: length).prefix(8))
+        #expect(failure(header) == .badLength(type: type, length: length))
+    }
+
+    @Test func oversizeResponseBody() {
+        let body = [UInt8](repeating: 0, count: 200)
+        #expect(failure(frame(type: 6, body: body)) == .badLength(type: 6, length: 200))
+    }
+
+    @Test func flippedBodyByte() {
+        for message in everyControlMessage {
+            let bytes = ControlEncoder.encode(message)
+            for index in 8..<bytes.count {
+                #expect(failure(bytes.replacing(at: index, with: bytes[index] ^ 0x20)) == .badChecksum)
+            }
+        }
+    }
+
+    @Test func flippedChecksumByte() {
+        let bytes = ControlEncoder.encode(.register(Lab.key))
+        #expect(failure(bytes.replacing(at: 6, with: bytes[6] ^ 1)) == .badChecksum)
+        #expect(failure(bytes.replacing(at: 7, with: bytes[7] ^ 0x80)) == .badChecksum)
+    }
+
+    @Test func responseBodyThatIsNotIPv4TCP() {
+        #expect(failure(frame(type: 6, body: [UInt8](repeating: 0, count: 40))) == .badBody(type: 6))
+        // A UDP header behind a valid IPv4 header.
+        var udp = RespondingTarget().header(seq: 1, ack: 1, .ack).bytes
+        udp[9] = 17
+        #expect(failure(frame(type: 6, body: udp)) == .badBody(type: 6))
+        // Valid headers with four stray bytes after them: the body must be the headers exactly.
+        let extra = RespondingTarget().header(seq: 1, ack: 1, .ack).bytes + [0, 0, 0, 0]
+        #expect(failure(frame(type: 6, body: extra)) == .badBody(type: 6))
+        // A data offset claiming options the body does not hold.
+        var short = RespondingTarget().header(seq: 1, ack: 1, .ack).bytes
+        short[32] = 0x60
+        #expect(failure(frame(type: 6, body: short)) == .badBody(type: 6))
+    }
+
+    @Test func errorsDescribeThemselves() {
+        #expect(ControlProtocolError.badMagic(0x4500).description.contains("0x4500"))
+        #expect(ControlProtocolError.unknownType(9).description.contains("9"))
+        #expect(ControlProtocolError.badLength(type: 6, length: 121).description.contains("121"))
+        #expect(!ControlProtocolError.badChecksum.description.isEmpty)
+    }
+}
+
+extension Array where Element == UInt8 {
+    func replacing(at index: Int, with value: UInt8) -> [UInt8] {
+        var copy = self
+        copy[index] = value
+        return copy
+    }
+}

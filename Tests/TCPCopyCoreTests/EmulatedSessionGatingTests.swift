@@ -1,0 +1,176 @@
+import Testing
+
+@testable import TCPCopyCore
+
+/// Request gating: the client's next request waits until the target has answered the last one.
+@Suite struct EmulatedSessionGatingTests {
+    let c: UInt32 = 1001
+    let s: UInt32 = 5001
+    let t: UInt32 = 700_001
+
+    @Test func nextRequestWaitsForAsMuchAnswerAsTheClientRead() {
+        var driver = SessionDriver()
+        driver.establish()
+        let first = request(100, tag: 1)
+        let second = request(50, tag: 2)
+        #expect(
+            driver.client(seq: c, ack: s, payload: first, at: 10) == [
+                .send(toTarget(seq: c, ack: t, [.ack, .psh], payload: first))
+            ])
+        // The client read 500 bytes from the online server before writing its second request.
+        #expect(driver.client(seq: c + 100, ack: s + 500, payload: second, at: 20).isEmpty)
+        // 300 bytes from the target: acknowledged, but not enough.
+        #expect(
+            driver.target(seq: t, ack: c + 100, length: 300, at: 30) == [
+                .send(toTarget(seq: c + 100, ack: t + 300, .ack))
+            ])
+        // 200 more: now the target has said as much as the online server did.
+        #expect(
+            driver.target(seq: t + 300, ack: c + 100, length: 200, at: 40) == [
+                .send(toTarget(seq: c + 100, ack: t + 500, .ack)),
+                .send(toTarget(seq: c + 100, ack: t + 500, [.ack, .psh], payload: second)),
+            ])
+    }
+
+    @Test func aLongerAnswerAlsoReleases() {
+        var driver = SessionDriver()
+        driver.establish()
+        _ = driver.client(seq: c, ack: s, payload: request(100), at: 10)
+        _ = driver.target(seq: t, ack: c + 100, length: 2000, at: 20)
+        // The answer came first; the request that follows goes at once.
+        #expect(driver.client(seq: c + 100, ack: s + 500, payload: request(7), at: 30).sent.count == 1)
+    }
+
+    @Test func eachReleaseStartsANewCount() {
+        var driver = SessionDriver()
+        driver.establish()
+        _ = driver.client(seq: c, ack: s, payload: request(10), at: 10)
+        _ = driver.target(seq: t, ack: c + 10, length: 100, at: 11)
+        #expect(driver.client(seq: c + 10, ack: s + 100, payload: request(10), at: 12).sent.count == 1)
+        // The third request needs 100 more bytes answered after the second was released; the
+        // first answer does not count again.
+        #expect(driver.client(seq: c + 20, ack: s + 200, payload: request(10), at: 13).isEmpty)
+        #expect(driver.target(seq: t + 100, ack: c + 20, length: 99, at: 14).sent.count == 1)  // only our ACK
+        #expect(driver.target(seq: t + 199, ack: c + 20, length: 1, at: 15).sent.count == 2)
+    }
+
+    @Test func pipelinedSegmentsWithTheSameAckGoAtOnce() {
+        var driver = SessionDriver()
+        driver.establish()
+        for index: UInt32 in 0..<5 {
+            let sent = driver.client(seq: c + index * 100, ack: s, payload: request(100, tag: UInt8(index)), at: 10)
+            #expect(
+                sent == [
+                    .send(
+                        toTarget(seq: c + index * 100, ack: t, [.ack, .psh], payload: request(100, tag: UInt8(index))))
+                ])
+        }
+    }
+
+    @Test func heldRequestGoesWhenTheTargetAnsweredLessAndWentQuiet() {
+        var driver = SessionDriver()
+        driver.establish()
+        _ = driver.client(seq: c, ack: s, payload: request(100), at: 10)
+        #expect(driver.client(seq: c + 100, ack: s + 500, payload: request(5), at: 20).isEmpty)
+        // The target's answer is shorter (300) and acknowledges everything.
+        _ = driver.target(seq: t, ack: c + 100, length: 300, at: 1000)
+        #expect(driver.tick(at: 1299).isEmpty)
+        #expect(
+            driver.tick(at: 1300) == [.send(toTarget(seq: c + 100, ack: t + 300, [.ack, .psh], payload: request(5)))])
+    }
+
+    @Test func quietRuleNeedsOurDataAcknowledged() {
+        var driver = SessionDriver()
+        driver.establish()
+        _ = driver.client(seq: c, ack: s, payload: request(100), at: 10)
+        _ = driver.client(seq: c + 100, ack: s + 500, payload: request(5), at: 20)
+        // An answer that does not acknowledge our request: the quiet rule does not apply.
+        _ = driver.target(seq: t, ack: c, length: 300, at: 30)
+        let later = driver.tick(at: 330)
+        // (The tick resends the unacknowledged request instead.)
+        #expect(later == [.send(toTarget(seq: c, ack: t + 300, [.ack, .psh], payload: request(100)))])
+    }
+
+    @Test func heldRequestGoesAfterTheMaximumWaitWhateverTheTargetDid() {
+        var tuning = SessionTuning()
+        tuning.responseWaitMilliseconds = 5000
+        var driver = SessionDriver(tuning: tuning)
+        driver.establish(at: 0)
+        _ = driver.client(seq: c, ack: s, payload: request(100), at: 0)
+        _ = driver.target(seq: t, ack: c + 100, at: 50)  // acknowledged, nothing answered
+        #expect(driver.client(seq: c + 100, ack: s + 500, payload: request(5), at: 100).isEmpty)
+        #expect(driver.tick(at: 4999).isEmpty)
+        #expect(driver.tick(at: 5000) == [.send(toTarget(seq: c + 100, ack: t, [.ack, .psh], payload: request(5)))])
+    }
+
+    @Test func requestsQueuedBehindAHeldOneWaitInOrder() {
+        var driver = SessionDriver()
+        driver.establish()
+        _ = driver.client(seq: c, ack: s, payload: request(10), at: 10)
+        #expect(driver.client(seq: c + 10, ack: s + 50, payload: request(10, tag: 1), at: 11).isEmpty)
+        // A pipelined segment of the same second burst must not overtake it.
+        #expect(driver.client(seq: c + 20, ack: s + 50, payload: request(10, tag: 2), at: 12).isEmpty)
+        let released = driver.target(seq: t, ack: c + 10, length: 50, at: 13).sent
+        #expect(released.map(\.sequence) == [c + 10, c + 10, c + 20].map(SequenceNumber.init))
+        #expect(released.map(\.flags) == [.ack, [.ack, .psh], [.ack, .psh]])
+    }
+
+    @Test func gateUnitAllowsByTheNumbers() {
+        var tuning = SessionTuning()
+        tuning.responseQuietMilliseconds = 100
+        tuning.responseWaitMilliseconds = 1000
+        let start = MonotonicTime(milliseconds: 0)
+        var gate = RequestGate(now: start)
+        // No baseline yet: everything goes.
+        #expect(gate.allows(clientAck: SequenceNumber(99), everythingAcked: false, now: start, tuning: tuning))
+        gate.setBaseline(clientAck: SequenceNumber(0xFFFF_FFF0))
+        gate.setBaseline(clientAck: SequenceNumber(5))  // only the first baseline counts
+        #expect(gate.releasedAck == SequenceNumber(0xFFFF_FFF0))
+        let next = SequenceNumber(0x10)  // 0x20 further, across the wrap
+        #expect(!gate.allows(clientAck: next, everythingAcked: true, now: start, tuning: tuning))
+        gate.noteAnswer(0x1F, now: MonotonicTime(milliseconds: 10))
+        #expect(
+            !gate.allows(clientAck: next, everythingAcked: true, now: MonotonicTime(milliseconds: 109), tuning: tuning))
+        #expect(
+            gate.allows(clientAck: next, everythingAcked: true, now: MonotonicTime(milliseconds: 110), tuning: tuning))
+        #expect(
+            !gate.allows(clientAck: next, everythingAcked: false, now: MonotonicTime(milliseconds: 110), tuning: tuning)
+        )
+        gate.noteAnswer(1, now: MonotonicTime(milliseconds: 20))
+        #expect(
+            gate.allows(clientAck: next, everythingAcked: false, now: MonotonicTime(milliseconds: 20), tuning: tuning))
+        gate.release(clientAck: next, now: MonotonicTime(milliseconds: 30))
+        #expect(gate.releasedAck == next && gate.answered == 0)
+        // An older acknowledgment neither waits nor moves the baseline back.
+        #expect(gate.allows(clientAck: SequenceNumber(0xFFFF_FFF8), everythingAcked: false, now: start, tuning: tuning))
+        gate.release(clientAck: SequenceNumber(0xFFFF_FFF8), now: MonotonicTime(milliseconds: 40))
+        #expect(gate.releasedAck == next)
+        #expect(
+            !gate.allows(
+                clientAck: next + 1, everythingAcked: false, now: MonotonicTime(milliseconds: 1029), tuning: tuning))
+        #expect(
+            gate.allows(
+                clientAck: next + 1, everythingAcked: false, now: MonotonicTime(milliseconds: 1030), tuning: tuning))
+    }
+
+    /// A connection opened and then left idle (a client's connection pool) before its first
+    /// request. The first request carries the handshake's acknowledgment, so `RequestGate.release`
+    /// returns early and leaves `releasedAt` at the session start; the maximum wait for the
+    /// second request is then already over when it arrives, and it is sent before the target
+    /// has answered the first.
+    @Test func maximumWaitCountsFromTheFirstRequestNotFromTheHandshake() {
+        var driver = SessionDriver()
+        driver.establish(at: 1)
+        let first = request(100, tag: 1)
+        #expect(driver.client(seq: c, ack: s, payload: first, at: 20_000).sent.count == 1)
+        // The online server answered 500 bytes; the target has not answered yet.
+        let second = driver.client(seq: c + 100, ack: s + 500, payload: request(50, tag: 2), at: 20_050)
+        withKnownIssue("RequestGate.release does not restart the wait for a burst with the baseline ack") {
+            #expect(second.isEmpty)
+        }
+        // What it should do: wait for the answer, then go.
+        if second.isEmpty {
+            #expect(driver.target(seq: t, ack: c + 100, length: 500, at: 20_100).sent.count == 2)
+        }
+    }
+}

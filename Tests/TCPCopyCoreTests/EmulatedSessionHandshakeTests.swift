@@ -1,0 +1,95 @@
+import Testing
+
+@testable import TCPCopyCore
+
+@Suite struct EmulatedSessionHandshakeTests {
+    let c: UInt32 = 1001  // the client's first data byte
+    let s: UInt32 = 5001  // what the client acknowledges after the handshake
+    let t: UInt32 = 700_001  // the target's first data byte
+
+    @Test func synRegistersThenSendsTheSYNWithoutSACK() throws {
+        let options = TCPOptions(
+            maximumSegmentSize: 1460, windowScale: 7, sackPermitted: true,
+            timestamp: .init(value: 100, echoReply: 0))
+        let driver = SessionDriver(options: options)
+        let syn = toTarget(
+            seq: 1000, ack: 0, .syn,
+            options: TCPOptions(maximumSegmentSize: 1460, windowScale: 7, timestamp: .init(value: 100, echoReply: 0)))
+        #expect(driver.started == [.register(Lab.key), .send(syn)])
+        #expect(driver.state == .synSent)
+        // On the wire: MSS, window scale and timestamps, and no SACK-permitted option (kind 4).
+        let wire = syn.encode()
+        let parsed = try TCPPacket.parse(wire, requirePayload: true).get()
+        #expect(!parsed.options.sackPermitted)
+        #expect(parsed.sequence == SequenceNumber(1000))
+        #expect(
+            Array(wire[40..<parsed.headerLength]) == [2, 4, 5, 180, 1, 3, 3, 7, 1, 1, 8, 10, 0, 0, 0, 100, 0, 0, 0, 0])
+    }
+
+    @Test func synWithoutOptionsSendsNone() {
+        let driver = SessionDriver(options: TCPOptions())
+        #expect(driver.started == [.register(Lab.key), .send(toTarget(seq: 1000, ack: 0, .syn))])
+    }
+
+    @Test func synAckIsAcknowledgedAndQueuedDataReleased() {
+        var driver = SessionDriver()
+        #expect(driver.client(seq: c, ack: s, at: 1).isEmpty)
+        let data = request(100)
+        #expect(driver.client(seq: c, ack: s, [.ack, .psh], payload: data, at: 2).isEmpty)
+        #expect(driver.state == .synSent)
+        let actions = driver.synAck(at: 3)
+        #expect(
+            actions == [
+                .send(toTarget(seq: c, ack: t, .ack)),
+                .send(toTarget(seq: c, ack: t, [.ack, .psh], payload: data)),
+            ])
+        #expect(driver.state == .established)
+    }
+
+    @Test func synAckForAnotherSYNIsIgnored() {
+        var driver = SessionDriver()
+        let actions = driver.target(seq: 700_000, ack: 1002, [.syn, .ack], at: 1)
+        #expect(actions.isEmpty)
+        #expect(driver.state == .synSent)
+        // Nor does a bare ACK or data before the SYN-ACK count for anything.
+        #expect(driver.target(seq: t, ack: c, .ack, length: 10, at: 2).isEmpty)
+        #expect(driver.state == .synSent)
+    }
+
+    @Test func repeatedSynAckIsAcknowledgedAgainWithoutResendingData() {
+        var driver = SessionDriver()
+        driver.establish()
+        let data = request(10)
+        #expect(driver.client(seq: c, ack: s, payload: data, at: 2).sent.count == 1)
+        let again = driver.synAck(at: 3)
+        #expect(again == [.send(toTarget(seq: c + 10, ack: t, .ack))])
+        #expect(driver.state == .established)
+    }
+
+    @Test func clientSYNRetransmissionDoesNothing() {
+        var driver = SessionDriver()
+        let again = driver.client(seq: 1000, ack: 0, .syn, options: SessionDriver.synOptions, at: 500)
+        #expect(again.isEmpty)
+        #expect(driver.session.isStartedBy(driver.client.packet(seq: 1000, .syn).packet))
+        #expect(!driver.session.isStartedBy(driver.client.packet(seq: 1001, .syn).packet))
+    }
+
+    @Test func windowScaleIsUsedOnlyWhenBothSidesOfferIt() {
+        // The target offers scale 2 and a SYN window of 1000; later windows are scaled by 4.
+        var scaled = SessionDriver()
+        scaled.establish(synAckOptions: TCPOptions(maximumSegmentSize: 1460, windowScale: 2))
+        _ = scaled.target(seq: t, ack: c, window: 300, at: 2)  // 1200 bytes
+        #expect(scaled.client(seq: c, ack: s, payload: request(1000), at: 3).sent.count == 1)
+        #expect(scaled.client(seq: c + 1000, ack: s, payload: request(200), at: 3).sent.count == 1)
+        #expect(scaled.client(seq: c + 1200, ack: s, payload: request(1), at: 3).isEmpty)
+
+        // Our SYN did not offer a scale: the target's 300 is 300 bytes.
+        var unscaled = SessionDriver(options: TCPOptions(maximumSegmentSize: 1460))
+        unscaled.establish(synAckOptions: TCPOptions(maximumSegmentSize: 1460, windowScale: 2))
+        _ = unscaled.target(seq: t, ack: c, window: 300, at: 2)
+        #expect(unscaled.client(seq: c, ack: s, payload: request(300), at: 3).sent.count == 1)
+        #expect(unscaled.client(seq: c + 300, ack: s, payload: request(1), at: 3).isEmpty)
+        // Acknowledged: the window is free again.
+        #expect(unscaled.target(seq: t, ack: c + 300, window: 300, at: 4).sent.count == 1)
+    }
+}

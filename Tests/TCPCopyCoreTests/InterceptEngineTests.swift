@@ -1,0 +1,260 @@
+import Testing
+
+@testable import TCPCopyCore
+
+@Suite struct InterceptEngineTests {
+    typealias Engine = InterceptEngine<Int>
+    static let admin = IPv4Address(10, 9, 9, 9)
+    let target = RespondingTarget()
+
+    func at(_ ms: Int64) -> MonotonicTime { MonotonicTime(milliseconds: ms) }
+
+    func makeEngine(holdMilliseconds: Int64 = 2000, maximumHeld: Int = 4096) -> Engine {
+        Engine(
+            allowList: [Self.admin],
+            limits: .init(routeIdleMilliseconds: 120_000, holdMilliseconds: holdMilliseconds, maximumHeld: maximumHeld))
+    }
+
+    /// A connection that has said hello.
+    func greet(_ engine: inout Engine, _ connection: Int) {
+        var deliveries: [Engine.Delivery] = []
+        #expect(
+            engine.received(.hello(version: 1), from: connection, now: at(0), deliveries: &deliveries)
+                == .send(.welcome(version: 1)))
+        #expect(deliveries.isEmpty)
+    }
+
+    func receive(_ engine: inout Engine, _ message: ControlMessage, from connection: Int, at ms: Int64 = 0)
+        -> (Engine.Reply, [Engine.Delivery])
+    {
+        var deliveries: [Engine.Delivery] = []
+        let reply = engine.received(message, from: connection, now: at(ms), deliveries: &deliveries)
+        return (reply, deliveries)
+    }
+
+    /// The bytes NFQUEUE hands over: the whole response packet.
+    func packet(
+        to client: IPv4Address = Lab.client, clientPort: UInt16 = Lab.clientPort, from port: UInt16 = Lab.targetPort,
+        length: Int = 100
+    ) -> [UInt8] {
+        OutgoingSegment(
+            source: Lab.target, destination: client, sourcePort: port, destinationPort: clientPort,
+            sequence: SequenceNumber(7), acknowledgment: SequenceNumber(8), flags: [.ack, .psh], window: 100,
+            payload: [UInt8](repeating: 1, count: length)[...]
+        ).encode()
+    }
+
+    @Test func allowListedDestinationIsAccepted() {
+        var engine = makeEngine()
+        let (verdict, delivery) = engine.queued(packet(to: Self.admin), now: at(0))
+        #expect(verdict == .accept)
+        #expect(delivery == nil)
+        #expect(engine.counters.accepted == 1)
+        #expect(engine.counters.dropped == 0)
+        #expect(engine.counters.held == 0)
+    }
+
+    @Test func everythingElseIsDropped() {
+        var engine = makeEngine()
+        for client in [Lab.client, IPv4Address(10, 9, 9, 8), IPv4Address(10, 9, 9, 10)] {
+            #expect(engine.queued(packet(to: client), now: at(0)).0 == .drop)
+        }
+        #expect(engine.counters.queued == 3)
+        #expect(engine.counters.dropped == 3)
+        #expect(engine.counters.accepted == 0)
+    }
+
+    @Test func malformedPacketIsDroppedAndCounted() {
+        var engine = makeEngine()
+        var bad = packet()
+        bad[32] = 0x20  // data offset 2
+        for bytes in [[0x45, 0, 0], bad, [UInt8](repeating: 0, count: 60)] {
+            let (verdict, delivery) = engine.queued(bytes, now: at(0))
+            #expect(verdict == .drop)
+            #expect(delivery == nil)
+        }
+        #expect(engine.counters.malformed == 3)
+        #expect(engine.counters.dropped == 3)
+        #expect(engine.counters.held == 0)
+    }
+
+    @Test func unparsableIPv4ToAnAllowListedHostStillPasses() {
+        var engine = makeEngine()
+        var udp = packet(to: Self.admin)
+        udp[9] = 17
+        #expect(engine.queued(udp, now: at(0)).0 == .accept)
+        #expect(engine.counters.malformed == 0)
+    }
+
+    // MARK: - Handshake
+
+    @Test func firstMessageMustBeHello() {
+        for first: ControlMessage in [.register(Lab.key), .heartbeat, .welcome(version: 1), .goodbye(.shuttingDown)] {
+            var engine = makeEngine()
+            #expect(receive(&engine, first, from: 1).0 == .sendAndClose(.goodbye(.protocolError)))
+            #expect(engine.counters.connectionsRejected == 1)
+            #expect(engine.counters.connectionsAccepted == 0)
+            #expect(engine.routeCount == 0)
+        }
+    }
+
+    @Test(arguments: [0, 2, 0xFFFF] as [UInt16])
+    func otherVersionsAreRefused(_ version: UInt16) {
+        var engine = makeEngine()
+        #expect(receive(&engine, .hello(version: version), from: 1).0 == .sendAndClose(.goodbye(.unsupportedVersion)))
+        #expect(engine.counters.connectionsRejected == 1)
+        // Still not greeted.
+        #expect(receive(&engine, .register(Lab.key), from: 1).0 == .sendAndClose(.goodbye(.protocolError)))
+    }
+
+    @Test func afterHelloTheConversation() {
+        var engine = makeEngine()
+        greet(&engine, 1)
+        #expect(engine.counters.connectionsAccepted == 1)
+        #expect(receive(&engine, .heartbeat, from: 1).0 == .send(.heartbeat))
+        #expect(receive(&engine, .register(Lab.key), from: 1).0 == Engine.Reply.none)
+        #expect(receive(&engine, .goodbye(.shuttingDown), from: 1).0 == Engine.Reply.none)
+        // Messages only intercept sends, or a second hello, are misuse.
+        let header = target.header(seq: 1, ack: 1, .ack)
+        for misuse: ControlMessage in [.hello(version: 1), .welcome(version: 1), .response(header)] {
+            #expect(receive(&engine, misuse, from: 1).0 == .sendAndClose(.goodbye(.protocolError)))
+        }
+        #expect(engine.counters.connectionsRejected == 3)
+    }
+
+    // MARK: - Routing
+
+    @Test func registeredSessionGetsItsResponses() {
+        var engine = makeEngine()
+        greet(&engine, 1)
+        greet(&engine, 2)
+        _ = receive(&engine, .register(Lab.key), from: 2)
+        #expect(engine.routeCount == 1)
+        #expect(engine.counters.registrations == 1)
+        let bytes = packet(length: 1000)
+        let (verdict, delivery) = engine.queued(bytes, now: at(10))
+        #expect(verdict == .drop)
+        #expect(delivery?.connection == 2)
+        #expect(delivery?.header.bytes == Array(bytes.prefix(40)))
+        #expect(delivery?.header.packet.payloadLength == 1000)
+        #expect(engine.counters.dropped == 1)
+        #expect(engine.counters.held == 0)
+    }
+
+    @Test func responseBeforeRegisterIsHeldThenDelivered() {
+        var engine = makeEngine()
+        greet(&engine, 1)
+        let synAck = packet(length: 0)
+        let data = packet(length: 10)
+        for (bytes, ms) in [(synAck, 0), (data, 1)] as [([UInt8], Int64)] {
+            let (verdict, delivery) = engine.queued(bytes, now: at(ms))
+            #expect(verdict == .drop)
+            #expect(delivery == nil)
+        }
+        #expect(engine.counters.held == 2)
+        let (reply, deliveries) = receive(&engine, .register(Lab.key), from: 1, at: 5)
+        #expect(reply == Engine.Reply.none)
+        #expect(deliveries.map(\.connection) == [1, 1])
+        #expect(deliveries.map(\.header.bytes) == [Array(synAck.prefix(40)), Array(data.prefix(40))])
+        #expect(engine.counters.heldDelivered == 2)
+        // Later responses go straight through.
+        #expect(engine.queued(data, now: at(6)).1?.connection == 1)
+        #expect(engine.counters.held == 2)
+    }
+
+    @Test func heldResponsesExpire() {
+        var engine = makeEngine()
+        greet(&engine, 1)
+        _ = engine.queued(packet(), now: at(0))
+        engine.tick(now: at(1999))
+        #expect(engine.counters.heldExpired == 0)
+        engine.tick(now: at(2000))
+        #expect(engine.counters.heldExpired == 1)
+        let (_, deliveries) = receive(&engine, .register(Lab.key), from: 1, at: 2001)
+        #expect(deliveries.isEmpty)
+        #expect(engine.counters.heldDelivered == 0)
+    }
+
+    @Test func fullHoldAreaCountsUnrouted() {
+        var engine = makeEngine(maximumHeld: 2)
+        for _ in 0..<5 { _ = engine.queued(packet(), now: at(0)) }
+        #expect(engine.counters.held == 2)
+        #expect(engine.counters.unrouted == 3)
+        #expect(engine.counters.dropped == 5)
+    }
+
+    @Test func idleRoutesExpire() {
+        var engine = makeEngine()
+        greet(&engine, 1)
+        _ = receive(&engine, .register(Lab.key), from: 1, at: 0)
+        // A response at 100 s counts as use.
+        #expect(engine.queued(packet(), now: at(100_000)).1?.connection == 1)
+        engine.tick(now: at(219_999))
+        #expect(engine.routeCount == 1)
+        engine.tick(now: at(220_000))
+        #expect(engine.routeCount == 0)
+        #expect(engine.counters.routesExpired == 1)
+        #expect(engine.queued(packet(), now: at(220_001)).1 == nil)
+        #expect(engine.counters.held == 1)
+    }
+
+    @Test func duplicateRegistrationKeepsTheFirstOwner() {
+        var engine = makeEngine()
+        greet(&engine, 1)
+        greet(&engine, 2)
+        _ = receive(&engine, .register(Lab.key), from: 1)
+        _ = receive(&engine, .register(Lab.key), from: 2)
+        _ = receive(&engine, .register(Lab.key), from: 1)  // a refresh, not a duplicate
+        #expect(engine.counters.registrations == 3)
+        #expect(engine.counters.duplicateRegistrations == 1)
+        #expect(engine.queued(packet(), now: at(1)).1?.connection == 1)
+        // The loser cannot unregister the winner's route.
+        _ = receive(&engine, .unregister(Lab.key), from: 2)
+        #expect(engine.queued(packet(), now: at(2)).1?.connection == 1)
+        _ = receive(&engine, .unregister(Lab.key), from: 1)
+        #expect(engine.routeCount == 0)
+        #expect(engine.queued(packet(), now: at(3)).1 == nil)
+    }
+
+    @Test func closedConnectionTakesItsRoutesAndItsGreeting() {
+        var engine = makeEngine()
+        greet(&engine, 1)
+        greet(&engine, 2)
+        var other = Lab.key
+        other.clientPort = 40001
+        var third = Lab.key
+        third.clientPort = 40002
+        _ = receive(&engine, .register(Lab.key), from: 1)
+        _ = receive(&engine, .register(other), from: 1)
+        _ = receive(&engine, .register(third), from: 2)
+        engine.closed(1)
+        #expect(engine.routeCount == 1)
+        #expect(engine.queued(packet(), now: at(1)).1 == nil)
+        #expect(engine.queued(packet(clientPort: 40002), now: at(1)).1?.connection == 2)
+        // A new connection reusing the identifier must say hello again.
+        #expect(receive(&engine, .register(Lab.key), from: 1).0 == .sendAndClose(.goodbye(.protocolError)))
+    }
+
+    @Test func routesAreKeyedExactly() {
+        var engine = makeEngine()
+        greet(&engine, 1)
+        _ = receive(&engine, .register(Lab.key), from: 1)
+        // Same client ip and port, another target port: another session.
+        #expect(engine.queued(packet(from: Lab.targetPort + 1), now: at(0)).1 == nil)
+        #expect(engine.queued(packet(clientPort: Lab.clientPort + 1), now: at(0)).1 == nil)
+        #expect(engine.queued(packet(to: IPv4Address(192, 168, 1, 11)), now: at(0)).1 == nil)
+        var fromOtherTarget = packet()
+        fromOtherTarget[15] ^= 1  // source address 10.0.0.3
+        #expect(engine.queued(fromOtherTarget, now: at(0)).1 == nil)
+        #expect(engine.counters.held == 4)
+        #expect(engine.queued(packet(), now: at(0)).1?.connection == 1)
+    }
+
+    @Test func counterLineNamesEveryCounter() {
+        var engine = makeEngine()
+        _ = engine.queued(packet(to: Self.admin), now: at(0))
+        let text = engine.counters.line.text
+        #expect(text.hasPrefix("queued=1 accepted=1 dropped=0 forwarded=0 malformed=0 held=0"))
+        #expect(text.contains("duplicate_registrations=0"))
+    }
+}

@@ -1,0 +1,307 @@
+import Testing
+
+@testable import TCPCopyCore
+
+@Suite struct TCPCopyEngineTests {
+    static let route = CopyRoute(
+        onlineAddress: nil, onlinePort: Lab.onlinePort, targetAddress: Lab.target, targetPort: Lab.targetPort)
+    let client = CapturedClient()
+    let c: UInt32 = 1001
+    let s: UInt32 = 5001
+    let t: UInt32 = 700_001
+
+    func makeEngine(copies: Int = 1, maxSessions: Int = 65536, routes: [CopyRoute] = [route]) -> TCPCopyEngine {
+        var configuration = TCPCopyConfiguration(routes: routes)
+        configuration.copies = copies
+        configuration.maxSessions = maxSessions
+        return TCPCopyEngine(configuration: configuration, tuning: SessionTuning())
+    }
+
+    func at(_ ms: Int64) -> MonotonicTime { MonotonicTime(milliseconds: ms) }
+
+    func capture(_ engine: inout TCPCopyEngine, _ bytes: [UInt8], at ms: Int64 = 0) -> [EngineAction] {
+        var actions: [EngineAction] = []
+        engine.captured(bytes, now: at(ms), actions: &actions)
+        return actions
+    }
+
+    func respond(_ engine: inout TCPCopyEngine, _ header: ResponseHeader, at ms: Int64 = 0) -> [EngineAction] {
+        var actions: [EngineAction] = []
+        engine.response(header, now: at(ms), actions: &actions)
+        return actions
+    }
+
+    func tick(_ engine: inout TCPCopyEngine, at ms: Int64) -> [EngineAction] {
+        var actions: [EngineAction] = []
+        engine.tick(now: at(ms), actions: &actions)
+        return actions
+    }
+
+    var syn: [UInt8] { client.bytes(seq: 1000, .syn, options: TCPOptions(maximumSegmentSize: 1460)) }
+
+    func key(port: UInt16) -> RouteKey {
+        RouteKey(clientAddress: Lab.client, clientPort: port, targetAddress: Lab.target, targetPort: Lab.targetPort)
+    }
+
+    func synAck(for key: RouteKey) -> ResponseHeader {
+        RespondingTarget(key: key).header(
+            seq: 700_000, ack: c, [.syn, .ack], options: TCPOptions(maximumSegmentSize: 1460))
+    }
+
+    @Test func synRegistersBeforeItIsSent() {
+        var engine = makeEngine()
+        let actions = capture(&engine, syn)
+        #expect(
+            actions == [
+                .control(.register(Lab.key), target: Lab.target),
+                .send(toTarget(seq: 1000, ack: 0, .syn, options: TCPOptions(maximumSegmentSize: 1460))),
+            ])
+        #expect(engine.counters.captured == 1)
+        #expect(engine.counters.sessionsStarted == 1)
+        #expect(engine.sessionCount == 1)
+    }
+
+    @Test func threeCopiesUseThreeDistinctPortsOneOfThemTheOriginal() {
+        var engine = makeEngine(copies: 3)
+        let actions = capture(&engine, syn)
+        #expect(actions.count == 6)
+        var ports: [UInt16] = []
+        for pair in stride(from: 0, to: actions.count, by: 2) {
+            guard case .control(.register(let key), let target) = actions[pair],
+                case .send(let segment) = actions[pair + 1]
+            else {
+                Issue.record("expected register then SYN, got \(actions[pair]), \(actions[pair + 1])")
+                continue
+            }
+            #expect(target == Lab.target)
+            #expect(segment.sourcePort == key.clientPort)
+            #expect(
+                segment.source == Lab.client && segment.destination == Lab.target
+                    && segment.destinationPort == Lab.targetPort)
+            #expect(segment.flags == .syn && segment.sequence == SequenceNumber(1000))
+            ports.append(key.clientPort)
+        }
+        #expect(ports == [40000, 47919, 55838])
+        #expect(Set(ports).count == 3)
+        #expect(engine.sessionCount == 3)
+        #expect(engine.counters.sessionsStarted == 3)
+
+        // Each copy is its own session: the SYN-ACK of one establishes only that one.
+        let answer = respond(&engine, synAck(for: key(port: 47919)), at: 5)
+        #expect(answer.sent.map(\.sourcePort) == [47919])
+        for port: UInt16 in [40000, 55838] { _ = respond(&engine, synAck(for: key(port: port)), at: 6) }
+        // A captured request fans out to all three.
+        let data = request(100)
+        let sent = capture(&engine, client.bytes(seq: c, ack: s, [.ack, .psh], payload: data), at: 7).sent
+        #expect(Set(sent.map(\.sourcePort)) == [40000, 47919, 55838])
+        #expect(sent.allSatisfy { $0.payload.elementsEqual(data) && $0.acknowledgment == SequenceNumber(t) })
+    }
+
+    @Test func copyPortsWrapBelowTheUnprivilegedRange() {
+        var engine = makeEngine(copies: 2)
+        var high = client
+        high.port = 65000
+        let actions = capture(&engine, high.bytes(seq: 1, .syn))
+        // (65000 − 1024 + 7919) mod 64512 + 1024 = 8407
+        #expect(actions.sent.map(\.sourcePort) == [65000, 8407])
+    }
+
+    @Test func portTakenByAnotherCopyIsCountedNotShared() {
+        var engine = makeEngine(copies: 2)
+        _ = capture(&engine, syn)  // copies on 40000 and 47919
+        var second = client
+        second.port = 47919
+        let actions = capture(&engine, second.bytes(seq: 9, .syn))
+        // Its own port is taken by the first connection's copy; its second copy still starts.
+        #expect(engine.counters.portCollisions == 1)
+        #expect(actions.sent.map(\.sourcePort) == [55838])
+        #expect(engine.sessionCount == 3)
+    }
+
+    @Test func packetOfAnUnknownConnectionCountsNoSession() {
+        var engine = makeEngine()
+        #expect(capture(&engine, client.bytes(seq: c, ack: s, [.ack, .psh], payload: request(10))).isEmpty)
+        #expect(engine.counters.noSession == 1)
+        #expect(engine.sessionCount == 0)
+        // A SYN-ACK is not a client's SYN either.
+        #expect(capture(&engine, client.bytes(seq: 1, ack: 2, [.syn, .ack])).isEmpty)
+        #expect(engine.counters.noSession == 2)
+    }
+
+    @Test func malformedCapturesAreCountedByReason() {
+        var engine = makeEngine()
+        var udp = syn
+        udp[9] = 17
+        var ipv6 = syn
+        ipv6[0] = 0x60
+        let truncated = Array(client.bytes(seq: c, ack: s, .ack, payload: request(100)).prefix(100))
+        for bytes in [[0x45, 0, 0, 0], udp, ipv6, truncated, udp] {
+            #expect(capture(&engine, bytes).isEmpty)
+        }
+        #expect(engine.counters.captured == 5)
+        #expect(engine.counters.malformed == [.truncatedIPHeader: 1, .notTCP: 2, .notIPv4: 1, .truncatedPayload: 1])
+        #expect(engine.sessionCount == 0)
+        let line = engine.counters.line.text
+        #expect(line.contains("malformed=5 malformed_truncated_ip_header=1 malformed_not_ipv4=1 malformed_not_tcp=2"))
+        #expect(line.contains("malformed_truncated_payload=1 no_session=0"))
+    }
+
+    @Test func portsNotInTheRoutesCountOtherPort() {
+        var engine = makeEngine()
+        var ssh = client
+        ssh.serverPort = 22
+        #expect(capture(&engine, ssh.bytes(seq: 1, .syn)).isEmpty)
+        #expect(capture(&engine, ssh.bytes(seq: 2, ack: 3, .ack)).isEmpty)
+        #expect(engine.counters.otherPort == 2)
+        #expect(engine.counters.noSession == 0)
+        #expect(engine.sessionCount == 0)
+    }
+
+    @Test func routeForOneLocalAddressIgnoresOthers() {
+        let bound = CopyRoute(onlineAddress: Lab.online, onlinePort: 80, targetAddress: Lab.target, targetPort: 8080)
+        var engine = makeEngine(routes: [bound])
+        var elsewhere = client
+        elsewhere.server = IPv4Address(10, 0, 0, 99)
+        #expect(capture(&engine, elsewhere.bytes(seq: 1, .syn)).isEmpty)
+        #expect(engine.counters.otherPort == 1)
+        #expect(capture(&engine, syn).count == 2)
+    }
+
+    @Test func oneCaptureFansOutToEveryRouteOfItsPort() {
+        let second = IPv4Address(10, 0, 0, 3)
+        let routes = [Self.route, CopyRoute(onlineAddress: nil, onlinePort: 80, targetAddress: second, targetPort: 80)]
+        var engine = makeEngine(routes: routes)
+        #expect(engine.targets == [Lab.target, second])
+        #expect(engine.onlinePorts == [80])
+        let actions = capture(&engine, syn)
+        #expect(actions.sent.map(\.destination) == [Lab.target, second])
+        #expect(actions.controls.count == 2)
+        guard case .control(_, let firstTarget) = actions[0], case .control(_, let secondTarget) = actions[2] else {
+            Issue.record("expected register, SYN, register, SYN: \(actions)")
+            return
+        }
+        #expect([firstTarget, secondTarget] == [Lab.target, second])
+    }
+
+    @Test func retransmittedSYNStartsNothing() {
+        var engine = makeEngine(copies: 2)
+        _ = capture(&engine, syn)
+        #expect(capture(&engine, syn, at: 1000).isEmpty)
+        #expect(engine.counters.sessionsStarted == 2)
+        #expect(engine.sessionCount == 2)
+    }
+
+    @Test func portReusedForANewConnectionEndsTheOldCopies() {
+        var engine = makeEngine()
+        _ = capture(&engine, syn)
+        _ = respond(&engine, synAck(for: Lab.key))
+        let actions = capture(&engine, client.bytes(seq: 90_000, .syn), at: 10)
+        #expect(
+            actions == [
+                .send(toTarget(seq: c, ack: t, [.rst, .ack])),
+                .control(.unregister(Lab.key), target: Lab.target),
+                .control(.register(Lab.key), target: Lab.target),
+                .send(toTarget(seq: 90_000, ack: 0, .syn)),
+            ])
+        #expect(engine.counters.sessionsEnded == [.aborted: 1])
+        #expect(engine.counters.sessionsStarted == 2)
+        #expect(engine.sessionCount == 1)
+    }
+
+    @Test func completedSessionIsUnregisteredAndForgotten() {
+        var engine = makeEngine()
+        _ = capture(&engine, syn)
+        _ = capture(&engine, client.bytes(seq: c, ack: s, .ack))
+        _ = respond(&engine, synAck(for: Lab.key), at: 1)
+        _ = capture(&engine, client.bytes(seq: c, ack: s, [.ack, .psh], payload: request(100)), at: 2)
+        _ = respond(&engine, RespondingTarget().header(seq: t, ack: c + 100, [.ack, .fin], length: 300), at: 3)
+        #expect(
+            capture(&engine, client.bytes(seq: c + 100, ack: s + 301, [.ack, .fin]), at: 4).sent.map(\.flags) == [
+                [.ack, .fin]
+            ])
+        let end = respond(&engine, RespondingTarget().header(seq: t + 301, ack: c + 101, .ack), at: 5)
+        #expect(end == [.control(.unregister(Lab.key), target: Lab.target)])
+        #expect(engine.sessionCount == 0)
+        #expect(engine.counters.sessionsEnded == [.completed: 1])
+        #expect(engine.counters.responses == 3)
+        // A late duplicate from the target finds nobody.
+        #expect(respond(&engine, RespondingTarget().header(seq: t + 301, ack: c + 101, .ack), at: 6).isEmpty)
+        #expect(engine.counters.responsesUnmatched == 1)
+        // And the client's last ACK belongs to no session any more.
+        #expect(capture(&engine, client.bytes(seq: c + 101, ack: s + 302, .ack), at: 7).isEmpty)
+        #expect(engine.counters.noSession == 1)
+    }
+
+    @Test func responseForNoSessionIsCounted() {
+        var engine = makeEngine()
+        #expect(respond(&engine, synAck(for: Lab.key)).isEmpty)
+        #expect(engine.counters.responses == 1)
+        #expect(engine.counters.responsesUnmatched == 1)
+    }
+
+    @Test func fullTableRefusesNewSessions() {
+        var engine = makeEngine(copies: 3, maxSessions: 5)
+        #expect(capture(&engine, syn).count == 6)
+        var other = client
+        other.port = 40001
+        #expect(capture(&engine, other.bytes(seq: 1, .syn)).isEmpty)
+        #expect(engine.counters.tableFull == 1)
+        #expect(engine.sessionCount == 3)
+    }
+
+    @Test func ticksDriveRetransmissionAndGivingUp() {
+        var engine = makeEngine()
+        _ = capture(&engine, syn)
+        #expect(tick(&engine, at: 999).isEmpty)
+        #expect(tick(&engine, at: 1000).sent.map(\.flags) == [.syn])
+        var last: [EngineAction] = []
+        for ms in stride(from: Int64(1100), through: 30_000, by: 100) {
+            last = tick(&engine, at: ms)
+            if !last.controls.isEmpty { break }
+        }
+        #expect(last == [.send(toTarget(seq: c, ack: 0, .rst)), .control(.unregister(Lab.key), target: Lab.target)])
+        #expect(engine.counters.sessionsEnded == [.gaveUp: 1])
+        #expect(engine.sessionCount == 0)
+    }
+
+    @Test func retransmissionsAreCountedWhenTheSessionEnds() {
+        var engine = makeEngine()
+        _ = capture(&engine, syn)
+        _ = respond(&engine, synAck(for: Lab.key))
+        _ = capture(&engine, client.bytes(seq: c, ack: s, [.ack, .psh], payload: request(10)), at: 10)
+        _ = tick(&engine, at: 310)
+        _ = tick(&engine, at: 910)
+        #expect(engine.counters.retransmissions == 0)
+        _ = respond(&engine, RespondingTarget().header(seq: t, ack: c + 10, .rst), at: 1000)
+        #expect(engine.counters.retransmissions == 2)
+        #expect(engine.counters.sessionsEnded == [.resetByTarget: 1])
+    }
+
+    @Test func shutdownResetsEverySession() {
+        var engine = makeEngine(copies: 2)
+        _ = capture(&engine, syn)
+        var actions: [EngineAction] = []
+        engine.shutdown(now: at(5), actions: &actions)
+        #expect(actions.sent.map(\.flags) == [.rst, .rst])
+        #expect(Set(actions.controls) == [.unregister(key(port: 40000)), .unregister(key(port: 47919))])
+        #expect(engine.sessionCount == 0)
+        #expect(engine.counters.sessionsEnded == [.aborted: 2])
+    }
+
+    @Test func droppingOneTargetsSessionsLeavesTheOthers() {
+        let second = IPv4Address(10, 0, 0, 3)
+        var engine = makeEngine(routes: [
+            Self.route, CopyRoute(onlineAddress: nil, onlinePort: 80, targetAddress: second, targetPort: 80),
+        ])
+        _ = capture(&engine, syn)
+        var actions: [EngineAction] = []
+        engine.dropSessions(of: second, now: at(5), actions: &actions)
+        #expect(actions.controls.count == 1)
+        #expect(engine.sessionCount == 1)
+        // The remaining session still gets the capture.
+        _ = respond(&engine, synAck(for: Lab.key), at: 6)
+        #expect(
+            capture(&engine, client.bytes(seq: c, ack: s, .ack, payload: request(3)), at: 7).sent.map(\.destination)
+                == [Lab.target])
+    }
+}
