@@ -123,9 +123,10 @@ import Testing
         #expect(capture(&engine, client.bytes(seq: c, ack: s, [.ack, .psh], payload: request(10))).isEmpty)
         #expect(engine.counters.noSession == 1)
         #expect(engine.sessionCount == 0)
-        // A SYN-ACK is not a client's SYN either.
+        // A SYN-ACK is not a client's SYN either; without data it is a stray.
         #expect(capture(&engine, client.bytes(seq: 1, ack: 2, [.syn, .ack])).isEmpty)
-        #expect(engine.counters.noSession == 2)
+        #expect(engine.counters.noSession == 1)
+        #expect(engine.counters.strayControl == 1)
     }
 
     @Test func malformedCapturesAreCountedByReason() {
@@ -227,9 +228,10 @@ import Testing
         // A late duplicate from the target finds nobody.
         #expect(respond(&engine, RespondingTarget().header(seq: t + 301, ack: c + 101, .ack), at: 6).isEmpty)
         #expect(engine.counters.responsesUnmatched == 1)
-        // And the client's last ACK belongs to no session any more.
+        // And the client's last ACK belongs to no session any more: a stray, not a lost request.
         #expect(capture(&engine, client.bytes(seq: c + 101, ack: s + 302, .ack), at: 7).isEmpty)
-        #expect(engine.counters.noSession == 1)
+        #expect(engine.counters.noSession == 0)
+        #expect(engine.counters.strayControl == 1)
     }
 
     @Test func responseForNoSessionIsCounted() {

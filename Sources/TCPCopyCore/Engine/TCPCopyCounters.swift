@@ -7,8 +7,11 @@ public struct TCPCopyCounters: Sendable, Equatable {
     public var otherPort = 0
     /// Captured packets we could not parse, by reason.
     public var malformed: [PacketDropReason: Int] = [:]
-    /// Non-SYN packets of connections we have no session for (opened before we started).
+    /// Data packets of connections we have no session for (opened before we started, or whose
+    /// copies could not start): requests the target never sees.
     public var noSession = 0
+    /// Packets without data for no session: mostly the last ACKs of sessions already closed.
+    public var strayControl = 0
     public var sessionsStarted = 0
     public var sessionsEnded: [SessionOutcome: Int] = [:]
     /// New sessions refused because the table was at `--max-sessions`.
@@ -32,6 +35,7 @@ public struct TCPCopyCounters: Sendable, Equatable {
             line.add("malformed_\(reason.rawValue)", malformed[reason]!)
         }
         line.add("no_session", noSession)
+        line.add("stray_control", strayControl)
         line.add("sessions_started", sessionsStarted)
         for outcome in SessionOutcome.allCases {
             line.add("sessions_\(outcome.rawValue)", sessionsEnded[outcome, default: 0])

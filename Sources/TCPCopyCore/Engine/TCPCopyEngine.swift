@@ -84,7 +84,7 @@ public struct TCPCopyEngine: Sendable {
             return
         }
         guard let keys = fanOut[capture] else {
-            counters.noSession += 1
+            if packet.payloadLength > 0 { counters.noSession += 1 } else { counters.strayControl += 1 }
             return
         }
         for key in keys {

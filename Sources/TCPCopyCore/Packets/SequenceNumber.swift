@@ -16,10 +16,16 @@ public struct SequenceNumber: Hashable, Sendable, CustomStringConvertible {
         Int(Int32(bitPattern: lhs.rawValue &- rhs.rawValue))
     }
 
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs - rhs < 0 }
-    public static func <= (lhs: Self, rhs: Self) -> Bool { lhs - rhs <= 0 }
-    public static func > (lhs: Self, rhs: Self) -> Bool { lhs - rhs > 0 }
-    public static func >= (lhs: Self, rhs: Self) -> Bool { lhs - rhs >= 0 }
+    /// Exactly 2³¹ apart, RFC 1982 leaves the order undefined; we break the tie by raw value so
+    /// that the order stays antisymmetric.
+    public static func < (lhs: Self, rhs: Self) -> Bool {
+        let distance = rhs.rawValue &- lhs.rawValue
+        return distance != 0
+            && (distance < 0x8000_0000 || (distance == 0x8000_0000 && lhs.rawValue < rhs.rawValue))
+    }
+    public static func <= (lhs: Self, rhs: Self) -> Bool { !(rhs < lhs) }
+    public static func > (lhs: Self, rhs: Self) -> Bool { rhs < lhs }
+    public static func >= (lhs: Self, rhs: Self) -> Bool { !(lhs < rhs) }
 
     /// The later of two sequence numbers in wrap-aware order.
     public static func latest(_ a: Self, _ b: Self) -> Self { a >= b ? a : b }

@@ -267,7 +267,10 @@ public struct EmulatedSession: Sendable {
     /// Sends one segment, split to the target's MSS (a capture host's GRO hands us packets far
     /// above the MTU).
     private func transmit(_ segment: PendingSegment, actions: inout [SessionAction]) {
-        let limit = max(1, min(targetMSS, tuning.mtu - 40 - (timestampsEnabled ? 12 : 0)))
+        // The MSS counts payload only when no options are sent: our options come out of it
+        // (RFC 6691), as they come out of the MTU.
+        let optionBytes = timestampsEnabled ? 12 : 0
+        let limit = max(1, min(targetMSS, tuning.mtu - 40) - optionBytes)
         var offset = segment.payload.startIndex
         repeat {
             let end = min(offset + limit, segment.payload.endIndex)

@@ -14,6 +14,9 @@ struct RequestGate: Sendable {
     private(set) var answered = 0
     private var releasedAt: MonotonicTime
     private var lastAnswerAt: MonotonicTime
+    /// True while `releasedAck` is only the handshake's: the first burst has not gone yet, so
+    /// its release must start the clocks even though it carries the same acknowledgment.
+    private var onlyBaseline = false
 
     init(now: MonotonicTime) {
         releasedAt = now
@@ -22,7 +25,9 @@ struct RequestGate: Sendable {
 
     /// The client's handshake ACK: the online server's stream starts here.
     mutating func setBaseline(clientAck: SequenceNumber) {
-        if releasedAck == nil { releasedAck = clientAck }
+        guard releasedAck == nil else { return }
+        releasedAck = clientAck
+        onlyBaseline = true
     }
 
     /// The target produced `count` new bytes of sequence space (data or FIN).
@@ -48,7 +53,11 @@ struct RequestGate: Sendable {
 
     /// A segment with `clientAck` is being sent: a new burst starts if it acknowledges more.
     mutating func release(clientAck: SequenceNumber, now: MonotonicTime) {
-        if let releasedAck, clientAck <= releasedAck { return }
+        if let releasedAck {
+            if clientAck < releasedAck { return }  // an older acknowledgment: same burst
+            if clientAck == releasedAck && !onlyBaseline { return }
+        }
+        onlyBaseline = false
         releasedAck = clientAck
         answered = 0
         releasedAt = now

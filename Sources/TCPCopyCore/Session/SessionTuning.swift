@@ -1,7 +1,8 @@
 /// Timing and size limits of the session emulation. Defaults suit a target on a LAN; the
 /// daemon derives the idle timeout and MTU from its command line.
 public struct SessionTuning: Sendable, Equatable {
-    /// Interval between SYN retransmissions, and how many before giving up.
+    /// Wait before the first SYN retransmission (doubled after each, as TCP does), and how many
+    /// retransmissions before giving up.
     public var synRetransmitMilliseconds: Int64 = 1000
     public var maximumSynRetransmits = 5
     /// First data retransmission timeout; doubled after each retransmission up to the maximum.
