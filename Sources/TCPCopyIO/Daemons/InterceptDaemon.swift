@@ -64,7 +64,7 @@ public final class InterceptDaemon {
             ])
 
         var lastTick = monotonicNow()
-        var lastStats = lastTick
+        var counterSchedule = CounterSchedule(intervalSeconds: configuration.statsInterval, now: lastTick)
         var running = true
         var messages: [ControlMessage] = []
         while running {
@@ -72,12 +72,7 @@ public final class InterceptDaemon {
                 let now = monotonicNow()
                 switch event.token {
                 case Token.signals:
-                    for signal in signals.drain() {
-                        switch signal {
-                        case .stop: running = false
-                        case .printCounters: logger.info("intercept stats: \(statsLine())")
-                        }
-                    }
+                    running = signals.handlePending { logger.info("intercept stats: \(statsLine())") } && running
                 case Token.queue:
                     try queue.process(limit: 64) { bytes in
                         let (verdict, delivery) = engine.queued(bytes.bindMemory(to: UInt8.self), now: now)
@@ -142,8 +137,7 @@ public final class InterceptDaemon {
                 lastTick = now
                 engine.tick(now: now)
             }
-            if configuration.statsInterval > 0 && now - lastStats >= Int64(configuration.statsInterval) * 1000 {
-                lastStats = now
+            if counterSchedule.isDue(now: now) {
                 logger.info("intercept stats: \(statsLine())")
             }
         }

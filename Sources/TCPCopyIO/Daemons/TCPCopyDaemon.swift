@@ -65,7 +65,7 @@ public final class TCPCopyDaemon {
             ])
 
         var lastTick = monotonicNow()
-        var lastStats = lastTick
+        var counterSchedule = CounterSchedule(intervalSeconds: configuration.statsInterval, now: lastTick)
         var running = true
         var messages: [ControlMessage] = []
         while running {
@@ -74,12 +74,7 @@ public final class TCPCopyDaemon {
                 let now = monotonicNow()
                 switch event.token {
                 case Token.signals:
-                    for signal in signals.drain() {
-                        switch signal {
-                        case .stop: running = false
-                        case .printCounters: logger.info("tcpcopy stats: \(statsLine())")
-                        }
-                    }
+                    running = signals.handlePending { logger.info("tcpcopy stats: \(statsLine())") } && running
                 case Token.capture:
                     try capture.receive(limit: 256) { bytes in
                         engine.captured(bytes, now: now, actions: &actions)
@@ -114,8 +109,7 @@ public final class TCPCopyDaemon {
                 perform(sender: sender)
                 reconnectLostLinks(targets: targets, loop: loop, now: now)
             }
-            if configuration.statsInterval > 0 && now - lastStats >= Int64(configuration.statsInterval) * 1000 {
-                lastStats = now
+            if counterSchedule.isDue(now: now) {
                 logger.info("tcpcopy stats: \(statsLine())")
             }
             for (index, target) in targets.enumerated() {

@@ -1,5 +1,6 @@
 import CTCPCopyShims
 import Glibc
+import TCPCopyCore
 
 /// SIGINT, SIGTERM and SIGUSR1 delivered as a readable descriptor, so the event loop handles
 /// them in order with everything else (no async-signal-safety worries).
@@ -21,8 +22,21 @@ final class SignalSource {
             try systemCall("signalfd") { signalfd(-1, &mask, Int32(SFD_NONBLOCK | SFD_CLOEXEC)) })
     }
 
+    /// Handles the signals that arrived: SIGUSR1 calls `printCounters`. Returns false once
+    /// SIGINT or SIGTERM arrived, meaning the daemon should stop.
+    func handlePending(printCounters: () -> Void) -> Bool {
+        var keepRunning = true
+        for signal in drain() {
+            switch signal {
+            case .stop: keepRunning = false
+            case .printCounters: printCounters()
+            }
+        }
+        return keepRunning
+    }
+
     /// The signals that arrived since the last call.
-    func drain() -> [Signal] {
+    private func drain() -> [Signal] {
         var signals: [Signal] = []
         var info = signalfd_siginfo()
         while read(descriptor.rawValue, &info, MemoryLayout<signalfd_siginfo>.size)
@@ -31,5 +45,22 @@ final class SignalSource {
             signals.append(Int32(info.ssi_signo) == SIGUSR1 ? .printCounters : .stop)
         }
         return signals
+    }
+}
+
+/// When the next periodic counter line is due (`--stats-interval`; 0 means never).
+struct CounterSchedule {
+    let intervalMilliseconds: Int64
+    private var last: MonotonicTime
+
+    init(intervalSeconds: Int, now: MonotonicTime) {
+        intervalMilliseconds = Int64(intervalSeconds) * 1000
+        last = now
+    }
+
+    mutating func isDue(now: MonotonicTime) -> Bool {
+        guard intervalMilliseconds > 0, now - last >= intervalMilliseconds else { return false }
+        last = now
+        return true
     }
 }
