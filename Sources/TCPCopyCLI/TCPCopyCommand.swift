@@ -38,6 +38,7 @@ public struct TCPCopyCommand: ParsableCommand {
             EXAMPLES:
               tcpcopy 10.0.0.1 80 10.0.0.2 80
               tcpcopy 10.0.0.1 80 10.0.0.2 80 -n 2
+              tcpcopy -x 80-10.0.0.2:80 -r 30 -c 10.0.9.1,10.0.9.2
               tcpcopy -x 80-10.0.0.2:8080
               tcpcopy -x 10.0.0.1:80-10.0.0.2:80,443-10.0.0.2:443 -l /var/log/tcpcopy.log
             """)
@@ -72,6 +73,37 @@ public struct TCPCopyCommand: ParsableCommand {
             valueName: "n"),
         transform: { try ConfigurationParser.integer($0, for: .copies) })
     public var copies: Int = defaults.copies
+
+    @Option(
+        name: [.customShort("f"), .customLong("port-shift")],
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Port shift factor, \(NumericSetting.portShift.rangeDescription): give each tcpcopy "
+                + "that copies the same clients to one target its own, so that their sessions "
+                + "never share a client port (default: \(defaults.portShift)).",
+            valueName: "factor"),
+        transform: { try ConfigurationParser.integer($0, for: .portShift) })
+    public var portShift: Int = defaults.portShift
+
+    @Option(
+        name: [.customShort("r"), .customLong("rate")],
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Percentage of sessions copied, \(NumericSetting.sessionRate.rangeDescription); "
+                + "a session is chosen by a hash of its client address and port and copied "
+                + "whole (default: \(defaults.sessionRate)).",
+            valueName: "percent"),
+        transform: { try ConfigurationParser.integer($0, for: .sessionRate) })
+    public var rate: Int = defaults.sessionRate
+
+    @Option(
+        name: [.customShort("c"), .customLong("client-ip")],
+        help: ArgumentHelp(
+            "Client addresses the target sees instead of the real ones, separated by ','; each "
+                + "real client keeps the same one. For targets behind anti-spoofing or "
+                + "rp_filter, and for copying traffic from local clients. May be repeated.",
+            valueName: "list"))
+    public var clientAddresses: [String] = []
 
     @Option(
         name: [.customShort("p"), .customLong("intercept-port")],
@@ -148,6 +180,11 @@ public struct TCPCopyCommand: ParsableCommand {
     public func makeConfiguration() throws -> TCPCopyConfiguration {
         var configuration = TCPCopyConfiguration(routes: try parsedRoutes())
         configuration.copies = copies
+        configuration.portShift = portShift
+        configuration.sessionRate = rate
+        configuration.clientAddresses = try validated { () throws(ConfigurationError) in
+            try ConfigurationParser.addressList(combining: clientAddresses, kind: .clientAddresses)
+        }
         configuration.interceptPort = interceptPort
         configuration.sessionTimeout = sessionTimeout
         configuration.mtu = mtu

@@ -181,3 +181,25 @@ private func failure(
         #expect(failure(["-x", "80-10.0.0.2:80", "--log-level", "loud"])?.contains("loud") == true)
     }
 }
+
+@Suite struct TCPCopySelectionOptionTests {
+    @Test func rateShiftAndClientAddressesAreParsed() throws {
+        let parsed = try configuration(["-x", "80-10.0.0.2:80", "-r", "30", "-f", "2", "-c", "10.0.9.1,10.0.9.2"])
+        #expect(parsed.sessionRate == 30)
+        #expect(parsed.portShift == 2)
+        #expect(parsed.clientAddresses == [IPv4Address(10, 0, 9, 1), IPv4Address(10, 0, 9, 2)])
+    }
+
+    @Test(arguments: [
+        (["-r", "0"], "0"), (["-r", "101"], "101"), (["-f", "64"], "64"), (["-c", "10.0.9"], "10.0.9"),
+        (["-c", ","], "empty"),
+    ])
+    func badValuesAreRefusedNamingThem(extra: [String], mentioned: String) throws {
+        do {
+            _ = try configuration(["-x", "80-10.0.0.2:80"] + extra)
+            Issue.record("accepted \(extra)")
+        } catch {
+            #expect(TCPCopyCommand.message(for: error).contains(mentioned))
+        }
+    }
+}

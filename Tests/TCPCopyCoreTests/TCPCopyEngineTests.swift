@@ -106,16 +106,18 @@ import Testing
         #expect(actions.sent.map(\.sourcePort) == [65000, 8407])
     }
 
-    @Test func portTakenByAnotherCopyIsCountedNotShared() {
+    @Test func portTakenByAnotherCopyMovesToTheNextFreePortNotShared() {
         var engine = makeEngine(copies: 2)
         _ = capture(&engine, syn)  // copies on 40000 and 47919
         var second = client
         second.port = 47919
         let actions = capture(&engine, second.bytes(seq: 9, .syn))
-        // Its own port is taken by the first connection's copy; its second copy still starts.
-        #expect(engine.counters.portCollisions == 1)
-        #expect(actions.sent.map(\.sourcePort) == [55838])
-        #expect(engine.sessionCount == 3)
+        // Its own port is taken by the first connection's copy: copy 0 moves to the next free
+        // port; its second copy gets its preferred one. Nothing is shared, nothing is lost.
+        #expect(engine.counters.portCollisions == 0)
+        #expect(engine.counters.portsRelocated == 1)
+        #expect(actions.sent.map(\.sourcePort) == [47920, 55838])
+        #expect(engine.sessionCount == 4)
     }
 
     @Test func packetOfAnUnknownConnectionCountsNoSession() {

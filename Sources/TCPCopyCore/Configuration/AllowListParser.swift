@@ -1,4 +1,4 @@
-/// Allow-list parsing for intercept.
+/// Address lists: intercept's allow-list and tcpcopy's `-c` client addresses.
 ///
 /// The original took a colon-separated list as its first positional argument (0.4) and a
 /// comma-separated one with `-x` (0.9). Users mix them up, and neither character can appear in
@@ -12,17 +12,35 @@ extension ConfigurationParser {
     public static func allowList(
         _ text: some StringProtocol
     ) throws(ConfigurationError) -> [IPv4Address] {
+        try addressList(text, kind: .allowList)
+    }
+
+    /// Parses one list of addresses of the given kind, with the allow-list's rules.
+    public static func addressList(
+        _ text: some StringProtocol, kind: ListKind
+    ) throws(ConfigurationError) -> [IPv4Address] {
         let text = String(text)
         var addresses: [IPv4Address] = []
         do throws(ConfigurationError) {
-            for entry in try entries(of: text, separatedBy: allowListSeparators, list: .allowList) {
+            for entry in try entries(of: text, separatedBy: allowListSeparators, list: kind) {
                 addresses.append(try ipv4Address(entry))
             }
         } catch {
             // An empty list says everything already; an address needs to be located.
-            if case .invalidIPv4Address = error { throw .within(.allowList(text), error) }
+            if case .invalidIPv4Address = error {
+                throw .within(kind == .clientAddresses ? .clientAddresses(text) : .allowList(text), error)
+            }
             throw error
         }
+        return removingDuplicates(addresses)
+    }
+
+    /// Parses and joins several lists of one kind, in order, without duplicates.
+    public static func addressList(
+        combining lists: [String], kind: ListKind
+    ) throws(ConfigurationError) -> [IPv4Address] {
+        var addresses: [IPv4Address] = []
+        for list in lists { addresses += try addressList(list, kind: kind) }
         return removingDuplicates(addresses)
     }
 
@@ -32,9 +50,7 @@ extension ConfigurationParser {
     public static func allowList(
         combining lists: [String]
     ) throws(ConfigurationError) -> [IPv4Address] {
-        var addresses: [IPv4Address] = []
-        for list in lists { addresses += try allowList(list) }
-        return removingDuplicates(addresses)
+        try addressList(combining: lists, kind: .allowList)
     }
 
     private static func removingDuplicates(_ addresses: [IPv4Address]) -> [IPv4Address] {

@@ -118,18 +118,20 @@ public enum RouteProblem: Hashable, Sendable, CustomStringConvertible {
 public enum ListKind: Hashable, Sendable, CustomStringConvertible {
     case routes
     case allowList
+    case clientAddresses
 
     public var description: String {
         switch self {
         case .routes: return "route list"
         case .allowList: return "allow-list"
+        case .clientAddresses: return "client address list"
         }
     }
 
     var expectation: String {
         switch self {
         case .routes: return "routes [ONLINE_IP:]PORT-TARGET_IP:PORT separated by ','"
-        case .allowList: return "IPv4 addresses separated by ':' or ','"
+        case .allowList, .clientAddresses: return "IPv4 addresses separated by ':' or ','"
         }
     }
 
@@ -137,6 +139,7 @@ public enum ListKind: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .routes: return "80-10.0.0.2:8080,10.0.0.1:443-10.0.0.2:8443"
         case .allowList: return "10.1.0.3:10.1.0.4"
+        case .clientAddresses: return "10.0.9.1,10.0.9.2"
         }
     }
 }
@@ -149,12 +152,15 @@ public enum ConfigurationContext: Hashable, Sendable, CustomStringConvertible {
     case legacyRouteValue(String)
     /// One allow-list, as given.
     case allowList(String)
+    /// One `-c` client address list, as given.
+    case clientAddresses(String)
 
     public var description: String {
         switch self {
         case .route(let text): return "route \(quoted(text))"
         case .legacyRouteValue(let name): return name
         case .allowList(let text): return "allow-list \(quoted(text))"
+        case .clientAddresses(let text): return "client address list \(quoted(text))"
         }
     }
 }

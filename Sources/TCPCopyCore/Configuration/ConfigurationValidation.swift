@@ -11,6 +11,8 @@ extension TCPCopyConfiguration {
         }
         _ = try ConfigurationParser.deduplicatedRoutes(routes)
         try check(copies, .copies)
+        try check(portShift, .portShift)
+        try check(sessionRate, .sessionRate)
         try checkPort(interceptPort)
         try check(sessionTimeout, .sessionTimeout)
         try check(mtu, .mtu)

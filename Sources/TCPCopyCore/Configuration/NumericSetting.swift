@@ -25,6 +25,10 @@ extension NumericSetting {
 
     // tcpcopy
     public static let copies = NumericSetting(name: "number of copies", range: 1...1000)
+    /// Each factor owns a block of 1000 copy numbers; 64 blocks fill the unprivileged port range.
+    public static let portShift = NumericSetting(name: "port shift factor", range: 0...63)
+    public static let sessionRate = NumericSetting(
+        name: "share of sessions copied", range: 1...100, unit: "percent")
     /// Capped at a day so that time arithmetic in nanoseconds can never overflow.
     public static let sessionTimeout = NumericSetting(
         name: "session timeout", range: 1...86_400, unit: "seconds")

@@ -27,6 +27,14 @@ public struct TCPCopyConfiguration: Sendable, Equatable {
     public var routes: [CopyRoute]
     /// Sessions sent to the target per captured session (`-n`).
     public var copies: Int = 1
+    /// Port shift factor (`-f`): tcpcopy processes copying the same clients to one intercept
+    /// each need their own, so that their sessions never share a client port.
+    public var portShift: Int = 0
+    /// Percentage of sessions copied (`-r`), chosen by a hash of the client address and port so
+    /// that a session is copied whole or not at all.
+    public var sessionRate: Int = 100
+    /// Client addresses to use instead of the real ones (`-c`); each real client keeps one.
+    public var clientAddresses: [IPv4Address] = []
     /// TCP port intercept listens on, on every target (`-p`).
     public var interceptPort: UInt16 = 36524
     /// Seconds a session may stay idle before it is released (`-t`).
@@ -61,6 +69,19 @@ public struct InterceptConfiguration: Sendable, Equatable {
     public var bindAddress: IPv4Address?
     /// Seconds a route lives without traffic before it is forgotten.
     public var routeTimeout: Int = 120
+    /// Hosts or networks that may connect as tcpcopy (`--tcpcopy-allow`); nil allows the
+    /// networks this host is directly connected to, and loopback.
+    public var tcpcopyAllow: [IPv4Network]?
+    /// Seconds a tcpcopy may stay silent (tcpcopy sends a heartbeat every 2 s when idle) before
+    /// its connection is dropped (`--heartbeat-timeout`).
+    public var heartbeatTimeout: Int = 10
+    /// Install the NFQUEUE rule on start and remove it on exit (`--install-rule`).
+    public var installRule = false
+    /// The service port the installed rule matches (`--service-port`, the rule's --sport).
+    public var servicePort: UInt16?
+    /// The installed rule lets packets through while no intercept reads the queue
+    /// (`--queue-bypass`): responses then reach the real clients.
+    public var queueBypass = false
     /// Seconds between counter lines in the log; 0 prints them only at exit.
     public var statsInterval: Int = 0
     /// Log file (`-l`); nil logs to standard error.

@@ -16,8 +16,12 @@ public struct TCPCopyCounters: Sendable, Equatable {
     public var sessionsEnded: [SessionOutcome: Int] = [:]
     /// New sessions refused because the table was at `--max-sessions`.
     public var tableFull = 0
-    /// Copies not started because no free client port was found for them.
+    /// Copies not started because every client port of their address was busy at the target.
     public var portCollisions = 0
+    /// Copies that could not have their preferred port (busy) and took the next free one.
+    public var portsRelocated = 0
+    /// New connections not copied because of `-r`.
+    public var sessionsSkippedByRate = 0
     /// Response headers received from intercept.
     public var responses = 0
     /// Response headers for no live session (late packets of a finished session).
@@ -42,6 +46,8 @@ public struct TCPCopyCounters: Sendable, Equatable {
         }
         line.add("table_full", tableFull)
         line.add("port_collisions", portCollisions)
+        line.add("ports_relocated", portsRelocated)
+        line.add("sessions_skipped_by_rate", sessionsSkippedByRate)
         line.add("responses", responses)
         line.add("responses_unmatched", responsesUnmatched)
         line.add("retransmissions", retransmissions)

@@ -26,10 +26,14 @@ public struct TCPCopyEngine: Sendable {
     private var fanOut: [CaptureKey: [RouteKey]] = [:]
     private var captureOf: [RouteKey: CaptureKey] = [:]
     private var sessionActions: [SessionAction] = []
+    private var ports = CopyPortAllocator()
+    private let sampler: SessionSampler
 
     public init(configuration: TCPCopyConfiguration, tuning: SessionTuning) {
         self.configuration = configuration
         self.tuning = tuning
+        sampler = SessionSampler(
+            ratePercent: configuration.sessionRate, clientAddresses: configuration.clientAddresses)
         sessionActions.reserveCapacity(16)
     }
 
@@ -66,6 +70,12 @@ public struct TCPCopyEngine: Sendable {
             counters.otherPort += 1
             return
         }
+        guard sampler.isCopied(address: packet.source, port: packet.sourcePort) else {
+            if packet.flags.contains(.syn) && !packet.flags.contains(.ack) {
+                counters.sessionsSkippedByRate += 1
+            }
+            return
+        }
         let capture = CaptureKey(
             clientAddress: packet.source, clientPort: packet.sourcePort,
             onlineAddress: packet.destination, onlinePort: packet.destinationPort)
@@ -90,7 +100,7 @@ public struct TCPCopyEngine: Sendable {
         for key in keys {
             sessionActions.removeAll(keepingCapacity: true)
             sessions[key]?.clientSent(packet, payload: payload, now: now, actions: &sessionActions)
-            perform(&actions)
+            perform(&actions, now: now)
         }
     }
 
@@ -106,15 +116,16 @@ public struct TCPCopyEngine: Sendable {
         }
         sessionActions.removeAll(keepingCapacity: true)
         sessions[key]!.targetSent(header.packet, now: now, actions: &sessionActions)
-        perform(&actions)
+        perform(&actions, now: now)
     }
 
     /// Timers of every session.
     public mutating func tick(now: MonotonicTime, actions: inout [EngineAction]) {
+        ports.purge(now: now)
         for key in Array(sessions.keys) {
             sessionActions.removeAll(keepingCapacity: true)
             sessions[key]?.tick(now: now, actions: &sessionActions)
-            perform(&actions)
+            perform(&actions, now: now)
         }
     }
 
@@ -143,53 +154,36 @@ public struct TCPCopyEngine: Sendable {
             return
         }
         var keys: [RouteKey] = []
+        let clientAddress = sampler.targetSideAddress(for: capture.clientAddress)
         for route in routes {
             for copy in 0..<configuration.copies {
-                guard
-                    let port = clientPort(
-                        for: copy, of: capture, target: route.targetAddress,
-                        targetPort: route.targetPort)
-                else {
+                var key = RouteKey(
+                    clientAddress: clientAddress, clientPort: capture.clientPort,
+                    targetAddress: route.targetAddress, targetPort: route.targetPort)
+                switch ports.choose(
+                    for: key, clientPort: capture.clientPort,
+                    copyNumber: configuration.portShift * 1000 + copy, now: now,
+                    isLive: { sessions[$0] != nil })
+                {
+                case .preferred(let port):
+                    key.clientPort = port
+                case .relocated(let port):
+                    key.clientPort = port
+                    counters.portsRelocated += 1
+                case .exhausted:
                     counters.portCollisions += 1
                     continue
                 }
-                let key = RouteKey(
-                    clientAddress: capture.clientAddress, clientPort: port,
-                    targetAddress: route.targetAddress, targetPort: route.targetPort)
                 sessionActions.removeAll(keepingCapacity: true)
                 sessions[key] = EmulatedSession(
                     key: key, syn: syn, tuning: tuning, now: now, actions: &sessionActions)
                 captureOf[key] = capture
                 keys.append(key)
                 counters.sessionsStarted += 1
-                perform(&actions)
+                perform(&actions, now: now)
             }
         }
         if !keys.isEmpty { fanOut[capture] = keys }
-    }
-
-    /// The client port copy number `copy` uses at the target. Copy 0 keeps the client's own
-    /// port; further copies step through the unprivileged range by a large prime, skipping ports
-    /// a live session already uses towards the same target.
-    private func clientPort(
-        for copy: Int, of capture: CaptureKey, target: IPv4Address, targetPort: UInt16
-    ) -> UInt16? {
-        func isFree(_ port: UInt16) -> Bool {
-            sessions[
-                RouteKey(
-                    clientAddress: capture.clientAddress, clientPort: port,
-                    targetAddress: target, targetPort: targetPort)] == nil
-        }
-        if copy == 0 { return isFree(capture.clientPort) ? capture.clientPort : nil }
-        let span = 65536 - 1024
-        var candidate = (Int(capture.clientPort) - 1024 + copy * 7919) % span
-        if candidate < 0 { candidate += span }
-        for _ in 0..<64 {
-            let port = UInt16(1024 + candidate)
-            if isFree(port) { return port }
-            candidate = (candidate + 1) % span
-        }
-        return nil
     }
 
     private mutating func abort(
@@ -198,11 +192,11 @@ public struct TCPCopyEngine: Sendable {
     ) {
         sessionActions.removeAll(keepingCapacity: true)
         sessions[key]?.abort(outcome, now: now, actions: &sessionActions)
-        perform(&actions)
+        perform(&actions, now: now)
     }
 
     /// Turns the session's actions into engine actions, and forgets finished sessions.
-    private mutating func perform(_ actions: inout [EngineAction]) {
+    private mutating func perform(_ actions: inout [EngineAction], now: MonotonicTime) {
         for action in sessionActions {
             switch action {
             case .register(let key):
@@ -212,6 +206,9 @@ public struct TCPCopyEngine: Sendable {
             case .finished(let key, let outcome):
                 counters.sessionsEnded[outcome, default: 0] += 1
                 counters.retransmissions += sessions[key]?.retransmissions ?? 0
+                if outcome == .completed && sessions[key]?.targetClosedFirst == true {
+                    ports.cool(key, now: now)
+                }
                 sessions[key] = nil
                 if let capture = captureOf.removeValue(forKey: key) {
                     fanOut[capture]?.removeAll { $0 == key }

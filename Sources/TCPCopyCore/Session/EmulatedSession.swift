@@ -59,6 +59,8 @@ public struct EmulatedSession: Sendable {
     private var finWait2Since: MonotonicTime?
     /// Data retransmissions this session made (for the daemon's counters).
     public private(set) var retransmissions = 0
+    /// The target sent its FIN before ours: it keeps this port in TIME_WAIT after we finish.
+    public private(set) var targetClosedFirst = false
 
     /// Starts a session from the client's SYN: registers the route, then sends the SYN.
     public init(
@@ -163,7 +165,10 @@ public struct EmulatedSession: Sendable {
                 gate.noteAnswer(end - targetNext, now: now)
                 targetNext = end
             }
-            if header.flags.contains(.fin) { targetFinReceived = true }
+            if header.flags.contains(.fin) && !targetFinReceived {
+                targetFinReceived = true
+                targetClosedFirst = finSequence == nil
+            }
             actions.append(.send(acknowledgment()))
         }
         advanceCloseState(now: now, actions: &actions)
