@@ -127,7 +127,7 @@ private struct SimulatedTarget {
         func deliver(_ actions: [SessionAction]) {
             for action in actions {
                 switch action {
-                case .register: break
+                case .register, .reopen: break
                 case .send(let segment):
                     sentSegments += 1
                     #expect(segment.encodedLength <= 1500)
@@ -223,7 +223,7 @@ private struct SimulatedTarget {
         func deliver(_ actions: [SessionAction]) {
             for action in actions {
                 switch action {
-                case .register: break
+                case .register, .reopen: break
                 case .send(let segment):
                     if !segment.payload.isEmpty {
                         // The request this segment belongs to must not go before the target

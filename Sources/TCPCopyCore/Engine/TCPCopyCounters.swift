@@ -12,7 +12,15 @@ public struct TCPCopyCounters: Sendable, Equatable {
     public var noSession = 0
     /// Packets without data for no session: mostly the last ACKs of sessions already closed.
     public var strayControl = 0
+    /// Data of connections that all ended lately (late retransmissions): ignored.
+    public var lateData = 0
     public var sessionsStarted = 0
+    /// Of those started, sessions opened with a made-up handshake (connections already open
+    /// when tcpcopy started).
+    public var sessionsSynthesized = 0
+    /// Of those started, sessions that carry on a connection the target closed while the
+    /// client kept using it.
+    public var sessionsReopened = 0
     public var sessionsEnded: [SessionOutcome: Int] = [:]
     /// New sessions refused because the table was at `--max-sessions`.
     public var tableFull = 0
@@ -40,7 +48,10 @@ public struct TCPCopyCounters: Sendable, Equatable {
         }
         line.add("no_session", noSession)
         line.add("stray_control", strayControl)
+        line.add("late_data", lateData)
         line.add("sessions_started", sessionsStarted)
+        line.add("sessions_synthesized", sessionsSynthesized)
+        line.add("sessions_reopened", sessionsReopened)
         for outcome in SessionOutcome.allCases {
             line.add("sessions_\(outcome.rawValue)", sessionsEnded[outcome, default: 0])
         }

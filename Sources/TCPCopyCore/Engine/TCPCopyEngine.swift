@@ -28,6 +28,11 @@ public struct TCPCopyEngine: Sendable {
     private var sessionActions: [SessionAction] = []
     private var ports = CopyPortAllocator()
     private let sampler: SessionSampler
+    /// Connections whose sessions all ended lately: their late packets (retransmissions, the
+    /// last ACK) must not look like connections opened before tcpcopy started.
+    private var recentlyClosed: [CaptureKey: MonotonicTime] = [:]
+    private var lastRecentPurge = MonotonicTime.zero
+    static let recentlyClosedMilliseconds: Int64 = 30_000
 
     public init(configuration: TCPCopyConfiguration, tuning: SessionTuning) {
         self.configuration = configuration
@@ -90,13 +95,36 @@ public struct TCPCopyEngine: Sendable {
                 // The client reused the port for a new connection: the old copies are over.
                 for key in existing { abort(key, .aborted, now: now, actions: &actions) }
             }
-            start(capture, syn: packet, routes: routes, now: now, actions: &actions)
+            recentlyClosed[capture] = nil
+            start(capture, routes: routes, now: now, actions: &actions) { key, tuning, sessionActions in
+                EmulatedSession(key: key, syn: packet, tuning: tuning, now: now, actions: &sessionActions)
+            }
             return
         }
-        guard let keys = fanOut[capture] else {
-            if packet.payloadLength > 0 { counters.noSession += 1 } else { counters.strayControl += 1 }
-            return
+        if fanOut[capture] == nil {
+            guard packet.payloadLength > 0 else {
+                counters.strayControl += 1
+                return
+            }
+            if recentlyClosed[capture] != nil {
+                counters.lateData += 1
+                return
+            }
+            // A connection opened before we started (or before a restart): make up its handshake
+            // and replay from here.
+            let synMSS = configuration.synMSS
+            start(capture, routes: routes, now: now, actions: &actions) { key, tuning, sessionActions in
+                EmulatedSession(
+                    key: key, synthesizingFrom: packet, synMSS: synMSS, tuning: tuning, now: now,
+                    actions: &sessionActions)
+            }
+            guard fanOut[capture] != nil else {
+                counters.noSession += 1
+                return
+            }
+            counters.sessionsSynthesized += fanOut[capture]!.count
         }
+        let keys = fanOut[capture]!
         for key in keys {
             sessionActions.removeAll(keepingCapacity: true)
             sessions[key]?.clientSent(packet, payload: payload, now: now, actions: &sessionActions)
@@ -122,6 +150,10 @@ public struct TCPCopyEngine: Sendable {
     /// Timers of every session.
     public mutating func tick(now: MonotonicTime, actions: inout [EngineAction]) {
         ports.purge(now: now)
+        if now - lastRecentPurge >= 1000 {
+            lastRecentPurge = now
+            recentlyClosed = recentlyClosed.filter { now - $0.value < Self.recentlyClosedMilliseconds }
+        }
         for key in Array(sessions.keys) {
             sessionActions.removeAll(keepingCapacity: true)
             sessions[key]?.tick(now: now, actions: &sessionActions)
@@ -144,9 +176,10 @@ public struct TCPCopyEngine: Sendable {
 
     // MARK: - Session lifecycle
 
+    /// Starts one session per route and copy for `capture`; `make` builds each session.
     private mutating func start(
-        _ capture: CaptureKey, syn: TCPPacket, routes: [CopyRoute], now: MonotonicTime,
-        actions: inout [EngineAction]
+        _ capture: CaptureKey, routes: [CopyRoute], now: MonotonicTime, actions: inout [EngineAction],
+        make: (RouteKey, SessionTuning, inout [SessionAction]) -> EmulatedSession
     ) {
         let wanted = routes.count * configuration.copies
         guard sessions.count + wanted <= configuration.maxSessions else {
@@ -175,8 +208,7 @@ public struct TCPCopyEngine: Sendable {
                     continue
                 }
                 sessionActions.removeAll(keepingCapacity: true)
-                sessions[key] = EmulatedSession(
-                    key: key, syn: syn, tuning: tuning, now: now, actions: &sessionActions)
+                sessions[key] = make(key, tuning, &sessionActions)
                 captureOf[key] = capture
                 keys.append(key)
                 counters.sessionsStarted += 1
@@ -195,8 +227,11 @@ public struct TCPCopyEngine: Sendable {
         perform(&actions, now: now)
     }
 
-    /// Turns the session's actions into engine actions, and forgets finished sessions.
+    /// Turns the session's actions into engine actions, forgets finished sessions and opens
+    /// the sessions that carry on a closed one.
     private mutating func perform(_ actions: inout [EngineAction], now: MonotonicTime) {
+        var reopens: [(capture: CaptureKey, key: RouteKey, stream: ClientStream, timestamp: UInt32?)] = []
+        var endedCaptures: [RouteKey: CaptureKey] = [:]
         for action in sessionActions {
             switch action {
             case .register(let key):
@@ -211,12 +246,47 @@ public struct TCPCopyEngine: Sendable {
                 }
                 sessions[key] = nil
                 if let capture = captureOf.removeValue(forKey: key) {
+                    endedCaptures[key] = capture
                     fanOut[capture]?.removeAll { $0 == key }
-                    if fanOut[capture]?.isEmpty == true { fanOut[capture] = nil }
+                    if fanOut[capture]?.isEmpty == true {
+                        fanOut[capture] = nil
+                        recentlyClosed[capture] = now
+                    }
                 }
                 actions.append(.control(.unregister(key), target: key.targetAddress))
+            case .reopen(let key, let stream, let timestamp):
+                if let capture = endedCaptures[key], !stream.isEmpty {
+                    reopens.append((capture, key, stream, timestamp))
+                }
             }
         }
         sessionActions.removeAll(keepingCapacity: true)
+        for reopen in reopens { carryOn(reopen.stream, of: reopen.key, capture: reopen.capture, timestamp: reopen.timestamp, now: now, actions: &actions) }
+    }
+
+    /// Opens a new connection on another port for the rest of a stream whose connection the
+    /// target closed.
+    private mutating func carryOn(
+        _ stream: ClientStream, of oldKey: RouteKey, capture: CaptureKey, timestamp: UInt32?,
+        now: MonotonicTime, actions: inout [EngineAction]
+    ) {
+        ports.cool(oldKey, now: now)  // a new port: nothing of the old connection may mix in
+        var key = oldKey
+        switch ports.choose(for: oldKey, clientPort: oldKey.clientPort, copyNumber: 0, now: now, isLive: { sessions[$0] != nil }) {
+        case .preferred(let port), .relocated(let port): key.clientPort = port
+        case .exhausted:
+            counters.portCollisions += 1
+            return
+        }
+        sessionActions.removeAll(keepingCapacity: true)
+        sessions[key] = EmulatedSession(
+            key: key, continuing: stream, timestamp: timestamp, synMSS: configuration.synMSS, tuning: tuning,
+            now: now, actions: &sessionActions)
+        captureOf[key] = capture
+        fanOut[capture, default: []].append(key)
+        recentlyClosed[capture] = nil
+        counters.sessionsStarted += 1
+        counters.sessionsReopened += 1
+        perform(&actions, now: now)
     }
 }

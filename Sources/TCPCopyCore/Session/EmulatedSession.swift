@@ -88,6 +88,44 @@ public struct EmulatedSession: Sendable {
         actions.append(.send(synSegment()))
     }
 
+    /// Starts a session for a connection whose beginning tcpcopy did not see: a SYN is made up
+    /// just before `first` (MSS `synMSS`, timestamps if the client uses them) and the capture goes
+    /// on from `first`, which counts as the first request.
+    public init(
+        key: RouteKey, synthesizingFrom first: TCPPacket, synMSS: Int, tuning: SessionTuning,
+        now: MonotonicTime, actions: inout [SessionAction]
+    ) {
+        let syn = TCPPacket(
+            source: first.source, destination: first.destination, sourcePort: first.sourcePort,
+            destinationPort: first.destinationPort, sequence: first.sequence + (-1),
+            acknowledgment: SequenceNumber(0), flags: .syn, window: first.window,
+            options: TCPOptions(
+                maximumSegmentSize: UInt16(clamping: synMSS),
+                timestamp: first.options.timestamp.map { .init(value: $0.value, echoReply: 0) }),
+            headerLength: 40, payloadLength: 0)
+        self.init(key: key, syn: syn, tuning: tuning, now: now, actions: &actions)
+        gate.setBaseline(clientAck: first.acknowledgment)
+    }
+
+    /// Starts a session that carries on `stream` after the target closed the previous one
+    /// (see `SessionAction.reopen`).
+    public init(
+        key: RouteKey, continuing stream: ClientStream, timestamp: UInt32?, synMSS: Int,
+        tuning: SessionTuning, now: MonotonicTime, actions: inout [SessionAction]
+    ) {
+        let syn = TCPPacket(
+            source: key.clientAddress, destination: key.targetAddress, sourcePort: key.clientPort,
+            destinationPort: key.targetPort, sequence: stream.sequence + (-1),
+            acknowledgment: SequenceNumber(0), flags: .syn, window: 65535,
+            options: TCPOptions(
+                maximumSegmentSize: UInt16(clamping: synMSS),
+                timestamp: timestamp.map { .init(value: $0, echoReply: 0) }),
+            headerLength: 40, payloadLength: 0)
+        self.init(key: key, syn: syn, tuning: tuning, now: now, actions: &actions)
+        if let first = stream.segments.first { gate.setBaseline(clientAck: first.clientAck) }
+        for segment in stream.segments { accept(segment) }
+    }
+
     public var isClosed: Bool {
         if case .closed = state { return true }
         return false
@@ -241,6 +279,9 @@ public struct EmulatedSession: Sendable {
     /// Sends whatever the gate, the target's window and the close rules allow.
     private mutating func pump(now: MonotonicTime, actions: inout [SessionAction]) {
         guard state == .established || state == .closeWait else { return }
+        if state == .closeWait, queue.contains(where: { !$0.payload.isEmpty }) {
+            return handOver(now: now, actions: &actions)
+        }
         while let segment = queue.first {
             let everythingAcked = targetAcked == sendNext
             guard
@@ -287,6 +328,19 @@ public struct EmulatedSession: Sendable {
             actions.append(.send(outgoing(sequence, flags, segment.payload[offset..<end])))
             offset = end
         } while offset < segment.payload.endIndex
+    }
+
+    /// The target closed its side (a keep-alive timeout, a request limit) yet the client sends
+    /// more: the target would answer with RST. The rest of the stream moves to a new connection;
+    /// this one is released. It did everything it could, so it counts as completed.
+    private mutating func handOver(now: MonotonicTime, actions: inout [SessionAction]) {
+        var stream = queue + outOfOrder
+        stream.removeAll { $0.sequence < sendNext && $0.end <= sendNext }
+        actions.append(.send(reset()))
+        let key = self.key
+        let timestamp = clientTimestamp
+        finish(.completed, actions: &actions)
+        actions.append(.reopen(key, stream: ClientStream(segments: stream), timestamp: timestamp))
     }
 
     // MARK: - The target's side

@@ -1,5 +1,5 @@
 /// A piece of the client's byte stream on its way to the target.
-struct PendingSegment: Sendable {
+struct PendingSegment: Hashable, Sendable {
     var sequence: SequenceNumber
     var payload: ArraySlice<UInt8>
     var isFin: Bool

@@ -23,4 +23,17 @@ public enum SessionAction: Hashable, Sendable {
     case send(OutgoingSegment)
     /// The session is over; forget it and its route.
     case finished(RouteKey, SessionOutcome)
+    /// The target closed this connection but the client goes on using it: carry the client's
+    /// stream on in a new connection to the target. `stream` is what was not sent yet, from
+    /// `stream.sequence`; `timestamp` is the client's last TSval (nil without timestamps).
+    case reopen(RouteKey, stream: ClientStream, timestamp: UInt32?)
+}
+
+/// Client data not yet sent to the target, handed from one session to the next.
+public struct ClientStream: Hashable, Sendable {
+    var segments: [PendingSegment]
+
+    /// The sequence number of its first byte.
+    public var sequence: SequenceNumber { segments.first?.sequence ?? SequenceNumber(0) }
+    public var isEmpty: Bool { segments.isEmpty }
 }

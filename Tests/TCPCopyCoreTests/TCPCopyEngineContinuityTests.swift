@@ -1,0 +1,123 @@
+import Testing
+
+@testable import TCPCopyCore
+
+/// Connections tcpcopy did not see open (synthesised handshake), late packets of finished
+/// ones, and connections the target closed while the client kept using them (reopen).
+@Suite struct TCPCopyEngineContinuityTests {
+    static let route = CopyRoute(
+        onlineAddress: nil, onlinePort: Lab.onlinePort, targetAddress: Lab.target, targetPort: Lab.targetPort)
+    let client = CapturedClient()
+    let c: UInt32 = 50_001
+    let s: UInt32 = 9_001
+    let t: UInt32 = 700_001
+
+    func makeEngine() -> TCPCopyEngine {
+        var configuration = TCPCopyConfiguration(routes: [Self.route])
+        configuration.synMSS = 1400
+        return TCPCopyEngine(configuration: configuration, tuning: SessionTuning())
+    }
+
+    func capture(_ engine: inout TCPCopyEngine, _ bytes: [UInt8], at ms: Int64 = 0) -> [EngineAction] {
+        var actions: [EngineAction] = []
+        engine.captured(bytes, now: MonotonicTime(milliseconds: ms), actions: &actions)
+        return actions
+    }
+
+    func respond(_ engine: inout TCPCopyEngine, _ header: ResponseHeader, at ms: Int64 = 0) -> [EngineAction] {
+        var actions: [EngineAction] = []
+        engine.response(header, now: MonotonicTime(milliseconds: ms), actions: &actions)
+        return actions
+    }
+
+    func key(port: UInt16) -> RouteKey {
+        RouteKey(clientAddress: Lab.client, clientPort: port, targetAddress: Lab.target, targetPort: Lab.targetPort)
+    }
+
+    @Test func dataOfAnUnseenConnectionStartsASynthesisedSession() {
+        var engine = makeEngine()
+        let request = [UInt8](repeating: 0x47, count: 100)
+        let first = capture(&engine, client.bytes(seq: c, ack: s, [.ack, .psh], payload: request))
+        #expect(first.controls == [.register(key(port: Lab.clientPort))])
+        let syn = first.sent
+        #expect(syn.count == 1)
+        #expect(syn.first?.flags == .syn)
+        #expect(syn.first?.sequence == SequenceNumber(c - 1))
+        #expect(syn.first?.options.maximumSegmentSize == 1400)
+        #expect(engine.counters.sessionsSynthesized == 1)
+        #expect(engine.counters.noSession == 0)
+        // After the target's SYN-ACK the captured request goes out at once, acknowledging it.
+        let synAck = RespondingTarget(key: key(port: Lab.clientPort)).header(
+            seq: t - 1, ack: c, [.syn, .ack], options: TCPOptions(maximumSegmentSize: 1460))
+        let sent = respond(&engine, synAck, at: 1).sent
+        #expect(sent.map(\.payload.count) == [0, 100])
+        #expect(sent.last?.sequence == SequenceNumber(c))
+        #expect(sent.last?.acknowledgment == SequenceNumber(t))
+    }
+
+    @Test func pureAcksOfUnseenConnectionsStartNothing() {
+        var engine = makeEngine()
+        #expect(capture(&engine, client.bytes(seq: c, ack: s, .ack)).isEmpty)
+        #expect(engine.counters.strayControl == 1)
+        #expect(engine.sessionCount == 0)
+    }
+
+    /// Completes one short session: client request, target answer and FIN, client FIN.
+    func completeOneSession(_ engine: inout TCPCopyEngine) {
+        let target = RespondingTarget(key: key(port: Lab.clientPort))
+        _ = capture(&engine, client.bytes(seq: c - 1, [.syn]))
+        _ = respond(&engine, target.header(seq: t - 1, ack: c, [.syn, .ack]), at: 1)
+        _ = capture(&engine, client.bytes(seq: c, ack: s, [.ack, .psh], payload: [1, 2, 3]), at: 2)
+        _ = respond(&engine, target.header(seq: t, ack: c + 3, [.ack, .psh, .fin], length: 10), at: 3)
+        _ = capture(&engine, client.bytes(seq: c + 3, ack: s + 11, [.ack, .fin]), at: 4)
+        _ = respond(&engine, target.header(seq: t + 11, ack: c + 4, .ack), at: 5)
+    }
+
+    @Test func lateDataOfAFinishedConnectionIsNotASessionAlreadyOpen() {
+        var engine = makeEngine()
+        completeOneSession(&engine)
+        #expect(engine.counters.sessionsEnded[.completed] == 1)
+        // A late retransmission of the request: no made-up handshake for it.
+        #expect(capture(&engine, client.bytes(seq: c, ack: s, [.ack, .psh], payload: [1, 2, 3]), at: 6).isEmpty)
+        #expect(engine.counters.lateData == 1)
+        #expect(engine.counters.sessionsSynthesized == 0)
+        // Once that memory has passed, data does open a session again.
+        var actions: [EngineAction] = []
+        engine.tick(now: MonotonicTime(milliseconds: 40_000), actions: &actions)
+        let later = capture(&engine, client.bytes(seq: c + 4, ack: s + 11, [.ack, .psh], payload: [4]), at: 40_001)
+        #expect(later.sent.first?.flags == .syn)
+    }
+
+    @Test func clientGoingOnAfterTheTargetClosedReopensOnANewPort() {
+        var engine = makeEngine()
+        let oldKey = key(port: Lab.clientPort)
+        let target = RespondingTarget(key: oldKey)
+        _ = capture(&engine, client.bytes(seq: c - 1, [.syn]))
+        _ = respond(&engine, target.header(seq: t - 1, ack: c, [.syn, .ack]), at: 1)
+        _ = capture(&engine, client.bytes(seq: c, ack: s, [.ack, .psh], payload: [1, 2, 3]), at: 2)
+        // The target answers and closes (its keep-alive limit); the online server did not.
+        _ = respond(&engine, target.header(seq: t, ack: c + 3, [.ack, .psh, .fin], length: 10), at: 3)
+        // The client sends its next request on the same connection.
+        let next = [UInt8](repeating: 0x42, count: 20)
+        let actions = capture(&engine, client.bytes(seq: c + 3, ack: s + 10, [.ack, .psh], payload: next), at: 4)
+        // The old connection is released, a new one opens on another port from just before the
+        // request, and nothing of the request reaches the closed connection.
+        #expect(actions.sent.first?.flags == [.rst, .ack])
+        #expect(actions.sent.first?.sourcePort == oldKey.clientPort)
+        #expect(actions.controls.contains(.unregister(oldKey)))
+        let reopened = actions.sent.last!
+        #expect(reopened.flags == .syn)
+        #expect(reopened.sourcePort != oldKey.clientPort)
+        #expect(reopened.sequence == SequenceNumber(c + 2))
+        #expect(actions.controls.last == .register(key(port: reopened.sourcePort)))
+        #expect(!actions.sent.contains { !$0.payload.isEmpty })
+        #expect(engine.counters.sessionsReopened == 1)
+        #expect(engine.counters.sessionsEnded[.completed] == 1)
+        // The new connection's handshake releases the request.
+        let newTarget = RespondingTarget(key: key(port: reopened.sourcePort))
+        let sent = respond(&engine, newTarget.header(seq: 900_000, ack: c + 3, [.syn, .ack]), at: 5).sent
+        #expect(sent.last?.payload.elementsEqual(next) == true)
+        #expect(sent.last?.sequence == SequenceNumber(c + 3))
+        #expect(sent.last?.acknowledgment == SequenceNumber(900_001))
+    }
+}
