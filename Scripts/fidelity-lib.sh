@@ -1,0 +1,146 @@
+# shellcheck shell=bash
+# fidelity-lib.sh: what the Tests/EndToEnd/test_fidelity_*.sh tests share. Built on lab-lib.sh.
+#
+# A fidelity test runs Tests/Servers/record_server.py on the online server and the target (each
+# records every connection's received bytes), tcpcopy between them, one conversation from the
+# client (Tests/Servers/conversations.py), then checks the promise: every connection the online
+# server accepted was replayed to the target byte for byte, and the target holds no half-open
+# socket afterwards.
+#
+#     source Scripts/fidelity-lib.sh
+#     fid_setup fidelity_keepalive          # lab (namespaces), cleanup trap
+#     fid_server_start online               # record_server.py in ROLE; extra args are its own
+#     fid_server_start target --delay-ms 200
+#     fid_pair_start [TCPCOPY_ARGS...]      # target rule, intercept, tcpcopy
+#     fid_client keepalive --conns 4 --requests 50
+#     fid_finish [COMPARATOR_ARGS...]       # settle, half-open check, stop, compare, verdict
+#
+# Environment: FID_PORT (service port, default 80), FID_SETTLE_TIMEOUT (seconds to wait for
+# the target to finish, default 20), FIDELITY_RESULTS (a file: each test appends its result
+# line, for the per-case table).
+
+# shellcheck source=lab-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lab-lib.sh"
+
+FID_SERVERS_DIR="$LAB_REPO_DIR/Tests/Servers"
+FID_PORT=${FID_PORT:-80}
+FID_NAME=""
+
+# Debian's python3 (the CI package) when present; a pyenv shim may not reach root's sudo env.
+fid_python() {
+    if [[ -x /usr/bin/python3 ]]; then echo /usr/bin/python3; else command -v python3; fi
+}
+
+# fid_setup NAME: the lab for test NAME (namespaces tce2e-<tag>-NAME-*).
+fid_setup() {
+    FID_NAME=$1
+    LAB_PREFIX=$(lab_test_prefix "$FID_NAME")
+    [[ -n $(fid_python) ]] || lab_die "python3 is needed for the recording server"
+    lab_init
+    lab_create
+}
+
+# fid_server_start ROLE [RECORD_SERVER_ARGS...]: the recording server on FID_PORT in ROLE,
+# recording into $LAB_DIR/rec-ROLE.
+fid_server_start() {
+    local role=$1
+    shift
+    mkdir -p "$LAB_DIR/rec-$role"
+    lab_daemon_start "recorder-$role" "$role" "$(fid_python)" -u \
+        "$FID_SERVERS_DIR/record_server.py" --port "$FID_PORT" --dir "$LAB_DIR/rec-$role" "$@"
+    _lab_wait_daemon "recorder-$role" 10 _lab_listening "$role" "$FID_PORT" ||
+        lab_die "the recording server in $role did not listen on port $FID_PORT within 10 s"
+}
+
+# fid_pair_start [TCPCOPY_ARGS...]: the target's rule, intercept (the admin address allowed)
+# and tcpcopy copying FID_PORT from the online server to the target.
+fid_pair_start() {
+    lab_rules_apply target "$FID_PORT" 0
+    lab_intercept_start intercept "$LAB_ADMIN_IP"
+    lab_tcpcopy_start tcpcopy -x "$LAB_ONLINE_IP:$FID_PORT-$LAB_TARGET_IP:$FID_PORT" "$@"
+}
+
+# fid_client CONVERSATION [ARGS...]: one conversation from the client namespace to the online
+# server (bounded to 90 s). The online server must answer every request right: if it does not,
+# the lab is broken and nothing about tcpcopy can be concluded.
+fid_client() {
+    local out="$LAB_DIR/client.log" rc=0
+    lab_log "client: $*"
+    lab_exec client timeout -k 5 90 "$(fid_python)" -u "$FID_SERVERS_DIR/conversations.py" \
+        "$@" --server "$LAB_ONLINE_IP" --port "$FID_PORT" >>"$out" 2>&1 || rc=$?
+    grep '^client:' "$out" | tail -n 11 | while read -r line; do lab_log "$line"; done
+    ((rc == 0)) || lab_fail "the $1 conversation with the online server" "every answer right" \
+        "exit $rc (see above)"
+}
+
+# fid_half_open: the target's sockets on FID_PORT other than LISTEN and TIME-WAIT, one per line
+# (state, local, peer).
+fid_half_open() {
+    # shellcheck disable=SC2016  # awk's own fields
+    lab_exec target ss -Htan "sport = :$FID_PORT" 2>/dev/null |
+        awk '$1 != "LISTEN" && $1 != "TIME-WAIT" { print $1, $4, $5 }'
+}
+
+# fid_recorded_bytes ROLE: bytes ROLE's recording server has received so far, in all.
+fid_recorded_bytes() {
+    # shellcheck disable=SC2012
+    cat "$LAB_DIR/rec-$1"/conn-*.bin 2>/dev/null | wc -c | tr -d ' '
+}
+
+# fid_settle [TIMEOUT_S]: waits until the target has received everything it will (its recorded
+# bytes unchanged for 2 s) and holds no half-open socket, or TIMEOUT_S passes. Prints the
+# half-open count at the end (and logs their states).
+fid_settle() {
+    local timeout=${1:-${FID_SETTLE_TIMEOUT:-20}} i bytes last=-1 stable=0 open
+    for ((i = 0; i < timeout * 10; i++)); do
+        bytes=$(fid_recorded_bytes target)
+        if [[ $bytes == "$last" ]]; then stable=$((stable + 1)); else stable=0; fi
+        last=$bytes
+        open=$(fid_half_open | wc -l)
+        ((stable >= 20 && open == 0)) && break
+        sleep 0.1
+    done
+    open=$(fid_half_open | wc -l)
+    if ((open > 0)); then
+        lab_log "target sockets on port $FID_PORT still open after ${timeout}s (not LISTEN or" \
+            "TIME-WAIT): $open: $(fid_half_open | awk '{ n[$1]++ } END { for (s in n) printf "%s=%d ", s, n[s] }')"
+        fid_half_open | head -n 5 | while read -r line; do lab_log "  $line"; done
+    fi
+    echo "$open"
+}
+
+# fid_close_reasons ROLE: "eof=N reset=M ..." from ROLE's recording server (how its
+# connections ended).
+fid_close_reasons() {
+    # shellcheck disable=SC2016
+    awk '$1 == "close" { n[$7]++ } END { for (r in n) printf "%s=%d ", r, n[r] }' \
+        "$LAB_DIR/rec-$1/connections.log" 2>/dev/null
+}
+
+# fid_finish [COMPARATOR_ARGS...]: the end of every fidelity test. Waits for the target to
+# settle, counts its half-open sockets (before tcpcopy stops: stopping resets every session,
+# which would hide a session that never ended), stops the daemons (their stats lines are
+# logged), compares the recordings and passes only with X == Y and no half-open socket.
+fid_finish() {
+    local half_open out rc=0 summary stats
+    half_open=$(fid_settle)
+    lab_expect_clean_stop tcpcopy
+    lab_expect_clean_stop intercept
+    lab_daemon_stop recorder-online || true
+    lab_daemon_stop recorder-target || true
+    lab_log "online connections ended: $(fid_close_reasons online)"
+    lab_log "target connections ended: $(fid_close_reasons target)"
+    out=$("$(fid_python)" "$FID_SERVERS_DIR/compare_recordings.py" \
+        --online "$LAB_DIR/rec-online" --target "$LAB_DIR/rec-target" "$@") || rc=$?
+    while read -r line; do lab_log "$line"; done <<<"$out"
+    summary=$(grep -o 'byte-exact: [0-9]* of [0-9]*' <<<"$out" | tail -n 1)
+    summary=${summary#byte-exact: }
+    stats=$(lab_stats_line "$(lab_daemon_log tcpcopy)" | sed 's/.*stats: *//')
+    if [[ -n ${FIDELITY_RESULTS:-} ]]; then
+        printf '%s\t%s\t%s\t%s\n' "$FID_NAME" "${summary:-none}" "$half_open" "$stats" \
+            >>"$FIDELITY_RESULTS"
+    fi
+    ((rc == 0)) || lab_fail "sessions replayed byte-exact" "all" "${summary:-no comparison}"
+    ((half_open == 0)) || lab_fail "half-open target sockets after the run" 0 "$half_open"
+    lab_log "PASS $FID_NAME: sessions replayed byte-exact: $summary, no half-open sockets"
+}
