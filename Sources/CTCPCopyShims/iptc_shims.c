@@ -3,10 +3,14 @@
 #include "CTCPCopyShims.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <libiptc/libiptc.h>
+#include <linux/netfilter/xt_NFQUEUE.h>
+#include <linux/netfilter/xt_tcpudp.h>
 
-int CTCPCopyShims_iptc_count_nfqueue_rules(const char *chain, const char **error) {
+int CTCPCopyShims_iptc_count_nfqueue_rules(const char *chain, int queue, const char **error) {
     struct xtc_handle *h = iptc_init("filter");
     if (h == NULL) { *error = iptc_strerror(errno); return -1; }
     int count = 0;
@@ -14,9 +18,101 @@ int CTCPCopyShims_iptc_count_nfqueue_rules(const char *chain, const char **error
         for (const struct ipt_entry *e = iptc_first_rule(chain, h); e != NULL;
              e = iptc_next_rule(e, h)) {
             const char *target = iptc_get_target(e, h);
-            if (target != NULL && strcmp(target, "NFQUEUE") == 0) count++;
+            if (target == NULL || strcmp(target, "NFQUEUE") != 0) continue;
+            if (queue >= 0) {
+                // Every NFQUEUE revision starts its data with the u16 queue number.
+                const struct xt_entry_target *t =
+                    (const struct xt_entry_target *)((const char *)e + e->target_offset);
+                if (t->u.target_size < sizeof(*t) + sizeof(uint16_t)) continue;
+                uint16_t number;
+                memcpy(&number, t->data, sizeof(number));
+                if (number != (uint16_t)queue) continue;
+            }
+            count++;
         }
     }
     iptc_free(h);
     return count;
+}
+
+// The entry `-p tcp --sport PORT -j NFQUEUE --queue-num QUEUE [--queue-bypass]`, as iptables
+// builds it (tcp match revision 0, NFQUEUE target revision 3). Free it with free().
+static struct ipt_entry *nfqueue_entry(uint16_t port, uint16_t queue, int bypass, size_t *size_out) {
+    size_t match_size = XT_ALIGN(sizeof(struct xt_entry_match)) + XT_ALIGN(sizeof(struct xt_tcp));
+    size_t target_size =
+        XT_ALIGN(sizeof(struct xt_entry_target)) + XT_ALIGN(sizeof(struct xt_NFQ_info_v3));
+    size_t size = XT_ALIGN(sizeof(struct ipt_entry)) + match_size + target_size;
+    struct ipt_entry *e = calloc(1, size);
+    if (e == NULL) return NULL;
+    e->ip.proto = IPPROTO_TCP;
+    e->target_offset = (uint16_t)(XT_ALIGN(sizeof(struct ipt_entry)) + match_size);
+    e->next_offset = (uint16_t)size;
+
+    struct xt_entry_match *m = (struct xt_entry_match *)e->elems;
+    m->u.match_size = (uint16_t)match_size;
+    strcpy(m->u.user.name, "tcp");
+    struct xt_tcp *tcp = (struct xt_tcp *)m->data;
+    tcp->spts[0] = port;
+    tcp->spts[1] = port;
+    tcp->dpts[0] = 0;
+    tcp->dpts[1] = 0xFFFF;
+
+    struct xt_entry_target *t = (struct xt_entry_target *)((char *)e + e->target_offset);
+    t->u.target_size = (uint16_t)target_size;
+    strcpy(t->u.user.name, "NFQUEUE");
+    t->u.user.revision = 3;
+    struct xt_NFQ_info_v3 *q = (struct xt_NFQ_info_v3 *)t->data;
+    q->queuenum = queue;
+    q->queues_total = 1;
+    q->flags = bypass ? NFQ_FLAG_BYPASS : 0;
+    *size_out = size;
+    return e;
+}
+
+int CTCPCopyShims_iptc_nfqueue_rule(int operation, uint16_t port, uint16_t queue, int bypass,
+                                    const char **error) {
+    size_t size = 0;
+    struct ipt_entry *e = nfqueue_entry(port, queue, bypass, &size);
+    if (e == NULL) { *error = "out of memory"; return -1; }
+    unsigned char *mask = malloc(size);
+    if (mask == NULL) { free(e); *error = "out of memory"; return -1; }
+    memset(mask, 0xFF, size);
+    struct xtc_handle *h = iptc_init("filter");
+    if (h == NULL) {
+        *error = iptc_strerror(errno);
+        free(mask);
+        free(e);
+        return -1;
+    }
+    int result = 0;
+    switch (operation) {
+    case CTCPCopyShims_iptc_check:
+        result = iptc_check_entry("OUTPUT", e, mask, h) ? 1 : 0;
+        break;
+    case CTCPCopyShims_iptc_insert:
+        if (!iptc_insert_entry("OUTPUT", e, 0, h) || !iptc_commit(h)) {
+            *error = iptc_strerror(errno);
+            result = -1;
+        }
+        break;
+    case CTCPCopyShims_iptc_delete:
+        if (!iptc_delete_entry("OUTPUT", e, mask, h)) {
+            // No such rule (someone removed it already) is not an error worth -1.
+            result = errno == ENOENT ? 0 : -1;
+            if (result < 0) *error = iptc_strerror(errno);
+        } else if (!iptc_commit(h)) {
+            *error = iptc_strerror(errno);
+            result = -1;
+        } else {
+            result = 1;
+        }
+        break;
+    default:
+        *error = "unknown operation";
+        result = -1;
+    }
+    iptc_free(h);
+    free(mask);
+    free(e);
+    return result;
 }

@@ -13,7 +13,7 @@ public struct InterceptCommand: ParsableCommand {
             intercept [ALLOW_LIST] [<options>]
             """,
         discussion: """
-            intercept runs on the TARGET server, next to the service under test, as root. \
+            intercept runs on the TARGET server, next to the service under test, as root (or with capabilities, below). \
             It reads the target's responses from an NFQUEUE and drops them, so that they never \
             reach the real clients whose sessions tcpcopy replays, and sends their IP and TCP \
             headers to the tcpcopy that owns each session (tcpcopy connects to port -p). \
@@ -29,6 +29,22 @@ public struct InterceptCommand: ParsableCommand {
             answers no one, not even allowed hosts: nothing leaks. Start intercept before \
             tcpcopy.
 
+            Only tcpcopy hosts may connect to the control port: by default the hosts on \
+            this host's own networks (and loopback); with --tcpcopy-allow, exactly the hosts \
+            and networks listed. Any other peer gets goodbye(not allowed), is disconnected \
+            and logged. A peer that sends garbage, a wrong version or an oversized frame, \
+            stays silent past --heartbeat-timeout, or stops reading until its 8 MiB output \
+            buffer is full, is disconnected alone; the other tcpcopy connections go on.
+
+            --install-rule adds the rule above to the legacy iptables filter table (libiptc) \
+            on start and removes exactly that rule on exit (SIGTERM and SIGINT included; \
+            after SIGKILL the rule stays, which keeps the port fail-closed). With \
+            --queue-bypass the rule lets responses out while no intercept reads the queue: \
+            they then reach the real clients, so use it only where that is acceptable.
+
+            Without root, intercept needs CAP_NET_ADMIN (and CAP_NET_RAW with \
+            --install-rule): setcap cap_net_raw,cap_net_admin+ep intercept
+
             ALLOW_LIST: IPv4 addresses separated by ':' or ',' (spaces around them are \
             ignored), given as the older positional argument, with --allow, or with -x; all \
             the lists given are combined.
@@ -38,6 +54,7 @@ public struct InterceptCommand: ParsableCommand {
               intercept 10.1.0.3:10.1.0.4
               intercept --allow 10.1.0.3:10.1.0.4
               intercept -x 10.1.0.3,10.1.0.4 -p 36524 -l /var/log/intercept.log
+              intercept --tcpcopy-allow 10.1.0.1 --install-rule --service-port 80
             """)
 
     /// Defaults come from the configuration type, so that they are stated once.
@@ -112,6 +129,47 @@ public struct InterceptCommand: ParsableCommand {
         transform: { try ConfigurationParser.integer($0, for: .routeTimeout) })
     public var routeTimeout: Int = defaults.routeTimeout
 
+    @Option(
+        name: .customLong("tcpcopy-allow"),
+        help: ArgumentHelp(
+            "Hosts or networks that may connect as tcpcopy, separated by ',', e.g. "
+                + "10.0.2.1,10.0.3.0/24. May be repeated. Default: the networks this host's "
+                + "interfaces are on, and loopback; any other peer is refused and logged.",
+            valueName: "list"))
+    public var tcpcopyAllow: [String] = []
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Seconds a tcpcopy may stay silent before its connection is dropped, "
+                + "\(NumericSetting.heartbeatTimeout.rangeDescription) (tcpcopy sends a heartbeat "
+                + "every 2 s; default: \(defaults.heartbeatTimeout)).",
+            valueName: "seconds"),
+        transform: { try ConfigurationParser.integer($0, for: .heartbeatTimeout) })
+    public var heartbeatTimeout: Int = defaults.heartbeatTimeout
+
+    @Flag(
+        help: ArgumentHelp(
+            "Install the NFQUEUE rule for --service-port and --queue in the legacy iptables "
+                + "filter table at start, and remove exactly that rule at exit."))
+    public var installRule = false
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "The target's service port, whose responses the installed rule queues (its "
+                + "--sport); with --install-rule.",
+            valueName: "port"),
+        transform: { try ConfigurationParser.port($0) })
+    public var servicePort: UInt16?
+
+    @Flag(
+        help: ArgumentHelp(
+            "Install the rule with --queue-bypass: while no intercept reads the queue, the "
+                + "target's responses go out instead of being dropped. RISK: they then reach the "
+                + "real clients. With --install-rule."))
+    public var queueBypass = false
+
     @OptionGroup
     public var logging: LoggingOptions
 
@@ -134,6 +192,30 @@ public struct InterceptCommand: ParsableCommand {
         configuration.listenPort = port
         configuration.bindAddress = bind
         configuration.routeTimeout = routeTimeout
+        if !tcpcopyAllow.isEmpty {
+            do {
+                configuration.tcpcopyAllow = try ControlPeerPolicy.parseAllowLists(tcpcopyAllow)
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
+        configuration.heartbeatTimeout = heartbeatTimeout
+        if installRule && servicePort == nil {
+            throw ValidationError(
+                "--install-rule needs the service port whose responses the rule queues: add "
+                    + "--service-port PORT, e.g. --install-rule --service-port 80")
+        }
+        if !installRule && servicePort != nil {
+            throw ValidationError("--service-port is only used with --install-rule")
+        }
+        if queueBypass && !installRule {
+            throw ValidationError(
+                "--queue-bypass applies to the rule intercept installs: add --install-rule "
+                    + "--service-port PORT (or put --queue-bypass in your own rule)")
+        }
+        configuration.installRule = installRule
+        configuration.servicePort = servicePort
+        configuration.queueBypass = queueBypass
         configuration.statsInterval = logging.statsInterval
         configuration.logFile = logging.logFile
         try validated { () throws(ConfigurationError) in try configuration.validate() }

@@ -126,7 +126,7 @@ import Testing
                 destinationPort: UInt16.random(in: .min ... .max, using: &generator),
                 sequence: SequenceNumber(UInt32.random(in: .min ... .max, using: &generator)),
                 acknowledgment: SequenceNumber(UInt32.random(in: .min ... .max, using: &generator)),
-                flags: TCPFlags(rawValue: UInt8.random(in: 0...0x3F, using: &generator)).union(.ack),
+                flags: randomAcceptableFlags(using: &generator),
                 window: UInt16.random(in: .min ... .max, using: &generator),
                 options: TCPOptions(
                     maximumSegmentSize: Bool.random(using: &generator) ? 1460 : nil,
@@ -142,4 +142,11 @@ import Testing
             #expect(Self.tcpChecksumVerifies(bytes))
         }
     }
+}
+
+/// Random flags a stack would accept (the parser drops SYN with FIN or RST as `bad_flags`).
+private func randomAcceptableFlags(using generator: inout SeededGenerator) -> TCPFlags {
+    var flags = TCPFlags(rawValue: UInt8.random(in: 0...0x3F, using: &generator)).union(.ack)
+    if flags.contains(.syn) { flags.subtract([.fin, .rst]) }
+    return flags
 }

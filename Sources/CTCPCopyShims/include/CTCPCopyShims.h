@@ -49,8 +49,22 @@ int CTCPCopyShims_epoll_wait(int epfd, uint64_t *tokens, uint32_t *events, int m
 
 // --- libiptc ----------------------------------------------------------------------------------
 
-/// Counts the rules in `chain` of the legacy `filter` table that jump to NFQUEUE.
+/// Counts the rules in `chain` of the legacy `filter` table that jump to NFQUEUE (only those
+/// for queue number `queue`, unless it is negative).
 /// Returns -1 when the table cannot be read; `*error` then says why (iptc_strerror).
-int CTCPCopyShims_iptc_count_nfqueue_rules(const char *chain, const char **error);
+int CTCPCopyShims_iptc_count_nfqueue_rules(const char *chain, int queue, const char **error);
+
+enum {
+    CTCPCopyShims_iptc_check = 0,
+    CTCPCopyShims_iptc_insert = 1,
+    CTCPCopyShims_iptc_delete = 2,
+};
+
+/// Checks for, inserts (first in OUTPUT) or deletes (the first identical one) the legacy filter
+/// rule `-A OUTPUT -p tcp --sport PORT -j NFQUEUE --queue-num QUEUE [--queue-bypass]`.
+/// Returns for check: 1 present, 0 absent; insert: 0 done; delete: 1 deleted, 0 none was there;
+/// -1 on failure, with `*error` saying why.
+int CTCPCopyShims_iptc_nfqueue_rule(int operation, uint16_t port, uint16_t queue, int bypass,
+                                    const char **error);
 
 #endif

@@ -69,6 +69,19 @@ public struct InterceptConfiguration: Sendable, Equatable {
     public var bindAddress: IPv4Address?
     /// Seconds a route lives without traffic before it is forgotten.
     public var routeTimeout: Int = 120
+    /// Hosts or networks that may connect as tcpcopy (`--tcpcopy-allow`); nil allows the
+    /// networks this host is directly connected to, and loopback.
+    public var tcpcopyAllow: [IPv4Network]?
+    /// Seconds a tcpcopy may stay silent (tcpcopy sends a heartbeat every 2 s) before
+    /// its connection is dropped (`--heartbeat-timeout`).
+    public var heartbeatTimeout: Int = 6
+    /// Install the NFQUEUE rule on start and remove it on exit (`--install-rule`).
+    public var installRule = false
+    /// The service port the installed rule matches (`--service-port`, the rule's --sport).
+    public var servicePort: UInt16?
+    /// The installed rule lets packets through while no intercept reads the queue
+    /// (`--queue-bypass`): responses then reach the real clients.
+    public var queueBypass = false
     /// Seconds between counter lines in the log; 0 prints them only at exit.
     public var statsInterval: Int = 0
     /// Log file (`-l`); nil logs to standard error.

@@ -25,6 +25,13 @@ public struct InterceptCounters: Sendable, Equatable {
     public var connectionsAccepted = 0
     /// Connections closed for a protocol error (corrupt stream, bad version).
     public var connectionsRejected = 0
+    /// Connections refused because the peer is not allowed (`--tcpcopy-allow`), or because
+    /// too many are open.
+    public var connectionsRefused = 0
+    /// Connections dropped because the peer fell silent (no hello, no heartbeat).
+    public var connectionsTimedOut = 0
+    /// Connections dropped because the peer did not read: its output buffer reached the cap.
+    public var connectionsOverflowed = 0
 
     public init() {}
 
@@ -45,6 +52,9 @@ public struct InterceptCounters: Sendable, Equatable {
         line.add("routes_expired", routesExpired)
         line.add("connections", connectionsAccepted)
         line.add("connections_rejected", connectionsRejected)
+        line.add("connections_refused", connectionsRefused)
+        line.add("connections_timed_out", connectionsTimedOut)
+        line.add("connections_overflowed", connectionsOverflowed)
         return line
     }
 }

@@ -10,6 +10,10 @@ public enum PacketDropReason: String, CaseIterable, Sendable, Error {
     case truncatedTCPHeader = "truncated_tcp_header"
     case badDataOffset = "bad_data_offset"
     case truncatedPayload = "truncated_payload"
+    /// A flag combination no TCP stack accepts (SYN with FIN or RST, or none of SYN, ACK and
+    /// RST): scanners send these, and a receiving stack discards them, so a copy must not act on
+    /// them either (a SYN+FIN would otherwise start a session the online server never had).
+    case badFlags = "bad_flags"
 }
 
 /// An IPv4 packet carrying TCP, decoded. `payloadLength` comes from the IP total length, so a
@@ -58,6 +62,8 @@ public struct TCPPacket: Hashable, Sendable {
         guard dataOffset >= 20 else { return .failure(.badDataOffset) }
         guard tcp + dataOffset <= bytes.count else { return .failure(.badDataOffset) }
         let headerLength = tcp + dataOffset
+        let flags = TCPFlags(rawValue: bytes[base + tcp + 13] & 0x3F)
+        guard flags.isAcceptable else { return .failure(.badFlags) }
         // A GSO packet handed over whole may carry total length 0 (over 64 KiB); fall back to
         // what we hold, which is exact for captured packets.
         let wireLength = totalLength == 0 && requirePayload ? bytes.count : Int(totalLength)
@@ -71,11 +77,20 @@ public struct TCPPacket: Hashable, Sendable {
             destinationPort: bytes.readUInt16(at: tcp + 2)!,
             sequence: SequenceNumber(bytes.readUInt32(at: tcp + 4)!),
             acknowledgment: SequenceNumber(bytes.readUInt32(at: tcp + 8)!),
-            flags: TCPFlags(rawValue: bytes[base + tcp + 13] & 0x3F),
+            flags: flags,
             window: bytes.readUInt16(at: tcp + 14)!,
             options: TCPOptions(parsing: bytes[optionsRange]),
             headerLength: headerLength,
             payloadLength: wireLength - headerLength)
         return .success(packet)
+    }
+}
+
+extension TCPFlags {
+    /// Whether a TCP stack would look at a segment with these flags at all (RFC 9293 §3.10.7;
+    /// Linux discards the rest before any state is touched).
+    var isAcceptable: Bool {
+        if contains(.syn) && (contains(.fin) || contains(.rst)) { return false }
+        return contains(.syn) || contains(.ack) || contains(.rst)
     }
 }

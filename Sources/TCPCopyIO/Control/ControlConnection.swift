@@ -17,18 +17,32 @@ final class ControlConnection {
     private var decoder = ControlDecoder()
     private(set) var output: BoundedOutputBuffer
     private var readBuffer = [UInt8](repeating: 0, count: 1 << 16)
+    /// When the peer was last heard from and a heartbeat last sent.
+    var liveness: LinkLiveness
+    /// Set once a message did not fit in the output buffer: the peer is not reading.
+    private(set) var overflowed = false
 
-    init(descriptor: FileDescriptor, peer: String, outputCapacity: Int) {
+    init(
+        descriptor: FileDescriptor, peer: String, outputCapacity: Int, now: MonotonicTime,
+        heartbeatMilliseconds: Int64 = 2000, deadAfterMilliseconds: Int64 = 6000
+    ) {
         self.descriptor = descriptor
         self.peer = peer
         output = BoundedOutputBuffer(capacity: outputCapacity)
+        liveness = LinkLiveness(
+            now: now, heartbeatMilliseconds: heartbeatMilliseconds, deadAfterMilliseconds: deadAfterMilliseconds)
     }
 
     var hasPendingOutput: Bool { !output.isEmpty }
 
-    /// Queues a message; false (and nothing queued) when the output buffer is full.
+    /// Queues a message; false (and nothing queued) when the output buffer is full, which also
+    /// marks the connection `overflowed`.
     @discardableResult
-    func send(_ message: ControlMessage) -> Bool { output.append(message) }
+    func send(_ message: ControlMessage) -> Bool {
+        if output.append(message) { return true }
+        overflowed = true
+        return false
+    }
 
     /// Writes as much pending output as the socket takes. A partial write leaves the rest, from
     /// the first unwritten byte, for the next call.
@@ -48,9 +62,11 @@ final class ControlConnection {
         }
     }
 
-    /// Reads what is available and decodes whole messages into `messages`.
-    func read(into messages: inout [ControlMessage]) -> ReadOutcome {
-        while true {
+    /// Reads what is available (at most `maximumReads` buffers, so that one flooding peer cannot
+    /// starve the others: the level-triggered loop comes back for the rest) and decodes whole
+    /// messages into `messages`.
+    func read(into messages: inout [ControlMessage], maximumReads: Int = 16) -> ReadOutcome {
+        for _ in 0..<maximumReads {
             let result: IOResult<Int>
             do {
                 result = try nonBlocking("recv(control)") {
@@ -61,6 +77,7 @@ final class ControlConnection {
             }
             guard case .done(let count) = result else { break }
             if count == 0 { return .closed("peer closed the connection") }
+            liveness.received(now: monotonicNow())
             decoder.append(readBuffer[0..<count])
             do {
                 while let message = try decoder.next() { messages.append(message) }

@@ -2,34 +2,35 @@ import Glibc
 import Logging
 import TCPCopyCore
 
-/// tcpcopy's connection to the intercept on one target: connect, version handshake, then a
-/// non-blocking `ControlConnection`.
-enum InterceptLink {
-    /// Connects to `address:port` and completes the handshake, retrying while intercept is not
-    /// up yet, for at most `attempts` tries `intervalMilliseconds` apart.
-    static func connect(
-        to address: IPv4Address, port: UInt16, attempts: Int, intervalMilliseconds: Int32,
-        outputCapacity: Int, logger: Logger
-    ) throws(SystemCallError) -> ControlConnection {
-        var lastError = SystemCallError("connect", errno: ECONNREFUSED)
-        for attempt in 1...max(1, attempts) {
-            do {
-                return try connectOnce(
-                    to: address, port: port, timeoutMilliseconds: 2000, outputCapacity: outputCapacity)
-            } catch {
-                lastError = error
-                logger.debug(
-                    "intercept not reachable yet",
-                    metadata: ["target": "\(address):\(port)", "attempt": "\(attempt)", "error": "\(error)"])
-                if attempt < attempts { poll(nil, 0, intervalMilliseconds) }
-            }
-        }
-        throw lastError
+/// tcpcopy's connection to the intercept on one target: a non-blocking connect, the version
+/// handshake, then a `ControlConnection`. Nothing here blocks the event loop except
+/// `connect(...)`, which tcpcopy uses once at start-up (it refuses to start without intercept).
+final class InterceptLink {
+    enum Stage: Equatable {
+        /// The TCP connect is in progress (wait for writable).
+        case connecting
+        /// hello sent; waiting for welcome.
+        case handshaking
+        case established
     }
 
-    private static func connectOnce(
-        to address: IPv4Address, port: UInt16, timeoutMilliseconds: Int32, outputCapacity: Int
-    ) throws(SystemCallError) -> ControlConnection {
+    /// What one step of the set-up came to.
+    enum Progress {
+        case waiting
+        case established
+        case failed(SystemCallError)
+    }
+
+    let connection: ControlConnection
+    let target: String
+    private(set) var stage: Stage = .connecting
+    let deadline: MonotonicTime
+
+    /// Starts connecting to `address:port`; the set-up must be complete by `timeoutMilliseconds`.
+    init(
+        to address: IPv4Address, port: UInt16, timeoutMilliseconds: Int64, outputCapacity: Int,
+        now: MonotonicTime
+    ) throws(SystemCallError) {
         let fd = FileDescriptor(
             try systemCall("socket(control)") {
                 socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -37,45 +38,96 @@ enum InterceptLink {
         // Control messages are small and latency matters more than packing them.
         try setSocketOption(fd.rawValue, Int32(IPPROTO_TCP), TCP_NODELAY, 1, "TCP_NODELAY")
         try setNonBlocking(fd.rawValue)
-        let target = socketAddress(address.value, port: port)
-        let status = withSocketAddress(target) { Glibc.connect(fd.rawValue, $0, $1) }
+        let remote = socketAddress(address.value, port: port)
+        let status = withSocketAddress(remote) { Glibc.connect(fd.rawValue, $0, $1) }
         if status < 0 && errno != EINPROGRESS { throw SystemCallError("connect", errno: errno) }
-        try waitFor(fd.rawValue, events: Int16(POLLOUT), timeoutMilliseconds: timeoutMilliseconds, call: "connect")
-        var soError: Int32 = 0
-        var length = socklen_t(MemoryLayout<Int32>.size)
-        getsockopt(fd.rawValue, SOL_SOCKET, SO_ERROR, &soError, &length)
-        if soError != 0 { throw SystemCallError("connect", errno: soError) }
+        target = "\(address):\(port)"
+        connection = ControlConnection(descriptor: fd, peer: target, outputCapacity: outputCapacity, now: now)
+        deadline = now + timeoutMilliseconds
+    }
 
-        let connection = ControlConnection(descriptor: fd, peer: "\(address):\(port)", outputCapacity: outputCapacity)
-        connection.send(.hello(version: ControlMessage.protocolVersion))
-        try connection.flush()
-        var messages: [ControlMessage] = []
-        let deadline = monotonicNow() + Int64(timeoutMilliseconds)
-        while messages.isEmpty {
-            let left = deadline - monotonicNow()
-            guard left > 0 else { throw SystemCallError("handshake (no answer from intercept)", errno: ETIMEDOUT) }
-            try waitFor(fd.rawValue, events: Int16(POLLIN), timeoutMilliseconds: Int32(left), call: "handshake")
-            switch connection.read(into: &messages) {
-            case .open: continue
-            case .closed: throw SystemCallError("handshake (intercept closed the connection)", errno: ECONNRESET)
-            case .corrupt: throw SystemCallError("handshake (not an intercept of this protocol)", errno: EPROTO)
+    var descriptor: Int32 { connection.descriptor.rawValue }
+
+    /// Advances the set-up after the descriptor became writable or readable (or on a timer).
+    func advance(now: MonotonicTime) -> Progress {
+        if stage == .connecting {
+            var soError: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &soError, &length)
+            if soError != 0 { return .failed(SystemCallError("connect", errno: soError)) }
+            var peer = sockaddr_in()
+            var peerLength = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let connected = withUnsafeMutablePointer(to: &peer) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(descriptor, $0, &peerLength) }
             }
+            if connected < 0 {
+                return now >= deadline ? .failed(SystemCallError("connect", errno: ETIMEDOUT)) : .waiting
+            }
+            connection.send(.hello(version: ControlMessage.protocolVersion))
+            do { try connection.flush() } catch { return .failed(error) }
+            connection.liveness.received(now: now)
+            stage = .handshaking
         }
-        switch messages[0] {
-        case .welcome: return connection
+        guard stage == .handshaking else { return .established }
+        var messages: [ControlMessage] = []
+        switch connection.read(into: &messages) {
+        case .open: break
+        case .closed:
+            return .failed(SystemCallError("handshake (intercept closed the connection)", errno: ECONNRESET))
+        case .corrupt:
+            return .failed(SystemCallError("handshake (not an intercept of this protocol)", errno: EPROTO))
+        }
+        guard let first = messages.first else {
+            return now >= deadline
+                ? .failed(SystemCallError("handshake (no answer from intercept)", errno: ETIMEDOUT)) : .waiting
+        }
+        switch first {
+        case .welcome:
+            stage = .established
+            return .established
         case .goodbye(.unsupportedVersion):
-            throw SystemCallError("handshake (intercept speaks another protocol version)", errno: EPROTO)
+            return .failed(SystemCallError("handshake (intercept speaks another protocol version)", errno: EPROTO))
         case .goodbye(.notAllowed):
-            throw SystemCallError("handshake (intercept refused this host)", errno: EACCES)
-        default: throw SystemCallError("handshake (unexpected answer)", errno: EPROTO)
+            return .failed(
+                SystemCallError("handshake (intercept refused this host: add it to intercept --tcpcopy-allow)", errno: EACCES))
+        default:
+            return .failed(SystemCallError("handshake (unexpected answer)", errno: EPROTO))
         }
     }
 
-    private static func waitFor(_ fd: Int32, events: Int16, timeoutMilliseconds: Int32, call: String)
-        throws(SystemCallError)
-    {
-        var request = pollfd(fd: fd, events: events, revents: 0)
-        let ready = try systemCall("poll(\(call))") { poll(&request, 1, timeoutMilliseconds) }
-        if ready == 0 { throw SystemCallError(call, errno: ETIMEDOUT) }
+    /// Connects and completes the handshake, blocking, retrying while intercept is not up yet,
+    /// for at most `attempts` tries `intervalMilliseconds` apart. For start-up only.
+    static func connect(
+        to address: IPv4Address, port: UInt16, attempts: Int, intervalMilliseconds: Int32,
+        outputCapacity: Int, logger: Logger
+    ) throws(SystemCallError) -> ControlConnection {
+        var lastError = SystemCallError("connect", errno: ECONNREFUSED)
+        for attempt in 1...max(1, attempts) {
+            do throws(SystemCallError) {
+                let link = try InterceptLink(
+                    to: address, port: port, timeoutMilliseconds: 2000, outputCapacity: outputCapacity,
+                    now: monotonicNow())
+                while true {
+                    switch link.advance(now: monotonicNow()) {
+                    case .established: return link.connection
+                    case .failed(let error): throw error
+                    case .waiting:
+                        var request = pollfd(
+                            fd: link.descriptor, events: Int16(link.stage == .connecting ? POLLOUT : POLLIN),
+                            revents: 0)
+                        _ = poll(&request, 1, 100)
+                    }
+                }
+            } catch {
+                lastError = error
+                logger.debug(
+                    "intercept not reachable yet",
+                    metadata: ["target": "\(address):\(port)", "attempt": "\(attempt)", "error": "\(error)"])
+                // A refusal will not change by retrying.
+                if error.errno == EACCES { break }
+                if attempt < attempts { poll(nil, 0, intervalMilliseconds) }
+            }
+        }
+        throw lastError
     }
 }

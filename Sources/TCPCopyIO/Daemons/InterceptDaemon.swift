@@ -13,6 +13,12 @@ public final class InterceptDaemon {
         static let firstConnection: UInt64 = 16
     }
 
+    /// Output buffered for one tcpcopy at most; a peer that lets it fill is not reading, and is
+    /// dropped rather than allowed to hold memory or the others back.
+    static let outputCapacity = 8 << 20
+    /// Control connections open at once at most; more are refused.
+    static let maximumConnections = 64
+
     public let configuration: InterceptConfiguration
     private let logger: Logger
     private var engine: InterceptEngine<UInt64>
@@ -20,7 +26,10 @@ public final class InterceptDaemon {
     private var nextToken = Token.firstConnection
     private var deliveries: [InterceptEngine<UInt64>.Delivery] = []
     private var touched: Set<UInt64> = []
+    /// Connections to drop after the current event (their output buffer overflowed).
+    private var overflowed: Set<UInt64> = []
     private var queue: NetfilterQueue?
+    private var peerPolicy = ControlPeerPolicy(networks: [], source: .listed)
 
     public init(configuration: InterceptConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -31,6 +40,17 @@ public final class InterceptDaemon {
     }
 
     public func run() throws {
+        let needed: [Capability] = configuration.installRule ? [.netAdmin, .netRaw] : [.netAdmin]
+        let missing = Capability.missing(needed)
+        if !missing.isEmpty {
+            let message = Capability.explanation(
+                program: "intercept", missing: missing,
+                needs: configuration.installRule
+                    ? "reads the NFQUEUE queue (CAP_NET_ADMIN) and installs its iptables rule (CAP_NET_ADMIN and CAP_NET_RAW)"
+                    : "reads the NFQUEUE queue over netlink")
+            logger.critical("\(message)")
+            throw SystemCallError("capability check (\(missing.map(\.description).joined(separator: ",")))", errno: EPERM)
+        }
         let loop = try EventLoop()
         let signals = try SignalSource()
         try loop.add(signals.descriptor.rawValue, token: Token.signals)
@@ -41,7 +61,7 @@ public final class InterceptDaemon {
                 receiveBufferBytes: 8 << 20)
         } catch {
             logger.critical(
-                "cannot open NFQUEUE queue \(configuration.queue): \(error). intercept needs root (CAP_NET_ADMIN) and the nfnetlink_queue module."
+                "cannot open NFQUEUE queue \(configuration.queue): \(error). intercept needs CAP_NET_ADMIN and the nfnetlink_queue module, and no other process may read the same queue."
             )
             throw error
         }
@@ -55,12 +75,18 @@ public final class InterceptDaemon {
             throw error
         }
         try loop.add(listener.descriptor.rawValue, token: Token.listener)
-        checkRule()
+        peerPolicy =
+            configuration.tcpcopyAllow.map { ControlPeerPolicy(networks: $0, source: .listed) }
+            ?? .localNetworks(interfaceNetworks())
+        // Owned here: released (the rule removed) when run() returns, normally or by a throw.
+        let installedRule = try installRuleIfAsked()
+        if !configuration.installRule { checkRule() }
         logger.info(
             "intercepting",
             metadata: [
                 "queue": "\(configuration.queue)", "port": "\(configuration.listenPort)",
                 "allow": "\(configuration.allowList.map(\.description).joined(separator: ","))",
+                "tcpcopy_allow": "\(peerPolicy.description)\(peerPolicy.source == .localNetworks ? " (this host's networks; set --tcpcopy-allow to restrict)" : "")",
             ])
 
         var lastTick = monotonicNow()
@@ -80,15 +106,7 @@ public final class InterceptDaemon {
                         return verdict == .accept
                     }
                 case Token.listener:
-                    while let (fd, address, port) = try listener.accept() {
-                        let token = nextToken
-                        nextToken += 1
-                        let connection = ControlConnection(
-                            descriptor: fd, peer: "\(address):\(port)", outputCapacity: 8 << 20)
-                        connections[token] = connection
-                        try loop.add(fd.rawValue, token: token)
-                        logger.info("tcpcopy connected", metadata: ["peer": "\(connection.peer)"])
-                    }
+                    try acceptConnections(listener, loop: loop, now: now)
                 default:
                     guard let connection = connections[event.token] else { continue }
                     if event.writable { touched.insert(event.token) }
@@ -99,7 +117,8 @@ public final class InterceptDaemon {
                     for message in messages where !closeAfterReply {
                         switch engine.received(message, from: event.token, now: now, deliveries: &deliveries) {
                         case .none: break
-                        case .send(let reply): connection.send(reply)
+                        case .send(let reply):
+                            if !connection.send(reply) { overflowed.insert(event.token) }
                         case .sendAndClose(let reply):
                             connection.send(reply)
                             closeAfterReply = true
@@ -118,9 +137,10 @@ public final class InterceptDaemon {
                     case .corrupt(let error):
                         engine.counters.connectionsRejected += 1
                         connection.send(.goodbye(.protocolError))
-                        close(event.token, loop: loop, why: "corrupt control stream: \(error)")
+                        close(event.token, loop: loop, why: "corrupt control stream: \(error)", warn: true)
                     }
                 }
+                dropOverflowed(loop: loop)
             }
             for token in touched {
                 guard let connection = connections[token] else { continue }
@@ -136,6 +156,7 @@ public final class InterceptDaemon {
             if now - lastTick >= 1000 {
                 lastTick = now
                 engine.tick(now: now)
+                dropSilent(loop: loop, now: now)
             }
             if counterSchedule.isDue(now: now) {
                 logger.info("intercept stats: \(statsLine())")
@@ -146,38 +167,150 @@ public final class InterceptDaemon {
             try? connection.flush()
             close(token, loop: loop, why: "shutting down")
         }
+        if let installedRule { removeRule(installedRule) }
         logger.info("intercept stats: \(statsLine())")
     }
 
+    private func acceptConnections(_ listener: ControlListener, loop: EventLoop, now: MonotonicTime) throws {
+        while let (fd, address, port) = try listener.accept() {
+            let peer = "\(address):\(port)"
+            let refusal: String?
+            if !peerPolicy.allows(address) {
+                refusal =
+                    peerPolicy.source == .listed
+                    ? "not in --tcpcopy-allow (\(peerPolicy.description))"
+                    : "not on this host's networks (\(peerPolicy.description)); list it with --tcpcopy-allow"
+            } else if connections.count >= Self.maximumConnections {
+                refusal = "\(Self.maximumConnections) control connections are open already"
+            } else {
+                refusal = nil
+            }
+            if let refusal {
+                // A fresh socket has room for one small frame; the goodbye tells tcpcopy why.
+                let connection = ControlConnection(descriptor: fd, peer: peer, outputCapacity: 64, now: now)
+                connection.send(.goodbye(.notAllowed))
+                try? connection.flush()
+                engine.counters.connectionsRefused += 1
+                logger.warning("refused a control connection", metadata: ["peer": "\(peer)", "reason": "\(refusal)"])
+                continue  // closed as `connection` and `fd` go out of scope
+            }
+            let token = nextToken
+            nextToken += 1
+            let deadAfter = Int64(configuration.heartbeatTimeout) * 1000
+            let connection = ControlConnection(
+                descriptor: fd, peer: peer, outputCapacity: Self.outputCapacity, now: now,
+                heartbeatMilliseconds: deadAfter / 2, deadAfterMilliseconds: deadAfter)
+            connections[token] = connection
+            try loop.add(fd.rawValue, token: token)
+            logger.info("tcpcopy connected", metadata: ["peer": "\(peer)"])
+        }
+    }
+
     private func deliver(_ delivery: InterceptEngine<UInt64>.Delivery) {
-        guard let connection = connections[delivery.connection], connection.send(.response(delivery.header)) else {
+        guard let connection = connections[delivery.connection] else {
             engine.counters.backlogDropped += 1
+            return
+        }
+        guard connection.send(.response(delivery.header)) else {
+            engine.counters.backlogDropped += 1
+            overflowed.insert(delivery.connection)
             return
         }
         engine.counters.forwarded += 1
         touched.insert(delivery.connection)
     }
 
-    private func close(_ token: UInt64, loop: EventLoop, why: String) {
+    /// Drops the connections whose output buffer overflowed: their peer is not reading.
+    private func dropOverflowed(loop: EventLoop) {
+        guard !overflowed.isEmpty else { return }
+        for token in overflowed where connections[token] != nil {
+            engine.counters.connectionsOverflowed += 1
+            close(
+                token, loop: loop,
+                why: "not reading: \(Self.outputCapacity >> 20) MiB of output waiting (the output cap); its routes are dropped",
+                warn: true)
+        }
+        overflowed.removeAll(keepingCapacity: true)
+    }
+
+    /// Drops connections silent for longer than `--heartbeat-timeout` (tcpcopy sends a
+    /// heartbeat every 2 s): a peer that connected and never spoke, froze, or whose packets a
+    /// firewall now drops.
+    private func dropSilent(loop: EventLoop, now: MonotonicTime) {
+        for (token, connection) in connections where connection.liveness.isDead(now: now) {
+            engine.counters.connectionsTimedOut += 1
+            close(
+                token, loop: loop, why: "silent for \(connection.liveness.silence(now: now)) ms (--heartbeat-timeout)",
+                warn: true)
+        }
+    }
+
+    private func close(_ token: UInt64, loop: EventLoop, why: String, warn: Bool = false) {
         guard let connection = connections.removeValue(forKey: token) else { return }
         try? connection.flush()  // a goodbye, if one is queued
         loop.remove(connection.descriptor.rawValue)
         engine.closed(token)
-        logger.info("tcpcopy disconnected", metadata: ["peer": "\(connection.peer)", "reason": "\(why)"])
+        let metadata: Logger.Metadata = ["peer": "\(connection.peer)", "reason": "\(why)"]
+        if warn {
+            logger.warning("tcpcopy disconnected", metadata: metadata)
+        } else {
+            logger.info("tcpcopy disconnected", metadata: metadata)
+        }
     }
 
-    /// Warns when no NFQUEUE rule is visible: without one, responses go straight to the real
-    /// clients and intercept sees nothing.
+    /// `--install-rule`: inserts the NFQUEUE rule unless an identical one is there already (then
+    /// it is someone else's, and is left alone at exit too).
+    private func installRuleIfAsked() throws -> InstalledRule? {
+        guard configuration.installRule, let port = configuration.servicePort else { return nil }
+        let rule = IptablesRules.NFQueueRule(servicePort: port, queue: configuration.queue, bypass: configuration.queueBypass)
+        switch IptablesRules.isPresent(rule) {
+        case .success(true):
+            logger.warning(
+                "the rule '\(rule)' is already in the legacy filter table; using it, and leaving it in place at exit (intercept did not install it)"
+            )
+            return nil
+        case .success(false):
+            break
+        case .failure(let error):
+            logger.critical("cannot read the legacy iptables filter table: \(error)")
+            throw SystemCallError("iptc_init(filter)", errno: EPERM)
+        }
+        if case .failure(let error) = IptablesRules.insert(rule) {
+            logger.critical("cannot install '\(rule)' with libiptc: \(error)")
+            throw SystemCallError("iptc_insert_entry(OUTPUT)", errno: EPERM)
+        }
+        logger.info(
+            "installed '\(rule)' (legacy iptables filter table, libiptc); it is removed when intercept exits",
+            metadata: ["bypass": "\(configuration.queueBypass)"])
+        if configuration.queueBypass {
+            logger.warning(
+                "--queue-bypass: while intercept is not running, the target's responses are NOT dropped; they go to the real clients")
+        }
+        return InstalledRule(rule)
+    }
+
+    private func removeRule(_ installed: InstalledRule) {
+        switch installed.remove() {
+        case .success(true): logger.info("removed '\(installed.rule)'")
+        case .success(false): logger.warning("the rule '\(installed.rule)' was gone already (removed by someone else)")
+        case .failure(let error): logger.error("could not remove '\(installed.rule)': \(error); remove it by hand")
+        }
+    }
+
+    /// Warns when no NFQUEUE rule for our queue is visible: without one, responses go straight
+    /// to the real clients and intercept sees nothing.
     private func checkRule() {
-        switch IptablesRules.nfqueueRulesInOutput() {
+        switch IptablesRules.nfqueueRulesInOutput(queue: configuration.queue) {
         case .success(let count) where count > 0:
-            logger.info("found \(count) NFQUEUE rule(s) in the legacy filter OUTPUT chain")
+            logger.info("found \(count) NFQUEUE rule(s) for queue \(configuration.queue) in the legacy filter OUTPUT chain")
         case .success:
             logger.warning(
-                "no NFQUEUE rule in the legacy iptables OUTPUT chain. Unless you added one with iptables-nft, responses are not queued to intercept and reach the real clients. Add: iptables -I OUTPUT -p tcp --sport PORT -j NFQUEUE --queue-num \(configuration.queue)"
+                "no NFQUEUE rule for queue \(configuration.queue) in the legacy iptables OUTPUT chain. Unless you added one with iptables-nft, responses are not queued to intercept and REACH THE REAL CLIENTS. Add: iptables -I OUTPUT -p tcp --sport PORT -j NFQUEUE --queue-num \(configuration.queue), or run intercept --install-rule --service-port PORT"
             )
         case .failure(let error):
-            logger.debug("could not read legacy iptables rules: \(error)")
+            logger.warning(
+                "could not read the legacy iptables rules (\(error)); make sure the target's responses are queued: iptables -I OUTPUT -p tcp --sport PORT -j NFQUEUE --queue-num \(configuration.queue)"
+            )
         }
     }
 

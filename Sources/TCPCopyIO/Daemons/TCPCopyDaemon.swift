@@ -11,16 +11,39 @@ public final class TCPCopyDaemon {
         static let firstTarget: UInt64 = 16
     }
 
+    /// Control-link timing: a heartbeat every 2 s (intercept answers each), the link declared
+    /// dead after 6 s without a byte from intercept, reconnection attempts from 0.5 s apart
+    /// doubling to 30 s, each allowed 3 s to connect and be welcomed.
+    private enum LinkTiming {
+        static let heartbeatMilliseconds: Int64 = 2000
+        static let deadAfterMilliseconds: Int64 = 6000
+        static let firstRetryMilliseconds: Int64 = 500
+        static let maximumRetryMilliseconds: Int64 = 30_000
+        static let setUpMilliseconds: Int64 = 3000
+    }
+
     public let configuration: TCPCopyConfiguration
     private let logger: Logger
     private var engine: TCPCopyEngine
     private var actions: [EngineAction] = []
     private var packetBuffer: [UInt8] = []
+    /// Established control connections, by target.
     private var links: [IPv4Address: ControlConnection] = [:]
+    /// Connections being set up again after a loss.
+    private var pendingLinks: [IPv4Address: InterceptLink] = [:]
+    /// Targets whose link is down, with when to try again.
+    private var backoffs: [IPv4Address: ReconnectBackoff] = [:]
     private var sendErrors: [String: Int] = [:]
     private var packetsSent = 0
     private var controlBacklogDropped = 0
     private var linkFailures = 0
+    /// Registrations that could not be sent because the target's intercept was unreachable:
+    /// sessions started while the link was down, lost (they also end as timed out or given up).
+    private var registrationsWithoutLink = 0
+    /// Sessions refused because resident memory was over `-m`.
+    private var memoryRefused = 0
+    private var memoryCapReached = false
+    private var residentBytes = 0
 
     public init(configuration: TCPCopyConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -34,6 +57,14 @@ public final class TCPCopyDaemon {
     }
 
     public func run() throws {
+        let missing = Capability.missing([.netRaw])
+        if !missing.isEmpty {
+            let message = Capability.explanation(
+                program: "tcpcopy", missing: missing,
+                needs: "captures and sends packets with raw sockets (CAP_NET_ADMIN is optional: it lets tcpcopy enlarge their buffers)")
+            logger.critical("\(message)")
+            throw SystemCallError("capability check (\(missing.map(\.description).joined(separator: ",")))", errno: EPERM)
+        }
         let loop = try EventLoop()
         let signals = try SignalSource()
         try loop.add(signals.descriptor.rawValue, token: Token.signals)
@@ -46,7 +77,7 @@ public final class TCPCopyDaemon {
                     outputCapacity: 4 << 20, logger: logger)
             } catch {
                 logger.critical(
-                    "cannot reach intercept at \(target):\(configuration.interceptPort): \(error). Start intercept on the target first, and check that this host may connect to it."
+                    "cannot reach intercept at \(target):\(configuration.interceptPort): \(error). Start intercept on the target first, and check that this host may connect to it (intercept --tcpcopy-allow)."
                 )
                 throw error
             }
@@ -57,6 +88,7 @@ public final class TCPCopyDaemon {
         let capture = try RawCaptureSocket(receiveBufferBytes: 16 << 20)
         let sender = try RawSendSocket(sendBufferBytes: 4 << 20)
         try loop.add(capture.descriptor.rawValue, token: Token.capture)
+        checkMemory(now: monotonicNow(), atStart: true)
         logger.info(
             "copying",
             metadata: [
@@ -65,11 +97,12 @@ public final class TCPCopyDaemon {
             ])
 
         var lastTick = monotonicNow()
+        var lastSecond = lastTick
         var counterSchedule = CounterSchedule(intervalSeconds: configuration.statsInterval, now: lastTick)
         var running = true
         var messages: [ControlMessage] = []
         while running {
-            let timeout: Int32 = engine.sessionCount > 0 ? 10 : 500
+            let timeout: Int32 = engine.sessionCount > 0 || !pendingLinks.isEmpty ? 10 : 500
             for event in try loop.wait(timeoutMilliseconds: timeout) {
                 let now = monotonicNow()
                 switch event.token {
@@ -77,19 +110,32 @@ public final class TCPCopyDaemon {
                     running = signals.handlePending { logger.info("tcpcopy stats: \(statsLine())") } && running
                 case Token.capture:
                     try capture.receive(limit: 256) { bytes in
+                        if memoryCapReached && isNewSession(bytes) {
+                            memoryRefused += 1
+                            return
+                        }
                         engine.captured(bytes, now: now, actions: &actions)
                     }
                     perform(sender: sender)
                 default:
                     let target = targets[Int(event.token - Token.firstTarget)]
+                    if pendingLinks[target] != nil {
+                        advancePendingLink(target, token: event.token, loop: loop, now: now)
+                        continue
+                    }
                     guard let link = links[target] else { continue }
-                    if event.writable { flush(link, target: target, loop: loop, token: event.token) }
+                    if event.writable { flush(link, target: target, loop: loop, token: event.token, sender: sender) }
                     guard event.readable || event.failed else { continue }
                     messages.removeAll(keepingCapacity: true)
                     let outcome = link.read(into: &messages)
                     for message in messages {
-                        if case .response(let header) = message {
+                        switch message {
+                        case .response(let header):
                             engine.response(header, now: now, actions: &actions)
+                        case .goodbye(let reason):
+                            logger.warning("intercept at \(target) says goodbye: \(reason)")
+                        default:
+                            break
                         }
                     }
                     perform(sender: sender)
@@ -107,14 +153,18 @@ public final class TCPCopyDaemon {
                 lastTick = now
                 engine.tick(now: now, actions: &actions)
                 perform(sender: sender)
-                reconnectLostLinks(targets: targets, loop: loop, now: now)
+                maintainLinks(targets: targets, loop: loop, sender: sender, now: now)
+            }
+            if now - lastSecond >= 1000 {
+                lastSecond = now
+                checkMemory(now: now, atStart: false)
             }
             if counterSchedule.isDue(now: now) {
                 logger.info("tcpcopy stats: \(statsLine())")
             }
             for (index, target) in targets.enumerated() {
                 if let link = links[target] {
-                    flush(link, target: target, loop: loop, token: Token.firstTarget + UInt64(index))
+                    flush(link, target: target, loop: loop, token: Token.firstTarget + UInt64(index), sender: sender)
                 }
             }
         }
@@ -134,7 +184,10 @@ public final class TCPCopyDaemon {
         for action in actions {
             switch action {
             case .control(let message, let target):
-                guard let link = links[target] else { continue }
+                guard let link = links[target] else {
+                    if case .register = message { registrationsWithoutLink += 1 }
+                    continue
+                }
                 if !link.send(message) { controlBacklogDropped += 1 }
                 if case .register = message { try? link.flush() }
             case .send(let segment):
@@ -143,7 +196,7 @@ public final class TCPCopyDaemon {
                 if let error = sender.send(packetBuffer, to: segment.destination) {
                     sendErrors[error.errnoName, default: 0] += 1
                     if sendErrors[error.errnoName] == 1 {
-                        logger.warning("raw send failed (counted; copying goes on): \(error)")
+                        logger.warning("raw send failed (counted as send_error_\(error.errnoName); copying goes on): \(error)")
                     }
                 } else {
                     packetsSent += 1
@@ -153,44 +206,115 @@ public final class TCPCopyDaemon {
         actions.removeAll(keepingCapacity: true)
     }
 
-    private func flush(_ link: ControlConnection, target: IPv4Address, loop: EventLoop, token: UInt64) {
+    private func flush(
+        _ link: ControlConnection, target: IPv4Address, loop: EventLoop, token: UInt64, sender: RawSendSocket
+    ) {
         do {
             try link.flush()
             try loop.modify(link.descriptor.rawValue, token: token, writable: link.hasPendingOutput)
         } catch {
-            logger.error("control connection to \(target) failed: \(error)")
+            linkLost(target, why: "\(error)", loop: loop, sender: sender)
         }
     }
-
-    private var lostLinks: [IPv4Address: MonotonicTime] = [:]
 
     private func linkLost(_ target: IPv4Address, why: String, loop: EventLoop, sender: RawSendSocket) {
         guard let link = links.removeValue(forKey: target) else { return }
         loop.remove(link.descriptor.rawValue)
         linkFailures += 1
+        let live = engine.sessionCount
         logger.error(
-            "lost the control connection to intercept at \(target): \(why); its sessions are dropped, reconnecting")
-        engine.dropSessions(of: target, now: monotonicNow(), actions: &actions)
+            "lost the control connection to intercept at \(target): \(why); its sessions are dropped (counted as aborted), reconnecting",
+            metadata: ["sessions_live": "\(live)"])
+        let now = monotonicNow()
+        engine.dropSessions(of: target, now: now, actions: &actions)
         perform(sender: sender)
-        lostLinks[target] = monotonicNow()
+        backoffs[target] = ReconnectBackoff(
+            lostAt: now, initialMilliseconds: LinkTiming.firstRetryMilliseconds,
+            maximumMilliseconds: LinkTiming.maximumRetryMilliseconds)
     }
 
-    private func reconnectLostLinks(targets: [IPv4Address], loop: EventLoop, now: MonotonicTime) {
-        for (target, since) in lostLinks where now - since >= 1000 {
-            lostLinks[target] = now
-            guard
-                let link = try? InterceptLink.connect(
-                    to: target, port: configuration.interceptPort, attempts: 1, intervalMilliseconds: 0,
-                    outputCapacity: 4 << 20, logger: logger),
-                let index = targets.firstIndex(of: target)
-            else { continue }
+    /// Heartbeats and silence on the established links; reconnection attempts on the lost ones.
+    private func maintainLinks(targets: [IPv4Address], loop: EventLoop, sender: RawSendSocket, now: MonotonicTime) {
+        for (index, target) in targets.enumerated() {
+            let token = Token.firstTarget + UInt64(index)
+            if let link = links[target] {
+                if link.liveness.isDead(now: now) {
+                    linkLost(
+                        target,
+                        why: "intercept silent for \(link.liveness.silence(now: now)) ms (no heartbeat answer)",
+                        loop: loop, sender: sender)
+                } else if link.liveness.heartbeatDue(now: now) {
+                    link.send(.heartbeat)
+                    link.liveness.sent(now: now)
+                }
+                continue
+            }
+            if pendingLinks[target] != nil {
+                advancePendingLink(target, token: token, loop: loop, now: now)
+                continue
+            }
+            guard let backoff = backoffs[target], backoff.isDue(now: now) else { continue }
             do {
-                try loop.add(link.descriptor.rawValue, token: Token.firstTarget + UInt64(index))
-            } catch { continue }
-            links[target] = link
-            lostLinks[target] = nil
-            logger.info("reconnected to intercept", metadata: ["target": "\(target)"])
+                let link = try InterceptLink(
+                    to: target, port: configuration.interceptPort, timeoutMilliseconds: LinkTiming.setUpMilliseconds,
+                    outputCapacity: 4 << 20, now: now)
+                try loop.add(link.descriptor, token: token, writable: true)
+                pendingLinks[target] = link
+            } catch {
+                retryLater(target, after: error, now: now)
+            }
         }
+    }
+
+    private func advancePendingLink(_ target: IPv4Address, token: UInt64, loop: EventLoop, now: MonotonicTime) {
+        guard let link = pendingLinks[target] else { return }
+        switch link.advance(now: now) {
+        case .waiting:
+            try? loop.modify(link.descriptor, token: token, writable: link.stage == .connecting)
+        case .failed(let error):
+            loop.remove(link.descriptor)
+            pendingLinks[target] = nil
+            retryLater(target, after: error, now: now)
+        case .established:
+            pendingLinks[target] = nil
+            try? loop.modify(link.descriptor, token: token, writable: false)
+            links[target] = link.connection
+            let attempts = (backoffs.removeValue(forKey: target)?.failures ?? 0) + 1
+            logger.warning(
+                "reconnected to intercept at \(target):\(configuration.interceptPort) after \(attempts) attempt(s); copying resumes")
+        }
+    }
+
+    private func retryLater(_ target: IPv4Address, after error: SystemCallError, now: MonotonicTime) {
+        guard var backoff = backoffs[target] else { return }
+        let delay = backoff.failed(now: now)
+        backoffs[target] = backoff
+        logger.warning(
+            "intercept at \(target):\(configuration.interceptPort) still unreachable (attempt \(backoff.failures): \(error)); next attempt in \(delay) ms"
+        )
+    }
+
+    /// Reads the resident set size; over `-m`, new sessions are refused until it falls back.
+    private func checkMemory(now: MonotonicTime, atStart: Bool) {
+        guard let resident = residentMemoryBytes() else { return }
+        residentBytes = resident
+        let cap = configuration.memoryLimitMB << 20
+        let over = resident > cap
+        if over && !memoryCapReached {
+            let hint = atStart ? ". tcpcopy itself needs more than that: raise -m" : ""
+            logger.warning(
+                "memory cap reached: resident \(resident >> 20) MiB > -m \(configuration.memoryLimitMB) MiB; new sessions are refused (counted as memory_full) until it falls\(hint)"
+            )
+        } else if !over && memoryCapReached {
+            logger.info("memory back under the cap (\(resident >> 20) MiB); new sessions are accepted again")
+        }
+        memoryCapReached = over
+    }
+
+    /// A client's SYN: what would start new sessions.
+    private func isNewSession(_ bytes: ArraySlice<UInt8>) -> Bool {
+        guard case .success(let packet) = TCPPacket.parse(bytes, requirePayload: false) else { return false }
+        return packet.flags.contains(.syn) && !packet.flags.contains(.ack)
     }
 
     private func statsLine() -> String {
@@ -201,6 +325,10 @@ public final class TCPCopyDaemon {
         for (name, count) in sendErrors.sorted(by: { $0.key < $1.key }) { line.add("send_error_\(name)", count) }
         line.add("control_backlog_dropped", controlBacklogDropped)
         line.add("control_link_failures", linkFailures)
+        line.add("control_links_down", backoffs.count)
+        line.add("registrations_without_link", registrationsWithoutLink)
+        line.add("memory_full", memoryRefused)
+        line.add("rss_kb", residentBytes >> 10)
         return line.text
     }
 }

@@ -1,20 +1,70 @@
 import CTCPCopyShims
 
-/// Reads the legacy iptables tables through libiptc (iptables-nft rules live in nftables and
-/// are not visible here).
+/// The target's NFQUEUE rule in the legacy iptables tables, through libiptc. iptables-nft rules
+/// live in nftables and are not visible here; the kernel runs both, so a rule in either queues
+/// the packets.
 enum IptablesRules {
-    /// NFQUEUE rules in the filter table's OUTPUT chain, or an error message.
-    static func nfqueueRulesInOutput() -> Result<Int, IptablesReadError> {
-        var message: UnsafePointer<CChar>? = nil
-        let count = CTCPCopyShims_iptc_count_nfqueue_rules("OUTPUT", &message)
-        if count < 0 {
-            return .failure(IptablesReadError(message: message.map { String(cString: $0) } ?? "unknown error"))
+    /// The rule intercept installs: `-A OUTPUT -p tcp --sport PORT -j NFQUEUE --queue-num QUEUE`.
+    struct NFQueueRule: CustomStringConvertible {
+        var servicePort: UInt16
+        var queue: UInt16
+        var bypass: Bool
+
+        var description: String {
+            "-A OUTPUT -p tcp --sport \(servicePort) -j NFQUEUE --queue-num \(queue)"
+                + (bypass ? " --queue-bypass" : "")
         }
+    }
+
+    /// NFQUEUE rules for `queue` in the filter table's OUTPUT chain, or an error message.
+    static func nfqueueRulesInOutput(queue: UInt16) -> Result<Int, IptablesError> {
+        var message: UnsafePointer<CChar>? = nil
+        let count = CTCPCopyShims_iptc_count_nfqueue_rules("OUTPUT", Int32(queue), &message)
+        if count < 0 { return .failure(IptablesError(message)) }
         return .success(Int(count))
+    }
+
+    static func isPresent(_ rule: NFQueueRule) -> Result<Bool, IptablesError> {
+        run(Int32(CTCPCopyShims_iptc_check), rule).map { $0 == 1 }
+    }
+
+    static func insert(_ rule: NFQueueRule) -> Result<Void, IptablesError> {
+        run(Int32(CTCPCopyShims_iptc_insert), rule).map { _ in () }
+    }
+
+    /// Deletes one rule identical to `rule`; false when there was none.
+    static func delete(_ rule: NFQueueRule) -> Result<Bool, IptablesError> {
+        run(Int32(CTCPCopyShims_iptc_delete), rule).map { $0 == 1 }
+    }
+
+    private static func run(_ operation: Int32, _ rule: NFQueueRule) -> Result<Int32, IptablesError> {
+        var message: UnsafePointer<CChar>? = nil
+        let result = CTCPCopyShims_iptc_nfqueue_rule(
+            operation, rule.servicePort, rule.queue, rule.bypass ? 1 : 0, &message)
+        return result < 0 ? .failure(IptablesError(message)) : .success(result)
     }
 }
 
-struct IptablesReadError: Error, CustomStringConvertible {
+struct IptablesError: Error, CustomStringConvertible {
     let message: String
+    init(_ message: UnsafePointer<CChar>?) { self.message = message.map { String(cString: $0) } ?? "unknown error" }
     var description: String { message }
+}
+
+/// The NFQUEUE rule intercept installed, owned: removed exactly once, when intercept stops (or
+/// when the owner is released on an error path).
+final class InstalledRule {
+    let rule: IptablesRules.NFQueueRule
+    private var removed = false
+
+    init(_ rule: IptablesRules.NFQueueRule) { self.rule = rule }
+
+    /// Removes the rule; returns what happened, for the log.
+    func remove() -> Result<Bool, IptablesError> {
+        guard !removed else { return .success(false) }
+        removed = true
+        return IptablesRules.delete(rule)
+    }
+
+    deinit { _ = remove() }
 }
