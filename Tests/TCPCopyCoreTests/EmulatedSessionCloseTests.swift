@@ -39,7 +39,14 @@ import Testing
         #expect(driver.target(seq: t + 500, ack: c + 101, at: 40).isEmpty)
         #expect(driver.state == .finWait2)
         let end = driver.target(seq: t + 500, ack: c + 101, [.ack, .fin], at: 50)
-        #expect(end == [.send(toTarget(seq: c + 101, ack: t + 501, .ack)), .finished(Lab.key, .completed)])
+        // The ACK of the target's FIN, then a RST: we keep no TIME-WAIT, so if that ACK is lost
+        // the RST still releases the target's LAST-ACK socket.
+        #expect(
+            end == [
+                .send(toTarget(seq: c + 101, ack: t + 501, .ack)),
+                .send(toTarget(seq: c + 101, ack: t + 501, [.rst, .ack])),
+                .finished(Lab.key, .completed),
+            ])
         #expect(driver.state == .closed(.completed))
         #expect(driver.session.isClosed)
     }
@@ -50,7 +57,12 @@ import Testing
         _ = driver.client(seq: c, ack: s, [.ack, .fin], at: 10)
         #expect(driver.state == .finWait1)
         let end = driver.target(seq: t, ack: c + 1, [.ack, .fin], at: 11)
-        #expect(end == [.send(toTarget(seq: c + 1, ack: t + 1, .ack)), .finished(Lab.key, .completed)])
+        #expect(
+            end == [
+                .send(toTarget(seq: c + 1, ack: t + 1, .ack)),
+                .send(toTarget(seq: c + 1, ack: t + 1, [.rst, .ack])),
+                .finished(Lab.key, .completed),
+            ])
     }
 
     @Test func targetClosesFirstAsWithConnectionClose() {

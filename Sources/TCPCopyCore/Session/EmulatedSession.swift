@@ -386,7 +386,7 @@ public struct EmulatedSession: Sendable {
             state = .closeWait
         case .finWait1:
             if ourFinAcked && targetFinReceived {
-                finish(.completed, actions: &actions)
+                finishAfterTargetFin(actions: &actions)
             } else if ourFinAcked {
                 state = .finWait2
                 finWait2Since = now
@@ -394,12 +394,20 @@ public struct EmulatedSession: Sendable {
                 state = .closing
             }
         case .finWait2 where targetFinReceived:
-            finish(.completed, actions: &actions)
+            finishAfterTargetFin(actions: &actions)
         case .closing, .lastAck:
             if ourFinAcked { finish(.completed, actions: &actions) }
         default:
             break
         }
+    }
+
+    /// The target's FIN was the last packet: our ACK of it (already queued) ends the target's
+    /// LAST-ACK. We keep no TIME-WAIT, so a RST follows: if the ACK is lost, the RST still
+    /// releases the target's socket, which would otherwise wait for an ACK that no one resends.
+    private mutating func finishAfterTargetFin(actions: inout [SessionAction]) {
+        actions.append(.send(reset()))
+        finish(.completed, actions: &actions)
     }
 
     // MARK: - Retransmission
