@@ -31,18 +31,28 @@ public struct TCPCopyEngine: Sendable {
     /// Connections whose sessions all ended lately: their late packets (retransmissions, the
     /// last ACK) must not look like connections opened before tcpcopy started.
     private var recentlyClosed: [CaptureKey: MonotonicTime] = [:]
-    private var lastRecentPurge = MonotonicTime.zero
+    /// Sessions with a short timer running (`EmulatedSession.hasShortTimer`), ticked every
+    /// time; the others are swept once a second for their idle timeout.
+    private var ticking: Set<RouteKey> = []
+    private var lastSweep = MonotonicTime.zero
+    /// The routes of each online port, so that a packet finds its routes without a scan.
+    private let routesByPort: [UInt16: [CopyRoute]]
     static let recentlyClosedMilliseconds: Int64 = 30_000
 
     public init(configuration: TCPCopyConfiguration, tuning: SessionTuning) {
         self.configuration = configuration
         self.tuning = tuning
+        routesByPort = Dictionary(grouping: configuration.routes, by: \.onlinePort)
         sampler = SessionSampler(
             ratePercent: configuration.sessionRate, clientAddresses: configuration.clientAddresses)
         sessionActions.reserveCapacity(16)
     }
 
     public var sessionCount: Int { sessions.count }
+
+    /// Whether some session needs `tick` soon (every 10 ms or so); otherwise once a second will
+    /// do, which lets an idle daemon sleep.
+    public var hasShortTimers: Bool { !ticking.isEmpty }
 
     /// The online ports we copy, for the capture filter.
     public var onlinePorts: Set<UInt16> { Set(configuration.routes.map(\.onlinePort)) }
@@ -67,9 +77,9 @@ public struct TCPCopyEngine: Sendable {
             counters.malformed[reason, default: 0] += 1
             return
         }
-        let routes = configuration.routes.filter {
-            $0.onlinePort == packet.destinationPort
-                && ($0.onlineAddress == nil || $0.onlineAddress == packet.destination)
+        var routes = routesByPort[packet.destinationPort] ?? []
+        if routes.contains(where: { $0.onlineAddress != nil }) {
+            routes.removeAll { $0.onlineAddress != nil && $0.onlineAddress != packet.destination }
         }
         guard !routes.isEmpty else {
             counters.otherPort += 1
@@ -128,6 +138,7 @@ public struct TCPCopyEngine: Sendable {
         for key in keys {
             sessionActions.removeAll(keepingCapacity: true)
             sessions[key]?.clientSent(packet, payload: payload, now: now, actions: &sessionActions)
+            refreshTimer(of: key)
             perform(&actions, now: now)
         }
     }
@@ -144,19 +155,22 @@ public struct TCPCopyEngine: Sendable {
         }
         sessionActions.removeAll(keepingCapacity: true)
         sessions[key]!.targetSent(header.packet, now: now, actions: &sessionActions)
+        refreshTimer(of: key)
         perform(&actions, now: now)
     }
 
     /// Timers of every session.
     public mutating func tick(now: MonotonicTime, actions: inout [EngineAction]) {
         ports.purge(now: now)
-        if now - lastRecentPurge >= 1000 {
-            lastRecentPurge = now
+        let sweep = now - lastSweep >= 1000
+        if sweep {
+            lastSweep = now
             recentlyClosed = recentlyClosed.filter { now - $0.value < Self.recentlyClosedMilliseconds }
         }
-        for key in Array(sessions.keys) {
+        for key in sweep ? Array(sessions.keys) : Array(ticking) {
             sessionActions.removeAll(keepingCapacity: true)
             sessions[key]?.tick(now: now, actions: &sessionActions)
+            refreshTimer(of: key)
             perform(&actions, now: now)
         }
     }
@@ -209,6 +223,7 @@ public struct TCPCopyEngine: Sendable {
                 }
                 sessionActions.removeAll(keepingCapacity: true)
                 sessions[key] = make(key, tuning, &sessionActions)
+                refreshTimer(of: key)
                 captureOf[key] = capture
                 keys.append(key)
                 counters.sessionsStarted += 1
@@ -225,6 +240,10 @@ public struct TCPCopyEngine: Sendable {
         sessionActions.removeAll(keepingCapacity: true)
         sessions[key]?.abort(outcome, now: now, actions: &sessionActions)
         perform(&actions, now: now)
+    }
+
+    private mutating func refreshTimer(of key: RouteKey) {
+        if sessions[key]?.hasShortTimer == true { ticking.insert(key) } else { ticking.remove(key) }
     }
 
     /// Turns the session's actions into engine actions, forgets finished sessions and opens
@@ -245,6 +264,7 @@ public struct TCPCopyEngine: Sendable {
                     ports.cool(key, now: now)
                 }
                 sessions[key] = nil
+                ticking.remove(key)
                 if let capture = captureOf.removeValue(forKey: key) {
                     endedCaptures[key] = capture
                     fanOut[capture]?.removeAll { $0 == key }
@@ -261,7 +281,11 @@ public struct TCPCopyEngine: Sendable {
             }
         }
         sessionActions.removeAll(keepingCapacity: true)
-        for reopen in reopens { carryOn(reopen.stream, of: reopen.key, capture: reopen.capture, timestamp: reopen.timestamp, now: now, actions: &actions) }
+        for reopen in reopens {
+            carryOn(
+                reopen.stream, of: reopen.key, capture: reopen.capture, timestamp: reopen.timestamp, now: now,
+                actions: &actions)
+        }
     }
 
     /// Opens a new connection on another port for the rest of a stream whose connection the
@@ -272,13 +296,16 @@ public struct TCPCopyEngine: Sendable {
     ) {
         ports.cool(oldKey, now: now)  // a new port: nothing of the old connection may mix in
         var key = oldKey
-        switch ports.choose(for: oldKey, clientPort: oldKey.clientPort, copyNumber: 0, now: now, isLive: { sessions[$0] != nil }) {
+        switch ports.choose(
+            for: oldKey, clientPort: oldKey.clientPort, copyNumber: 0, now: now, isLive: { sessions[$0] != nil })
+        {
         case .preferred(let port), .relocated(let port): key.clientPort = port
         case .exhausted:
             counters.portCollisions += 1
             return
         }
         sessionActions.removeAll(keepingCapacity: true)
+        defer { refreshTimer(of: key) }
         sessions[key] = EmulatedSession(
             key: key, continuing: stream, timestamp: timestamp, synMSS: configuration.synMSS, tuning: tuning,
             now: now, actions: &sessionActions)

@@ -126,6 +126,13 @@ public struct EmulatedSession: Sendable {
         for segment in stream.segments { accept(segment) }
     }
 
+    /// Whether a timer shorter than the idle timeout is running: a retransmission, a held
+    /// request's wait, a client reset waiting for the data before it, or the FIN-WAIT-2 limit.
+    /// Sessions without one only need the idle check, which can run far less often.
+    public var hasShortTimer: Bool {
+        retransmitDeadline != nil || !queue.isEmpty || resetPending || finWait2Since != nil
+    }
+
     public var isClosed: Bool {
         if case .closed = state { return true }
         return false
