@@ -45,3 +45,12 @@ let package = Package(
         .testTarget(name: "TCPCopyCLITests", dependencies: ["TCPCopyCLI", "TCPCopyCore"]),
     ]
 )
+
+// libFuzzer targets, for Scripts/fuzz.sh only: they need -sanitize=fuzzer (which supplies main),
+// so an ordinary build must not see them. TCPCOPY_FUZZ=1 adds them.
+if Context.environment["TCPCOPY_FUZZ"] == "1" {
+    package.targets += [
+        .executableTarget(name: "FuzzPacketParser", dependencies: ["TCPCopyCore"]),
+        .executableTarget(name: "FuzzControlDecoder", dependencies: ["TCPCopyCore"]),
+    ]
+}

@@ -2,7 +2,9 @@
 # test.sh: the project's test command.
 #   1. swift build            (both daemons, debug)
 #   2. swift test             (unit tests; no privileges needed)
-#   3. Tests/EndToEnd/run.sh  (the daemons in network namespaces; needs root)
+#   3. Scripts/fuzz.sh        (libFuzzer on the packet parser and control decoder: 60 s each
+#                              when CI=true, FUZZ_SECONDS or 10 s each otherwise)
+#   4. Tests/EndToEnd/run.sh  (the daemons in network namespaces; needs root)
 # Every step runs even if an earlier one failed, so one run reports everything; the exit status
 # is non-zero if any step failed. The last line printed is the end-to-end summary,
 # "e2e: N passed, M failed".
@@ -26,6 +28,13 @@ fi
 echo "==== swift test"
 if ! swift test; then
     echo "test.sh: swift test FAILED"
+    status=1
+fi
+
+echo "==== fuzzing"
+fuzz_seconds=${FUZZ_SECONDS:-$([[ ${CI:-} == true ]] && echo 60 || echo 10)}
+if ! Scripts/fuzz.sh "$fuzz_seconds"; then
+    echo "test.sh: fuzzing FAILED (crash inputs in .fuzz/crashes/)"
     status=1
 fi
 

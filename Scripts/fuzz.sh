@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# fuzz.sh [SECONDS]: builds the libFuzzer targets (packet parser, control decoder) with
+# -sanitize=fuzzer,address in their own scratch path (.build-fuzz) and runs each for SECONDS
+# (default 60), starting from a small seed corpus of valid packets and frames.
+# Prints each target's executions and crashes, and ends with "fuzz: N passed, M failed".
+# A crash leaves its input in .fuzz/crashes/TARGET/: turn each into a unit test.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+seconds=${1:-60}
+targets=(FuzzPacketParser FuzzControlDecoder)
+work=.fuzz
+# The fuzz targets exist in Package.swift only with this set (an ordinary build must not link
+# them: -sanitize=fuzzer supplies their main).
+export TCPCOPY_FUZZ=1
+flags=(--scratch-path .build-fuzz -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library)
+mkdir -p "$work"
+
+# Seeds: valid IPv4/TCP packets (SYN with options, data, IP options) and valid control frames.
+seed() {
+    python3 - "$work/corpus" <<'PY'
+import os, struct, sys
+root = sys.argv[1]
+def csum(b):
+    if len(b) % 2: b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16: s = (s & 0xFFFF) + (s >> 16)
+    return (~s) & 0xFFFF
+def packet(flags, payload=b"", tcpopt=b"", ipopt=b""):
+    tcp = struct.pack("!HHIIBBHHH", 40000, 80, 1000, 0, (5 + len(tcpopt) // 4) << 4, flags, 64240, 0, 0) + tcpopt
+    ihl = 5 + len(ipopt) // 4
+    total = ihl * 4 + len(tcp) + len(payload)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, total, 1, 0x4000, 64, 6, 0, bytes([10, 77, 1, 2]), bytes([10, 77, 1, 1])) + ipopt
+    return ip + tcp + payload
+def frame(kind, body):
+    head = struct.pack("!HBBH", 0x5443, kind, 0, len(body))
+    return head + struct.pack("!H", csum(head + body)) + body
+syn_opts = bytes([2, 4, 5, 0xB4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7])
+packets = [packet(0x02, tcpopt=syn_opts), packet(0x18, b"GET / HTTP/1.1\r\n\r\n"), packet(0x10, ipopt=bytes([1, 1, 1, 0])), packet(0x11)]
+key = bytes([10, 77, 1, 2, 0x9C, 0x40, 10, 77, 2, 2, 0, 80])
+frames = [frame(1, b"\0\1"), frame(2, b"\0\1"), frame(3, b"\0\4"), frame(4, key), frame(5, key), frame(7, b""), frame(6, packets[0][:60])]
+for name, seeds, prefix in (("FuzzPacketParser", packets, b"\0"), ("FuzzControlDecoder", frames, b"\7")):
+    os.makedirs(os.path.join(root, name), exist_ok=True)
+    for i, s in enumerate(seeds):
+        open(os.path.join(root, name, "seed-%d" % i), "wb").write(prefix + s)
+    if name == "FuzzControlDecoder":
+        open(os.path.join(root, name, "seed-all"), "wb").write(b"\3" + b"".join(frames))
+PY
+}
+seed
+
+passed=0 failed=0
+for target in "${targets[@]}"; do
+    echo "==== fuzz $target (${seconds}s)"
+    mkdir -p "$work/crashes/$target"
+    if ! swift build "${flags[@]}" --product "$target" >"$work/build-$target.log" 2>&1; then
+        echo "fuzz: $target did not build:"
+        tail -n 30 "$work/build-$target.log"
+        failed=$((failed + 1))
+        continue
+    fi
+    bin="$(swift build "${flags[@]}" --show-bin-path)/$target"
+    log="$work/$target.log"
+    rc=0
+    # -rss_limit_mb keeps a runaway allocation a finding, not a machine problem.
+    "$bin" "$work/corpus/$target" -max_total_time="$seconds" -max_len=4096 -rss_limit_mb=1024 \
+        -artifact_prefix="$work/crashes/$target/" -print_final_stats=1 >"$log" 2>&1 || rc=$?
+    executions=$(awk '/stat::number_of_executed_units/ { print $2 }' "$log")
+    crashes=$(find "$work/crashes/$target" -type f | wc -l | tr -d ' ')
+    echo "fuzz: $target: ${executions:-?} executions in ${seconds}s, $crashes crashes, exit $rc"
+    if ((rc != 0 || crashes != 0)); then
+        grep -E 'ERROR|SUMMARY|Fatal error|precondition' "$log" | head -n 10 || true
+        failed=$((failed + 1))
+    else
+        passed=$((passed + 1))
+    fi
+done
+echo "fuzz: $passed passed, $failed failed"
+((failed == 0))
