@@ -126,6 +126,17 @@ public struct TCPCopyCommand: ParsableCommand {
     public var sessionTimeout: Int = defaults.sessionTimeout
 
     @Option(
+        name: [.customShort("k"), .customLong("keepalive-timeout")],
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Seconds a keep-alive session may stay idle between requests before it is released, "
+                + "\(NumericSetting.sessionTimeout.rangeDescription); the client's next request then "
+                + "opens a new session (default: the session timeout).",
+            valueName: "seconds"),
+        transform: { try ConfigurationParser.integer($0, for: .sessionTimeout) })
+    public var keepAliveTimeout: Int?
+
+    @Option(
         name: [.customShort("M"), .customLong("mtu")],
         parsing: .unconditional,
         help: ArgumentHelp(
@@ -187,6 +198,7 @@ public struct TCPCopyCommand: ParsableCommand {
         }
         configuration.interceptPort = interceptPort
         configuration.sessionTimeout = sessionTimeout
+        configuration.keepAliveTimeout = keepAliveTimeout
         configuration.mtu = mtu
         configuration.synMSS = synMSS
         configuration.memoryLimitMB = memoryLimit

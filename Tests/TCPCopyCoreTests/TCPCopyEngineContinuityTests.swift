@@ -120,4 +120,29 @@ import Testing
         #expect(sent.last?.sequence == SequenceNumber(c + 3))
         #expect(sent.last?.acknowledgment == SequenceNumber(900_001))
     }
+
+    @Test func keepAliveTimeoutReleasesAnIdleSessionAndTheClientsReturnReopens() {
+        var configuration = TCPCopyConfiguration(routes: [Self.route])
+        configuration.keepAliveTimeout = 5
+        var engine = TCPCopyEngine(configuration: configuration, tuning: SessionTuning(configuration: configuration))
+        let oldKey = key(port: Lab.clientPort)
+        let target = RespondingTarget(key: oldKey)
+        _ = capture(&engine, client.bytes(seq: c - 1, [.syn]))
+        _ = respond(&engine, target.header(seq: t - 1, ack: c, [.syn, .ack]), at: 1)
+        _ = capture(&engine, client.bytes(seq: c, ack: s, [.ack, .psh], payload: [1, 2, 3]), at: 2)
+        _ = respond(&engine, target.header(seq: t, ack: c + 3, [.ack, .psh], length: 10), at: 3)
+        // Idle between requests: nothing happens before the limit, a RST at it.
+        var actions: [EngineAction] = []
+        engine.tick(now: MonotonicTime(milliseconds: 4_000), actions: &actions)
+        #expect(actions.isEmpty)
+        engine.tick(now: MonotonicTime(milliseconds: 5_100), actions: &actions)
+        #expect(actions.sent.map(\.flags) == [[.rst, .ack]])
+        #expect(engine.counters.sessionsEnded[.keepAliveTimedOut] == 1)
+        #expect(engine.sessionCount == 0)
+        // The client comes back later on the same connection: a new session carries it.
+        let back = capture(&engine, client.bytes(seq: c + 3, ack: s + 10, [.ack, .psh], payload: [4]), at: 9_000)
+        #expect(back.sent.first?.flags == .syn)
+        #expect(engine.counters.lateData == 0)
+        #expect(engine.counters.sessionsSynthesized == 1)
+    }
 }

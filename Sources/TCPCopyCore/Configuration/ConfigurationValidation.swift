@@ -15,6 +15,7 @@ extension TCPCopyConfiguration {
         try check(sessionRate, .sessionRate)
         try checkPort(interceptPort)
         try check(sessionTimeout, .sessionTimeout)
+        if let keepAliveTimeout { try check(keepAliveTimeout, .sessionTimeout) }
         try check(mtu, .mtu)
         try check(synMSS, .synMSS)
         // An MSS counts only TCP payload: 20 bytes of IP and 20 of TCP header must fit too.

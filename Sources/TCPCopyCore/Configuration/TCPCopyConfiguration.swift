@@ -39,6 +39,8 @@ public struct TCPCopyConfiguration: Sendable, Equatable {
     public var interceptPort: UInt16 = 36524
     /// Seconds a session may stay idle before it is released (`-t`).
     public var sessionTimeout: Int = 120
+    /// Seconds a keep-alive session may stay idle between requests (`-k`); nil: `sessionTimeout`.
+    public var keepAliveTimeout: Int?
     /// Largest IP packet sent to the target (`-M`).
     public var mtu: Int = 1500
     /// MSS announced in synthesised SYNs (`-S`).

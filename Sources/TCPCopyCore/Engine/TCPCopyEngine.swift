@@ -270,7 +270,9 @@ public struct TCPCopyEngine: Sendable {
                     fanOut[capture]?.removeAll { $0 == key }
                     if fanOut[capture]?.isEmpty == true {
                         fanOut[capture] = nil
-                        recentlyClosed[capture] = now
+                        // After a timeout the client may still come back: its data then opens a
+                        // new session. After a real end, late data is only late.
+                        if outcome.endedTheConnection { recentlyClosed[capture] = now }
                     }
                 }
                 actions.append(.control(.unregister(key), target: key.targetAddress))

@@ -226,6 +226,11 @@ public struct EmulatedSession: Sendable {
         if now - lastActivity >= tuning.idleTimeoutMilliseconds {
             return abort(.timedOut, now: now, actions: &actions)
         }
+        if let limit = tuning.keepAliveTimeoutMilliseconds, state == .established, !hasShortTimer,
+            now - lastActivity >= limit
+        {
+            return abort(.keepAliveTimedOut, now: now, actions: &actions)
+        }
         if let since = finWait2Since, now - since >= tuning.finWait2Milliseconds {
             // Everything we had was delivered and acknowledged: the session did its job.
             actions.append(.send(reset()))

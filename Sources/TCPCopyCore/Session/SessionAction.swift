@@ -8,11 +8,24 @@ public enum SessionOutcome: String, CaseIterable, Sendable {
     case clientReset = "client_reset"
     /// No packet from either side within the idle timeout.
     case timedOut = "timed_out"
+    /// Idle between requests for longer than the keep-alive timeout.
+    case keepAliveTimedOut = "keepalive_timed_out"
     /// The target stopped acknowledging (SYN or data retransmissions exhausted) or the session
     /// outgrew its queue limit.
     case gaveUp = "gave_up"
     /// Ended by us: shutdown, or the client reused the port for a new connection.
     case aborted
+}
+
+extension SessionOutcome {
+    /// Whether the connection itself ended (FIN or RST), so that later data of it is late, as
+    /// opposed to our giving up on a connection the client may still use.
+    public var endedTheConnection: Bool {
+        switch self {
+        case .completed, .resetByTarget, .clientReset: true
+        case .timedOut, .keepAliveTimedOut, .gaveUp, .aborted: false
+        }
+    }
 }
 
 /// What a session asks the caller to do, in order.

@@ -16,6 +16,10 @@ public struct SessionTuning: Sendable, Equatable {
     public var responseWaitMilliseconds: Int64 = 10_000
     /// A session with no packet from either side for this long is released (`-t`).
     public var idleTimeoutMilliseconds: Int64 = 120_000
+    /// A keep-alive session idle between requests (nothing queued or unacknowledged) for this
+    /// long is released (`-k`); nil leaves it to the idle timeout. If the client comes back, its
+    /// next request opens a new session.
+    public var keepAliveTimeoutMilliseconds: Int64?
     /// After our FIN was acked, how long the target may keep its side open before we reset it
     /// (some servers never close a half-closed connection).
     public var finWait2Milliseconds: Int64 = 5000
@@ -27,4 +31,11 @@ public struct SessionTuning: Sendable, Equatable {
     public var maximumQueuedBytes = 16 << 20
 
     public init() {}
+
+    /// The tuning a tcpcopy command line asks for.
+    public init(configuration: TCPCopyConfiguration) {
+        idleTimeoutMilliseconds = Int64(configuration.sessionTimeout) * 1000
+        keepAliveTimeoutMilliseconds = configuration.keepAliveTimeout.map { Int64($0) * 1000 }
+        mtu = configuration.mtu
+    }
 }
