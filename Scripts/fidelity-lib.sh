@@ -15,9 +15,11 @@
 #     fid_client keepalive --conns 4 --requests 50
 #     fid_finish [COMPARATOR_ARGS...]       # settle, half-open check, stop, compare, verdict
 #
-# Environment: FID_PORT (service port, default 80), FID_SETTLE_TIMEOUT (seconds to wait for
-# the target to finish, default 20), FIDELITY_RESULTS (a file: each test appends its result
-# line, for the per-case table).
+# Result lines (FIDELITY_RESULTS): test, "X of Y", half-open sockets, replay lag (s), tcpcopy's
+# final stats.
+# Environment: FID_PORT (service port, default 80), FID_SETTLE_TIMEOUT (seconds to wait for the
+# target to finish, default 20), FIDELITY_RESULTS (a file each test appends its result line to,
+# for the per-case table).
 
 # shellcheck source=lab-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lab-lib.sh"
@@ -87,23 +89,27 @@ fid_recorded_bytes() {
     cat "$LAB_DIR/rec-$1"/conn-*.bin 2>/dev/null | wc -c | tr -d ' '
 }
 
-# fid_settle [TIMEOUT_S]: waits until the target has received everything it will (its recorded
-# bytes unchanged for 2 s) and holds no half-open socket, or TIMEOUT_S passes. Prints the
-# half-open count at the end (and logs their states).
+# fid_settle: waits until the target has received everything it will (its recorded
+# bytes unchanged for 2 s) and holds no half-open socket, or FID_SETTLE_TIMEOUT passes. Prints the
+# half-open count at the end (and logs their states). The replay lag (seconds from the call,
+# i.e. the client's end, to the target's last byte) goes to $LAB_DIR/replay-lag.
 fid_settle() {
-    local timeout=${1:-${FID_SETTLE_TIMEOUT:-20}} i bytes last=-1 stable=0 open
+    local timeout=${FID_SETTLE_TIMEOUT:-20} i bytes last=-1 stable=0 open changed=0
     for ((i = 0; i < timeout * 10; i++)); do
         bytes=$(fid_recorded_bytes target)
-        if [[ $bytes == "$last" ]]; then stable=$((stable + 1)); else stable=0; fi
+        if [[ $bytes == "$last" ]]; then stable=$((stable + 1)); else stable=0 changed=$i; fi
         last=$bytes
         open=$(fid_half_open | wc -l)
         ((stable >= 20 && open == 0)) && break
         sleep 0.1
     done
+    printf '%d.%d\n' $((changed / 10)) $((changed % 10)) >"$LAB_DIR/replay-lag"
     open=$(fid_half_open | wc -l)
     if ((open > 0)); then
+        # shellcheck disable=SC2016
         lab_log "target sockets on port $FID_PORT still open after ${timeout}s (not LISTEN or" \
-            "TIME-WAIT): $open: $(fid_half_open | awk '{ n[$1]++ } END { for (s in n) printf "%s=%d ", s, n[s] }')"
+            "TIME-WAIT): $open: $(fid_half_open |
+                awk '{ n[$1]++ } END { for (s in n) printf "%s=%d ", s, n[s] }')"
         fid_half_open | head -n 5 | while read -r line; do lab_log "  $line"; done
     fi
     echo "$open"
@@ -122,8 +128,10 @@ fid_close_reasons() {
 # which would hide a session that never ended), stops the daemons (their stats lines are
 # logged), compares the recordings and passes only with X == Y and no half-open socket.
 fid_finish() {
-    local half_open out rc=0 summary stats
+    local half_open out rc=0 summary stats lag
     half_open=$(fid_settle)
+    lag=$(cat "$LAB_DIR/replay-lag")
+    lab_log "the target's last byte came ${lag}s after the client finished"
     lab_expect_clean_stop tcpcopy
     lab_expect_clean_stop intercept
     lab_daemon_stop recorder-online || true
@@ -137,7 +145,7 @@ fid_finish() {
     summary=${summary#byte-exact: }
     stats=$(lab_stats_line "$(lab_daemon_log tcpcopy)" | sed 's/.*stats: *//')
     if [[ -n ${FIDELITY_RESULTS:-} ]]; then
-        printf '%s\t%s\t%s\t%s\n' "$FID_NAME" "${summary:-none}" "$half_open" "$stats" \
+        printf '%s\t%s\t%s\t%s\t%s\n' "$FID_NAME" "${summary:-none}" "$half_open" "$lag" "$stats" \
             >>"$FIDELITY_RESULTS"
     fi
     ((rc == 0)) || lab_fail "sessions replayed byte-exact" "all" "${summary:-no comparison}"

@@ -763,3 +763,36 @@ lab_expect_stat_positive() {
     ((v > 0)) || lab_fail "$name stats $key" ">0" "$(stat_value "$(lab_daemon_log "$name")" \
         "$key" || echo missing)"
 }
+
+# ---------------------------------------------------------------------------------------------
+# redis (Debian's redis-server and redis-tools; the fidelity tests replay a real protocol)
+
+# lab_redis_start ROLE [PORT]: redis-server on PORT (6379) in ROLE, no persistence, its files
+# under $LAB_DIR/redis-ROLE, run as a lab daemon named redis-ROLE.
+lab_redis_start() {
+    local role=$1 port=${2:-6379} dir="$LAB_DIR/redis-$1"
+    command -v redis-server >/dev/null 2>&1 ||
+        lab_die "redis-server is missing (Debian: apt-get install redis-server redis-tools)"
+    mkdir -p "$dir"
+    lab_daemon_start "redis-$role" "$role" redis-server --port "$port" --bind 0.0.0.0 \
+        --protected-mode no --save "" --appendonly no --daemonize no --dir "$dir" \
+        --logfile "" --databases 1
+    _lab_wait_daemon "redis-$role" 10 _lab_listening "$role" "$port" ||
+        lab_die "redis-server in $role did not listen on port $port within 10 s"
+}
+
+# lab_redis_cli ROLE ARGS...: redis-cli against ROLE's own redis (127.0.0.1), bounded to 10 s.
+lab_redis_cli() {
+    local role=$1
+    shift
+    lab_exec "$role" timeout 10 redis-cli -h 127.0.0.1 "$@"
+}
+
+# lab_redis_commandstats ROLE [PORT]: "command calls" per line, sorted, from INFO commandstats
+# (the INFO calls themselves left out: each side is asked a different number of times).
+lab_redis_commandstats() {
+    local role=$1 port=${2:-6379}
+    # shellcheck disable=SC2016  # awk's own fields
+    lab_redis_cli "$role" -p "$port" INFO commandstats | tr -d '\r' |
+        awk -F'[:=,]' '/^cmdstat_/ && $1 != "cmdstat_info" { print substr($1, 9), $3 }' | sort
+}

@@ -13,7 +13,8 @@ skip="$LAB_DIR/preopen-skip.txt" ready="$LAB_DIR/preopen-ready" go="$LAB_DIR/pre
 fid_client preopen --conns 4 --before 2 --requests 10 --skip-file "$skip" --ready-file "$ready" \
     --go-file "$go" &
 client=$!
-lab_retry 300 0.1 test -e "$ready" || lab_fail "the client ready (connections open)" "within 30 s" "not ready"
+lab_retry 300 0.1 test -e "$ready" ||
+    lab_fail "the client ready (connections open)" "within 30 s" "not ready"
 fid_pair_start
 touch "$go"
 wait "$client" || lab_fail "the preopen conversation" "exit 0" "failed"

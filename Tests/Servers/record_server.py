@@ -22,10 +22,12 @@ relies on:
     --greeting-delay-ms N it greets after N ms, and a client that has sent anything by then is
     refused ("554", close; reason spoke-before-greeting), as SMTP servers do.
 
---delay-ms N waits N ms before each response (a slow server). --close-after N closes the
-connection after its Nth response (a server ending a keep-alive connection the client would
-go on using). A half-close from the client (EOF) is answered (complete requests) and then
-closed; a reset is recorded as such. Runs until SIGTERM/SIGINT.
+--size-percent P makes HTTP bodies P% of that size (a target whose answers differ from the
+online server's). --delay-ms N waits N ms before each response (a slow server).
+--close-after N closes the connection after its Nth response (a server ending a keep-alive
+connection the client would go on using), lingering as nginx does. A half-close from the client
+(EOF) is answered (complete requests) and then closed; a reset is recorded as such. Runs until
+SIGTERM/SIGINT.
 """
 
 import argparse
@@ -56,9 +58,9 @@ def response_size(request: bytes) -> int:
     return 64 + zlib.crc32(request) % 1024
 
 
-def http_response(request: bytes, closing: bool) -> bytes:
+def http_response(request: bytes, closing: bool, percent: int = 100) -> bytes:
     crc = zlib.crc32(request)
-    size = response_size(request)
+    size = response_size(request) * percent // 100
     pattern = b"%08x" % crc
     body = (pattern * (size // len(pattern) + 1))[:size]
     head = (
@@ -179,7 +181,7 @@ class Recorder:
                                 time.sleep(delay)
                             answered += 1
                             closing = bool(limit and answered >= limit)
-                            conn.sendall(http_response(request, closing))
+                            conn.sendall(http_response(request, closing, self.args.size_percent))
                             if closing:
                                 close_now = True
                                 break
@@ -252,6 +254,8 @@ def main():
     parser.add_argument("--delay-ms", type=int, default=0)
     parser.add_argument("--close-after", type=int, default=0)
     parser.add_argument("--greeting", action="store_true")
+    parser.add_argument("--size-percent", type=int, default=100,
+                        help="HTTP bodies this percent of the usual size (a different server)")
     parser.add_argument("--greeting-delay-ms", type=int, default=0,
                         help="wait before the greeting; a client that sends first is refused")
     args = parser.parse_args()
