@@ -1,0 +1,85 @@
+# shellcheck shell=bash
+# safety-lib.sh: helpers shared by the safety, fault and hostile end-to-end tests, on top of
+# Scripts/lab-lib.sh (source that first). Everything stays inside the lab's namespaces.
+
+SAFETY_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# safety_py ROLE SCRIPT ARGS...: one of the Python tools here, inside ROLE (Debian's python3).
+safety_py() {
+    local role=$1 script=$2
+    shift 2
+    lab_exec "$role" python3 "$SAFETY_DIR/$script" "$@"
+}
+
+# safety_traffic_start [PER_ROUND] [MAX_ROUNDS]: real client traffic in the background, rounds of
+# PER_ROUND (10) short requests to the online server, until safety_traffic_stop (at most
+# MAX_ROUNDS, 1000), a tenth of a second apart. Each round's count of 200s goes to
+# $LAB_DIR/traffic.counts.
+safety_traffic_start() {
+    local per=${1:-10} rounds=${2:-1000}
+    rm -f "$LAB_DIR/traffic.stop"
+    : >"$LAB_DIR/traffic.counts"
+    (
+        for ((r = 0; r < rounds; r++)); do
+            [[ -e $LAB_DIR/traffic.stop ]] && break
+            lab_requests_close "$per" >>"$LAB_DIR/traffic.counts"
+            sleep 0.1
+        done
+    ) &
+    SAFETY_TRAFFIC_PID=$!
+}
+
+# safety_traffic_stop: ends the background traffic (after its current round) and prints how
+# many requests got 200 from the online server, and how many were sent, as "OK SENT".
+safety_traffic_stop() {
+    touch "$LAB_DIR/traffic.stop"
+    wait "$SAFETY_TRAFFIC_PID" 2>/dev/null || true
+    awk -v per="${1:-10}" '{ ok += $1; sent += per } END { print ok + 0, sent + 0 }' \
+        "$LAB_DIR/traffic.counts"
+}
+
+# safety_stats NAME: asks daemon NAME for a stats line (SIGUSR1) and waits until it is logged.
+safety_stats() {
+    local name=$1 log before pid i
+    log=$(lab_daemon_log "$name")
+    before=$(grep -ac 'stats:' "$log" || true)
+    pid=$(lab_daemon_pid "$name")
+    kill -USR1 "$pid"
+    for ((i = 0; i < 50; i++)); do
+        (($(grep -ac 'stats:' "$log" || true) > before)) && return 0
+        sleep 0.1
+    done
+    lab_fail "$name's stats line after SIGUSR1" "within 5 s" "none"
+}
+
+# safety_stat NAME KEY: KEY from NAME's latest stats line (-1 when absent).
+safety_stat() {
+    lab_stat_int "$(lab_daemon_log "$1")" "$2"
+}
+
+# safety_expect_copies_exact WHEN [TIMEOUT_S] [EXCLUDE]: the target served exactly what online
+# served (copies lag: poll, then let stragglers land so duplicates would show). Requests whose
+# line matches EXCLUDE (a grep -E pattern) are left out on both sides.
+safety_expect_copies_exact() {
+    local when=$1 timeout=${2:-15} exclude=${3:-} online target i
+    _safety_count() {
+        local log
+        log=$(lab_nginx_access_log "$1")
+        if [[ -n $exclude ]]; then grep -cvE "$exclude" "$log" || true; else wc -l <"$log" | tr -d ' '; fi
+    }
+    online=$(_safety_count online)
+    for ((i = 0; i < timeout * 10; i++)); do
+        target=$(_safety_count target)
+        ((target >= online)) && break
+        sleep 0.1
+    done
+    sleep 0.5
+    target=$(_safety_count target)
+    [[ $target == "$online" ]] || lab_fail "requests the target served $when" "$online (as online)" "$target"
+    lab_log "copies exact $when: online $online, target $target"
+}
+
+# safety_mac ROLE IFACE: the MAC address of IFACE in ROLE.
+safety_mac() {
+    lab_exec "$1" cat "/sys/class/net/$2/address"
+}
