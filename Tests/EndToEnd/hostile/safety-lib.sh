@@ -83,3 +83,44 @@ safety_expect_copies_exact() {
 safety_mac() {
     lab_exec "$1" cat "/sys/class/net/$2/address"
 }
+
+# safety_expect_fresh_copies N WHEN: N new requests now are each copied exactly once (the
+# counts on both sides grow by N), which shows copying works at this point.
+safety_expect_fresh_copies() {
+    local n=$1 when=$2 online0 target0 ok online target i
+    online0=$(lab_nginx_count online)
+    target0=$(lab_nginx_count target)
+    ok=$(lab_requests_close "$n")
+    ((ok == n)) || lab_fail "online's answers $when" "$n" "$ok"
+    for ((i = 0; i < 100; i++)); do
+        target=$(lab_nginx_count target)
+        ((target - target0 >= n)) && break
+        sleep 0.1
+    done
+    sleep 0.5
+    online=$(lab_nginx_count online)
+    target=$(lab_nginx_count target)
+    ((online - online0 == n)) || lab_fail "requests online served $when" "$n" "$((online - online0))"
+    ((target - target0 == n)) || lab_fail "copies the target served $when" "$n" "$((target - target0))"
+    lab_log "copying works $when: $n requests, $n copies"
+}
+
+# safety_wait_log NAME PATTERN TIMEOUT_S: waits until daemon NAME's log has a line matching
+# PATTERN (grep -E); fails the test otherwise.
+safety_wait_log() {
+    local name=$1 pattern=$2 timeout=$3 log
+    log=$(lab_daemon_log "$name")
+    lab_retry $((timeout * 10)) 0.1 grep -qE "$pattern" "$log" ||
+        lab_fail "$name's log" "a line matching '$pattern' within ${timeout}s" "none"
+}
+
+# safety_expect_no_target_leak CAPTURE: not one packet from the target in CAPTURE (taken in the
+# client namespace).
+safety_expect_no_target_leak() {
+    local leaked
+    leaked=$(lab_capture_count "$1" "src host $LAB_TARGET_IP")
+    if ((leaked != 0)); then
+        lab_capture_show "$1" "src host $LAB_TARGET_IP"
+        lab_fail "target packets that reached the client namespace" 0 "$leaked"
+    fi
+}
