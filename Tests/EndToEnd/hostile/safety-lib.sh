@@ -124,3 +124,15 @@ safety_expect_no_target_leak() {
         lab_fail "target packets that reached the client namespace" 0 "$leaked"
     fi
 }
+
+# safety_wait_idle NAME [TIMEOUT_S]: waits until tcpcopy NAME has no live session (sessions
+# delayed by a fault finish or time out first, so later counts are not mixed with theirs).
+safety_wait_idle() {
+    local name=$1 timeout=${2:-20} i
+    for ((i = 0; i < timeout * 2; i++)); do
+        safety_stats "$name"
+        (($(safety_stat "$name" sessions_live) == 0)) && return 0
+        sleep 0.5
+    done
+    lab_fail "$name's live sessions" "0 within ${timeout}s" "$(safety_stat "$name" sessions_live)"
+}
