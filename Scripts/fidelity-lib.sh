@@ -75,6 +75,21 @@ fid_client() {
         "exit $rc (see above)"
 }
 
+# fid_raw_client ARGS...: Tests/Servers/raw_client.py from the client namespace (a user-space
+# TCP client choosing its ISNs and segments; the test must drop the client kernel's resets for
+# its ports first). Fails like fid_client if the online server's answers are wrong.
+fid_raw_client() {
+    local out rc=0
+    out=$(mktemp "$LAB_DIR/raw-client.XXXX")
+    lab_log "raw client: $*"
+    lab_exec client timeout -k 5 60 "$(fid_python)" -u "$FID_SERVERS_DIR/raw_client.py" \
+        --source "$LAB_CLIENT_IP" --server "$LAB_ONLINE_IP" --port "$FID_PORT" "$@" \
+        >"$out" 2>&1 || rc=$?
+    grep '^client:' "$out" | head -n 11 | while read -r line; do lab_log "$line"; done
+    ((rc == 0)) || lab_fail "the raw client's conversation with the online server" \
+        "every answer right" "exit $rc (see above)"
+}
+
 # fid_half_open: the target's sockets on FID_PORT other than LISTEN and TIME-WAIT, one per line
 # (state, local, peer).
 fid_half_open() {

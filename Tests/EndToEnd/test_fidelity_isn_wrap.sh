@@ -15,20 +15,9 @@ lab_exec client "$(lab_iptables)" -A OUTPUT -p tcp --sport 41000:41019 --tcp-fla
 lab_capture_start syn online \
     "dst host $LAB_ONLINE_IP and tcp dst port $FID_PORT and tcp[tcpflags] & tcp-syn != 0"
 fid_pair_start
-raw_client() {
-    local out rc=0
-    out=$(mktemp "$LAB_DIR/raw-client.XXXX")
-    lab_log "raw client: $*"
-    lab_exec client timeout -k 5 60 "$(fid_python)" -u "$FID_SERVERS_DIR/raw_client.py" \
-        --source "$LAB_CLIENT_IP" --server "$LAB_ONLINE_IP" --port "$FID_PORT" "$@" \
-        >>"$out" 2>&1 || rc=$?
-    grep '^client:' "$out" | tail -n 5 | while read -r line; do lab_log "$line"; done
-    ((rc == 0)) || lab_fail "the raw client's conversation with the online server" \
-        "every answer right" "exit $rc (see above)"
-}
-raw_client --first-port 41000 --requests 20 --isn 4294967295 --isn 4294967000 \
+fid_raw_client --first-port 41000 --requests 20 --isn 4294967295 --isn 4294967000 \
     --isn 4294966000 --isn 2147483000 --isn 2147483647
-raw_client --first-port 41010 --requests 4 --body 8192 --isn 4294960000 --isn 2147480000
+fid_raw_client --first-port 41010 --requests 4 --body 8192 --isn 4294960000 --isn 2147480000
 # The SYNs the online server got carry the chosen numbers (so the test tests what it says).
 lab_capture_stop syn
 seen=$(tcpdump -r "$LAB_DIR/syn.pcap" -n -S 2>/dev/null | grep -c -e 'seq 4294967295,' \

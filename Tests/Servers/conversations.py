@@ -9,7 +9,7 @@ would be a broken lab, not a tcpcopy failure.
 
 Conversations (the first argument):
   keepalive  --conns C --requests R        R requests per connection, each after the previous
-                                           response
+                                           response (--size N: ask for N-byte answers)
   pipeline   --conns C --depth D --rounds R  D requests in one write, then D responses; R times
   post       --sizes 1024,65536,4194304    one connection per size (a POST of that body), and
                                            one keep-alive connection with all of them
@@ -135,7 +135,7 @@ class Conversation:
             def run():
                 sock, buffer = self.connect(), bytearray()
                 for i in range(a.requests):
-                    self.http_exchange(sock, buffer, self.request("ka%d" % c, i))
+                    self.http_exchange(sock, buffer, self.request("ka%d" % c, i, size=a.size))
                 sock.close()
             run.__name__ = "keepalive-%d" % c
             return run
@@ -150,7 +150,8 @@ class Conversation:
             def run():
                 sock, buffer = self.connect(), bytearray()
                 for r in range(a.rounds):
-                    batch = [self.request("pl%d-r%d" % (c, r), i) for i in range(a.depth)]
+                    batch = [self.request("pl%d-r%d" % (c, r), i, size=a.size)
+                             for i in range(a.depth)]
                     sock.sendall(b"".join(batch))
                     for request in batch:
                         self.expect(self.read_response(sock, buffer), request)
@@ -335,6 +336,7 @@ def main():
     parser.add_argument("--depth", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--sizes", default="1024,65536,4194304")
+    parser.add_argument("--size", type=int, help="keepalive, pipeline: ask for answers this big")
     parser.add_argument("--before", type=int, default=2)
     parser.add_argument("--ready-file")
     parser.add_argument("--go-file")

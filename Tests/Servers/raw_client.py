@@ -4,8 +4,9 @@
 The kernel picks ISNs at random, so a stream crossing 2^32 (or 2^31, where wrap-aware
 comparisons turn around) is too rare to test by chance. This client plays TCP itself: a
 handshake with the ISN given, keep-alive HTTP requests (answered by record_server.py), acks,
-and a FIN close. It is simple (one segment in flight is never assumed; data is retransmitted
-after 300 ms without an ack) and meant for a lossless lab link only.
+and a FIN close. With --scramble it sends each request's segments out of order, duplicated and
+overlapping (what a lossy, reordering path makes the capture see). It is simple (data not
+acknowledged is sent again after 300 ms) and meant for a lab link only.
 
 The kernel does not know these connections and would reset them, so the caller must drop the
 kernel's resets first, in the client namespace:
@@ -125,11 +126,32 @@ class Connection:
                     return
         raise RuntimeError("no SYN-ACK")
 
+    def scrambled(self, data, start):
+        """The first transmission with --scramble: segments of --segment bytes in a random
+        order, one of them twice, and one overlapping two others."""
+        size = self.args.segment
+        pieces = [(o, min(size, len(data) - o)) for o in range(0, len(data), size)]
+        if len(pieces) > 1:
+            pieces.append((size // 2, min(size, len(data) - size // 2)))
+        pieces.append(random.choice(pieces))
+        random.shuffle(pieces)
+        for offset, length in pieces:
+            self.send(ACK | PSH, data[offset : offset + length], seq=start + offset)
+
     def write(self, data):
         """Sends data in MSS segments and waits until all of it is acknowledged."""
         start = self.snd_nxt
         end = (start + len(data)) % MOD
         deadline = time.monotonic() + TIMEOUT
+        if self.args.scramble:
+            self.scrambled(data, start)
+            self.snd_nxt = end
+            waited = time.monotonic() + 0.3
+            while self.snd_una != end:
+                segment = self.receive(waited - time.monotonic())
+                if segment is None:
+                    break
+                self.handle(segment)
         while self.snd_una != end:
             if time.monotonic() > deadline:
                 raise RuntimeError("data not acknowledged")
@@ -197,6 +219,9 @@ def main():
     parser.add_argument("--isn", type=int, action="append", required=True)
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--body", type=int, default=0, help="POST bodies of this size")
+    parser.add_argument("--scramble", action="store_true",
+                        help="each request's segments out of order, one twice, one overlapping")
+    parser.add_argument("--segment", type=int, default=MSS, help="segment size with --scramble")
     args = parser.parse_args()
     ok = 0
     errors = []
