@@ -11,7 +11,8 @@ fid_setup fidelity_isn_wrap
 fid_server_start online
 fid_server_start target
 # The client kernel knows nothing of the raw client's connections and would reset them.
-lab_exec client "$(lab_iptables)" -A OUTPUT -p tcp --sport 41000:41019 --tcp-flags RST RST -j DROP
+lab_exec client "$(lab_iptables)" -A OUTPUT -p tcp --sport 41000:41019 --tcp-flags RST RST \
+    -j DROP
 lab_capture_start syn online \
     "dst host $LAB_ONLINE_IP and tcp dst port $FID_PORT and tcp[tcpflags] & tcp-syn != 0"
 fid_pair_start

@@ -12,7 +12,8 @@ fid_setup fidelity_reordered
 fid_server_start online
 fid_server_start target
 # The client kernel knows nothing of the raw client's connections and would reset them.
-lab_exec client "$(lab_iptables)" -A OUTPUT -p tcp --sport 41000:41019 --tcp-flags RST RST -j DROP
+lab_exec client "$(lab_iptables)" -A OUTPUT -p tcp --sport 41000:41019 --tcp-flags RST RST \
+    -j DROP
 fid_pair_start
 fid_raw_client --first-port 41000 --requests 20 --scramble --segment 40 --isn 1000000 \
     --isn 4294967200 --isn 3000000000

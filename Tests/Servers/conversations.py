@@ -20,6 +20,8 @@ Conversations (the first argument):
                                            B requests, then signal ready and wait for go
                                            (tcpcopy starts meanwhile), then R more requests;
                                            S gets "IP PORT OFFSET" per connection
+  portreuse  --conns C                     C connections in turn from one port, one request each
+                                           (the server closes first: --close-after 1)
   mixed                                    keepalive, pipeline, post (1 KB, 64 KB), halfclose
                                            at once
 """
@@ -297,6 +299,27 @@ class Conversation:
         self.run_parallel([one(c, s, b) for c, s, b, _ in socks])
         return a.conns * (a.before + a.requests)
 
+    def portreuse(self):
+        """Connections one after another from one local port, each one request; the server
+        closes first (record_server.py --close-after 1), so the port is free again at once."""
+        a = self.args
+        port = None
+        for c in range(a.conns):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.settimeout(TIMEOUT)
+            sock.bind(("", port or 0))
+            port = sock.getsockname()[1]
+            sock.connect((a.server, a.port))
+            with self.lock:
+                self.connections += 1
+            buffer = bytearray()
+            self.http_exchange(sock, buffer, self.request("reuse%d" % c, 0))
+            if sock.recv(1) != b"":
+                raise Failure("the server did not close after its answer")
+            sock.close()
+        return a.conns
+
     def mixed(self):
         a = self.args
         parts = []
@@ -328,7 +351,8 @@ class Conversation:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("conversation", choices=[
-        "keepalive", "pipeline", "post", "rst", "halfclose", "greeting", "preopen", "mixed"])
+        "keepalive", "pipeline", "post", "rst", "halfclose", "greeting", "preopen", "portreuse",
+        "mixed"])
     parser.add_argument("--server", required=True)
     parser.add_argument("--port", type=int, default=80)
     parser.add_argument("--conns", type=int, default=4)

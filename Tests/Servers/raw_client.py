@@ -138,8 +138,11 @@ class Connection:
         for offset, length in pieces:
             self.send(ACK | PSH, data[offset : offset + length], seq=start + offset)
 
-    def write(self, data):
-        """Sends data in MSS segments and waits until all of it is acknowledged."""
+    def write(self, data, fin=False):
+        """Sends data in MSS segments and waits until all of it is acknowledged. With fin, the
+        last segment carries the FIN (a client that sends its request and closes at once)."""
+        if fin:
+            return self.write_with_fin(data)
         start = self.snd_nxt
         end = (start + len(data)) % MOD
         deadline = time.monotonic() + TIMEOUT
@@ -168,6 +171,39 @@ class Connection:
                 segment = self.receive(waited - time.monotonic())
                 if segment is None:
                     break
+                self.handle(segment)
+
+    def write_with_fin(self, data):
+        start = self.snd_nxt
+        end = (start + len(data) + 1) % MOD
+        deadline = time.monotonic() + TIMEOUT
+        while self.snd_una != end:
+            if time.monotonic() > deadline:
+                raise RuntimeError("data and FIN not acknowledged")
+            offset = (self.snd_una - start) % MOD
+            while offset < len(data):
+                chunk = data[offset : offset + MSS]
+                last = offset + len(chunk) == len(data)
+                self.send(ACK | (PSH | FIN if last else 0), chunk, seq=start + offset)
+                offset += len(chunk)
+            if offset == len(data) and self.snd_una == (start + len(data)) % MOD:
+                self.send(FIN | ACK, seq=start + len(data))
+            self.snd_nxt = end
+            waited = time.monotonic() + 0.3
+            while self.snd_una != end:
+                segment = self.receive(waited - time.monotonic())
+                if segment is None:
+                    break
+                self.handle(segment)
+
+    def wait_closed(self):
+        """After our FIN went with the data: the server's FIN, acknowledged by handle()."""
+        deadline = time.monotonic() + TIMEOUT
+        while not self.peer_fin:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server never closed")
+            segment = self.receive(deadline - time.monotonic())
+            if segment is not None:
                 self.handle(segment)
 
     def read_response(self):
@@ -221,6 +257,8 @@ def main():
     parser.add_argument("--body", type=int, default=0, help="POST bodies of this size")
     parser.add_argument("--scramble", action="store_true",
                         help="each request's segments out of order, one twice, one overlapping")
+    parser.add_argument("--close-with-data", action="store_true",
+                        help="the last request's last segment carries the FIN")
     parser.add_argument("--segment", type=int, default=MSS, help="segment size with --scramble")
     args = parser.parse_args()
     ok = 0
@@ -236,11 +274,15 @@ def main():
                 if body:
                     head += "Content-Length: %d\r\n" % len(body)
                 request = head.encode() + b"\r\n" + body
-                c.write(request)
+                last = i == args.requests - 1
+                c.write(request, fin=last and args.close_with_data)
                 if c.read_response() != zlib.crc32(request):
                     raise RuntimeError("answer %d is not for the request sent" % i)
                 ok += 1
-            c.close()
+            if args.close_with_data:
+                c.wait_closed()
+            else:
+                c.close()
         except RuntimeError as error:
             errors.append("isn %d (port %d): %s" % (isn, c.sport, error))
         finally:

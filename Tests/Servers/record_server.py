@@ -23,7 +23,8 @@ relies on:
     refused ("554", close; reason spoke-before-greeting), as SMTP servers do.
 
 --size-percent P makes HTTP bodies P% of that size (a target whose answers differ from the
-online server's). --delay-ms N waits N ms before each response (a slow server).
+online server's). --delay-ms N waits N ms before each response (a slow server); --stall-ms N waits N ms after
+accepting before reading at all (a slow reader: the window closes).
 --close-after N closes the connection after its Nth response (a server ending a keep-alive
 connection the client would go on using), lingering as nginx does. A half-close from the client
 (EOF) is answered (complete requests) and then closed; a reset is recorded as such. Runs until
@@ -133,6 +134,9 @@ class Recorder:
         limit = self.args.close_after
         try:
             with open(os.path.join(self.args.dir, name), "wb", buffering=0) as record:
+                if self.args.stall_ms:
+                    # A server that is slow to read: its receive buffer fills, its window closes.
+                    time.sleep(self.args.stall_ms / 1000.0)
                 if self.args.greeting:
                     if self.args.greeting_delay_ms:
                         time.sleep(self.args.greeting_delay_ms / 1000.0)
@@ -252,6 +256,8 @@ def main():
     parser.add_argument("--bind", default="0.0.0.0")
     parser.add_argument("--dir", required=True, help="where the recordings go")
     parser.add_argument("--delay-ms", type=int, default=0)
+    parser.add_argument("--stall-ms", type=int, default=0,
+                        help="wait this long after accepting before reading anything")
     parser.add_argument("--close-after", type=int, default=0)
     parser.add_argument("--greeting", action="store_true")
     parser.add_argument("--size-percent", type=int, default=100,
