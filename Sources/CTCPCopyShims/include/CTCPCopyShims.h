@@ -47,6 +47,11 @@ int CTCPCopyShims_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t 
 int CTCPCopyShims_epoll_wait(int epfd, uint64_t *tokens, uint32_t *events, int max_events,
                              int timeout_ms);
 
+// --- memory ------------------------------------------------------------------------------------
+
+/// malloc_trim(0): returns freed heap memory to the kernel (<malloc.h> is not in Glibc's module).
+int CTCPCopyShims_malloc_trim(void);
+
 // --- libiptc ----------------------------------------------------------------------------------
 
 /// Counts the rules in `chain` of the legacy `filter` table that jump to NFQUEUE (only those

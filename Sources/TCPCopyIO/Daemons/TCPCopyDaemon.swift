@@ -1,3 +1,4 @@
+import CTCPCopyShims
 import Glibc
 import Logging
 import TCPCopyCore
@@ -40,10 +41,13 @@ public final class TCPCopyDaemon {
     /// Registrations that could not be sent because the target's intercept was unreachable:
     /// sessions started while the link was down, lost (they also end as timed out or given up).
     private var registrationsWithoutLink = 0
-    /// Sessions refused because resident memory was over `-m`.
+    /// Sessions refused because resident memory was over `-m` (`MemoryBudget`).
     private var memoryRefused = 0
-    private var memoryCapReached = false
+    private var memoryBudget: MemoryBudget
     private var residentBytes = 0
+    private var peakResidentBytes = 0
+    private var lastTrim = MonotonicTime.zero
+    private var synsSinceMemoryCheck = 0
 
     public init(configuration: TCPCopyConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -52,6 +56,7 @@ public final class TCPCopyDaemon {
         tuning.idleTimeoutMilliseconds = Int64(configuration.sessionTimeout) * 1000
         tuning.mtu = configuration.mtu
         engine = TCPCopyEngine(configuration: configuration, tuning: tuning)
+        memoryBudget = MemoryBudget(capBytes: configuration.memoryLimitMB << 20)
         actions.reserveCapacity(64)
         packetBuffer.reserveCapacity(65536)
     }
@@ -97,7 +102,7 @@ public final class TCPCopyDaemon {
             ])
 
         var lastTick = monotonicNow()
-        var lastSecond = lastTick
+        var lastMemoryCheck = lastTick
         var counterSchedule = CounterSchedule(intervalSeconds: configuration.statsInterval, now: lastTick)
         var running = true
         var messages: [ControlMessage] = []
@@ -110,9 +115,14 @@ public final class TCPCopyDaemon {
                     running = signals.handlePending { logger.info("tcpcopy stats: \(statsLine())") } && running
                 case Token.capture:
                     try capture.receive(limit: 256) { bytes in
-                        if memoryCapReached && isNewSession(bytes) {
-                            memoryRefused += 1
-                            return
+                        if Self.looksLikeSYN(bytes) {
+                            // A flood of new sessions must not outrun the memory check.
+                            synsSinceMemoryCheck += 1
+                            if synsSinceMemoryCheck >= 128 { checkMemory(now: now, atStart: false) }
+                            if !memoryBudget.admits(liveSessions: engine.sessionCount) && isNewSession(bytes) {
+                                memoryRefused += 1
+                                return
+                            }
                         }
                         engine.captured(bytes, now: now, actions: &actions)
                     }
@@ -155,8 +165,9 @@ public final class TCPCopyDaemon {
                 perform(sender: sender)
                 maintainLinks(targets: targets, loop: loop, sender: sender, now: now)
             }
-            if now - lastSecond >= 1000 {
-                lastSecond = now
+            // Often enough that a flood of new sessions cannot overshoot the cap by much.
+            if now - lastMemoryCheck >= 100 {
+                lastMemoryCheck = now
                 checkMemory(now: now, atStart: false)
             }
             if counterSchedule.isDue(now: now) {
@@ -294,21 +305,40 @@ public final class TCPCopyDaemon {
         )
     }
 
-    /// Reads the resident set size; over `-m`, new sessions are refused until it falls back.
+    /// Reads the resident set size and updates the session limit the memory cap implies
+    /// (`MemoryBudget`). While over the cap, freed memory is handed back to the kernel
+    /// (malloc_trim) once a second, so that the cap can be lifted when it is really free.
     private func checkMemory(now: MonotonicTime, atStart: Bool) {
-        guard let resident = residentMemoryBytes() else { return }
+        synsSinceMemoryCheck = 0
+        guard var resident = residentMemoryBytes() else { return }
+        if memoryBudget.sessionLimit != nil && now - lastTrim >= 1000 {
+            lastTrim = now
+            _ = CTCPCopyShims_malloc_trim()
+            resident = residentMemoryBytes() ?? resident
+        }
         residentBytes = resident
-        let cap = configuration.memoryLimitMB << 20
-        let over = resident > cap
-        if over && !memoryCapReached {
+        peakResidentBytes = max(peakResidentBytes, resident)
+        switch memoryBudget.update(resident: resident, liveSessions: engine.sessionCount) {
+        case .none:
+            break
+        case .capReached(let limit):
             let hint = atStart ? ". tcpcopy itself needs more than that: raise -m" : ""
             logger.warning(
-                "memory cap reached: resident \(resident >> 20) MiB > -m \(configuration.memoryLimitMB) MiB; new sessions are refused (counted as memory_full) until it falls\(hint)"
+                "memory cap reached: resident \(resident >> 20) MiB > -m \(configuration.memoryLimitMB) MiB with \(limit) live sessions; new sessions beyond \(limit) live are refused (counted as memory_full)\(hint)"
             )
-        } else if !over && memoryCapReached {
-            logger.info("memory back under the cap (\(resident >> 20) MiB); new sessions are accepted again")
+        case .lowered(let limit):
+            logger.warning(
+                "memory still growing over the cap (resident \(resident >> 20) MiB): new sessions beyond \(limit) live are refused")
+        case .released:
+            logger.info("memory back under the cap (\(resident >> 20) MiB); the memory session limit is lifted")
         }
-        memoryCapReached = over
+    }
+
+    /// The SYN bit set and ACK clear, judged from two bytes: cheap enough for every packet.
+    private static func looksLikeSYN(_ bytes: ArraySlice<UInt8>) -> Bool {
+        guard let first = bytes.first else { return false }
+        let flags = bytes.startIndex + Int(first & 0x0F) * 4 + 13
+        return flags < bytes.endIndex && bytes[flags] & 0x12 == 0x02
     }
 
     /// A client's SYN: what would start new sessions.
@@ -328,7 +358,9 @@ public final class TCPCopyDaemon {
         line.add("control_links_down", backoffs.count)
         line.add("registrations_without_link", registrationsWithoutLink)
         line.add("memory_full", memoryRefused)
+        line.add("memory_session_limit", memoryBudget.sessionLimit ?? 0)
         line.add("rss_kb", residentBytes >> 10)
+        line.add("rss_peak_kb", peakResidentBytes >> 10)
         return line.text
     }
 }
