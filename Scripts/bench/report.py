@@ -1,0 +1,425 @@
+#!/usr/bin/env python3
+"""bench/report.py: the benchmark's arithmetic, apart from the shell that runs the lab.
+
+  report.py parse-wrk FILE      wrk --latency output   -> "ok=N errors=N p50_ms=X p99_ms=Y"
+  report.py parse-pacer FILE    pacer's key=value line -> the same keys (and pacer's own)
+  report.py report RUNS --out DIR [--meta KEY=VALUE ...]
+                                runs.txt -> the tables (stdout and DIR/table.txt) and
+                                DIR/results.json
+
+Every figure of a run is computed first and the median over repeats taken last, so a row's
+ratios come from the same runs as its absolute figures.
+"""
+import json
+import re
+import statistics
+import sys
+
+CLOCK_TICKS = 100  # USER_HZ, the unit of utime/stime in /proc/PID/stat
+
+# The original's figures (issue 6) and the bar, for the summary lines.
+ORIGINAL = {
+    "tcpcopy_vs_nginx": 1.6,
+    "intercept_vs_nginx": 1.4,
+    "full_short": 0.60,
+    "full_keepalive": 0.57,
+    "idle_tcpcopy_pct": 0.4,
+    "idle_intercept_pct": "3-5",
+    "rss_tcpcopy_mb": "9-19",
+    "rss_intercept_mb": "6-22",
+    "rawloop_ratio": 0.55,
+}
+BAR = {
+    "fidelity_pct": 99.99,
+    "tcpcopy_vs_nginx": 0.8,
+    "intercept_vs_nginx": 0.7,
+    "full_ratio": 0.75,
+    "idle_pct": 0.1,
+    "rss_mb": 16,
+    "rawloop_ratio": 1.0,
+}
+
+
+def to_ms(text):
+    match = re.fullmatch(r"([0-9.]+)(us|ms|s|m)", text)
+    if not match:
+        return None
+    value, unit = float(match.group(1)), match.group(2)
+    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def parse_wrk(path):
+    text = open(path, errors="replace").read()
+    fields = {"ok": 0, "errors": 0, "p50_ms": "nan", "p99_ms": "nan"}
+    match = re.search(r"(\d+) requests in", text)
+    requests = int(match.group(1)) if match else 0
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    bad = int(non2xx.group(1)) if non2xx else 0
+    fields["ok"] = requests - bad
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    # wrk counts the server's close of a Connection: close response as a read error when it
+    # races its own close; count only connect errors and timeouts as lost requests.
+    if errors:
+        fields["errors"] = int(errors.group(1)) + int(errors.group(4))
+    for percent, key in (("50", "p50_ms"), ("99", "p99_ms")):
+        match = re.search(r"^\s+%s%%\s+(\S+)" % percent, text, re.M)
+        if match and to_ms(match.group(1)) is not None:
+            fields[key] = "%.3f" % to_ms(match.group(1))
+    return fields
+
+
+def parse_pacer(path):
+    text = open(path, errors="replace").read()
+    line = [l for l in text.splitlines() if l.startswith("due=")]
+    if not line:
+        return {"ok": 0, "errors": -1, "p50_ms": "nan", "p99_ms": "nan"}
+    fields = dict(word.split("=", 1) for word in line[-1].split())
+    fields["pacer_rate"] = fields.pop("rate", "0")
+    return fields
+
+
+def read_runs(path):
+    runs = []
+    for line in open(path):
+        record = {}
+        for word in line.split():
+            if "=" in word:
+                key, value = word.split("=", 1)
+                record[key] = value
+        if record:
+            runs.append(record)
+    return runs
+
+
+def number(record, key, default=0.0):
+    try:
+        return float(record.get(key, default))
+    except ValueError:
+        return default
+
+
+def stats_map(text):
+    result = {}
+    for item in (text or "").split(","):
+        if "=" in item:
+            key, value = item.split("=", 1)
+            try:
+                result[key] = int(value)
+            except ValueError:
+                pass
+    return result
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def per_10k(cpu_seconds, requests):
+    return cpu_seconds / requests * 10000 if requests > 0 else None
+
+
+def ratio(a, b):
+    return a / b if a is not None and b not in (None, 0) else None
+
+
+def run_figures(run):
+    """Everything a table shows, from one run."""
+    duration = number(run, "duration", 1)
+    online = number(run, "online_requests")
+    target = number(run, "target_requests")
+    figures = {
+        "online_rps": online / duration,
+        "target_rps": target / duration,
+        "fidelity_pct": 100.0 * target / online if online > 0 else None,
+        "client_ok_rps": number(run, "ok") / duration,
+        "client_errors": number(run, "errors"),
+        "p50_ms": number(run, "p50_ms", float("nan")),
+        "p99_ms": number(run, "p99_ms", float("nan")),
+        "unsent": number(run, "unsent"),
+    }
+    for name, requests in (("tc", online), ("ic", target), ("on", online), ("tg", target)):
+        ticks = number(run, "cpu_%s_ticks" % name)
+        ns = number(run, "cpu_%s_ns" % name)
+        figures["cpu_%s_s" % name] = ticks / CLOCK_TICKS
+        figures["cpu_%s_per10k" % name] = per_10k(ticks / CLOCK_TICKS, requests)
+        figures["cpu_%s_per10k_sched" % name] = per_10k(ns / 1e9, requests)
+    figures["tc_vs_nginx"] = ratio(figures["cpu_tc_per10k"], figures["cpu_on_per10k"])
+    figures["ic_vs_nginx"] = ratio(figures["cpu_ic_per10k"], figures["cpu_tg_per10k"])
+    figures["tc_vs_nginx_sched"] = ratio(figures["cpu_tc_per10k_sched"], figures["cpu_on_per10k_sched"])
+    figures["ic_vs_nginx_sched"] = ratio(figures["cpu_ic_per10k_sched"], figures["cpu_tg_per10k_sched"])
+    figures["hwm_tc_mb"] = number(run, "hwm_tc_kb") / 1024
+    figures["hwm_ic_mb"] = number(run, "hwm_ic_kb") / 1024
+    tc = stats_map(run.get("tc_stats"))
+    ic = stats_map(run.get("ic_stats"))
+    figures["tc_captured"] = tc.get("captured")
+    figures["tc_packets_sent"] = tc.get("packets_sent")
+    cpu_tc = number(run, "cpu_tc_ticks") / CLOCK_TICKS
+    figures["tc_pps_per_core"] = tc["captured"] / cpu_tc if "captured" in tc and cpu_tc > 0 else None
+    ns_tc = number(run, "cpu_tc_ns") / 1e9
+    figures["tc_pps_per_core_sched"] = tc["captured"] / ns_tc if "captured" in tc and ns_tc > 0 else None
+    figures["raw_drops"] = number(run, "raw_drops")
+    figures["queue_dropped"] = number(run, "queue_dropped") + number(run, "queue_user_dropped")
+    figures["tc_sessions_started"] = tc.get("sessions_started")
+    figures["tc_sessions_completed"] = tc.get("sessions_completed")
+    figures["tc_sessions_aborted"] = tc.get("sessions_aborted")
+    figures["tc_sessions_timed_out"] = tc.get("sessions_timed_out")
+    figures["ic_queued"] = ic.get("queued")
+    figures["ic_queue_overruns"] = ic.get("queue_overruns")
+    figures["tc_counters"] = tc
+    figures["ic_counters"] = ic
+    return figures
+
+
+def median_figures(runs):
+    figures = [run_figures(r) for r in runs]
+    keys = [k for k in figures[0] if not k.endswith("_counters")]
+    merged = {}
+    for key in keys:
+        values = [f[key] for f in figures if isinstance(f[key], (int, float)) and f[key] == f[key]]
+        merged[key] = median(values)
+    merged["tc_counters"] = figures[-1]["tc_counters"]
+    merged["ic_counters"] = figures[-1]["ic_counters"]
+    merged["runs"] = len(runs)
+    return merged
+
+
+def fmt(value, spec="%.2f", none="-"):
+    return none if value is None else spec % value
+
+
+def table(headers, rows):
+    widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows)]
+    lines = [" | ".join(str(h).ljust(w) for h, w in zip(headers, widths))]
+    lines.append("-|-".join("-" * w for w in widths))
+    for row in rows:
+        lines.append(" | ".join(str(c).rjust(w) for c, w in zip(row, widths)))
+    return "\n".join(lines)
+
+
+def report(runs_path, out_dir, meta):
+    runs = read_runs(runs_path)
+    load_runs = [r for r in runs if "load" in r]
+    order = []
+    for run in load_runs:
+        if run["load"] not in order:
+            order.append(run["load"])
+    loads = {}
+    for load in order:
+        plain = [r for r in load_runs if r["load"] == load and r.get("copy") == "0"]
+        copy = [r for r in load_runs if r["load"] == load and r.get("copy") == "1"]
+        loads[load] = {
+            "without_copying": median_figures(plain) if plain else None,
+            "with_copying": median_figures(copy) if copy else None,
+        }
+        w, c = loads[load]["without_copying"], loads[load]["with_copying"]
+        if w and c:
+            loads[load]["online_rps_ratio"] = ratio(c["online_rps"], w["online_rps"])
+
+    idle = {}
+    for run in runs:
+        if "idle" in run:
+            duration = number(run, "duration", 1)
+            idle[run["idle"]] = {
+                "tcpcopy_pct": 100 * number(run, "cpu_tc_ticks") / CLOCK_TICKS / duration,
+                "intercept_pct": 100 * number(run, "cpu_ic_ticks") / CLOCK_TICKS / duration,
+                "tcpcopy_pct_sched": 100 * number(run, "cpu_tc_ns") / 1e9 / duration,
+                "intercept_pct_sched": 100 * number(run, "cpu_ic_ns") / 1e9 / duration,
+                "hwm_tc_mb": number(run, "hwm_tc_kb") / 1024,
+                "hwm_ic_mb": number(run, "hwm_ic_kb") / 1024,
+                "duration": duration,
+            }
+
+    rawloop = {}
+    for load in sorted({r["rawloop"] for r in runs if "rawloop" in r}):
+        values = []
+        values_sched = []
+        for run in [r for r in runs if r.get("rawloop") == load]:
+            cpu = number(run, "cpu_rl_ticks") / CLOCK_TICKS
+            ns = number(run, "cpu_rl_ns") / 1e9
+            received = number(run, "received")
+            values.append(received / cpu if cpu > 0 else None)
+            values_sched.append(received / ns if ns > 0 else None)
+        entry = {"rawloop_pps_per_core": median(values), "rawloop_pps_per_core_sched": median(values_sched)}
+        if load in loads and loads[load]["with_copying"]:
+            c = loads[load]["with_copying"]
+            entry["tcpcopy_pps_per_core"] = c["tc_pps_per_core"]
+            entry["tcpcopy_pps_per_core_sched"] = c["tc_pps_per_core_sched"]
+            entry["ratio"] = ratio(c["tc_pps_per_core"], entry["rawloop_pps_per_core"])
+            entry["ratio_sched"] = ratio(c["tc_pps_per_core_sched"], entry["rawloop_pps_per_core_sched"])
+        rawloop[load] = entry
+
+    lines = []
+    title = "tcpcopy-swift benchmark, %s, %s" % (meta.get("date", "?"), meta.get("machine", "?"))
+    lines.append(title)
+    lines.append(
+        "commit %s, kernel %s, %s s per load, %s repeat(s) (medians), nginx workers %s, "
+        "load average %s at start, %s at end"
+        % (meta.get("commit"), meta.get("kernel"), meta.get("duration"), meta.get("repeat"),
+           meta.get("workers"), meta.get("loadavg_start"), meta.get("loadavg_end")))
+    lines.append("")
+    lines.append("Throughput, fidelity and latency (paced loads: pacer; full: wrk -t2 -c%s)"
+                 % meta.get("connections"))
+    rows = []
+    for load, entry in loads.items():
+        w, c = entry["without_copying"] or {}, entry["with_copying"] or {}
+        rows.append([
+            load,
+            fmt(w.get("online_rps"), "%.0f"),
+            fmt(c.get("online_rps"), "%.0f"),
+            fmt(entry.get("online_rps_ratio"), "%.2fx"),
+            fmt(c.get("target_rps"), "%.0f"),
+            fmt(c.get("fidelity_pct"), "%.2f%%"),
+            "%s / %s" % (fmt(w.get("p50_ms")), fmt(w.get("p99_ms"))),
+            "%s / %s" % (fmt(c.get("p50_ms")), fmt(c.get("p99_ms"))),
+        ])
+    lines.append(table(
+        ["load", "online req/s w/o", "online req/s with", "with/w/o", "target req/s",
+         "fidelity", "p50/p99 ms w/o", "p50/p99 ms with"], rows))
+    lines.append("")
+    lines.append("CPU-s per 10k requests (utime+stime, /proc/PID/stat) and peak RSS (VmHWM), copying runs")
+    rows = []
+    for load, entry in loads.items():
+        c = entry["with_copying"] or {}
+        rows.append([
+            load,
+            fmt(c.get("cpu_tc_per10k"), "%.3f"),
+            fmt(c.get("cpu_on_per10k"), "%.3f"),
+            fmt(c.get("tc_vs_nginx"), "%.2fx"),
+            fmt(c.get("cpu_ic_per10k"), "%.3f"),
+            fmt(c.get("cpu_tg_per10k"), "%.3f"),
+            fmt(c.get("ic_vs_nginx"), "%.2fx"),
+            fmt(c.get("hwm_tc_mb"), "%.1f"),
+            fmt(c.get("hwm_ic_mb"), "%.1f"),
+        ])
+    lines.append(table(
+        ["load", "tcpcopy", "online nginx", "tcpcopy/nginx", "intercept", "target nginx",
+         "intercept/nginx", "tcpcopy MB", "intercept MB"], rows))
+    lines.append("")
+
+    lines.append("Where copies go (copying runs): tcpcopy's counters, and the kernel's drops")
+    rows = []
+    for load, entry in loads.items():
+        c = entry["with_copying"] or {}
+        rows.append([
+            load,
+            fmt(c.get("tc_captured"), "%.0f"),
+            fmt(c.get("raw_drops"), "%.0f"),
+            "%s / %s / %s" % (fmt(c.get("tc_sessions_started"), "%.0f"),
+                              fmt(c.get("tc_sessions_completed"), "%.0f"),
+                              fmt(c.get("tc_sessions_aborted"), "%.0f")),
+            fmt(c.get("ic_queued"), "%.0f"),
+            fmt(c.get("queue_dropped"), "%.0f"),
+            fmt(c.get("tc_pps_per_core"), "%.0f"),
+        ])
+    lines.append(table(
+        ["load", "captured", "raw socket drops", "sessions started/completed/aborted",
+         "NFQUEUE queued", "NFQUEUE drops", "tcpcopy packets/CPU-s"], rows))
+    lines.append("")
+
+    for phase, entry in idle.items():
+        lines.append(
+            "Idle CPU (%s, %.0f s): tcpcopy %.3f%%, intercept %.3f%% of a core (schedstat; "
+            "/proc/PID/stat: %.2f%%, %.2f%%)"
+            % (phase.replace("_", " "), entry["duration"], entry["tcpcopy_pct_sched"],
+               entry["intercept_pct_sched"], entry["tcpcopy_pct"], entry["intercept_pct"]))
+    for load, entry in rawloop.items():
+        lines.append(
+            "Raw loop at %s: %s packets/s per core; tcpcopy %s captured packets/s per core: %s "
+            "(schedstat: %s)"
+            % (load, fmt(entry.get("rawloop_pps_per_core"), "%.0f"),
+               fmt(entry.get("tcpcopy_pps_per_core"), "%.0f"), fmt(entry.get("ratio"), "%.2fx"),
+               fmt(entry.get("ratio_sched"), "%.2fx")))
+    lines.append("")
+
+    # The bar of issue 6, each with the original's figure.
+    checks = []
+
+    def check(what, value, ok, bar, original):
+        checks.append({"what": what, "value": value, "pass": ok, "bar": bar, "original": original})
+
+    fidelities = [(load, e["with_copying"]["fidelity_pct"]) for load, e in loads.items()
+                  if e["with_copying"] and e["with_copying"]["fidelity_pct"] is not None]
+    if fidelities:
+        worst = min(fidelities, key=lambda x: x[1])
+        check("fidelity, worst load (%s)" % worst[0], "%.3f%%" % worst[1],
+              worst[1] >= BAR["fidelity_pct"], ">= 99.99%", "100%")
+    s3k = (loads.get("short-3000") or {}).get("with_copying")
+    if s3k:
+        if s3k.get("tc_vs_nginx") is not None:
+            check("tcpcopy CPU / online nginx CPU at 3,000 short req/s",
+                  "%.2fx" % s3k["tc_vs_nginx"], s3k["tc_vs_nginx"] <= BAR["tcpcopy_vs_nginx"],
+                  "<= 0.8x", "1.6x")
+        if s3k.get("ic_vs_nginx") is not None:
+            check("intercept CPU / target nginx CPU at 3,000 short req/s",
+                  "%.2fx" % s3k["ic_vs_nginx"], s3k["ic_vs_nginx"] <= BAR["intercept_vs_nginx"],
+                  "<= 0.7x", "1.4x")
+        check("peak RSS at 3,000 short req/s (tcpcopy, intercept)",
+              "%.1f MB, %.1f MB" % (s3k["hwm_tc_mb"], s3k["hwm_ic_mb"]),
+              max(s3k["hwm_tc_mb"], s3k["hwm_ic_mb"]) <= BAR["rss_mb"], "<= 16 MB",
+              "9-19 MB, 6-22 MB")
+    for load, original in (("short-full", "0.60x"), ("keepalive-full", "0.57x")):
+        value = (loads.get(load) or {}).get("online_rps_ratio")
+        if value is not None:
+            check("online throughput with/without copying, %s" % load, "%.2fx" % value,
+                  value >= BAR["full_ratio"], ">= 0.75x", original)
+    fresh = idle.get("fresh")
+    if fresh:
+        worst = max(fresh["tcpcopy_pct_sched"], fresh["intercept_pct_sched"])
+        check("idle CPU (tcpcopy, intercept)",
+              "%.3f%%, %.3f%%" % (fresh["tcpcopy_pct_sched"], fresh["intercept_pct_sched"]),
+              worst <= BAR["idle_pct"], "<= 0.1%", "0.4%, 3-5%")
+    for load, entry in rawloop.items():
+        if entry.get("ratio") is not None:
+            check("tcpcopy packets per core / raw loop's, %s" % load, "%.2fx" % entry["ratio"],
+                  entry["ratio"] >= BAR["rawloop_ratio"], ">= 1.0x", "0.55x")
+    if checks:
+        lines.append("The bar of issue 6 (measured in this run; the original's figure for comparison)")
+        lines.append(table(["check", "measured", "bar", "original", ""],
+                           [[c["what"], c["value"], c["bar"], c["original"],
+                             "PASS" if c["pass"] else "FAIL"] for c in checks]))
+    # Paced loads the generator did not deliver make their row meaningless: say so.
+    for load, entry in loads.items():
+        rate = load.split("-")[1]
+        for label in ("without_copying", "with_copying"):
+            e = entry[label]
+            if rate != "full" and e and e["client_ok_rps"] < 0.97 * float(rate):
+                lines.append("warning: %s %s: the client got %.0f ok responses/s of %s asked"
+                             % (load, label.replace("_", " "), e["client_ok_rps"], rate))
+            if e and e.get("client_errors"):
+                lines.append("note: %s %s: %d client errors" % (load, label.replace("_", " "),
+                                                                 e["client_errors"]))
+    text = "\n".join(lines) + "\n"
+    sys.stdout.write(text)
+    if out_dir:
+        open("%s/table.txt" % out_dir, "w").write(text)
+        json.dump({"meta": meta, "loads": loads, "idle": idle, "rawloop": rawloop,
+                   "checks": checks, "original": ORIGINAL}, open("%s/results.json" % out_dir, "w"),
+                  indent=2, sort_keys=False)
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[0] in ("parse-wrk", "parse-pacer"):
+        fields = parse_wrk(argv[1]) if argv[0] == "parse-wrk" else parse_pacer(argv[1])
+        print(" ".join("%s=%s" % (k, v) for k, v in fields.items()))
+        return 0
+    if len(argv) >= 2 and argv[0] == "report":
+        out_dir, meta, i = None, {}, 2
+        while i < len(argv):
+            if argv[i] == "--out":
+                out_dir = argv[i + 1]
+                i += 2
+            elif argv[i] == "--meta":
+                key, value = argv[i + 1].split("=", 1)
+                meta[key] = value
+                i += 2
+            else:
+                raise SystemExit("report.py: unknown argument %s" % argv[i])
+        report(argv[1], out_dir, meta)
+        return 0
+    sys.stderr.write(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
