@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench.sh: the performance benchmark of issue 6. Needs root; not part of Scripts/test.sh.
 #
-# A four-namespace lab (client ── online ── router ── target, Scripts/bench/lab.sh), nginx with
+# A four-namespace lab (client ── online ── router ── target, Scripts/bench/lab.sh on top of
+# lab-lib.sh and lab-topology.sh), nginx with
 # access logs on online and target serving a ~1 KB page. Every load runs twice, without and then
 # with copying (intercept and tcpcopy started fresh for it), and gives one table row:
 #   online req/s, target req/s, fidelity (target access-log lines / online), CPU-s per 10k
@@ -35,6 +36,8 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/bench
 REPO_DIR=$(cd "$BENCH_DIR/../.." && pwd)
 # shellcheck source=lab-lib.sh
 source "$BENCH_DIR/../lab-lib.sh"
+# shellcheck source=lab-topology.sh
+source "$BENCH_DIR/../lab-topology.sh"
 # shellcheck source=bench/lab.sh
 source "$BENCH_DIR/lab.sh"
 
@@ -242,9 +245,10 @@ measure() {
     pids[tg]=$(bench_nginx_pids target)
     pids[tc]=$tcpcopy_pid
     pids[ic]=$intercept_pid
-    local name online0 target0 started ended
+    local name online0 target0 started ended listen0
     online0=$(lab_nginx_count online)
     target0=$(lab_nginx_count target)
+    listen0="$(bench_listen_drops online) $(bench_listen_drops target)"
     for name in on tg tc ic; do
         # shellcheck disable=SC2086  # a list of pids
         cpu0[$name]=$(bench_cpu ${pids[$name]})
@@ -258,9 +262,10 @@ measure() {
     else
         sleep 0.5
     fi
-    local online1 target1 hwm_tc=0 hwm_ic=0
+    local online1 target1 hwm_tc=0 hwm_ic=0 listen1
     online1=$(lab_nginx_count online)
     target1=$(lab_nginx_count target)
+    listen1="$(bench_listen_drops online) $(bench_listen_drops target)"
     for name in on tg tc ic; do
         # shellcheck disable=SC2086
         cpu1[$name]=$(bench_cpu ${pids[$name]})
@@ -285,6 +290,9 @@ measure() {
         read -ra b <<<"${cpu1[$name]}"
         line+=" cpu_${name}_ticks=$((b[0] - a[0])) cpu_${name}_ns=$((b[1] - a[1]))"
     done
+    read -ra a <<<"$listen0"
+    read -ra b <<<"$listen1"
+    line+=" online_listen_drops=$((b[0] - a[0])) target_listen_drops=$((b[1] - a[1]))"
     line+=" hwm_tc_kb=$hwm_tc hwm_ic_kb=$hwm_ic raw_drops=$raw_drops"
     line+=" queue_dropped=${queue_drops% *} queue_user_dropped=${queue_drops#* } $result"
     line+=" tc_stats=$(echo "$tc_stats" | tr -s ' ' | sed 's/^ //; s/ $//; s/ /,/g')"

@@ -60,10 +60,21 @@ static long sent_count, ok_count, bad_status_count, error_count;
 static Connection *connections;
 static int connection_count;
 static int in_flight;
-static int *free_stack;  // idle connections (a keep-alive one may still be open)
-static int free_count;
+// Idle connections, first in first out, so that keep-alive requests rotate over all of them as
+// wrk2's do (a stack would put a slow load on one connection). A keep-alive one may be open.
+static int *free_ring;
+static int free_head, free_count;
 
-static void push_free(Connection *c) { free_stack[free_count++] = (int)(c - connections); }
+static void push_free(Connection *c) {
+    free_ring[(free_head + free_count++) % connection_count] = (int)(c - connections);
+}
+
+static Connection *pop_free(void) {
+    Connection *c = &connections[free_ring[free_head]];
+    free_head = (free_head + 1) % connection_count;
+    free_count--;
+    return c;
+}
 
 static int64_t now_ns(void) {
     struct timespec t;
@@ -292,9 +303,9 @@ int main(int argc, char **argv) {
     latency_capacity = (long)(rate * seconds) + 16;
     latencies = malloc(sizeof *latencies * (size_t)latency_capacity);
     connections = calloc((size_t)connection_count, sizeof *connections);
-    free_stack = calloc((size_t)connection_count, sizeof *free_stack);
-    if (!latencies || !connections || !free_stack) die("malloc");
-    for (int i = connection_count - 1; i >= 0; i--) {
+    free_ring = calloc((size_t)connection_count, sizeof *free_ring);
+    if (!latencies || !connections || !free_ring) die("malloc");
+    for (int i = 0; i < connection_count; i++) {
         connections[i].fd = -1;
         connections[i].state = IDLE;
         push_free(&connections[i]);
@@ -313,7 +324,7 @@ int main(int argc, char **argv) {
         int64_t now = now_ns();
         // Send every due request a free connection can take; the rest wait (their latency runs).
         while (now < stop && next < due_total && start + next * interval <= now && free_count > 0) {
-            start_request(&connections[free_stack[--free_count]], start + next * interval);
+            start_request(pop_free(), start + next * interval);
             next++;
         }
         // Requests stuck longer than the timeout are errors (a lost response must not hang us).

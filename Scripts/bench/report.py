@@ -159,6 +159,8 @@ def run_figures(run):
     ns_tc = number(run, "cpu_tc_ns") / 1e9
     figures["tc_pps_per_core_sched"] = tc["captured"] / ns_tc if "captured" in tc and ns_tc > 0 else None
     figures["raw_drops"] = number(run, "raw_drops")
+    figures["online_listen_drops"] = number(run, "online_listen_drops")
+    figures["target_listen_drops"] = number(run, "target_listen_drops")
     figures["queue_dropped"] = number(run, "queue_dropped") + number(run, "queue_user_dropped")
     figures["tc_sessions_started"] = tc.get("sessions_started")
     figures["tc_sessions_completed"] = tc.get("sessions_completed")
@@ -310,11 +312,13 @@ def report(runs_path, out_dir, meta):
                               fmt(c.get("tc_sessions_aborted"), "%.0f")),
             fmt(c.get("ic_queued"), "%.0f"),
             fmt(c.get("queue_dropped"), "%.0f"),
+            fmt(c.get("target_listen_drops"), "%.0f"),
             fmt(c.get("tc_pps_per_core"), "%.0f"),
         ])
     lines.append(table(
         ["load", "captured", "raw socket drops", "sessions started/completed/aborted",
-         "NFQUEUE queued", "NFQUEUE drops", "tcpcopy packets/CPU-s"], rows))
+         "NFQUEUE queued", "NFQUEUE drops", "target listen drops", "tcpcopy packets/CPU-s"],
+        rows))
     lines.append("")
 
     for phase, entry in idle.items():
