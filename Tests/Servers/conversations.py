@@ -9,7 +9,8 @@ would be a broken lab, not a tcpcopy failure.
 
 Conversations (the first argument):
   keepalive  --conns C --requests R        R requests per connection, each after the previous
-                                           response (--size N: ask for N-byte answers)
+                                           response (--size N: ask for N-byte answers;
+                                           --pause-ms M --pause-every K: idle between)
   pipeline   --conns C --depth D --rounds R  D requests in one write, then D responses; R times
   post       --sizes 1024,65536,4194304    one connection per size (a POST of that body), and
                                            one keep-alive connection with all of them
@@ -137,6 +138,8 @@ class Conversation:
             def run():
                 sock, buffer = self.connect(), bytearray()
                 for i in range(a.requests):
+                    if a.pause_ms and i and i % a.pause_every == 0:
+                        time.sleep(a.pause_ms / 1000.0)
                     self.http_exchange(sock, buffer, self.request("ka%d" % c, i, size=a.size))
                 sock.close()
             run.__name__ = "keepalive-%d" % c
@@ -360,6 +363,9 @@ def main():
     parser.add_argument("--depth", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--sizes", default="1024,65536,4194304")
+    parser.add_argument("--pause-ms", type=int, default=0,
+                        help="keepalive: idle this long after every --pause-every requests")
+    parser.add_argument("--pause-every", type=int, default=1)
     parser.add_argument("--size", type=int, help="keepalive, pipeline: ask for answers this big")
     parser.add_argument("--before", type=int, default=2)
     parser.add_argument("--ready-file")

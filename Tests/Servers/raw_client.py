@@ -57,12 +57,19 @@ class Connection:
         self.snd_una = self.isn
         self.rcv_nxt = 0
         self.peer_fin = False
+        # --timestamps START: our TSval starts there (near 2^32 it wraps), +1 per segment.
+        self.tsval = args.timestamps
+        self.ts_recent = 0
         self.received = bytearray()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
 
     def send(self, flags, payload=b"", seq=None, options=b""):
         seq = self.snd_nxt if seq is None else seq
+        if self.tsval is not None:
+            self.tsval = (self.tsval + 1) % MOD
+            options += struct.pack("!BBBBII", 1, 1, 8, 10, self.tsval,
+                                   self.ts_recent if flags & ACK else 0)
         offset = (20 + len(options)) // 4
         header = struct.pack("!HHIIBBHHH", self.sport, self.dport, seq % MOD,
                              self.rcv_nxt % MOD if flags & ACK else 0, offset << 4, flags,
@@ -92,8 +99,24 @@ class Connection:
             if sport != self.dport or dport != self.sport:
                 continue
             total = struct.unpack("!H", packet[2:4])[0]
+            self.note_timestamp(tcp[20 : (off >> 4) * 4])
             payload = packet[ihl + (off >> 4) * 4 : total]
             return seq, ack, flags, payload
+
+    def note_timestamp(self, options):
+        i = 0
+        while i < len(options):
+            kind = options[i]
+            if kind == 0:
+                return
+            if kind == 1:
+                i += 1
+                continue
+            if i + 1 >= len(options) or options[i + 1] < 2:
+                return
+            if kind == 8 and options[i + 1] == 10:
+                self.ts_recent = struct.unpack("!I", options[i + 2 : i + 6])[0]
+            i += options[i + 1]
 
     def handle(self, segment):
         seq, ack, flags, payload = segment
@@ -257,6 +280,8 @@ def main():
     parser.add_argument("--body", type=int, default=0, help="POST bodies of this size")
     parser.add_argument("--scramble", action="store_true",
                         help="each request's segments out of order, one twice, one overlapping")
+    parser.add_argument("--timestamps", type=int, default=None, metavar="START",
+                        help="send TCP timestamps, TSval from START (+1 per segment, wrapping)")
     parser.add_argument("--close-with-data", action="store_true",
                         help="the last request's last segment carries the FIN")
     parser.add_argument("--segment", type=int, default=MSS, help="segment size with --scramble")
