@@ -22,7 +22,8 @@ public func fuzzPacketParser(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
                 precondition(packet.headerLength + packet.payloadLength <= slice.count, "payload beyond the bytes")
                 // What the engine does with it.
                 let start = slice.startIndex + packet.headerLength
-                _ = Array(slice[start..<(start + packet.payloadLength)])
+                let payload = Array(slice[start..<(start + packet.payloadLength)])
+                precondition(payload.count == packet.payloadLength)
             }
             _ = RouteKey(response: packet)
         }
