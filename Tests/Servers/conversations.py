@@ -20,7 +20,8 @@ Conversations (the first argument):
   preopen    --conns C --before B --requests R --ready-file F --go-file G --skip-file S
                                            B requests, then signal ready and wait for go
                                            (tcpcopy starts meanwhile), then R more requests;
-                                           S gets "IP PORT OFFSET" per connection
+                                           S gets "IP PORT OFFSET" per connection;
+                                           --midstream N: half an N-byte POST before go
   portreuse  --conns C                     C connections in turn from one port, one request each
                                            (the server closes first: --close-after 1)
   mixed                                    keepalive, pipeline, post (1 KB, 64 KB), halfclose
@@ -272,6 +273,7 @@ class Conversation:
     def preopen(self):
         a = self.args
         socks = []
+        rests = {}
         for c in range(a.conns):
             sock, buffer = self.connect(), bytearray()
             sent = 0
@@ -279,7 +281,15 @@ class Conversation:
                 request = self.request("po%d" % c, i)
                 self.http_exchange(sock, buffer, request)
                 sent += len(request)
+            if a.midstream:
+                # Half of a POST now, the rest after tcpcopy started: its capture begins in the
+                # middle of a request.
+                whole = self.request("po%d" % c, a.before, os.urandom(a.midstream))
+                sock.sendall(whole[: len(whole) // 2])
+                sent += len(whole) // 2
+                rests[c] = whole
             socks.append((c, sock, buffer, sent))
+        time.sleep(0.3)  # let the online server read all of it before tcpcopy starts
         with open(a.skip_file, "w") as f:
             for c, sock, buffer, sent in socks:
                 ip, port = sock.getsockname()
@@ -293,6 +303,10 @@ class Conversation:
 
         def one(c, sock, buffer):
             def run():
+                if c in rests:
+                    whole = rests[c]
+                    sock.sendall(whole[len(whole) // 2 :])
+                    self.expect(self.read_response(sock, buffer), whole)
                 for i in range(a.before, a.before + a.requests):
                     self.http_exchange(sock, buffer, self.request("po%d" % c, i))
                 sock.close()
@@ -300,7 +314,7 @@ class Conversation:
             return run
 
         self.run_parallel([one(c, s, b) for c, s, b, _ in socks])
-        return a.conns * (a.before + a.requests)
+        return a.conns * (a.before + a.requests + (1 if a.midstream else 0))
 
     def portreuse(self):
         """Connections one after another from one local port, each one request; the server
@@ -368,6 +382,8 @@ def main():
     parser.add_argument("--pause-every", type=int, default=1)
     parser.add_argument("--size", type=int, help="keepalive, pipeline: ask for answers this big")
     parser.add_argument("--before", type=int, default=2)
+    parser.add_argument("--midstream", type=int, default=0, metavar="BYTES",
+                        help="preopen: a POST of BYTES, half sent before tcpcopy starts")
     parser.add_argument("--ready-file")
     parser.add_argument("--go-file")
     parser.add_argument("--skip-file")
