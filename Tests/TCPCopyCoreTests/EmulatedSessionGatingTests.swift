@@ -122,35 +122,35 @@ import Testing
         let start = MonotonicTime(milliseconds: 0)
         var gate = RequestGate(now: start)
         // No baseline yet: everything goes.
-        #expect(gate.allows(clientAck: SequenceNumber(99), everythingAcked: false, now: start, tuning: tuning))
+        #expect(gate.allows(clientAck: SequenceNumber(99), everythingAcked: false, quietMilliseconds: 100, now: start, tuning: tuning))
         gate.setBaseline(clientAck: SequenceNumber(0xFFFF_FFF0))
         gate.setBaseline(clientAck: SequenceNumber(5))  // only the first baseline counts
         #expect(gate.releasedAck == SequenceNumber(0xFFFF_FFF0))
         let next = SequenceNumber(0x10)  // 0x20 further, across the wrap
-        #expect(!gate.allows(clientAck: next, everythingAcked: true, now: start, tuning: tuning))
+        #expect(!gate.allows(clientAck: next, everythingAcked: true, quietMilliseconds: 100, now: start, tuning: tuning))
         gate.noteAnswer(0x1F, now: MonotonicTime(milliseconds: 10))
         #expect(
-            !gate.allows(clientAck: next, everythingAcked: true, now: MonotonicTime(milliseconds: 109), tuning: tuning))
+            !gate.allows(clientAck: next, everythingAcked: true, quietMilliseconds: 100, now: MonotonicTime(milliseconds: 109), tuning: tuning))
         #expect(
-            gate.allows(clientAck: next, everythingAcked: true, now: MonotonicTime(milliseconds: 110), tuning: tuning))
+            gate.allows(clientAck: next, everythingAcked: true, quietMilliseconds: 100, now: MonotonicTime(milliseconds: 110), tuning: tuning))
         #expect(
-            !gate.allows(clientAck: next, everythingAcked: false, now: MonotonicTime(milliseconds: 110), tuning: tuning)
+            !gate.allows(clientAck: next, everythingAcked: false, quietMilliseconds: 100, now: MonotonicTime(milliseconds: 110), tuning: tuning)
         )
         gate.noteAnswer(1, now: MonotonicTime(milliseconds: 20))
         #expect(
-            gate.allows(clientAck: next, everythingAcked: false, now: MonotonicTime(milliseconds: 20), tuning: tuning))
+            gate.allows(clientAck: next, everythingAcked: false, quietMilliseconds: 100, now: MonotonicTime(milliseconds: 20), tuning: tuning))
         gate.release(clientAck: next, now: MonotonicTime(milliseconds: 30))
         #expect(gate.releasedAck == next && gate.answered == 0)
         // An older acknowledgment neither waits nor moves the baseline back.
-        #expect(gate.allows(clientAck: SequenceNumber(0xFFFF_FFF8), everythingAcked: false, now: start, tuning: tuning))
+        #expect(gate.allows(clientAck: SequenceNumber(0xFFFF_FFF8), everythingAcked: false, quietMilliseconds: 100, now: start, tuning: tuning))
         gate.release(clientAck: SequenceNumber(0xFFFF_FFF8), now: MonotonicTime(milliseconds: 40))
         #expect(gate.releasedAck == next)
         #expect(
             !gate.allows(
-                clientAck: next + 1, everythingAcked: false, now: MonotonicTime(milliseconds: 1029), tuning: tuning))
+                clientAck: next + 1, everythingAcked: false, quietMilliseconds: 100, now: MonotonicTime(milliseconds: 1029), tuning: tuning))
         #expect(
             gate.allows(
-                clientAck: next + 1, everythingAcked: false, now: MonotonicTime(milliseconds: 1030), tuning: tuning))
+                clientAck: next + 1, everythingAcked: false, quietMilliseconds: 100, now: MonotonicTime(milliseconds: 1030), tuning: tuning))
     }
 
     /// A connection opened and then left idle (a client's connection pool) before its first
@@ -166,5 +166,19 @@ import Testing
         #expect(second.isEmpty)
         // It waits for the answer, then goes (with the ACK of the answer first).
         #expect(driver.target(seq: t, ack: c + 100, length: 500, at: 20_100).sent.count == 2)
+    }
+
+    /// Finding F2 (redis): the target's answer is a byte shorter than the online server's. The
+    /// next request must not wait 300 ms for it: two round trips of quiet (a few ms on a LAN)
+    /// mark the answer as complete.
+    @Test func shorterAnswerReleasesTheNextRequestAfterAFewRoundTripsOfQuiet() {
+        var driver = SessionDriver()
+        driver.establish(at: 1)
+        #expect(driver.client(seq: c, ack: s, payload: request(30, tag: 1), at: 10).sent.count == 1)
+        // The online server answered 7 bytes (":1999\r\n"); the target answers 6 (":999\r\n").
+        _ = driver.target(seq: t, ack: c + 30, length: 6, at: 11)
+        #expect(driver.client(seq: c + 30, ack: s + 7, payload: request(30, tag: 2), at: 12).isEmpty)
+        #expect(driver.tick(at: 15).isEmpty)
+        #expect(driver.tick(at: 30).sent.map(\.payload.count) == [30])
     }
 }

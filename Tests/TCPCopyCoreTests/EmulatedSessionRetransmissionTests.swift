@@ -2,13 +2,22 @@ import Testing
 
 @testable import TCPCopyCore
 
+/// The retransmission timeout follows the measured round trip (RFC 6298) but never goes below
+/// its floor; on a test's instant round trips it is the floor, set here to 300 ms so that the
+/// schedules below read plainly.
+private func tuning300() -> SessionTuning {
+    var tuning = SessionTuning()
+    tuning.minimumRetransmitMilliseconds = 300
+    return tuning
+}
+
 @Suite struct EmulatedSessionRetransmissionTests {
     let c: UInt32 = 1001
     let s: UInt32 = 5001
     let t: UInt32 = 700_001
 
     @Test func unacknowledgedDataIsResentAfterTheTimeout() {
-        var driver = SessionDriver()
+        var driver = SessionDriver(tuning: tuning300())
         driver.establish()
         let data = request(100)
         let segment = toTarget(seq: c, ack: t, [.ack, .psh], payload: data)
@@ -25,7 +34,7 @@ import Testing
     }
 
     @Test func resendsOnlyWhatIsStillUnacknowledged() {
-        var driver = SessionDriver()
+        var driver = SessionDriver(tuning: tuning300())
         driver.establish()
         let data = request(100)
         _ = driver.client(seq: c, ack: s, payload: data, at: 20)
@@ -38,7 +47,7 @@ import Testing
     }
 
     @Test func givesUpAfterTheMaximumRetransmissions() {
-        var tuning = SessionTuning()
+        var tuning = tuning300()
         tuning.maximumRetransmits = 2
         var driver = SessionDriver(tuning: tuning)
         driver.establish()
@@ -51,7 +60,7 @@ import Testing
     }
 
     @Test func backOffIsCappedAtTheMaximumInterval() {
-        var driver = SessionDriver()
+        var driver = SessionDriver(tuning: tuning300())
         driver.establish(at: 0)
         _ = driver.client(seq: c, ack: s, payload: request(10), at: 0)
         var times: [Int64] = []
@@ -102,5 +111,15 @@ import Testing
         // The target sends data without acknowledging ours.
         _ = driver.target(seq: t, ack: c, length: 77, at: 30)
         #expect(driver.tick(at: 320).sent.map(\.acknowledgment) == [SequenceNumber(t + 77)])
+    }
+
+    @Test func timeoutFollowsTheMeasuredRoundTrip() {
+        // A slow path: the SYN-ACK comes 400 ms after the SYN, so the first data timeout is
+        // 400 + 4 × 200 = 1200 ms, not the 200 ms floor.
+        var driver = SessionDriver()
+        driver.establish(at: 400)
+        _ = driver.client(seq: c, ack: s, payload: request(10), at: 400)
+        #expect(driver.tick(at: 1599).isEmpty)
+        #expect(driver.tick(at: 1600).sent.count == 1)
     }
 }

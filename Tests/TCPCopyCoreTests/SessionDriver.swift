@@ -86,10 +86,11 @@ struct SessionDriver {
 
 /// A segment as the session should send it to the target.
 func toTarget(
-    seq: UInt32, ack: UInt32, _ flags: TCPFlags, payload: [UInt8] = [], options: TCPOptions = TCPOptions()
+    seq: UInt32, ack: UInt32, _ flags: TCPFlags, payload: [UInt8] = [], options: TCPOptions = TCPOptions(),
+    port: UInt16 = Lab.clientPort
 ) -> OutgoingSegment {
     OutgoingSegment(
-        source: Lab.client, destination: Lab.target, sourcePort: Lab.clientPort, destinationPort: Lab.targetPort,
+        source: Lab.client, destination: Lab.target, sourcePort: port, destinationPort: Lab.targetPort,
         sequence: SequenceNumber(seq), acknowledgment: SequenceNumber(ack), flags: flags, window: 65535,
         options: options, payload: payload[...])
 }

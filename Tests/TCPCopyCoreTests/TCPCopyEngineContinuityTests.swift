@@ -104,7 +104,8 @@ import Testing
         // request, and nothing of the request reaches the closed connection.
         #expect(actions.sent.first?.flags == [.rst, .ack])
         #expect(actions.sent.first?.sourcePort == oldKey.clientPort)
-        #expect(actions.controls.contains(.unregister(oldKey)))
+        // The old route lingers a moment (late packets of the target get a RST), then goes.
+        #expect(!actions.controls.contains(.unregister(oldKey)))
         let reopened = actions.sent.last!
         #expect(reopened.flags == .syn)
         #expect(reopened.sourcePort != oldKey.clientPort)

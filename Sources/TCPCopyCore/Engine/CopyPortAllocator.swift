@@ -18,6 +18,7 @@ public struct CopyPortAllocator: Sendable {
     static let portCount = 65536 - 1024
     static let stride = 7919
 
+    /// Keys busy at the target until the given time.
     private var cooling: [RouteKey: MonotonicTime] = [:]
     private var lastPurge = MonotonicTime.zero
 
@@ -57,23 +58,26 @@ public struct CopyPortAllocator: Sendable {
         return .exhausted
     }
 
-    /// The target closed this session first and holds its port in TIME_WAIT for a while.
-    public mutating func cool(_ key: RouteKey, now: MonotonicTime) {
-        cooling[key] = now
+    /// The target may still hold this key for `milliseconds` (TIME_WAIT after it closed first,
+    /// by default; or while a finished session lingers).
+    public mutating func cool(_ key: RouteKey, now: MonotonicTime, milliseconds: Int64 = timeWaitMilliseconds) {
+        let until = now + milliseconds
+        if let current = cooling[key], current >= until { return }
+        cooling[key] = until
     }
 
     /// Forgets ports whose TIME_WAIT is over; cheap to call often.
     public mutating func purge(now: MonotonicTime) {
         guard now - lastPurge >= 1000 else { return }
         lastPurge = now
-        cooling = cooling.filter { now - $0.value < Self.timeWaitMilliseconds }
+        cooling = cooling.filter { now < $0.value }
     }
 
     public var coolingCount: Int { cooling.count }
 
     private func isFree(_ key: RouteKey, now: MonotonicTime, isLive: (RouteKey) -> Bool) -> Bool {
         if isLive(key) { return false }
-        if let since = cooling[key], now - since < Self.timeWaitMilliseconds { return false }
+        if let until = cooling[key], now < until { return false }
         return true
     }
 }

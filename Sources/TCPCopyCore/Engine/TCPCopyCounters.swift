@@ -35,6 +35,8 @@ public struct TCPCopyCounters: Sendable, Equatable {
     /// Response headers for no live session (late packets of a finished session).
     public var responsesUnmatched = 0
     public var retransmissions = 0
+    /// Late target packets of finished sessions answered with a RST (our last packet was lost).
+    public var lingerResets = 0
 
     public init() {}
 
@@ -62,6 +64,7 @@ public struct TCPCopyCounters: Sendable, Equatable {
         line.add("responses", responses)
         line.add("responses_unmatched", responsesUnmatched)
         line.add("retransmissions", retransmissions)
+        line.add("linger_resets", lingerResets)
         return line
     }
 }

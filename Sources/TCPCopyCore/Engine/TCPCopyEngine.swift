@@ -35,6 +35,11 @@ public struct TCPCopyEngine: Sendable {
     /// time; the others are swept once a second for their idle timeout.
     private var ticking: Set<RouteKey> = []
     private var lastSweep = MonotonicTime.zero
+    /// Finished sessions whose route stays registered for a while, so that a late packet of the
+    /// target (a FIN retransmitted because our last ACK or RST was lost) is answered with a RST
+    /// instead of leaving the target's socket waiting.
+    private var lingering: [RouteKey: MonotonicTime] = [:]
+    static let lingerMilliseconds: Int64 = 3000
     /// The routes of each online port, so that a packet finds its routes without a scan.
     private let routesByPort: [UInt16: [CopyRoute]]
     static let recentlyClosedMilliseconds: Int64 = 30_000
@@ -102,8 +107,11 @@ public struct TCPCopyEngine: Sendable {
                 if existing.allSatisfy({ sessions[$0]?.isStartedBy(packet) ?? true }) {
                     return  // the client retransmitted its SYN; our sessions time their own
                 }
-                // The client reused the port for a new connection: the old copies are over.
-                for key in existing { abort(key, .aborted, now: now, actions: &actions) }
+                // The client reused the port for a new connection while our copies of the old
+                // one are still busy (a copy lags its original by a round trip at least): they
+                // finish on their own, detached; the new copies take other ports.
+                for key in existing { captureOf[key] = nil }
+                fanOut[capture] = nil
             }
             recentlyClosed[capture] = nil
             start(capture, routes: routes, now: now, actions: &actions) { key, tuning, sessionActions in
@@ -150,7 +158,12 @@ public struct TCPCopyEngine: Sendable {
         counters.responses += 1
         let key = RouteKey(response: header.packet)
         guard sessions[key] != nil else {
-            counters.responsesUnmatched += 1
+            if lingering[key] != nil, !header.packet.flags.contains(.rst) {
+                counters.lingerResets += 1
+                actions.append(.send(Self.reset(answering: header.packet)))
+            } else {
+                counters.responsesUnmatched += 1
+            }
             return
         }
         sessionActions.removeAll(keepingCapacity: true)
@@ -166,6 +179,10 @@ public struct TCPCopyEngine: Sendable {
         if sweep {
             lastSweep = now
             recentlyClosed = recentlyClosed.filter { now - $0.value < Self.recentlyClosedMilliseconds }
+            for (key, since) in lingering where now - since >= Self.lingerMilliseconds {
+                lingering[key] = nil
+                actions.append(.control(.unregister(key), target: key.targetAddress))
+            }
         }
         for key in sweep ? Array(sessions.keys) : Array(ticking) {
             sessionActions.removeAll(keepingCapacity: true)
@@ -178,6 +195,7 @@ public struct TCPCopyEngine: Sendable {
     /// Ends every session, releasing the target's sockets (tcpcopy is stopping).
     public mutating func shutdown(now: MonotonicTime, actions: inout [EngineAction]) {
         for key in Array(sessions.keys) { abort(key, .aborted, now: now, actions: &actions) }
+        unregisterLingering(actions: &actions) { _ in true }
     }
 
     /// Ends every session of `target` without sending anything (its intercept went away, so
@@ -185,6 +203,15 @@ public struct TCPCopyEngine: Sendable {
     public mutating func dropSessions(of target: IPv4Address, now: MonotonicTime, actions: inout [EngineAction]) {
         for key in Array(sessions.keys) where key.targetAddress == target {
             abort(key, .aborted, now: now, actions: &actions)
+        }
+        // No response can reach us for them any more: lingering is pointless.
+        unregisterLingering(actions: &actions) { $0.targetAddress == target }
+    }
+
+    private mutating func unregisterLingering(actions: inout [EngineAction], where matches: (RouteKey) -> Bool) {
+        for key in lingering.keys where matches(key) {
+            lingering[key] = nil
+            actions.append(.control(.unregister(key), target: key.targetAddress))
         }
     }
 
@@ -242,6 +269,15 @@ public struct TCPCopyEngine: Sendable {
         perform(&actions, now: now)
     }
 
+    /// A RST the target accepts whatever state its socket is in: its own acknowledgment is
+    /// exactly the sequence number it expects from us.
+    static func reset(answering packet: TCPPacket) -> OutgoingSegment {
+        OutgoingSegment(
+            source: packet.destination, destination: packet.source, sourcePort: packet.destinationPort,
+            destinationPort: packet.sourcePort, sequence: packet.acknowledgment, acknowledgment: SequenceNumber(0),
+            flags: .rst, window: 0)
+    }
+
     private mutating func refreshTimer(of key: RouteKey) {
         if sessions[key]?.hasShortTimer == true { ticking.insert(key) } else { ticking.remove(key) }
     }
@@ -275,7 +311,12 @@ public struct TCPCopyEngine: Sendable {
                         if outcome.endedTheConnection { recentlyClosed[capture] = now }
                     }
                 }
-                actions.append(.control(.unregister(key), target: key.targetAddress))
+                if outcome == .resetByTarget {
+                    actions.append(.control(.unregister(key), target: key.targetAddress))
+                } else {
+                    lingering[key] = now
+                    ports.cool(key, now: now, milliseconds: Self.lingerMilliseconds)
+                }
             case .reopen(let key, let stream, let timestamp):
                 if let capture = endedCaptures[key], !stream.isEmpty {
                     reopens.append((capture, key, stream, timestamp))

@@ -54,6 +54,10 @@ public struct EmulatedSession: Sendable {
     private var lastActivity: MonotonicTime
     private var retransmitDeadline: MonotonicTime?
     private var retransmitInterval: Int64
+    private var roundTrip = RoundTripEstimator()
+    /// The segment timed for a round-trip sample: its end and when it was sent.
+    private var roundTripProbe: (end: SequenceNumber, sentAt: MonotonicTime)?
+    private let startedAt: MonotonicTime
     private var retransmitCount = 0
     private var duplicateAcks = 0
     private var finWait2Since: MonotonicTime?
@@ -83,6 +87,7 @@ public struct EmulatedSession: Sendable {
         gate = RequestGate(now: now)
         lastActivity = now
         retransmitInterval = tuning.synRetransmitMilliseconds
+        startedAt = now
         retransmitDeadline = now + tuning.synRetransmitMilliseconds
         actions.append(.register(key))
         actions.append(.send(synSegment()))
@@ -190,6 +195,7 @@ public struct EmulatedSession: Sendable {
         if header.flags.contains(.syn) {
             guard header.flags.contains(.ack), header.acknowledgment == clientISN + 1 else { return }
             if state == .synSent {
+                if retransmitCount == 0 { roundTrip.add(sampleMilliseconds: now - startedAt) }
                 learnHandshake(from: header)
                 state = .established
                 stopRetransmitTimer()
@@ -298,8 +304,9 @@ public struct EmulatedSession: Sendable {
             let everythingAcked = targetAcked == sendNext
             guard
                 gate.allows(
-                    clientAck: segment.clientAck, everythingAcked: everythingAcked, now: now,
-                    tuning: tuning)
+                    clientAck: segment.clientAck, everythingAcked: everythingAcked,
+                    quietMilliseconds: roundTrip.quietTime(maximum: tuning.responseQuietMilliseconds),
+                    now: now, tuning: tuning)
             else { break }
             // The FIN waits until the target has acknowledged every byte before it.
             if segment.isFin && targetAcked != segment.sequence { break }
@@ -311,6 +318,7 @@ public struct EmulatedSession: Sendable {
             inFlight.append(segment)
             sendNext = segment.end
             if retransmitDeadline == nil { startRetransmitTimer(now: now) }
+            if roundTripProbe == nil { roundTripProbe = (segment.end, now) }
             if segment.isFin {
                 finSequence = segment.end + (-1)
                 state = state == .established ? .finWait1 : .lastAck
@@ -380,8 +388,12 @@ public struct EmulatedSession: Sendable {
             inFlight.removeAll { $0.end <= ack }
             if !inFlight.isEmpty { inFlight[0].trimFront(to: ack) }
             duplicateAcks = 0
+            if let probe = roundTripProbe, ack >= probe.end {
+                roundTrip.add(sampleMilliseconds: now - probe.sentAt)
+                roundTripProbe = nil
+            }
             retransmitCount = 0
-            retransmitInterval = tuning.initialRetransmitMilliseconds
+            retransmitInterval = currentRetransmitTimeout
             if inFlight.isEmpty { stopRetransmitTimer() } else { startRetransmitTimer(now: now) }
         } else if ack == targetAcked && !inFlight.isEmpty && header.payloadLength == 0
             && !header.flags.contains(.fin)
@@ -444,6 +456,7 @@ public struct EmulatedSession: Sendable {
     private mutating func resendFirstUnacknowledged(actions: inout [SessionAction]) {
         guard let first = inFlight.first else { return }
         retransmissions += 1
+        roundTripProbe = nil  // Karn: an ACK now could be for either copy
         transmit(first, actions: &actions)
     }
 
@@ -454,7 +467,13 @@ public struct EmulatedSession: Sendable {
     private mutating func stopRetransmitTimer() {
         retransmitDeadline = nil
         retransmitCount = 0
-        retransmitInterval = tuning.initialRetransmitMilliseconds
+        retransmitInterval = currentRetransmitTimeout
+    }
+
+    private var currentRetransmitTimeout: Int64 {
+        roundTrip.retransmitTimeout(
+            initial: tuning.initialRetransmitMilliseconds, minimum: tuning.minimumRetransmitMilliseconds,
+            maximum: tuning.maximumRetransmitMilliseconds)
     }
 
     private mutating func finish(_ outcome: SessionOutcome, actions: inout [SessionAction]) {

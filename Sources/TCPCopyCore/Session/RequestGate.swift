@@ -36,15 +36,18 @@ struct RequestGate: Sendable {
         lastAnswerAt = now
     }
 
+    /// `quietMilliseconds`: how long the target must have been silent after answering something
+    /// for its answer to count as complete.
     func allows(
-        clientAck: SequenceNumber, everythingAcked: Bool, now: MonotonicTime, tuning: SessionTuning
+        clientAck: SequenceNumber, everythingAcked: Bool, quietMilliseconds: Int64, now: MonotonicTime,
+        tuning: SessionTuning
     ) -> Bool {
         guard let releasedAck else { return true }
         let expected = clientAck - releasedAck
         if expected <= 0 { return true }
         if answered >= expected { return true }
         if answered > 0 && everythingAcked
-            && now - lastAnswerAt >= tuning.responseQuietMilliseconds
+            && now - lastAnswerAt >= quietMilliseconds
         {
             return true
         }

@@ -5,12 +5,15 @@ public struct SessionTuning: Sendable, Equatable {
     /// retransmissions before giving up.
     public var synRetransmitMilliseconds: Int64 = 1000
     public var maximumSynRetransmits = 5
-    /// First data retransmission timeout; doubled after each retransmission up to the maximum.
-    public var initialRetransmitMilliseconds: Int64 = 300
+    /// Retransmission timeout before any round trip was measured (RFC 6298: one second), its
+    /// floor once measured (Linux uses 200 ms) and its ceiling; doubled after each retransmission.
+    public var initialRetransmitMilliseconds: Int64 = 1000
+    public var minimumRetransmitMilliseconds: Int64 = 200
     public var maximumRetransmitMilliseconds: Int64 = 5000
     public var maximumRetransmits = 10
     /// A held request is released once the target has answered something and then been quiet
-    /// this long (its answer may be shorter than the online server's).
+    /// for two round trips (its answer may be shorter than the online server's); this caps that
+    /// quiet time when round trips are long.
     public var responseQuietMilliseconds: Int64 = 300
     /// A held request is released after this long whatever the target did.
     public var responseWaitMilliseconds: Int64 = 10_000
