@@ -251,6 +251,45 @@ lab_topo_stop_all() {
     for name in "$@"; do lab_expect_clean_stop "$name"; done
 }
 
+# lab_topo_stats_now NAME: asks daemon NAME for its counters (SIGUSR1) and waits (5 s at most)
+# for the new stats line, so that lab_topo_stat then reads current values.
+lab_topo_stats_now() {
+    local name=$1 log before
+    log=$(lab_daemon_log "$name")
+    before=$(grep -ac 'stats:' "$log" || true)
+    kill -USR1 "$(lab_daemon_pid "$name")" 2>/dev/null || lab_die "$name is not running"
+    lab_retry 50 0.1 _lab_topo_stats_lines_above "$log" "$before" ||
+        lab_die "$name printed no stats line within 5 s of SIGUSR1"
+}
+
+_lab_topo_stats_lines_above() {
+    (($(grep -ac 'stats:' "$1" || true) > $2))
+}
+
+# lab_topo_wait_idle NAME [TIMEOUT_S]: waits until tcpcopy NAME has no live session left
+# (sessions_live=0): the target may have served every request while the copies' closing
+# handshakes are still under way, and stopping tcpcopy then would abort them. Returns 1 if
+# sessions are still live after TIMEOUT_S (30).
+lab_topo_wait_idle() {
+    local name=$1 timeout=${2:-30} i
+    for ((i = 0; i < timeout * 2; i++)); do
+        lab_topo_stats_now "$name"
+        (($(lab_topo_stat "$name" sessions_live) == 0)) && return 0
+        sleep 0.5
+    done
+    return 1
+}
+
+# lab_topo_expect_idle NAME...: each tcpcopy NAME ends up with no live session within 30 s.
+lab_topo_expect_idle() {
+    local name
+    for name in "$@"; do
+        lab_topo_wait_idle "$name" 30 ||
+            lab_fail "$name's live sessions 30 s after the traffic" 0 \
+                "$(lab_topo_stat "$name" sessions_live)"
+    done
+}
+
 # lab_topo_stat NAME KEY: KEY from daemon NAME's last stats line (-1 when missing).
 lab_topo_stat() {
     lab_stat_int "$(lab_daemon_log "$1")" "$2"

@@ -91,6 +91,7 @@ for node in b c d; do
     done
 done
 
+lab_topo_expect_idle tcpcopy-a tcpcopy-b tcpcopy-c
 lab_topo_stop_all tcpcopy-a tcpcopy-b tcpcopy-c intercept-b intercept-c intercept-d
 for name in tcpcopy-a tcpcopy-b tcpcopy-c; do
     lab_topo_expect_stat "$name" sessions_started == "$((short + conns))"

@@ -71,6 +71,7 @@ for n in $copies_list; do
     target_all=$(lab_topo_wait_served target "$want" 60 "$page") ||
         lab_fail "-n $n: requests the target served" "$want within 60 s" "$target_all"
     elapsed=$((SECONDS - start))
+    lab_topo_expect_idle "$name"
     lab_expect_clean_stop "$name"
 
     target_short=$(lab_topo_served target "$page" close)

@@ -81,6 +81,7 @@ for i in 1 2; do
 done
 got=$(lab_topo_wait_served target $((2 * want)) 30 /mixed.html) ||
     lab_fail "phase 1: requests the target served" "$((2 * want)) within 30 s" "$got"
+lab_topo_expect_idle tcpcopy1 tcpcopy2
 lab_topo_stop_all tcpcopy1 tcpcopy2
 for i in 1 2; do
     online=$(lab_topo_served "online$i" /mixed.html)
@@ -119,17 +120,9 @@ expect_whole_sessions "phase 1" tcpcopy1 $((short + conns))
 expect_whole_sessions "phase 1" tcpcopy2 $((short + conns))
 
 # intercept's counters so far (SIGUSR1 prints them).
-stats_lines_above() { # LOG N: true once LOG has more than N stats lines
-    (($(grep -ac 'stats:' "$1" || true) > $2))
-}
 intercept_stat() { # KEY
-    local log before
-    log=$(lab_daemon_log intercept)
-    before=$(grep -ac 'stats:' "$log" || true)
-    kill -USR1 "$(lab_daemon_pid intercept)"
-    lab_retry 50 0.1 stats_lines_above "$log" "$before" ||
-        lab_die "intercept printed no stats line on SIGUSR1"
-    lab_stat_int "$log" "$1"
+    lab_topo_stats_now intercept
+    lab_topo_stat intercept "$1"
 }
 dup=$(intercept_stat duplicate_registrations)
 ((dup == 0)) || lab_fail "phase 1: intercept duplicate_registrations" 0 "$dup"
@@ -152,6 +145,7 @@ for i in 1 2; do
 done
 got=$(lab_topo_wait_served target $((2 * same)) 30 /same.html) ||
     lab_fail "phase 2: requests the target served" "$((2 * same)) within 30 s" "$got"
+lab_topo_expect_idle tcpcopy1 tcpcopy2
 lab_topo_stop_all tcpcopy1 tcpcopy2
 total=$(lab_topo_served target /same.html)
 ports=$(_lab_topo_select target /same.html any | awk '{ print $1 ":" $2 }' | sort -u | wc -l)

@@ -39,6 +39,7 @@ online_sessions=$(lab_topo_connections online)
 # Wait for the copies to settle (the count the target will reach is not known in advance).
 sleep 1
 lab_topo_wait_served target 1 30 >/dev/null || lab_fail "requests the target served" ">0" 0
+lab_topo_expect_idle tcpcopy
 lab_expect_clean_stop tcpcopy
 started=$(lab_topo_stat tcpcopy sessions_started)
 skipped=$(lab_topo_stat tcpcopy sessions_skipped_by_rate)

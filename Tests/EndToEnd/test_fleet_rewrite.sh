@@ -67,6 +67,7 @@ for ip in "${clients[@]}"; do
     done
 done
 
+lab_topo_expect_idle tcpcopy
 lab_topo_stop_all tcpcopy intercept
 sessions=$((${#clients[@]} * (short + conns)))
 lab_topo_expect_stat tcpcopy sessions_started == "$sessions"

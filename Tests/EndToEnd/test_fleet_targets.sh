@@ -53,6 +53,7 @@ for node in target target2; do
     [[ $seen == "$LAB_CLIENT_IP" ]] || lab_fail "client addresses $node saw" "$LAB_CLIENT_IP" "$seen"
 done
 
+lab_topo_expect_idle tcpcopy
 lab_topo_stop_all tcpcopy intercept intercept2
 lab_topo_expect_stat tcpcopy sessions_started == $((2 * (short + conns)))
 lab_topo_expect_stat tcpcopy sessions_completed == $((2 * (short + conns)))
