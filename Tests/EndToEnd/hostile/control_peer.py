@@ -107,12 +107,15 @@ def main():
     else:
         sock.sendall(hello)
         sent = len(hello)
-        beats = frame(7, b"") * 65536  # 512 KiB of heartbeats per write
+        beats = memoryview(frame(7, b"") * 65536)  # 512 KiB of heartbeats per round
+        offset = 0
         sock.setblocking(False)
         while time.monotonic() < deadline and not closed:
             try:
-                n = sock.send(beats)
+                # A partial send resumes at the first unsent byte: the stream must stay framed.
+                n = sock.send(beats[offset:])
                 sent += n
+                offset = (offset + n) % len(beats)
             except BlockingIOError:
                 time.sleep(0.01)
             except (BrokenPipeError, ConnectionResetError):
