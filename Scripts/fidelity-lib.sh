@@ -18,8 +18,9 @@
 # Result lines (FIDELITY_RESULTS): test, "X of Y", half-open sockets, replay lag (s), tcpcopy's
 # final stats.
 # Environment: FID_PORT (service port, default 80), FID_SETTLE_TIMEOUT (seconds to wait for the
-# target to finish, default 20), FIDELITY_RESULTS (a file each test appends its result line to,
-# for the per-case table).
+# target to finish, default 20), FID_MAX_LAG (seconds: fail if the target's last byte came
+# later than this after the client finished; unset: no limit), FIDELITY_RESULTS (a file each
+# test appends its result line to, for the per-case table).
 
 # shellcheck source=lab-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lab-lib.sh"
@@ -165,5 +166,10 @@ fid_finish() {
     fi
     ((rc == 0)) || lab_fail "sessions replayed byte-exact" "all" "${summary:-no comparison}"
     ((half_open == 0)) || lab_fail "half-open target sockets after the run" 0 "$half_open"
+    if [[ -n ${FID_MAX_LAG:-} ]] && awk -v lag="$lag" -v max="$FID_MAX_LAG" \
+        'BEGIN { exit !(lag > max) }'; then
+        lab_fail "the target's last byte after the client finished" "within ${FID_MAX_LAG}s" \
+            "${lag}s"
+    fi
     lab_log "PASS $FID_NAME: sessions replayed byte-exact: $summary, no half-open sockets"
 }

@@ -7,6 +7,7 @@ set -euo pipefail
 # shellcheck source=../../Scripts/fidelity-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../Scripts/fidelity-lib.sh"
 
+FID_MAX_LAG=2
 fid_setup fidelity_target_answers_differ
 fid_server_start online
 fid_server_start target --size-percent 50

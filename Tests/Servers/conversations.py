@@ -14,6 +14,8 @@ Conversations (the first argument):
   pipeline   --conns C --depth D --rounds R  D requests in one write, then D responses; R times
   post       --sizes 1024,65536,4194304    one connection per size (a POST of that body), and
                                            one keep-alive connection with all of them
+  continue100 --sizes ...                  POSTs with "Expect: 100-continue": headers, wait for
+                                           "100 Continue", body, answer (as curl does)
   rst        --conns C                     2 requests, then half a POST and SO_LINGER 0 close
   halfclose  --conns C --requests R        R pipelined requests, shutdown(SHUT_WR), read all
   greeting   --conns C --requests R        wait for the banner, R commands, QUIT
@@ -185,6 +187,48 @@ class Conversation:
             for i, size in enumerate(sizes):
                 body = os.urandom(size)
                 self.http_exchange(sock, buffer, self.request("postka", i, body))
+            sock.close()
+
+        self.run_parallel([single(s) for s in sizes] + [keepalive])
+        return 2 * len(sizes)
+
+    def continue100(self):
+        """POSTs with "Expect: 100-continue", as curl sends any body above 1 KB: the headers,
+        then the body only after the server's "100 Continue", then the final answer. One
+        connection per size, and one keep-alive connection with all of them."""
+        sizes = [int(s) for s in self.args.sizes.split(",")]
+
+        def exchange(sock, buffer, tag, index, size):
+            body = os.urandom(size)
+            request = self.request(tag, index, body)
+            end = request.index(b"\r\n\r\n")
+            head = request[:end] + b"\r\nExpect: 100-continue\r\n\r\n"
+            whole = head + body
+            sock.sendall(head)
+            while b"\r\n\r\n" not in buffer:
+                data = sock.recv(65536)
+                if not data:
+                    raise Failure("closed before 100 Continue")
+                buffer += data
+            interim = buffer.index(b"\r\n\r\n") + 4
+            if not buffer.startswith(b"HTTP/1.1 100 "):
+                raise Failure("expected 100 Continue, got %r" % bytes(buffer[:40]))
+            del buffer[:interim]
+            sock.sendall(body)
+            self.expect(self.read_response(sock, buffer), whole)
+
+        def single(size):
+            def run():
+                sock, buffer = self.connect(), bytearray()
+                exchange(sock, buffer, "c100-%d" % size, 0, size)
+                sock.close()
+            run.__name__ = "continue100-%d" % size
+            return run
+
+        def keepalive():
+            sock, buffer = self.connect(), bytearray()
+            for i, size in enumerate(sizes):
+                exchange(sock, buffer, "c100ka", i, size)
             sock.close()
 
         self.run_parallel([single(s) for s in sizes] + [keepalive])
@@ -368,8 +412,8 @@ class Conversation:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("conversation", choices=[
-        "keepalive", "pipeline", "post", "rst", "halfclose", "greeting", "preopen", "portreuse",
-        "mixed"])
+        "keepalive", "pipeline", "post", "continue100", "rst", "halfclose", "greeting", "preopen",
+        "portreuse", "mixed"])
     parser.add_argument("--server", required=True)
     parser.add_argument("--port", type=int, default=80)
     parser.add_argument("--conns", type=int, default=4)

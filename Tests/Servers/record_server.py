@@ -16,7 +16,8 @@ relies on:
     pipelined requests are answered in order) gets "200 OK" with a body whose size comes from
     the request: ?size=N in the request line, or 64 + crc32(request) % 1024. The response
     carries X-Request-CRC and X-Request-Bytes so a client can check it was answered for the
-    bytes it sent.
+    bytes it sent. "Expect: 100-continue" gets "100 Continue" once the headers are in
+    (unless --no-continue).
   --greeting: the server speaks first ("220 ... ready"), then answers each line with
     "250 OK <length> <crc32>", and "QUIT" with "221 bye" and a close. With
     --greeting-delay-ms N it greets after N ms, and a client that has sent anything by then is
@@ -99,6 +100,12 @@ def split_http(buffer: bytearray):
         del buffer[:total]
 
 
+def expects_continue(buffer: bytearray) -> bool:
+    """The request at the front has complete headers asking for "Expect: 100-continue"."""
+    end = buffer.find(b"\r\n\r\n")
+    return end >= 0 and b"\r\nexpect: 100-continue" in bytes(buffer[:end]).lower()
+
+
 def split_lines(buffer: bytearray):
     lines = []
     while True:
@@ -126,6 +133,7 @@ class Recorder:
         name = "conn-%05d-%s-%d.bin" % (order, ip, port)
         received = 0
         answered = 0
+        continued = False  # "100 Continue" sent for the request at the front of the buffer
         reason = "eof"
         buffer = bytearray()
         self.note("open %d %s %d" % (order, ip, port))
@@ -181,6 +189,7 @@ class Recorder:
                                 break
                     else:
                         for request in split_http(buffer):
+                            continued = False
                             if delay:
                                 time.sleep(delay)
                             answered += 1
@@ -189,6 +198,14 @@ class Recorder:
                             if closing:
                                 close_now = True
                                 break
+                        if (not close_now and not continued and not self.args.no_continue
+                                and expects_continue(buffer)):
+                            # The client waits for this before it sends the body (curl does
+                            # so for any POST above 1 KB).
+                            if delay:
+                                time.sleep(delay)
+                            conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+                            continued = True
                     if close_now:
                         reason = "server-close"
                         received += self.linger(conn, record)
@@ -260,6 +277,8 @@ def main():
                         help="wait this long after accepting before reading anything")
     parser.add_argument("--close-after", type=int, default=0)
     parser.add_argument("--greeting", action="store_true")
+    parser.add_argument("--no-continue", action="store_true",
+                        help="ignore Expect: 100-continue (a server that never sends one)")
     parser.add_argument("--size-percent", type=int, default=100,
                         help="HTTP bodies this percent of the usual size (a different server)")
     parser.add_argument("--greeting-delay-ms", type=int, default=0,
