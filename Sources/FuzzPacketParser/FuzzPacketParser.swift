@@ -14,7 +14,10 @@ public func fuzzPacketParser(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     let padded = Array(repeating: 0xEE, count: offset) + all.dropFirst()
     let slice = padded[offset...]
     for requirePayload in [true, false] {
-        for result in [TCPPacket.parse(slice, requirePayload: requirePayload), TCPPacket.parse(Array(slice), requirePayload: requirePayload)] {
+        for result in [
+            TCPPacket.parse(slice, requirePayload: requirePayload),
+            TCPPacket.parse(Array(slice), requirePayload: requirePayload),
+        ] {
             guard case .success(let packet) = result else { continue }
             precondition(packet.headerLength >= 40 && packet.headerLength <= slice.count, "header beyond the bytes")
             precondition(packet.payloadLength >= 0, "negative payload")

@@ -52,7 +52,9 @@ private func at(_ ms: Int64) -> MonotonicTime { MonotonicTime(milliseconds: ms) 
         #expect(IPv4Network("10.1.2.3")?.prefixLength == 32)
         #expect(IPv4Network("10.1.2.3/24") == IPv4Network(address: IPv4Address(10, 1, 2, 0), prefixLength: 24))
         #expect(IPv4Network("0.0.0.0/0")?.contains(IPv4Address(8, 8, 8, 8)) == true)
-        for bad in ["", "10.1.2.3/", "10.1.2.3/33", "10.1.2.3/024", "10.1.2/24", "10.1.2.3/2/4", "host/8", "10.1.2.3/-1"] {
+        for bad in [
+            "", "10.1.2.3/", "10.1.2.3/33", "10.1.2.3/024", "10.1.2/24", "10.1.2.3/2/4", "host/8", "10.1.2.3/-1",
+        ] {
             #expect(IPv4Network(bad) == nil, "\(bad)")
         }
     }
@@ -101,7 +103,9 @@ private func at(_ ms: Int64) -> MonotonicTime { MonotonicTime(milliseconds: ms) 
     }
 
     @Test func flagCombinationsNoStackAcceptsAreDropped() {
-        let refused: [TCPFlags] = [[.syn, .fin], [.syn, .rst], [.syn, .fin, .rst, .psh, .ack, .urg], [], [.fin], [.psh], [.urg, .psh, .fin]]
+        let refused: [TCPFlags] = [
+            [.syn, .fin], [.syn, .rst], [.syn, .fin, .rst, .psh, .ack, .urg], [], [.fin], [.psh], [.urg, .psh, .fin],
+        ]
         for flags in refused {
             guard case .failure(let reason) = TCPPacket.parse(packet(flags: flags), requirePayload: true) else {
                 Issue.record("flags \(flags) accepted")
@@ -109,7 +113,9 @@ private func at(_ ms: Int64) -> MonotonicTime { MonotonicTime(milliseconds: ms) 
             }
             #expect(reason == .badFlags)
         }
-        let accepted: [TCPFlags] = [[.syn], [.syn, .ack], [.ack], [.fin, .ack], [.rst], [.rst, .ack], [.psh, .ack], [.syn, .ecnLike]]
+        let accepted: [TCPFlags] = [
+            [.syn], [.syn, .ack], [.ack], [.fin, .ack], [.rst], [.rst, .ack], [.psh, .ack], [.syn, .ecnLike],
+        ]
         for flags in accepted {
             guard case .success = TCPPacket.parse(packet(flags: flags), requirePayload: true) else {
                 Issue.record("flags \(flags) refused")

@@ -89,7 +89,8 @@ final class InterceptLink {
             return .failed(SystemCallError("handshake (intercept speaks another protocol version)", errno: EPROTO))
         case .goodbye(.notAllowed):
             return .failed(
-                SystemCallError("handshake (intercept refused this host: add it to intercept --tcpcopy-allow)", errno: EACCES))
+                SystemCallError(
+                    "handshake (intercept refused this host: add it to intercept --tcpcopy-allow)", errno: EACCES))
         default:
             return .failed(SystemCallError("handshake (unexpected answer)", errno: EPROTO))
         }

@@ -49,7 +49,8 @@ public final class InterceptDaemon {
                     ? "reads the NFQUEUE queue (CAP_NET_ADMIN) and installs its iptables rule (CAP_NET_ADMIN and CAP_NET_RAW)"
                     : "reads the NFQUEUE queue over netlink")
             logger.critical("\(message)")
-            throw SystemCallError("capability check (\(missing.map(\.description).joined(separator: ",")))", errno: EPERM)
+            throw SystemCallError(
+                "capability check (\(missing.map(\.description).joined(separator: ",")))", errno: EPERM)
         }
         let loop = try EventLoop()
         let signals = try SignalSource()
@@ -86,7 +87,8 @@ public final class InterceptDaemon {
             metadata: [
                 "queue": "\(configuration.queue)", "port": "\(configuration.listenPort)",
                 "allow": "\(configuration.allowList.map(\.description).joined(separator: ","))",
-                "tcpcopy_allow": "\(peerPolicy.description)\(peerPolicy.source == .localNetworks ? " (this host's networks; set --tcpcopy-allow to restrict)" : "")",
+                "tcpcopy_allow":
+                    "\(peerPolicy.description)\(peerPolicy.source == .localNetworks ? " (this host's networks; set --tcpcopy-allow to restrict)" : "")",
             ])
 
         var lastTick = monotonicNow()
@@ -227,7 +229,8 @@ public final class InterceptDaemon {
             engine.counters.connectionsOverflowed += 1
             close(
                 token, loop: loop,
-                why: "not reading: \(Self.outputCapacity >> 20) MiB of output waiting (the output cap); its routes are dropped",
+                why:
+                    "not reading: \(Self.outputCapacity >> 20) MiB of output waiting (the output cap); its routes are dropped",
                 warn: true)
         }
         overflowed.removeAll(keepingCapacity: true)
@@ -262,7 +265,8 @@ public final class InterceptDaemon {
     /// it is someone else's, and is left alone at exit too).
     private func installRuleIfAsked() throws -> InstalledRule? {
         guard configuration.installRule, let port = configuration.servicePort else { return nil }
-        let rule = IptablesRules.NFQueueRule(servicePort: port, queue: configuration.queue, bypass: configuration.queueBypass)
+        let rule = IptablesRules.NFQueueRule(
+            servicePort: port, queue: configuration.queue, bypass: configuration.queueBypass)
         switch IptablesRules.isPresent(rule) {
         case .success(true):
             logger.warning(
@@ -284,7 +288,8 @@ public final class InterceptDaemon {
             metadata: ["bypass": "\(configuration.queueBypass)"])
         if configuration.queueBypass {
             logger.warning(
-                "--queue-bypass: while intercept is not running, the target's responses are NOT dropped; they go to the real clients")
+                "--queue-bypass: while intercept is not running, the target's responses are NOT dropped; they go to the real clients"
+            )
         }
         return InstalledRule(rule)
     }
@@ -302,7 +307,8 @@ public final class InterceptDaemon {
     private func checkRule() {
         switch IptablesRules.nfqueueRulesInOutput(queue: configuration.queue) {
         case .success(let count) where count > 0:
-            logger.info("found \(count) NFQUEUE rule(s) for queue \(configuration.queue) in the legacy filter OUTPUT chain")
+            logger.info(
+                "found \(count) NFQUEUE rule(s) for queue \(configuration.queue) in the legacy filter OUTPUT chain")
         case .success:
             logger.warning(
                 "no NFQUEUE rule for queue \(configuration.queue) in the legacy iptables OUTPUT chain. Unless you added one with iptables-nft, responses are not queued to intercept and REACH THE REAL CLIENTS. Add: iptables -I OUTPUT -p tcp --sport PORT -j NFQUEUE --queue-num \(configuration.queue), or run intercept --install-rule --service-port PORT"

@@ -66,9 +66,12 @@ public final class TCPCopyDaemon {
         if !missing.isEmpty {
             let message = Capability.explanation(
                 program: "tcpcopy", missing: missing,
-                needs: "captures and sends packets with raw sockets (CAP_NET_ADMIN is optional: it lets tcpcopy enlarge their buffers)")
+                needs:
+                    "captures and sends packets with raw sockets (CAP_NET_ADMIN is optional: it lets tcpcopy enlarge their buffers)"
+            )
             logger.critical("\(message)")
-            throw SystemCallError("capability check (\(missing.map(\.description).joined(separator: ",")))", errno: EPERM)
+            throw SystemCallError(
+                "capability check (\(missing.map(\.description).joined(separator: ",")))", errno: EPERM)
         }
         let loop = try EventLoop()
         let signals = try SignalSource()
@@ -207,7 +210,8 @@ public final class TCPCopyDaemon {
                 if let error = sender.send(packetBuffer, to: segment.destination) {
                     sendErrors[error.errnoName, default: 0] += 1
                     if sendErrors[error.errnoName] == 1 {
-                        logger.warning("raw send failed (counted as send_error_\(error.errnoName); copying goes on): \(error)")
+                        logger.warning(
+                            "raw send failed (counted as send_error_\(error.errnoName); copying goes on): \(error)")
                     }
                 } else {
                     packetsSent += 1
@@ -292,7 +296,8 @@ public final class TCPCopyDaemon {
             links[target] = link.connection
             let attempts = (backoffs.removeValue(forKey: target)?.failures ?? 0) + 1
             logger.warning(
-                "reconnected to intercept at \(target):\(configuration.interceptPort) after \(attempts) attempt(s); copying resumes")
+                "reconnected to intercept at \(target):\(configuration.interceptPort) after \(attempts) attempt(s); copying resumes"
+            )
         }
     }
 
@@ -328,7 +333,8 @@ public final class TCPCopyDaemon {
             )
         case .lowered(let limit):
             logger.warning(
-                "memory still growing over the cap (resident \(resident >> 20) MiB): new sessions beyond \(limit) live are refused")
+                "memory still growing over the cap (resident \(resident >> 20) MiB): new sessions beyond \(limit) live are refused"
+            )
         case .released:
             logger.info("memory back under the cap (\(resident >> 20) MiB); the memory session limit is lifted")
         }

@@ -91,4 +91,3 @@ func interfaceNetworks() -> [IPv4Network] {
     }
     return networks
 }
-
