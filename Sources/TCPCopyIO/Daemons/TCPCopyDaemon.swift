@@ -52,9 +52,7 @@ public final class TCPCopyDaemon {
     public init(configuration: TCPCopyConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        var tuning = SessionTuning()
-        tuning.idleTimeoutMilliseconds = Int64(configuration.sessionTimeout) * 1000
-        tuning.mtu = configuration.mtu
+        let tuning = SessionTuning(configuration: configuration)
         engine = TCPCopyEngine(configuration: configuration, tuning: tuning)
         memoryBudget = MemoryBudget(capBytes: configuration.memoryLimitMB << 20)
         actions.reserveCapacity(64)
