@@ -50,7 +50,7 @@ safety_expect_fresh_copies 20 "before the flood"
 read -r max_live peak_kb < <(flood_and_watch tcpcopy "$syns")
 safety_wait_idle tcpcopy 30
 table_full=$(safety_stat tcpcopy table_full)
-lab_log "flood of $syns SYNs: live sessions at most $max_live (cap $max_sessions), table_full=$table_full, peak RSS $((peak_kb / 1024)) MiB (cap $memory_mb MiB), started=$(safety_stat tcpcopy sessions_started)"
+lab_log "flood of $syns SYNs: live sessions at most $max_live (cap $max_sessions), table_full=$table_full, peak RSS $((peak_kb / 1024)) MiB (cap $memory_mb MiB), started=$(safety_stat tcpcopy sessions_started), captured=$(safety_stat tcpcopy captured), capture_dropped=$(safety_stat tcpcopy capture_dropped)"
 ((max_live <= max_sessions)) || lab_fail "live sessions during the flood" "<= $max_sessions" "$max_live"
 ((table_full > 0)) || lab_fail "table_full during the flood" ">0" "$table_full"
 ((peak_kb < memory_mb * 1024)) || lab_fail "tcpcopy's peak RSS" "< $memory_mb MiB" "$((peak_kb / 1024)) MiB"

@@ -47,6 +47,17 @@ int CTCPCopyShims_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t 
 int CTCPCopyShims_epoll_wait(int epfd, uint64_t *tokens, uint32_t *events, int max_events,
                              int timeout_ms);
 
+// --- sockets -----------------------------------------------------------------------------------
+
+/// Asks the kernel to report, with each packet received, how many it dropped for this socket
+/// because its receive buffer was full (SO_RXQ_OVFL). Returns setsockopt's result.
+int CTCPCopyShims_enable_drop_count(int fd);
+
+/// recv through recvmsg, reading the SO_RXQ_OVFL control message: the kernel's cumulative count
+/// of packets dropped for the socket goes to `*dropped` (left as it is when none came).
+/// Returns the bytes received, or -1 with errno set.
+long CTCPCopyShims_recv_counting_drops(int fd, void *buf, size_t len, uint32_t *dropped);
+
 // --- memory ------------------------------------------------------------------------------------
 
 /// malloc_trim(0): returns freed heap memory to the kernel (<malloc.h> is not in Glibc's module).

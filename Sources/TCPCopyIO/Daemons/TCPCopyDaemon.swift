@@ -48,6 +48,7 @@ public final class TCPCopyDaemon {
     private var peakResidentBytes = 0
     private var lastTrim = MonotonicTime.zero
     private var synsSinceMemoryCheck = 0
+    private var capture: RawCaptureSocket?
 
     public init(configuration: TCPCopyConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -92,6 +93,7 @@ public final class TCPCopyDaemon {
             logger.info("connected to intercept", metadata: ["target": "\(target):\(configuration.interceptPort)"])
         }
         let capture = try RawCaptureSocket(receiveBufferBytes: 16 << 20)
+        self.capture = capture
         let sender = try RawSendSocket(sendBufferBytes: 4 << 20)
         try loop.add(capture.descriptor.rawValue, token: Token.capture)
         checkMemory(now: monotonicNow(), atStart: true)
@@ -353,6 +355,7 @@ public final class TCPCopyDaemon {
 
     private func statsLine() -> String {
         var line = engine.counters.line
+        line.add("capture_dropped", Int(capture?.kernelDropped ?? 0))
         line.add("sessions_live", engine.sessionCount)
         line.add("packets_sent", packetsSent)
         line.add("send_errors", sendErrors.values.reduce(0, +))

@@ -1,3 +1,4 @@
+import CTCPCopyShims
 import Glibc
 import TCPCopyCore
 
@@ -7,6 +8,9 @@ final class RawCaptureSocket {
     let descriptor: FileDescriptor
     /// Large enough for a GRO super-packet (IP total length is at most 65535).
     private var buffer = [UInt8](repeating: 0, count: 65536)
+    /// Packets the kernel dropped because the receive buffer was full (SO_RXQ_OVFL): copies
+    /// lost before tcpcopy saw them.
+    private(set) var kernelDropped: UInt32 = 0
 
     init(receiveBufferBytes: Int32) throws(SystemCallError) {
         descriptor = FileDescriptor(
@@ -20,13 +24,17 @@ final class RawCaptureSocket {
         } catch {
             try setSocketOption(descriptor.rawValue, SOL_SOCKET, SO_RCVBUF, receiveBufferBytes, "SO_RCVBUF")
         }
+        // Best effort: without it the drops are merely not counted.
+        _ = CTCPCopyShims_enable_drop_count(descriptor.rawValue)
     }
 
     /// Reads up to `limit` packets, calling `body` with each; stops early when none is left.
     func receive(limit: Int, _ body: (ArraySlice<UInt8>) -> Void) throws(SystemCallError) {
         for _ in 0..<limit {
             let result = try nonBlocking("recv(raw)") {
-                buffer.withUnsafeMutableBytes { recv(descriptor.rawValue, $0.baseAddress, $0.count, 0) }
+                buffer.withUnsafeMutableBytes {
+                    CTCPCopyShims_recv_counting_drops(descriptor.rawValue, $0.baseAddress, $0.count, &kernelDropped)
+                }
             }
             guard case .done(let count) = result else { return }
             body(buffer[0..<count])
