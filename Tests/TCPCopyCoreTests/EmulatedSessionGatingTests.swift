@@ -94,6 +94,7 @@ import Testing
     @Test func heldRequestGoesAfterTheMaximumWaitWhateverTheTargetDid() {
         var tuning = SessionTuning()
         tuning.responseWaitMilliseconds = 5000
+        tuning.silentTargetMilliseconds = 60_000  // only the maximum wait is under test here
         var driver = SessionDriver(tuning: tuning)
         driver.establish(at: 0)
         _ = driver.client(seq: c, ack: s, payload: request(100), at: 0)
@@ -180,5 +181,18 @@ import Testing
         #expect(driver.client(seq: c + 30, ack: s + 7, payload: request(30, tag: 2), at: 12).isEmpty)
         #expect(driver.tick(at: 15).isEmpty)
         #expect(driver.tick(at: 30).sent.map(\.payload.count) == [30])
+    }
+
+    /// Finding F6: the online server sent "100 Continue"; the target, which need not, stays
+    /// silent and waits for the body. Once it has acknowledged the headers and stayed silent
+    /// for a second, the body goes.
+    @Test func silentTargetGetsTheNextSegmentsAfterASecond() {
+        var driver = SessionDriver()
+        driver.establish(at: 1)
+        #expect(driver.client(seq: c, ack: s, payload: request(40, tag: 1), at: 10).sent.count == 1)
+        _ = driver.target(seq: t, ack: c + 40, at: 11)  // acknowledged, no answer
+        #expect(driver.client(seq: c + 40, ack: s + 25, payload: request(100, tag: 2), at: 12).isEmpty)
+        #expect(driver.tick(at: 1009).isEmpty)
+        #expect(driver.tick(at: 1010).sent.map(\.payload.count) == [100])
     }
 }

@@ -51,6 +51,9 @@ struct RequestGate: Sendable {
         {
             return true
         }
+        if answered == 0 && everythingAcked && now - releasedAt >= tuning.silentTargetMilliseconds {
+            return true
+        }
         return now - releasedAt >= tuning.responseWaitMilliseconds
     }
 

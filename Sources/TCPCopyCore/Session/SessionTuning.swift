@@ -15,6 +15,10 @@ public struct SessionTuning: Sendable, Equatable {
     /// for two round trips (its answer may be shorter than the online server's); this caps that
     /// quiet time when round trips are long.
     public var responseQuietMilliseconds: Int64 = 300
+    /// A held request is released when the target has acknowledged everything yet answered
+    /// nothing for this long: some servers never send what the online one did (an interim
+    /// "100 Continue", say); curl, for one, sends the body after 1 s without it.
+    public var silentTargetMilliseconds: Int64 = 1000
     /// A held request is released after this long whatever the target did.
     public var responseWaitMilliseconds: Int64 = 10_000
     /// A session with no packet from either side for this long is released (`-t`).
