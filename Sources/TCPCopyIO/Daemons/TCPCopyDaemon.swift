@@ -39,8 +39,14 @@ public final class TCPCopyDaemon {
     private var controlBacklogDropped = 0
     private var linkFailures = 0
     /// Registrations that could not be sent because the target's intercept was unreachable:
-    /// sessions started while the link was down, lost (they also end as timed out or given up).
+    /// sessions started while the link was down. They are registered again when the link is
+    /// back (`registrationsReplayed`); those that gave up before are lost.
     private var registrationsWithoutLink = 0
+    /// The sessions registered with each target's intercept (or meant to be, while its link was
+    /// down): replayed when a link is re-established, so that sessions started during an outage
+    /// get their responses once intercept is back.
+    private var registeredKeys: [IPv4Address: Set<RouteKey>] = [:]
+    private var registrationsReplayed = 0
     /// Sessions refused because resident memory was over `-m` (`MemoryBudget`).
     private var memoryRefused = 0
     private var memoryBudget: MemoryBudget
@@ -198,6 +204,11 @@ public final class TCPCopyDaemon {
         for action in actions {
             switch action {
             case .control(let message, let target):
+                switch message {
+                case .register(let key): registeredKeys[target, default: []].insert(key)
+                case .unregister(let key): registeredKeys[target]?.remove(key)
+                default: break
+                }
                 guard let link = links[target] else {
                     if case .register = message { registrationsWithoutLink += 1 }
                     continue
@@ -295,8 +306,11 @@ public final class TCPCopyDaemon {
             try? loop.modify(link.descriptor, token: token, writable: false)
             links[target] = link.connection
             let attempts = (backoffs.removeValue(forKey: target)?.failures ?? 0) + 1
+            let replayed = registeredKeys[target] ?? []
+            for key in replayed { link.connection.send(.register(key)) }
+            registrationsReplayed += replayed.count
             logger.warning(
-                "reconnected to intercept at \(target):\(configuration.interceptPort) after \(attempts) attempt(s); copying resumes"
+                "reconnected to intercept at \(target):\(configuration.interceptPort) after \(attempts) attempt(s); copying resumes (\(replayed.count) sessions started meanwhile registered again)"
             )
         }
     }
@@ -364,6 +378,7 @@ public final class TCPCopyDaemon {
         line.add("control_link_failures", linkFailures)
         line.add("control_links_down", backoffs.count)
         line.add("registrations_without_link", registrationsWithoutLink)
+        line.add("registrations_replayed", registrationsReplayed)
         line.add("memory_full", memoryRefused)
         line.add("memory_session_limit", memoryBudget.sessionLimit ?? 0)
         line.add("rss_kb", residentBytes >> 10)
