@@ -18,31 +18,57 @@ import Testing
 
     @Test func busyPreferredPortRelocates() {
         var allocator = CopyPortAllocator()
-        var busy = key
-        busy.clientPort = 40000
-        let choice = allocator.choose(for: key, clientPort: 40000, copyNumber: 0, now: .zero) { $0 == busy }
-        #expect(choice == .relocated(40001))
+        #expect(allocator.allocate(for: key, clientPort: 40000, copyNumber: 0) == .preferred(40000))
+        #expect(allocator.allocate(for: key, clientPort: 40000, copyNumber: 0) == .relocated(40001))
+        #expect(allocator.busyCount(for: key) == 2)
+        // Another target endpoint has its own ports.
+        var other = key
+        other.targetPort = 81
+        #expect(allocator.allocate(for: other, clientPort: 40000, copyNumber: 0) == .preferred(40000))
     }
 
-    @Test func portTheTargetHoldsInTimeWaitIsAvoidedUntilItExpires() {
+    @Test func releasedPortIsFreeAtOnceOrAfterItsTime() {
         var allocator = CopyPortAllocator()
-        var cooled = key
-        cooled.clientPort = 40000
-        allocator.cool(cooled, now: MonotonicTime(milliseconds: 1000))
-        let during = allocator.choose(
-            for: key, clientPort: 40000, copyNumber: 0, now: MonotonicTime(milliseconds: 30_000)) { _ in false }
-        #expect(during == .relocated(40001))
-        let after = allocator.choose(
-            for: key, clientPort: 40000, copyNumber: 0, now: MonotonicTime(milliseconds: 61_001)) { _ in false }
-        #expect(after == .preferred(40000))
-        allocator.purge(now: MonotonicTime(milliseconds: 61_001))
+        var used = key
+        used.clientPort = 40000
+        _ = allocator.allocate(for: key, clientPort: 40000, copyNumber: 0)
+        allocator.release(used, now: .zero)
+        #expect(allocator.allocate(for: key, clientPort: 40000, copyNumber: 0) == .preferred(40000))
+        // The target closed first: TIME_WAIT keeps the port for 60 s.
+        allocator.release(used, now: MonotonicTime(milliseconds: 1000), busyFor: CopyPortAllocator.timeWaitMilliseconds)
+        allocator.purge(now: MonotonicTime(milliseconds: 30_000))
+        #expect(allocator.allocate(for: key, clientPort: 40000, copyNumber: 0) == .relocated(40001))
+        allocator.purge(now: MonotonicTime(milliseconds: 61_000))
         #expect(allocator.coolingCount == 0)
+        #expect(allocator.allocate(for: key, clientPort: 40000, copyNumber: 0) == .preferred(40000))
     }
 
-    @Test func exhaustedRangeIsReportedNotReused() {
+    @Test func fullSpaceIsReportedNotReusedAndStaysCheap() {
         var allocator = CopyPortAllocator()
-        let choice = allocator.choose(for: key, clientPort: 40000, copyNumber: 3, now: .zero) { _ in true }
-        #expect(choice == .exhausted)
+        // Fill every unprivileged port (the set turns into a bitmap on the way).
+        for _ in 0..<64_512 {
+            guard allocator.allocate(for: key, clientPort: 1024, copyNumber: 0) != .exhausted else {
+                Issue.record("exhausted early")
+                return
+            }
+        }
+        #expect(allocator.busyCount(for: key) == 64_512)
+        #expect(allocator.allocate(for: key, clientPort: 50000, copyNumber: 7) == .exhausted)
+        // One port freed anywhere is found from any starting point.
+        var freed = key
+        freed.clientPort = 3000
+        allocator.release(freed, now: .zero)
+        #expect(allocator.allocate(for: key, clientPort: 60000, copyNumber: 0) == .relocated(3000))
+    }
+
+    @Test func portSpaceFindsTheNextFreePortAcrossTheWrap() {
+        var space = PortSpace()
+        for port in 1024...65535 where port != 1500 { _ = space.insert(UInt16(port)) }
+        #expect(space.firstFree(from: 60000) == 1500)
+        #expect(space.firstFree(from: 1501) == 1500)
+        #expect(space.firstFree(from: 1500) == 1500)
+        space.remove(65535)
+        #expect(space.firstFree(from: 2000) == 65535)
     }
 }
 

@@ -1,4 +1,5 @@
-/// Chooses the client port each copy of a session uses at the target.
+/// Chooses the client port each copy of a session uses at the target, and knows which ports
+/// are busy there.
 ///
 /// Copy `k` of a tcpcopy with port shift factor `f` has the copy number `g = f·1000 + k`
 /// (at most 1000 copies, at most 64 factors). Its preferred port is the client's own port moved
@@ -6,11 +7,11 @@
 /// so different copy numbers never prefer the same port for the same client port, and two
 /// processes with different factors never do either. Copy 0 of factor 0 keeps the client's port.
 ///
-/// A preferred port may still be busy: a live session of the same client address towards the
-/// same target uses it (another connection's copy, or the client's own), or the target still holds
-/// it in TIME_WAIT from a session it closed first. Then the next free port is taken (counted as a
-/// relocation); when the whole range is busy, the copy is not started (counted as a collision),
-/// because reusing a busy port would mix two sessions at the target.
+/// A port is busy while a session uses it, and for a while after: the target holds it in
+/// TIME_WAIT when it closed first, and a finished session's route lingers. A busy preferred port
+/// moves the copy to the next free one (a relocation); when every port of the client address
+/// towards that target is busy, the copy is not started (a collision), because reusing a busy
+/// port would mix two sessions at the target.
 public struct CopyPortAllocator: Sendable {
     /// How long the target keeps a port it closed first (Linux TIME_WAIT is 60 s).
     public static let timeWaitMilliseconds: Int64 = 60_000
@@ -18,7 +19,21 @@ public struct CopyPortAllocator: Sendable {
     static let portCount = 65536 - 1024
     static let stride = 7919
 
-    /// Keys busy at the target until the given time.
+    /// Ports are counted per client address and target endpoint.
+    struct SpaceKey: Hashable, Sendable {
+        var client: IPv4Address
+        var target: IPv4Address
+        var targetPort: UInt16
+
+        init(_ key: RouteKey) {
+            client = key.clientAddress
+            target = key.targetAddress
+            targetPort = key.targetPort
+        }
+    }
+
+    private var spaces: [SpaceKey: PortSpace] = [:]
+    /// Keys whose session ended but whose port stays busy until the given time.
     private var cooling: [RouteKey: MonotonicTime] = [:]
     private var lastPurge = MonotonicTime.zero
 
@@ -32,52 +47,53 @@ public struct CopyPortAllocator: Sendable {
         return UInt16(firstPort + index)
     }
 
-    public enum Choice: Equatable {
+    public enum Choice: Equatable, Sendable {
         case preferred(UInt16)
         case relocated(UInt16)
         case exhausted
     }
 
-    /// A free port for `key` (whose `clientPort` is ignored), starting from the preferred one.
-    /// `isLive` says whether a live session uses a key.
-    public mutating func choose(
-        for key: RouteKey, clientPort: UInt16, copyNumber: Int, now: MonotonicTime,
-        isLive: (RouteKey) -> Bool
-    ) -> Choice {
+    /// Takes a port for a new session of `key`'s client address and target (its `clientPort`
+    /// is ignored), starting from the preferred one, and marks it busy.
+    public mutating func allocate(for key: RouteKey, clientPort: UInt16, copyNumber: Int) -> Choice {
+        let spaceKey = SpaceKey(key)
+        var space = spaces[spaceKey] ?? PortSpace()
+        defer { spaces[spaceKey] = space }
         let preferred = Self.preferredPort(clientPort: clientPort, copyNumber: copyNumber)
-        var candidate = key
-        candidate.clientPort = preferred
-        if isFree(candidate, now: now, isLive: isLive) { return .preferred(preferred) }
-        var index = Int(preferred) - Self.firstPort
-        for _ in 1..<Self.portCount {
-            index = (index + 1) % Self.portCount
-            if index < 0 { index += Self.portCount }
-            candidate.clientPort = UInt16(Self.firstPort + index)
-            if isFree(candidate, now: now, isLive: isLive) { return .relocated(candidate.clientPort) }
-        }
-        return .exhausted
+        if space.insert(preferred) { return .preferred(preferred) }
+        guard let free = space.firstFree(from: preferred == 65535 ? UInt16(Self.firstPort) : preferred + 1)
+        else { return .exhausted }
+        _ = space.insert(free)
+        return .relocated(free)
     }
 
-    /// The target may still hold this key for `milliseconds` (TIME_WAIT after it closed first,
-    /// by default; or while a finished session lingers).
-    public mutating func cool(_ key: RouteKey, now: MonotonicTime, milliseconds: Int64 = timeWaitMilliseconds) {
+    /// The session on `key` ended. Its port is free at once, or stays busy `milliseconds` longer.
+    public mutating func release(_ key: RouteKey, now: MonotonicTime, busyFor milliseconds: Int64 = 0) {
+        guard milliseconds > 0 else { return free(key) }
         let until = now + milliseconds
         if let current = cooling[key], current >= until { return }
         cooling[key] = until
     }
 
-    /// Forgets ports whose TIME_WAIT is over; cheap to call often.
+    /// Frees the ports whose time is up; cheap to call often.
     public mutating func purge(now: MonotonicTime) {
         guard now - lastPurge >= 1000 else { return }
         lastPurge = now
-        cooling = cooling.filter { now < $0.value }
+        for (key, until) in cooling where until <= now {
+            cooling[key] = nil
+            free(key)
+        }
     }
 
     public var coolingCount: Int { cooling.count }
 
-    private func isFree(_ key: RouteKey, now: MonotonicTime, isLive: (RouteKey) -> Bool) -> Bool {
-        if isLive(key) { return false }
-        if let until = cooling[key], now < until { return false }
-        return true
+    /// Busy ports of `key`'s client address towards its target.
+    public func busyCount(for key: RouteKey) -> Int { spaces[SpaceKey(key)]?.busyCount ?? 0 }
+
+    private mutating func free(_ key: RouteKey) {
+        let spaceKey = SpaceKey(key)
+        guard var space = spaces[spaceKey] else { return }
+        space.remove(key.clientPort)
+        spaces[spaceKey] = space.isEmpty ? nil : space
     }
 }

@@ -4,6 +4,8 @@ public enum EngineAction: Hashable, Sendable {
     case control(ControlMessage, target: IPv4Address)
     /// Send this segment to the target with the raw socket.
     case send(OutgoingSegment)
+    /// Something an operator should read in the log (already rate-limited).
+    case notice(String)
 }
 
 /// tcpcopy's logic: which captured packets to copy, the live sessions (one per target and
@@ -40,6 +42,8 @@ public struct TCPCopyEngine: Sendable {
     /// instead of leaving the target's socket waiting.
     private var lingering: [RouteKey: MonotonicTime] = [:]
     static let lingerMilliseconds: Int64 = 3000
+    private var lastExhaustionNotice: MonotonicTime?
+    private var exhaustedSinceNotice = 0
     /// The routes of each online port, so that a packet finds its routes without a scan.
     private let routesByPort: [UInt16: [CopyRoute]]
     static let recentlyClosedMilliseconds: Int64 = 30_000
@@ -230,14 +234,12 @@ public struct TCPCopyEngine: Sendable {
         var keys: [RouteKey] = []
         let clientAddress = sampler.targetSideAddress(for: capture.clientAddress)
         for route in routes {
-            for copy in 0..<configuration.copies {
+            copies: for copy in 0..<configuration.copies {
                 var key = RouteKey(
                     clientAddress: clientAddress, clientPort: capture.clientPort,
                     targetAddress: route.targetAddress, targetPort: route.targetPort)
-                switch ports.choose(
-                    for: key, clientPort: capture.clientPort,
-                    copyNumber: configuration.portShift * 1000 + copy, now: now,
-                    isLive: { sessions[$0] != nil })
+                switch ports.allocate(
+                    for: key, clientPort: capture.clientPort, copyNumber: configuration.portShift * 1000 + copy)
                 {
                 case .preferred(let port):
                     key.clientPort = port
@@ -245,8 +247,11 @@ public struct TCPCopyEngine: Sendable {
                     key.clientPort = port
                     counters.portsRelocated += 1
                 case .exhausted:
-                    counters.portCollisions += 1
-                    continue
+                    // Every further copy towards this target would find the same full space.
+                    let notStarted = configuration.copies - copy
+                    counters.portCollisions += notStarted
+                    noteExhaustion(of: key, copies: notStarted, now: now, actions: &actions)
+                    break copies
                 }
                 sessionActions.removeAll(keepingCapacity: true)
                 sessions[key] = make(key, tuning, &sessionActions)
@@ -278,6 +283,21 @@ public struct TCPCopyEngine: Sendable {
             flags: .rst, window: 0)
     }
 
+    /// Says, at most every 10 s, that copies could not start for lack of client ports.
+    private mutating func noteExhaustion(
+        of key: RouteKey, copies: Int, now: MonotonicTime, actions: inout [EngineAction]
+    ) {
+        exhaustedSinceNotice += copies
+        if let last = lastExhaustionNotice, now - last < 10_000 { return }
+        lastExhaustionNotice = now
+        actions.append(
+            .notice(
+                "no free client port for \(key.clientAddress) towards \(key.targetAddress):\(key.targetPort): "
+                    + "\(exhaustedSinceNotice) copies not started (port_collisions); every port there is in use "
+                    + "or in the target's TIME_WAIT. Lower -n, or spread the copies over more addresses with -c."))
+        exhaustedSinceNotice = 0
+    }
+
     private mutating func refreshTimer(of key: RouteKey) {
         if sessions[key]?.hasShortTimer == true { ticking.insert(key) } else { ticking.remove(key) }
     }
@@ -296,9 +316,13 @@ public struct TCPCopyEngine: Sendable {
             case .finished(let key, let outcome):
                 counters.sessionsEnded[outcome, default: 0] += 1
                 counters.retransmissions += sessions[key]?.retransmissions ?? 0
-                if outcome == .completed && sessions[key]?.targetClosedFirst == true {
-                    ports.cool(key, now: now)
-                }
+                // The port stays busy while the target may still hold it: TIME_WAIT when it
+                // closed first, or while the route lingers; a reset target holds nothing.
+                let busyFor: Int64 =
+                    outcome == .completed && sessions[key]?.targetClosedFirst == true
+                    ? CopyPortAllocator.timeWaitMilliseconds
+                    : outcome == .resetByTarget ? 0 : Self.lingerMilliseconds
+                ports.release(key, now: now, busyFor: busyFor)
                 sessions[key] = nil
                 ticking.remove(key)
                 if let capture = captureOf.removeValue(forKey: key) {
@@ -315,7 +339,6 @@ public struct TCPCopyEngine: Sendable {
                     actions.append(.control(.unregister(key), target: key.targetAddress))
                 } else {
                     lingering[key] = now
-                    ports.cool(key, now: now, milliseconds: Self.lingerMilliseconds)
                 }
             case .reopen(let key, let stream, let timestamp):
                 if let capture = endedCaptures[key], !stream.isEmpty {
@@ -337,14 +360,14 @@ public struct TCPCopyEngine: Sendable {
         _ stream: ClientStream, of oldKey: RouteKey, capture: CaptureKey, timestamp: UInt32?,
         now: MonotonicTime, actions: inout [EngineAction]
     ) {
-        ports.cool(oldKey, now: now)  // a new port: nothing of the old connection may mix in
+        // The old port is still busy (its route lingers), so the new connection gets another:
+        // nothing of the old connection can mix in.
         var key = oldKey
-        switch ports.choose(
-            for: oldKey, clientPort: oldKey.clientPort, copyNumber: 0, now: now, isLive: { sessions[$0] != nil })
-        {
+        switch ports.allocate(for: oldKey, clientPort: oldKey.clientPort, copyNumber: 0) {
         case .preferred(let port), .relocated(let port): key.clientPort = port
         case .exhausted:
             counters.portCollisions += 1
+            noteExhaustion(of: oldKey, copies: 1, now: now, actions: &actions)
             return
         }
         sessionActions.removeAll(keepingCapacity: true)

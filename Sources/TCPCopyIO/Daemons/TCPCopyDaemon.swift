@@ -215,6 +215,8 @@ public final class TCPCopyDaemon {
                 }
                 if !link.send(message) { controlBacklogDropped += 1 }
                 if case .register = message { try? link.flush() }
+            case .notice(let text):
+                logger.warning("\(text)")
             case .send(let segment):
                 packetBuffer.removeAll(keepingCapacity: true)
                 segment.encode(into: &packetBuffer)

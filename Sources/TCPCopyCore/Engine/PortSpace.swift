@@ -1,0 +1,77 @@
+/// The busy client ports of one client address towards one target endpoint. While few are busy
+/// it is a small set; past that, a bitmap of all 65,536 ports, so that finding a free port costs
+/// a scan of 1,024 words at worst, however full the space is.
+struct PortSpace: Sendable {
+    static let firstRelocatablePort = 1024
+    private static let bitmapThreshold = 256
+
+    private var small: Set<UInt16> = []
+    private var bits: [UInt64]?
+    private(set) var busyCount = 0
+
+    var isEmpty: Bool { busyCount == 0 }
+
+    func contains(_ port: UInt16) -> Bool {
+        if let bits { return bits[Int(port) >> 6] & (1 << UInt64(port & 63)) != 0 }
+        return small.contains(port)
+    }
+
+    /// Marks `port` busy; false if it already was.
+    mutating func insert(_ port: UInt16) -> Bool {
+        guard !contains(port) else { return false }
+        busyCount += 1
+        if bits == nil && busyCount > Self.bitmapThreshold {
+            var map = [UInt64](repeating: 0, count: 1024)
+            for busy in small { map[Int(busy) >> 6] |= 1 << UInt64(busy & 63) }
+            bits = map
+            small = []
+        }
+        if bits != nil {
+            bits![Int(port) >> 6] |= 1 << UInt64(port & 63)
+        } else {
+            small.insert(port)
+        }
+        return true
+    }
+
+    mutating func remove(_ port: UInt16) {
+        guard contains(port) else { return }
+        busyCount -= 1
+        if bits != nil {
+            bits![Int(port) >> 6] &= ~(1 << UInt64(port & 63))
+        } else {
+            small.remove(port)
+        }
+    }
+
+    /// The first free port from `start` upwards through 1024...65535, wrapping; nil when all
+    /// of them are busy.
+    func firstFree(from start: UInt16) -> UInt16? {
+        let low = Self.firstRelocatablePort
+        let first = max(Int(start), low)
+        guard let bits else {
+            // At most `bitmapThreshold` ports are busy: a free one is near.
+            var port = first
+            for _ in low...65535 {
+                if !small.contains(UInt16(port)) { return UInt16(port) }
+                port = port == 65535 ? low : port + 1
+            }
+            return nil
+        }
+        func scan(_ from: Int, _ through: Int) -> UInt16? {
+            var word = from >> 6
+            var mask = ~UInt64(0) << UInt64(from & 63)
+            while word <= through >> 6 {
+                let free = ~bits[word] & mask
+                if free != 0 {
+                    let port = word << 6 + free.trailingZeroBitCount
+                    return port <= through ? UInt16(port) : nil
+                }
+                word += 1
+                mask = ~0
+            }
+            return nil
+        }
+        return scan(first, 65535) ?? (first > low ? scan(low, first - 1) : nil)
+    }
+}
