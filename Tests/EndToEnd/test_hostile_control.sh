@@ -71,4 +71,17 @@ for pattern in "corrupt control stream" "refused a control connection" "not read
     "protocol misuse"; do
     grep -q "$pattern" "$ilog" || lab_fail "intercept's log" "a line with '$pattern'" "none"
 done
+# A real tcpcopy from a host that is not listed: refused at once, told why, exits non-zero.
+lab_daemon_start intercept-locked target "$(lab_bin intercept)" --queue 5 -p 36600 --tcpcopy-allow 10.77.2.99
+_lab_wait_daemon intercept-locked 10 _lab_listening target 36600 || lab_die "intercept-locked did not listen"
+if lab_exec online timeout 30 "$(lab_bin tcpcopy)" "$LAB_ONLINE_IP" 80 "$LAB_TARGET_IP" 80 -p 36600 \
+    >"$LAB_DIR/refused-tcpcopy.out" 2>&1; then
+    lab_fail "tcpcopy refused by intercept" "a non-zero exit" "exit 0"
+fi
+grep -q "intercept refused this host: add it to intercept --tcpcopy-allow" "$LAB_DIR/refused-tcpcopy.out" ||
+    lab_fail "tcpcopy's message when refused" "names --tcpcopy-allow" "$(tail -n 3 "$LAB_DIR/refused-tcpcopy.out")"
+lab_expect_clean_stop intercept-locked
+(($(lab_stat_int "$(lab_daemon_log intercept-locked)" connections_refused) == 1)) ||
+    lab_fail "intercept-locked's connections_refused" 1 "$(lab_stat_int "$(lab_daemon_log intercept-locked)" connections_refused)"
+
 lab_log "PASS hostile_control: $ok requests copied exactly while 7 hostile peers were disconnected"
