@@ -33,9 +33,9 @@ public struct CopyPortAllocator: Sendable {
     }
 
     private var spaces: [SpaceKey: PortSpace] = [:]
-    /// Keys whose session ended but whose port stays busy until the given time.
-    private var cooling: [RouteKey: MonotonicTime] = [:]
-    private var lastPurge = MonotonicTime.zero
+    /// Keys whose session ended but whose port stays busy a while, one queue per duration
+    /// (there are only a few), so that expiry pops from the front instead of scanning.
+    private var cooling: [Int64: ExpiryQueue<RouteKey>] = [:]
 
     public init() {}
 
@@ -70,22 +70,17 @@ public struct CopyPortAllocator: Sendable {
     /// The session on `key` ended. Its port is free at once, or stays busy `milliseconds` longer.
     public mutating func release(_ key: RouteKey, now: MonotonicTime, busyFor milliseconds: Int64 = 0) {
         guard milliseconds > 0 else { return free(key) }
-        let until = now + milliseconds
-        if let current = cooling[key], current >= until { return }
-        cooling[key] = until
+        cooling[milliseconds, default: ExpiryQueue(lifetimeMilliseconds: milliseconds)].insert(key, now: now)
     }
 
-    /// Frees the ports whose time is up; cheap to call often.
+    /// Frees the ports whose time is up.
     public mutating func purge(now: MonotonicTime) {
-        guard now - lastPurge >= 1000 else { return }
-        lastPurge = now
-        for (key, until) in cooling where until <= now {
-            cooling[key] = nil
-            free(key)
+        for duration in Array(cooling.keys) {
+            for key in cooling[duration]!.popExpired(now: now) { free(key) }
         }
     }
 
-    public var coolingCount: Int { cooling.count }
+    public var coolingCount: Int { cooling.values.reduce(0) { $0 + $1.count } }
 
     /// Busy ports of `key`'s client address towards its target.
     public func busyCount(for key: RouteKey) -> Int { spaces[SpaceKey(key)]?.busyCount ?? 0 }

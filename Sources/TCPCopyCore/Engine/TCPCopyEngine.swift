@@ -32,21 +32,19 @@ public struct TCPCopyEngine: Sendable {
     private let sampler: SessionSampler
     /// Connections whose sessions all ended lately: their late packets (retransmissions, the
     /// last ACK) must not look like connections opened before tcpcopy started.
-    private var recentlyClosed: [CaptureKey: MonotonicTime] = [:]
-    /// Sessions with a short timer running (`EmulatedSession.hasShortTimer`), ticked every
-    /// time; the others are swept once a second for their idle timeout.
-    private var ticking: Set<RouteKey> = []
+    private var recentlyClosed = ExpiryQueue<CaptureKey>(lifetimeMilliseconds: 30_000)
+    /// When each session next needs a tick: a tick touches only those that are due.
+    private var timers = DeadlineQueue<RouteKey>()
     private var lastSweep = MonotonicTime.zero
+    /// The routes of each online port, so that a packet finds its routes without a scan.
+    private let routesByPort: [UInt16: [CopyRoute]]
     /// Finished sessions whose route stays registered for a while, so that a late packet of the
     /// target (a FIN retransmitted because our last ACK or RST was lost) is answered with a RST
     /// instead of leaving the target's socket waiting.
-    private var lingering: [RouteKey: MonotonicTime] = [:]
+    private var lingering = ExpiryQueue<RouteKey>(lifetimeMilliseconds: lingerMilliseconds)
     static let lingerMilliseconds: Int64 = 3000
     private var lastExhaustionNotice: MonotonicTime?
     private var exhaustedSinceNotice = 0
-    /// The routes of each online port, so that a packet finds its routes without a scan.
-    private let routesByPort: [UInt16: [CopyRoute]]
-    static let recentlyClosedMilliseconds: Int64 = 30_000
 
     public init(configuration: TCPCopyConfiguration, tuning: SessionTuning) {
         self.configuration = configuration
@@ -61,7 +59,13 @@ public struct TCPCopyEngine: Sendable {
 
     /// Whether some session needs `tick` soon (every 10 ms or so); otherwise once a second will
     /// do, which lets an idle daemon sleep.
-    public var hasShortTimers: Bool { !ticking.isEmpty }
+    public var hasShortTimers: Bool { timers.earliest != nil }
+
+    /// How long the caller may sleep before the next `tick` is useful (at most `limit`).
+    public func millisecondsUntilNextTick(now: MonotonicTime, limit: Int64) -> Int64 {
+        guard let earliest = timers.earliest else { return limit }
+        return max(0, min(limit, earliest - now))
+    }
 
     /// The online ports we copy, for the capture filter.
     public var onlinePorts: Set<UInt16> { Set(configuration.routes.map(\.onlinePort)) }
@@ -117,7 +121,7 @@ public struct TCPCopyEngine: Sendable {
                 for key in existing { captureOf[key] = nil }
                 fanOut[capture] = nil
             }
-            recentlyClosed[capture] = nil
+            recentlyClosed.remove(capture)
             start(capture, routes: routes, now: now, actions: &actions) { key, tuning, sessionActions in
                 EmulatedSession(key: key, syn: packet, tuning: tuning, now: now, actions: &sessionActions)
             }
@@ -128,7 +132,7 @@ public struct TCPCopyEngine: Sendable {
                 counters.strayControl += 1
                 return
             }
-            if recentlyClosed[capture] != nil {
+            if recentlyClosed.contains(capture) {
                 counters.lateData += 1
                 return
             }
@@ -150,7 +154,7 @@ public struct TCPCopyEngine: Sendable {
         for key in keys {
             sessionActions.removeAll(keepingCapacity: true)
             sessions[key]?.clientSent(packet, payload: payload, now: now, actions: &sessionActions)
-            refreshTimer(of: key)
+            refreshTimer(of: key, now: now)
             perform(&actions, now: now)
         }
     }
@@ -162,7 +166,7 @@ public struct TCPCopyEngine: Sendable {
         counters.responses += 1
         let key = RouteKey(response: header.packet)
         guard sessions[key] != nil else {
-            if lingering[key] != nil, !header.packet.flags.contains(.rst) {
+            if lingering.contains(key), !header.packet.flags.contains(.rst) {
                 counters.lingerResets += 1
                 actions.append(.send(Self.reset(answering: header.packet)))
             } else {
@@ -172,26 +176,21 @@ public struct TCPCopyEngine: Sendable {
         }
         sessionActions.removeAll(keepingCapacity: true)
         sessions[key]!.targetSent(header.packet, now: now, actions: &sessionActions)
-        refreshTimer(of: key)
+        refreshTimer(of: key, now: now)
         perform(&actions, now: now)
     }
 
     /// Timers of every session.
     public mutating func tick(now: MonotonicTime, actions: inout [EngineAction]) {
         ports.purge(now: now)
-        let sweep = now - lastSweep >= 1000
-        if sweep {
-            lastSweep = now
-            recentlyClosed = recentlyClosed.filter { now - $0.value < Self.recentlyClosedMilliseconds }
-            for (key, since) in lingering where now - since >= Self.lingerMilliseconds {
-                lingering[key] = nil
-                actions.append(.control(.unregister(key), target: key.targetAddress))
-            }
+        _ = recentlyClosed.popExpired(now: now)
+        for key in lingering.popExpired(now: now) {
+            actions.append(.control(.unregister(key), target: key.targetAddress))
         }
-        for key in sweep ? Array(sessions.keys) : Array(ticking) {
+        for key in timers.popDue(now: now) {
             sessionActions.removeAll(keepingCapacity: true)
             sessions[key]?.tick(now: now, actions: &sessionActions)
-            refreshTimer(of: key)
+            refreshTimer(of: key, now: now)
             perform(&actions, now: now)
         }
     }
@@ -213,8 +212,8 @@ public struct TCPCopyEngine: Sendable {
     }
 
     private mutating func unregisterLingering(actions: inout [EngineAction], where matches: (RouteKey) -> Bool) {
-        for key in lingering.keys where matches(key) {
-            lingering[key] = nil
+        for key in lingering.added.keys where matches(key) {
+            lingering.remove(key)
             actions.append(.control(.unregister(key), target: key.targetAddress))
         }
     }
@@ -255,7 +254,7 @@ public struct TCPCopyEngine: Sendable {
                 }
                 sessionActions.removeAll(keepingCapacity: true)
                 sessions[key] = make(key, tuning, &sessionActions)
-                refreshTimer(of: key)
+                refreshTimer(of: key, now: now)
                 captureOf[key] = capture
                 keys.append(key)
                 counters.sessionsStarted += 1
@@ -298,8 +297,12 @@ public struct TCPCopyEngine: Sendable {
         exhaustedSinceNotice = 0
     }
 
-    private mutating func refreshTimer(of key: RouteKey) {
-        if sessions[key]?.hasShortTimer == true { ticking.insert(key) } else { ticking.remove(key) }
+    private mutating func refreshTimer(of key: RouteKey, now: MonotonicTime) {
+        if let deadline = sessions[key]?.nextDeadline(now: now) {
+            timers.schedule(key, at: deadline)
+        } else {
+            timers.cancel(key)
+        }
     }
 
     /// Turns the session's actions into engine actions, forgets finished sessions and opens
@@ -324,7 +327,7 @@ public struct TCPCopyEngine: Sendable {
                     : outcome == .resetByTarget ? 0 : Self.lingerMilliseconds
                 ports.release(key, now: now, busyFor: busyFor)
                 sessions[key] = nil
-                ticking.remove(key)
+                timers.cancel(key)
                 if let capture = captureOf.removeValue(forKey: key) {
                     endedCaptures[key] = capture
                     fanOut[capture]?.removeAll { $0 == key }
@@ -332,13 +335,13 @@ public struct TCPCopyEngine: Sendable {
                         fanOut[capture] = nil
                         // After a timeout the client may still come back: its data then opens a
                         // new session. After a real end, late data is only late.
-                        if outcome.endedTheConnection { recentlyClosed[capture] = now }
+                        if outcome.endedTheConnection { recentlyClosed.insert(capture, now: now) }
                     }
                 }
                 if outcome == .resetByTarget {
                     actions.append(.control(.unregister(key), target: key.targetAddress))
                 } else {
-                    lingering[key] = now
+                    lingering.insert(key, now: now)
                 }
             case .reopen(let key, let stream, let timestamp):
                 if let capture = endedCaptures[key], !stream.isEmpty {
@@ -371,13 +374,13 @@ public struct TCPCopyEngine: Sendable {
             return
         }
         sessionActions.removeAll(keepingCapacity: true)
-        defer { refreshTimer(of: key) }
+        defer { refreshTimer(of: key, now: now) }
         sessions[key] = EmulatedSession(
             key: key, continuing: stream, timestamp: timestamp, synMSS: configuration.synMSS, tuning: tuning,
             now: now, actions: &sessionActions)
         captureOf[key] = capture
         fanOut[capture, default: []].append(key)
-        recentlyClosed[capture] = nil
+        recentlyClosed.remove(capture)
         counters.sessionsStarted += 1
         counters.sessionsReopened += 1
         perform(&actions, now: now)

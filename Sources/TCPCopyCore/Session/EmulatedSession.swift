@@ -133,9 +133,25 @@ public struct EmulatedSession: Sendable {
 
     /// Whether a timer shorter than the idle timeout is running: a retransmission, a held
     /// request's wait, a client reset waiting for the data before it, or the FIN-WAIT-2 limit.
-    /// Sessions without one only need the idle check, which can run far less often.
     public var hasShortTimer: Bool {
         retransmitDeadline != nil || !queue.isEmpty || resetPending || finWait2Since != nil
+    }
+
+    /// The next time `tick` may have something to do; nil once closed. Held requests are
+    /// looked at every 10 ms (their release depends on several clocks); everything else has an
+    /// exact time.
+    public func nextDeadline(now: MonotonicTime) -> MonotonicTime? {
+        guard !isClosed else { return nil }
+        var deadline = lastActivity + tuning.idleTimeoutMilliseconds
+        if let limit = tuning.keepAliveTimeoutMilliseconds, state == .established {
+            deadline = min(deadline, lastActivity + limit)
+        }
+        if let retransmit = retransmitDeadline { deadline = min(deadline, retransmit) }
+        if let since = finWait2Since { deadline = min(deadline, since + tuning.finWait2Milliseconds) }
+        if (state == .established || state == .closeWait) && (!queue.isEmpty || resetPending) {
+            deadline = min(deadline, now + 10)
+        }
+        return deadline
     }
 
     public var isClosed: Bool {
