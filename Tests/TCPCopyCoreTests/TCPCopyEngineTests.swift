@@ -132,9 +132,13 @@ import Testing
         #expect(engine.counters.noSession == 1)
         #expect(engine.counters.tableFull == 1)
         #expect(engine.sessionCount == 1)
+        // Its next data is lost too, but the table is not asked again (nor counted full again).
+        _ = capture(&engine, other.bytes(seq: c + 10, ack: s, [.ack, .psh], payload: request(10)))
+        #expect(engine.counters.noSession == 2)
+        #expect(engine.counters.tableFull == 1)
         // A SYN-ACK is not a client's SYN either; without data it is a stray.
         #expect(capture(&engine, other.bytes(seq: 1, ack: 2, [.syn, .ack])).isEmpty)
-        #expect(engine.counters.noSession == 1)
+        #expect(engine.counters.noSession == 2)
         #expect(engine.counters.strayControl == 1)
     }
 

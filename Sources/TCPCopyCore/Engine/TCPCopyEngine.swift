@@ -33,6 +33,9 @@ public struct TCPCopyEngine: Sendable {
     /// Connections whose sessions all ended lately: their late packets (retransmissions, the
     /// last ACK) must not look like connections opened before tcpcopy started.
     private var recentlyClosed = ExpiryQueue<CaptureKey>(lifetimeMilliseconds: 30_000)
+    /// Connections none of whose copies could start (table full, no client port): their later
+    /// packets are counted as lost once, not retried (and counted again) packet after packet.
+    private var refused = ExpiryQueue<CaptureKey>(lifetimeMilliseconds: 30_000)
     /// When each session next needs a tick: a tick touches only those that are due.
     private var timers = DeadlineQueue<RouteKey>()
     private var lastSweep = MonotonicTime.zero
@@ -122,6 +125,7 @@ public struct TCPCopyEngine: Sendable {
                 fanOut[capture] = nil
             }
             recentlyClosed.remove(capture)
+            refused.remove(capture)
             start(capture, routes: routes, now: now, actions: &actions) { key, tuning, sessionActions in
                 EmulatedSession(key: key, syn: packet, tuning: tuning, now: now, actions: &sessionActions)
             }
@@ -134,6 +138,10 @@ public struct TCPCopyEngine: Sendable {
             }
             if recentlyClosed.contains(capture) {
                 counters.lateData += 1
+                return
+            }
+            if refused.contains(capture) {
+                counters.noSession += 1
                 return
             }
             // A connection opened before we started (or before a restart): make up its handshake
@@ -184,6 +192,7 @@ public struct TCPCopyEngine: Sendable {
     public mutating func tick(now: MonotonicTime, actions: inout [EngineAction]) {
         ports.purge(now: now)
         _ = recentlyClosed.popExpired(now: now)
+        _ = refused.popExpired(now: now)
         for key in lingering.popExpired(now: now) {
             actions.append(.control(.unregister(key), target: key.targetAddress))
         }
@@ -228,6 +237,7 @@ public struct TCPCopyEngine: Sendable {
         let wanted = routes.count * configuration.copies
         guard sessions.count + wanted <= configuration.maxSessions else {
             counters.tableFull += 1
+            refused.insert(capture, now: now)
             return
         }
         var keys: [RouteKey] = []
@@ -261,7 +271,7 @@ public struct TCPCopyEngine: Sendable {
                 perform(&actions, now: now)
             }
         }
-        if !keys.isEmpty { fanOut[capture] = keys }
+        if keys.isEmpty { refused.insert(capture, now: now) } else { fanOut[capture] = keys }
     }
 
     private mutating func abort(
