@@ -47,7 +47,9 @@ lab_tcpcopy_start tcpcopy "$LAB_ONLINE_IP" 80 "$LAB_TARGET_IP" 80 --max-sessions
     -m "$memory_mb" -t 5
 safety_expect_fresh_copies 20 "before the flood"
 
-read -r max_live peak_kb < <(flood_and_watch tcpcopy "$syns")
+# Run in this shell (not a subshell), so that a failure inside ends the test.
+flood_and_watch tcpcopy "$syns" >"$LAB_DIR/watch.out"
+read -r max_live peak_kb <"$LAB_DIR/watch.out"
 safety_wait_idle tcpcopy 30
 table_full=$(safety_stat tcpcopy table_full)
 lab_log "flood of $syns SYNs: live sessions at most $max_live (cap $max_sessions), table_full=$table_full, peak RSS $((peak_kb / 1024)) MiB (cap $memory_mb MiB), started=$(safety_stat tcpcopy sessions_started), captured=$(safety_stat tcpcopy captured), capture_dropped=$(safety_stat tcpcopy capture_dropped)"
@@ -63,7 +65,8 @@ lab_expect_clean_stop tcpcopy
 cap_mb=$(((base_kb + 1023) / 1024 + 3))
 ((cap_mb >= 16)) || cap_mb=16
 lab_tcpcopy_start tcpcopy-m "$LAB_ONLINE_IP" 80 "$LAB_TARGET_IP" 80 --max-sessions 65536 -m "$cap_mb" -t 3
-read -r max_live peak_kb < <(flood_and_watch tcpcopy-m $((syns / 2)))
+flood_and_watch tcpcopy-m $((syns / 2)) >"$LAB_DIR/watch.out"
+read -r max_live peak_kb <"$LAB_DIR/watch.out"
 refused=$(safety_stat tcpcopy-m memory_full)
 lab_log "flood of $((syns / 2)) SYNs under -m $cap_mb: memory_full=$refused, live at most $max_live, peak RSS $((peak_kb / 1024)) MiB"
 ((refused > 0)) || lab_fail "sessions refused for memory (memory_full)" ">0" "$refused"

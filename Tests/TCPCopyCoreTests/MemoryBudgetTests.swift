@@ -50,6 +50,19 @@ import Testing
         #expect(budget.update(resident: 19 * mib, liveSessions: 10) == .none)
     }
 
+    @Test func hoveringAroundTheCapKeepsTheLearnedLimit() {
+        var budget = MemoryBudget(capBytes: 20 * mib)
+        #expect(budget.update(resident: 21 * mib, liveSessions: 5000) == .capReached(limit: 5000))
+        #expect(budget.update(resident: 19 * mib, liveSessions: 0) == .released)  // trimmed
+        // Over again with the table empty: the 5,000 that fitted still fit.
+        #expect(budget.update(resident: 21 * mib, liveSessions: 0) == .capReached(limit: 5000))
+        #expect(budget.admits(liveSessions: 30))
+        // A lowered limit is what is remembered.
+        #expect(budget.update(resident: 23 * mib, liveSessions: 5000) == .lowered(limit: 4500))
+        #expect(budget.update(resident: 19 * mib, liveSessions: 0) == .released)
+        #expect(budget.update(resident: 21 * mib, liveSessions: 10) == .capReached(limit: 4500))
+    }
+
     @Test func aProcessAlreadyOverTheCapStartsNothing() {
         var budget = MemoryBudget(capBytes: 16 * mib)
         #expect(budget.update(resident: 17 * mib, liveSessions: 0) == .capReached(limit: 0))

@@ -7,7 +7,9 @@
 /// limit: the memory those sessions used is there to be reused, so up to that many may live
 /// while resident stays over the cap. If resident keeps growing past where the limit was set
 /// while the table is near the limit, the limit is lowered by a tenth each time. Back under the
-/// cap, the limit is lifted.
+/// cap, the limit is lifted, but remembered: resident memory hovers around the cap once it has
+/// been reached (the allocator trims, the table is reused), and crossing it again with few
+/// sessions says nothing about how many fit, so the limit is never set below the last one.
 public struct MemoryBudget: Sendable, Equatable {
     public enum Change: Sendable, Equatable {
         case none
@@ -25,6 +27,8 @@ public struct MemoryBudget: Sendable, Equatable {
     /// Live sessions allowed while over the cap; nil when under it.
     public private(set) var sessionLimit: Int?
     private var residentAtLimit = 0
+    /// The last limit, kept after it is lifted.
+    private var learnedLimit = 0
 
     public init(capBytes: Int, regrowthBytes: Int = 1 << 20) {
         self.capBytes = capBytes
@@ -34,14 +38,16 @@ public struct MemoryBudget: Sendable, Equatable {
     /// A new reading of the resident size, with the number of live sessions at that moment.
     public mutating func update(resident: Int, liveSessions: Int) -> Change {
         guard resident > capBytes else {
-            guard sessionLimit != nil else { return .none }
+            guard let limit = sessionLimit else { return .none }
+            learnedLimit = limit
             sessionLimit = nil
             return .released
         }
         guard let limit = sessionLimit else {
-            sessionLimit = liveSessions
+            let limit = max(liveSessions, learnedLimit)
+            sessionLimit = limit
             residentAtLimit = resident
-            return .capReached(limit: liveSessions)
+            return .capReached(limit: limit)
         }
         guard resident > residentAtLimit + regrowthBytes else { return .none }
         residentAtLimit = resident
@@ -49,6 +55,7 @@ public struct MemoryBudget: Sendable, Equatable {
         guard liveSessions >= limit * 9 / 10 else { return .none }
         let lowered = limit * 9 / 10
         sessionLimit = lowered
+        learnedLimit = lowered
         return .lowered(limit: lowered)
     }
 
