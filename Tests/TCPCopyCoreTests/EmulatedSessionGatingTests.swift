@@ -195,4 +195,20 @@ import Testing
         #expect(driver.tick(at: 1009).isEmpty)
         #expect(driver.tick(at: 1010).sent.map(\.payload.count) == [100])
     }
+
+    /// Finding F7: under CPU load round trips stretch, and so would the quiet wait. The end of a
+    /// target's write (PSH) that brings at least half the online answer releases the next
+    /// request at once; a short write (headers sent apart from the body) does not.
+    @Test func pushedAnswerReleasesAtOnceUnlessItIsFarShorter() {
+        var driver = SessionDriver()
+        driver.establish(at: 1)
+        #expect(driver.client(seq: c, ack: s, payload: request(30, tag: 1), at: 10).sent.count == 1)
+        #expect(driver.client(seq: c + 30, ack: s + 1000, payload: request(30, tag: 2), at: 11).isEmpty)
+        // 200 bytes of headers, pushed: far short of the online server's 1000.
+        let headers = driver.target(seq: t, ack: c + 30, [.ack, .psh], length: 200, at: 12)
+        #expect(headers.sent.map(\.payload.count) == [0])
+        // The body, pushed: 900 of 1000 bytes in all, so the answer is complete.
+        let body = driver.target(seq: t + 200, ack: c + 30, [.ack, .psh], length: 700, at: 13)
+        #expect(body.sent.map(\.payload.count) == [0, 30])
+    }
 }

@@ -59,8 +59,9 @@ private struct SimulatedTarget {
             var remaining = responseLengths[answeredRequests]
             while remaining > 0 {
                 let piece = min(remaining, 1448)
-                headers.append(
-                    responder.header(seq: sendNext.rawValue, ack: next.rawValue, [.ack, .psh], length: piece))
+                // As Linux does: PSH on the last segment of a write only.
+                let flags: TCPFlags = piece == remaining ? [.ack, .psh] : .ack
+                headers.append(responder.header(seq: sendNext.rawValue, ack: next.rawValue, flags, length: piece))
                 sendNext += piece
                 remaining -= piece
             }

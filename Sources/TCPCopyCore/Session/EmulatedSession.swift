@@ -229,7 +229,8 @@ public struct EmulatedSession: Sendable {
         if carriesSequence {
             let end = header.sequence + header.payloadLength + (header.flags.contains(.fin) ? 1 : 0)
             if end > targetNext {
-                gate.noteAnswer(end - targetNext, now: now)
+                gate.noteAnswer(
+                    end - targetNext, pushed: header.flags.contains(.psh) || header.flags.contains(.fin), now: now)
                 targetNext = end
             }
             if header.flags.contains(.fin) && !targetFinReceived {
