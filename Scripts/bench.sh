@@ -282,7 +282,9 @@ measure() {
     fi
     # Fields: two-word CPU readings become NAME_ticks and NAME_ns.
     local -a a b
-    local line="load=$load copy=$copy rep=$rep duration=$duration"
+    local line loadavg1
+    loadavg1=$(cut -d' ' -f1 /proc/loadavg)
+    line="load=$load copy=$copy rep=$rep duration=$duration loadavg1=$loadavg1"
     line+=" wall=$(awk -v a="$started" -v b="$ended" 'BEGIN { printf "%.3f", b - a }')"
     line+=" online_requests=$((online1 - online0)) target_requests=$((target1 - target0))"
     for name in on tg tc ic; do

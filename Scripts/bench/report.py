@@ -144,6 +144,10 @@ def run_figures(run):
         figures["cpu_%s_s" % name] = ticks / CLOCK_TICKS
         figures["cpu_%s_per10k" % name] = per_10k(ticks / CLOCK_TICKS, requests)
         figures["cpu_%s_per10k_sched" % name] = per_10k(ns / 1e9, requests)
+    # Share of one core over the run's wall time (load and drain): 100% is a saturated daemon.
+    wall = number(run, "wall", duration) or duration
+    figures["tc_core_pct"] = 100 * figures["cpu_tc_s"] / wall
+    figures["ic_core_pct"] = 100 * figures["cpu_ic_s"] / wall
     figures["tc_vs_nginx"] = ratio(figures["cpu_tc_per10k"], figures["cpu_on_per10k"])
     figures["ic_vs_nginx"] = ratio(figures["cpu_ic_per10k"], figures["cpu_tg_per10k"])
     figures["tc_vs_nginx_sched"] = ratio(figures["cpu_tc_per10k_sched"], figures["cpu_on_per10k_sched"])
@@ -259,6 +263,11 @@ def report(runs_path, out_dir, meta):
         "load average %s at start, %s at end"
         % (meta.get("commit"), meta.get("kernel"), meta.get("duration"), meta.get("repeat"),
            meta.get("workers"), meta.get("loadavg_start"), meta.get("loadavg_end")))
+    during = [number(r, "loadavg1") for r in load_runs if "loadavg1" in r]
+    if during:
+        meta["loadavg1_runs"] = "%.2f-%.2f" % (min(during), max(during))
+        lines.append("1-minute load average at the end of each run: %.2f to %.2f (the benchmark's "
+                     "own processes included)" % (min(during), max(during)))
     lines.append("")
     lines.append("Throughput, fidelity and latency (paced loads: pacer; full: wrk -t2 -c%s)"
                  % meta.get("connections"))
@@ -314,10 +323,12 @@ def report(runs_path, out_dir, meta):
             fmt(c.get("queue_dropped"), "%.0f"),
             fmt(c.get("target_listen_drops"), "%.0f"),
             fmt(c.get("tc_pps_per_core"), "%.0f"),
+            "%s / %s" % (fmt(c.get("tc_core_pct"), "%.0f%%"), fmt(c.get("ic_core_pct"), "%.0f%%")),
         ])
     lines.append(table(
         ["load", "captured", "raw socket drops", "sessions started/completed/aborted",
-         "NFQUEUE queued", "NFQUEUE drops", "target listen drops", "tcpcopy packets/CPU-s"],
+         "NFQUEUE queued", "NFQUEUE drops", "target listen drops", "tcpcopy packets/CPU-s",
+         "tcpcopy/intercept % of a core"],
         rows))
     lines.append("")
 
