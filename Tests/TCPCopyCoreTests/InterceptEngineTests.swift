@@ -202,9 +202,10 @@ import Testing
         var engine = makeEngine()
         greet(&engine, 1)
         greet(&engine, 2)
-        _ = receive(&engine, .register(Lab.key), from: 1)
-        _ = receive(&engine, .register(Lab.key), from: 2)
-        _ = receive(&engine, .register(Lab.key), from: 1)  // a refresh, not a duplicate
+        #expect(receive(&engine, .register(Lab.key), from: 1).0 == .none)
+        // The second owner is refused, and the reply says whose route it is, for the log.
+        #expect(receive(&engine, .register(Lab.key), from: 2).0 == .duplicate(Lab.key, owner: 1))
+        #expect(receive(&engine, .register(Lab.key), from: 1).0 == .none)  // a refresh, not a duplicate
         #expect(engine.counters.registrations == 3)
         #expect(engine.counters.duplicateRegistrations == 1)
         #expect(engine.queued(packet(), now: at(1)).1?.connection == 1)

@@ -9,6 +9,9 @@ public struct InterceptEngine<Connection: Hashable & Sendable>: Sendable {
         case send(ControlMessage)
         /// Send this, then close the connection (refused handshake, protocol misuse).
         case sendAndClose(ControlMessage)
+        /// The connection registered a route `owner` already holds: refused (the first owner
+        /// keeps it), and worth telling the operator.
+        case duplicate(RouteKey, owner: Connection)
     }
 
     /// Headers to send to a connection.
@@ -92,8 +95,9 @@ public struct InterceptEngine<Connection: Hashable & Sendable>: Sendable {
                 deliveries += held.map { Delivery(connection: connection, header: $0) }
             case .refreshed:
                 break
-            case .duplicate:
+            case .duplicate(let owner):
                 counters.duplicateRegistrations += 1
+                return .duplicate(key, owner: owner)
             }
             return .none
         case .unregister(let key):

@@ -119,6 +119,8 @@ public final class InterceptDaemon {
                     for message in messages where !closeAfterReply {
                         switch engine.received(message, from: event.token, now: now, deliveries: &deliveries) {
                         case .none: break
+                        case .duplicate(let key, let owner):
+                            noteDuplicate(key, peer: connection.peer, owner: connections[owner]?.peer, now: now)
                         case .send(let reply):
                             if !connection.send(reply) { overflowed.insert(event.token) }
                         case .sendAndClose(let reply):
@@ -206,6 +208,21 @@ public final class InterceptDaemon {
             try loop.add(fd.rawValue, token: token)
             logger.info("tcpcopy connected", metadata: ["peer": "\(peer)"])
         }
+    }
+
+    private var lastDuplicateNotice: MonotonicTime?
+    private var duplicatesSinceNotice = 0
+
+    /// Two tcpcopy processes registered the same session: the first keeps its route (no
+    /// misrouting), and the operator learns why, at most every 10 s.
+    private func noteDuplicate(_ key: RouteKey, peer: String, owner: String?, now: MonotonicTime) {
+        duplicatesSinceNotice += 1
+        if let last = lastDuplicateNotice, now - last < 10_000 { return }
+        lastDuplicateNotice = now
+        logger.warning(
+            "duplicate registration refused: \(key) from \(peer) is already routed to \(owner ?? "another tcpcopy") (\(duplicatesSinceNotice) since the last notice). Two tcpcopy processes copy the same clients: give each its own -f (port shift factor)."
+        )
+        duplicatesSinceNotice = 0
     }
 
     private func deliver(_ delivery: InterceptEngine<UInt64>.Delivery) {
