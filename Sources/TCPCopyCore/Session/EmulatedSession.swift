@@ -11,8 +11,10 @@
 ///                             ▼                             closing ──FIN acked──►  closed(completed)
 ///                          closeWait ──client FIN sent──► lastAck ──FIN acked──►  closed(completed)
 ///
-/// Any state → closed(resetByTarget) on the target's RST; → closed(timedOut / gaveUp / aborted /
-/// clientReset) as the names say.
+/// Any state → closed(resetByTarget) on the target's RST; → closed(timedOut / keepAliveTimedOut /
+/// gaveUp / aborted / clientReset) as the names say. In closeWait, new client data means the
+/// target closed a connection the client keeps using: the session ends (completed) and hands the
+/// rest of the stream to a new session on another port (`SessionAction.reopen`).
 public struct EmulatedSession: Sendable {
     public enum State: Hashable, Sendable {
         case synSent, established, finWait1, finWait2, closeWait, lastAck, closing
@@ -100,14 +102,8 @@ public struct EmulatedSession: Sendable {
         key: RouteKey, synthesizingFrom first: TCPPacket, synMSS: Int, tuning: SessionTuning,
         now: MonotonicTime, actions: inout [SessionAction]
     ) {
-        let syn = TCPPacket(
-            source: first.source, destination: first.destination, sourcePort: first.sourcePort,
-            destinationPort: first.destinationPort, sequence: first.sequence + (-1),
-            acknowledgment: SequenceNumber(0), flags: .syn, window: first.window,
-            options: TCPOptions(
-                maximumSegmentSize: UInt16(clamping: synMSS),
-                timestamp: first.options.timestamp.map { .init(value: $0.value, echoReply: 0) }),
-            headerLength: 40, payloadLength: 0)
+        let syn = Self.madeUpSYN(
+            for: key, before: first.sequence, synMSS: synMSS, timestamp: first.options.timestamp?.value)
         self.init(key: key, syn: syn, tuning: tuning, now: now, actions: &actions)
         gate.setBaseline(clientAck: first.acknowledgment)
     }
@@ -118,17 +114,26 @@ public struct EmulatedSession: Sendable {
         key: RouteKey, continuing stream: ClientStream, timestamp: UInt32?, synMSS: Int,
         tuning: SessionTuning, now: MonotonicTime, actions: inout [SessionAction]
     ) {
-        let syn = TCPPacket(
+        let syn = Self.madeUpSYN(for: key, before: stream.sequence, synMSS: synMSS, timestamp: timestamp)
+        self.init(key: key, syn: syn, tuning: tuning, now: now, actions: &actions)
+        if let first = stream.segments.first { gate.setBaseline(clientAck: first.clientAck) }
+        for segment in stream.segments { accept(segment) }
+    }
+
+    /// The SYN the client would have sent for a stream whose first byte is `first`: MSS
+    /// `synMSS`, timestamps if the client uses them, nothing else (the session only reads the
+    /// sequence number and the options).
+    private static func madeUpSYN(
+        for key: RouteKey, before first: SequenceNumber, synMSS: Int, timestamp: UInt32?
+    ) -> TCPPacket {
+        TCPPacket(
             source: key.clientAddress, destination: key.targetAddress, sourcePort: key.clientPort,
-            destinationPort: key.targetPort, sequence: stream.sequence + (-1),
-            acknowledgment: SequenceNumber(0), flags: .syn, window: 65535,
+            destinationPort: key.targetPort, sequence: first + (-1), acknowledgment: SequenceNumber(0),
+            flags: .syn, window: 65535,
             options: TCPOptions(
                 maximumSegmentSize: UInt16(clamping: synMSS),
                 timestamp: timestamp.map { .init(value: $0, echoReply: 0) }),
             headerLength: 40, payloadLength: 0)
-        self.init(key: key, syn: syn, tuning: tuning, now: now, actions: &actions)
-        if let first = stream.segments.first { gate.setBaseline(clientAck: first.clientAck) }
-        for segment in stream.segments { accept(segment) }
     }
 
     /// Whether a timer shorter than the idle timeout is running: a retransmission, a held
