@@ -6,7 +6,7 @@
 # says why), every copy that started is served once, on a port of its own, and tcpcopy stays
 # responsive all along (answers SIGUSR1 within 5 s, keeps its control link: heartbeats).
 #
-# About 65,000 sessions: the heaviest fleet test (20-40 s). The target is sized as in
+# About 65,000 sessions over about 25 s: the heaviest fleet test. The target is sized as in
 # fleet_copies (lab_topo_nginx_capacity).
 set -euo pipefail
 here=$(dirname "${BASH_SOURCE[0]}")
@@ -15,7 +15,7 @@ source "$here/../../Scripts/lab-lib.sh"
 # shellcheck source=../../Scripts/lab-topology.sh
 source "$here/../../Scripts/lab-topology.sh"
 LAB_PREFIX=$(lab_test_prefix fleet_ports)
-copies=1000 short=70
+copies=1000 short=70 pace=0.1
 wanted=$((copies * short))
 
 lab_init
@@ -28,11 +28,19 @@ lab_rules_apply target 80 0
 lab_intercept_start intercept
 lab_topo_tcpcopy_start online tcpcopy "$LAB_ONLINE_IP" 80 "$LAB_TARGET_IP" 80 -n "$copies"
 
-ok=$(lab_topo_requests_close client "$short" "http://$LAB_ONLINE_IP/")
-((ok == short)) || lab_fail "200s online gave" "$short" "$ok"
+# Paced, one connection every ${pace}s plus curl's time (about 3,000 copies a second), inside the
+# 60 s the target's TIME_WAIT lasts: a burst of all 70,000 at once overloads the 2-core lab (the
+# target resets copies, tcpcopy falls behind its control link), which is a load test, not this.
 start=$SECONDS
+ok=0
+for ((i = 0; i < short; i++)); do
+    ok=$((ok + $(lab_topo_requests_close client 1 "http://$LAB_ONLINE_IP/")))
+    sleep "$pace"
+done
+((ok == short)) || lab_fail "200s online gave" "$short" "$ok"
 
-# Every copy is either started or counted as a collision; then the started ones finish. Poll
+# Every copy is either started or counted as a collision (a connection whose copies were all
+# refused may be counted again when its request arrives), then the started ones finish. Poll
 # through SIGUSR1: lab_topo_stats_now fails the test if tcpcopy does not answer within 5 s.
 settled=0
 for ((i = 0; i < 90; i++)); do
@@ -40,7 +48,7 @@ for ((i = 0; i < 90; i++)); do
     started=$(lab_topo_stat tcpcopy sessions_started)
     collisions=$(lab_topo_stat tcpcopy port_collisions)
     live=$(lab_topo_stat tcpcopy sessions_live)
-    if ((started + collisions == wanted && live == 0)); then
+    if ((started + collisions >= wanted && live == 0)); then
         settled=1
         break
     fi
