@@ -20,7 +20,8 @@
 # Every node is a role for lab-lib.sh's helpers (lab_exec, lab_nginx_*, lab_rules_*,
 # lab_daemon_*, lab_capture_*), and is deleted by lab-lib.sh's cleanup trap like the standard
 # three. The standard roles (client, online, target) keep their meaning, so lab_create can be
-# combined with extra nodes (e.g. a second target next to lab_create's three).
+# combined with extra nodes (e.g. a second target next to lab_create's three): call lab_create
+# first, since it starts the lab's list of namespaces afresh.
 #
 # Like lab-lib.sh, everything happens inside namespaces this file creates: veths are created from
 # inside a node (`ip -n NODE link add ... peer ... netns OTHER`), and routes, sysctls and rules
