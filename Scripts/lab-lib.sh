@@ -796,3 +796,36 @@ lab_redis_commandstats() {
     lab_redis_cli "$role" -p "$port" INFO commandstats | tr -d '\r' |
         awk -F'[:=,]' '/^cmdstat_/ && $1 != "cmdstat_info" { print substr($1, 9), $3 }' | sort
 }
+
+# ---------------------------------------------------------------------------------------------
+# doctor
+
+# lab_doctor NAME ROLE PROGRAM ARGS...: runs `PROGRAM doctor ARGS...` (PROGRAM: tcpcopy or
+# intercept) in ROLE, bounded to 30 s. Its report goes to $LAB_DIR/NAME.doctor and to the log;
+# prints its exit status (doctor exits 1 when it finds a fault).
+lab_doctor() {
+    local name=$1 role=$2 program=$3 bin rc=0
+    shift 3
+    bin=$(lab_bin "$program")
+    lab_exec "$role" timeout 30 "$bin" doctor "$@" >"$LAB_DIR/$name.doctor" 2>&1 || rc=$?
+    lab_log "$program doctor $* (in $role) exited $rc:"
+    sed 's/^/    /' "$LAB_DIR/$name.doctor" >&2
+    echo "$rc"
+}
+
+# lab_expect_finding NAME SEVERITY TEXT: doctor report NAME has a finding of SEVERITY (ok, info,
+# WARNING, FAULT) whose line contains TEXT.
+lab_expect_finding() {
+    local name=$1 severity=$2 text=$3
+    grep "^$severity " "$LAB_DIR/$name.doctor" | grep -qF -- "$text" ||
+        lab_fail "doctor report $name" "a $severity finding with '$text'" \
+            "$(grep -c "^$severity " "$LAB_DIR/$name.doctor" || true) $severity lines, none with it"
+}
+
+# lab_expect_no_fault NAME: doctor report NAME has no FAULT line.
+lab_expect_no_fault() {
+    local name=$1
+    if grep -q '^FAULT ' "$LAB_DIR/$name.doctor"; then
+        lab_fail "doctor report $name" "no FAULT" "$(grep '^FAULT ' "$LAB_DIR/$name.doctor" | head -n 3)"
+    fi
+}

@@ -55,7 +55,8 @@ public struct InterceptCommand: ParsableCommand {
               intercept --allow 10.1.0.3:10.1.0.4
               intercept -x 10.1.0.3,10.1.0.4 -p 36524 -l /var/log/intercept.log
               intercept --tcpcopy-allow 10.1.0.1 --install-rule --service-port 80
-            """)
+            """,
+        subcommands: [InterceptDoctorCommand.self])
 
     /// Defaults come from the configuration type, so that they are stated once.
     private static let defaults = InterceptConfiguration()

@@ -41,7 +41,8 @@ public struct TCPCopyCommand: ParsableCommand {
               tcpcopy -x 80-10.0.0.2:80 -r 30 -c 10.0.9.1,10.0.9.2
               tcpcopy -x 80-10.0.0.2:8080
               tcpcopy -x 10.0.0.1:80-10.0.0.2:80,443-10.0.0.2:443 -l /var/log/tcpcopy.log
-            """)
+            """,
+        subcommands: [TCPCopyDoctorCommand.self])
 
     /// Defaults come from the configuration type, so that they are stated once.
     private static let defaults = TCPCopyConfiguration(routes: [])

@@ -1,3 +1,3 @@
 import TCPCopyCLI
 
-InterceptCommand.main()
+InterceptCommand.mainWithSubcommands()

@@ -1,3 +1,3 @@
 import TCPCopyCLI
 
-TCPCopyCommand.main()
+TCPCopyCommand.mainWithSubcommands()

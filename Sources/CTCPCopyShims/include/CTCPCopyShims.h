@@ -83,4 +83,19 @@ enum {
 int CTCPCopyShims_iptc_nfqueue_rule(int operation, uint16_t port, uint16_t queue, int bypass,
                                     const char **error);
 
+/// One NFQUEUE rule of a legacy chain, as `tcpcopy`'s and `intercept`'s doctor judge it.
+typedef struct {
+    int tcp_only;      // -p tcp
+    int has_port;      // a tcp match with a source port range other than 0:65535
+    uint16_t port_low, port_high;
+    uint16_t queue_low, queue_high;  // --queue-num N, or --queue-balance LOW:HIGH
+    int bypass;        // --queue-bypass
+    int other;         // interfaces, addresses, inversions or other matches
+} CTCPCopyShims_queue_rule;
+
+/// Fills `rules` with up to `capacity` NFQUEUE rules of `chain` in the legacy `filter` table.
+/// Returns how many, or -1 when the table cannot be read (`*error` says why).
+int CTCPCopyShims_iptc_list_nfqueue_rules(const char *chain, CTCPCopyShims_queue_rule *rules, int capacity,
+                                          const char **error);
+
 #endif

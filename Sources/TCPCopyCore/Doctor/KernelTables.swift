@@ -1,0 +1,147 @@
+/// The kernel tables doctor reads from /proc, parsed from their text so that the parsing is
+/// tested without a kernel. Addresses in /proc/net/route and /proc/net/tcp are the raw
+/// network-order word printed in the host's byte order; `networkWord` undoes that.
+
+/// One bound NFQUEUE queue, a line of /proc/net/netfilter/nfnetlink_queue.
+public struct QueueBinding: Hashable, Sendable {
+    public var queue: UInt16
+    /// The netlink port id of the reader; for the first netlink socket of a process, its pid.
+    public var portID: UInt32
+    /// Packets waiting in the queue now.
+    public var waiting: Int
+    /// Packets the kernel dropped because the queue was full (`-q`).
+    public var queueDropped: Int
+    /// Packets the kernel could not hand to the reader (its netlink buffer was full: ENOBUFS).
+    public var userDropped: Int
+    /// The reading process's name, when doctor could find it.
+    public var owner: String?
+
+    public init(queue: UInt16, portID: UInt32, waiting: Int, queueDropped: Int, userDropped: Int, owner: String? = nil)
+    {
+        self.queue = queue
+        self.portID = portID
+        self.waiting = waiting
+        self.queueDropped = queueDropped
+        self.userDropped = userDropped
+        self.owner = owner
+    }
+
+    /// `queue portid waiting copy_mode copy_range queue_dropped user_dropped id_sequence 1`.
+    public static func parse(_ text: String) -> [QueueBinding] {
+        text.split(whereSeparator: \.isNewline).compactMap { line in
+            let f = line.split(separator: " ")
+            guard f.count >= 7, let queue = UInt16(f[0]), let port = UInt32(f[1]), let waiting = Int(f[2]),
+                let dropped = Int(f[5]), let userDropped = Int(f[6])
+            else { return nil }
+            return QueueBinding(
+                queue: queue, portID: port, waiting: waiting, queueDropped: dropped, userDropped: userDropped)
+        }
+    }
+}
+
+/// One IPv4 route of the main table, a line of /proc/net/route.
+public struct KernelRoute: Hashable, Sendable, CustomStringConvertible {
+    public var interface: String
+    public var network: IPv4Network
+    /// nil for a directly connected network.
+    public var gateway: IPv4Address?
+    public var metric: Int
+    /// Unreachable, prohibit and blackhole routes (RTF_REJECT): a route that sends nothing.
+    public var rejects: Bool
+
+    public init(interface: String, network: IPv4Network, gateway: IPv4Address?, metric: Int = 0, rejects: Bool = false)
+    {
+        self.interface = interface
+        self.network = network
+        self.gateway = gateway
+        self.metric = metric
+        self.rejects = rejects
+    }
+
+    public var description: String {
+        (network.prefixLength == 0 ? "default" : "\(network)")
+            + (gateway.map { " via \($0)" } ?? "") + " dev \(interface)"
+    }
+
+    /// `Iface Destination Gateway Flags RefCnt Use Metric Mask MTU Window IRTT`, with a header.
+    public static func parse(_ text: String) -> [KernelRoute] {
+        text.split(whereSeparator: \.isNewline).dropFirst().compactMap { line in
+            let f = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard f.count >= 8, let destination = networkWord(f[1]), let gateway = networkWord(f[2]),
+                let flags = UInt32(f[3], radix: 16), let metric = Int(f[6]), let mask = networkWord(f[7])
+            else { return nil }
+            let routeUp: UInt32 = 0x1
+            let reject: UInt32 = 0x200
+            guard flags & routeUp != 0 else { return nil }
+            return KernelRoute(
+                interface: String(f[0]),
+                network: IPv4Network(address: IPv4Address(destination), prefixLength: mask.nonzeroBitCount),
+                gateway: gateway == 0 ? nil : IPv4Address(gateway), metric: metric, rejects: flags & reject != 0)
+        }
+    }
+
+    /// The route the kernel would pick for `destination` from `routes`: the longest prefix,
+    /// then the lowest metric. nil when none matches (the host cannot send there).
+    public static func lookup(_ destination: IPv4Address, in routes: [KernelRoute]) -> KernelRoute? {
+        routes.filter { $0.network.contains(destination) }.max { a, b in
+            a.network.prefixLength != b.network.prefixLength
+                ? a.network.prefixLength < b.network.prefixLength : a.metric > b.metric
+        }
+    }
+}
+
+/// Sockets of /proc/net/tcp: which local ports listen, and who is connected to a port.
+public struct TCPSocketTable: Sendable {
+    public struct Entry: Hashable, Sendable {
+        public var localAddress: IPv4Address
+        public var localPort: UInt16
+        public var remoteAddress: IPv4Address
+        public var remotePort: UInt16
+        /// The kernel's state number: 1 established, 10 listen.
+        public var state: Int
+    }
+
+    public var entries: [Entry]
+
+    public init(entries: [Entry]) { self.entries = entries }
+
+    /// `sl local_address rem_address st ...` with addresses as `HEXADDR:HEXPORT`, a header first.
+    public init(parsing text: String) {
+        entries = text.split(whereSeparator: \.isNewline).dropFirst().compactMap { line in
+            let f = line.split(separator: " ")
+            guard f.count >= 4, let local = Self.endpoint(f[1]), let remote = Self.endpoint(f[2]),
+                let state = Int(f[3], radix: 16)
+            else { return nil }
+            return Entry(
+                localAddress: local.0, localPort: local.1, remoteAddress: remote.0, remotePort: remote.1,
+                state: state)
+        }
+    }
+
+    public func isListening(port: UInt16) -> Bool {
+        entries.contains { $0.state == 10 && $0.localPort == port }
+    }
+
+    /// Peers with an established connection to local `port`.
+    public func peers(ofLocalPort port: UInt16) -> [IPv4Address] {
+        entries.filter { $0.state == 1 && $0.localPort == port }.map(\.remoteAddress)
+    }
+
+    private static func endpoint(_ text: Substring) -> (IPv4Address, UInt16)? {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let address = networkWord(parts[0]), let port = UInt16(parts[1], radix: 16)
+        else { return nil }
+        return (IPv4Address(address), port)
+    }
+}
+
+/// A network-order IPv4 word as /proc prints it (`%08X` of the word in host order): on a
+/// little-endian host 10.0.0.1 is printed `0100000A`.
+func networkWord(_ text: Substring) -> UInt32? {
+    guard text.count == 8, let word = UInt32(text, radix: 16) else { return nil }
+    #if _endian(little)
+        return word.byteSwapped
+    #else
+        return word
+    #endif
+}
