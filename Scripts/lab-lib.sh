@@ -829,3 +829,12 @@ lab_expect_no_fault() {
         lab_fail "doctor report $name" "no FAULT" "$(grep '^FAULT ' "$LAB_DIR/$name.doctor" | head -n 3)"
     fi
 }
+
+# lab_daemon_adopt NAME PIDFILE: takes a daemon that detached itself (-d) as lab daemon NAME,
+# by the pid in PIDFILE, so that lab_daemon_stop and the cleanup stop it like the others.
+lab_daemon_adopt() {
+    local name=$1 pidfile=$2 pid
+    pid=$(tr -dc '0-9' <"$pidfile")
+    [[ -n $pid ]] || lab_die "no pid in $pidfile"
+    echo "$pid" >"$LAB_DIR/run/daemon-$name.pid"
+}

@@ -174,6 +174,9 @@ public struct InterceptCommand: ParsableCommand {
     @OptionGroup
     public var logging: LoggingOptions
 
+    @OptionGroup
+    public var service: ServiceOptions
+
     public init() {}
 
     public func validate() throws {
@@ -226,6 +229,8 @@ public struct InterceptCommand: ParsableCommand {
     public func run() throws {
         let configuration = try makeConfiguration()
         let logger = try logging.bootstrap(label: "intercept")
-        try InterceptDaemon(configuration: configuration, logger: logger).run()
+        try service.run(
+            InterceptDaemon(configuration: configuration, logger: logger), program: "intercept",
+            logFile: logging.logFile, logger: logger)
     }
 }

@@ -181,6 +181,9 @@ public struct TCPCopyCommand: ParsableCommand {
     @OptionGroup
     public var logging: LoggingOptions
 
+    @OptionGroup
+    public var service: ServiceOptions
+
     public init() {}
 
     public func validate() throws {
@@ -240,6 +243,8 @@ public struct TCPCopyCommand: ParsableCommand {
     public func run() throws {
         let configuration = try makeConfiguration()
         let logger = try logging.bootstrap(label: "tcpcopy")
-        try TCPCopyDaemon(configuration: configuration, logger: logger).run()
+        try service.run(
+            TCPCopyDaemon(configuration: configuration, logger: logger), program: "tcpcopy", logFile: logging.logFile,
+            logger: logger)
     }
 }

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 
@@ -97,5 +98,16 @@ typedef struct {
 /// Returns how many, or -1 when the table cannot be read (`*error` says why).
 int CTCPCopyShims_iptc_list_nfqueue_rules(const char *chain, CTCPCopyShims_queue_rule *rules, int capacity,
                                           const char **error);
+
+// --- service ----------------------------------------------------------------------------------
+
+/// Installs a SIGHUP handler that only records the request (SA_RESTART). Returns sigaction's result.
+int CTCPCopyShims_install_reopen_handler(void);
+
+/// 1 if SIGHUP arrived since the last call (and clears it), 0 otherwise.
+int CTCPCopyShims_take_reopen_request(void);
+
+/// fork(2), which Swift's Glibc module does not offer.
+pid_t CTCPCopyShims_fork(void);
 
 #endif

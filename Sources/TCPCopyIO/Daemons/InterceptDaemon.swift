@@ -31,6 +31,10 @@ public final class InterceptDaemon {
     private var queue: NetfilterQueue?
     private var peerPolicy = ControlPeerPolicy(networks: [], source: .listed)
 
+    /// Called once everything is set up and the daemon starts its loop (`-d` waits for it, and
+    /// the pid file is written then).
+    public var onReady: (() -> Void)?
+
     public init(configuration: InterceptConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
@@ -90,6 +94,7 @@ public final class InterceptDaemon {
                 "tcpcopy_allow":
                     "\(peerPolicy.description)\(peerPolicy.source == .localNetworks ? " (this host's networks; set --tcpcopy-allow to restrict)" : "")",
             ])
+        onReady?()
 
         var lastTick = monotonicNow()
         var counterSchedule = CounterSchedule(intervalSeconds: configuration.statsInterval, now: lastTick)

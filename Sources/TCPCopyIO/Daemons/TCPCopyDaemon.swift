@@ -56,6 +56,10 @@ public final class TCPCopyDaemon {
     private var synsSinceMemoryCheck = 0
     private var capture: RawCaptureSocket?
 
+    /// Called once everything is set up and the daemon starts its loop (`-d` waits for it, and
+    /// the pid file is written then).
+    public var onReady: (() -> Void)?
+
     public init(configuration: TCPCopyConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
@@ -109,6 +113,7 @@ public final class TCPCopyDaemon {
                 "routes": "\(configuration.routes.map(\.description).joined(separator: ","))",
                 "copies": "\(configuration.copies)",
             ])
+        onReady?()
 
         var lastTick = monotonicNow()
         var lastMemoryCheck = lastTick

@@ -64,13 +64,34 @@ public final class LogFile: Sendable {
         } catch {
             throw LogFileError(path: path, errno: error.errno)
         }
-        self.path = path
+        // Absolute, so that reopening still finds it after a daemon's chdir("/").
+        self.path = path.hasPrefix("/") ? path : Self.workingDirectory() + "/" + path
     }
 
     deinit { close(descriptor) }
 
-    /// Appends `text`, retrying interrupted and short writes.
+    /// Opens the path again and puts the new file in place of the old one under the same
+    /// descriptor (dup2: a line being written goes wholly to one or the other). After SIGHUP,
+    /// once logrotate has moved the file away. Returns false, keeping the old file, when the
+    /// path cannot be opened.
+    @discardableResult
+    public func reopen() -> Bool {
+        let fresh = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fresh >= 0 else { return false }
+        defer { close(fresh) }
+        return dup2(fresh, descriptor) >= 0
+    }
+
+    private static func workingDirectory() -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return "." }
+        return String(decoding: buffer.prefix { $0 != 0 }.map(UInt8.init(bitPattern:)), as: UTF8.self)
+    }
+
+    /// Appends `text`, retrying interrupted and short writes. A pending SIGHUP (`ReopenRequest`)
+    /// reopens the file first.
     public func write(_ text: String) {
+        if ReopenRequest.take() { reopen() }
         var text = text
         text.withUTF8 { bytes in
             guard let start = bytes.baseAddress else { return }
