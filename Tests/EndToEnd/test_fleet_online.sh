@@ -178,6 +178,8 @@ sleep 1
 dup=$(intercept_stat duplicate_registrations)
 report+=("phase 3 (same clients, -f 0 and -f 0, the control): duplicate_registrations $dup")
 ((dup > 0)) || lab_fail "phase 3: intercept duplicate_registrations (shared ports)" ">0" "$dup"
+grep -aq 'duplicate registration refused' "$(lab_daemon_log intercept)" ||
+    lab_fail "intercept's log" "a line about the refused duplicate registration" "none"
 lab_topo_stop_all tcpcopy1 tcpcopy2 intercept
 
 lab_capture_stop leak1
