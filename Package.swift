@@ -11,6 +11,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // --metrics-listen: swift-metrics' API, served in the Prometheus text format.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System libraries, found through pkg-config; the providers name Debian's packages.
@@ -29,6 +32,8 @@ let package = Package(
             dependencies: [
                 "TCPCopyCore", "CTCPCopyShims", "CMNL", "CNetfilterQueue", "CIPTC",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
         // The two command lines (swift-argument-parser), kept out of the executables so that
         // tests can parse every form.

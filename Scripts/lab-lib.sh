@@ -838,3 +838,16 @@ lab_daemon_adopt() {
     [[ -n $pid ]] || lab_die "no pid in $pidfile"
     echo "$pid" >"$LAB_DIR/run/daemon-$name.pid"
 }
+
+# lab_scrape ROLE ADDRESS:PORT: the Prometheus text of the daemon's --metrics-listen endpoint in
+# ROLE (curl, bounded to 5 s).
+lab_scrape() {
+    lab_exec "$1" curl -sS --max-time 5 "http://$2/metrics"
+}
+
+# lab_metric TEXT NAME: the value of sample NAME (exactly, labels included) in scraped TEXT, as
+# an integer (-1 when absent).
+lab_metric() {
+    # shellcheck disable=SC2016  # awk's own fields
+    awk -v n="$2" '$1 == n { printf "%d\n", $2; found = 1 } END { if (!found) print -1 }' <<<"$1"
+}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import TCPCopyCore
 import TCPCopyIO
 
 /// Options both daemons share for running as a service: detach (`-d`) and a pid file (`-P`).
@@ -18,12 +19,30 @@ public struct ServiceOptions: ParsableArguments {
             valueName: "path"))
     public var pidFile: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Serve the counters and histograms in the Prometheus text format at http://ADDRESS:PORT/metrics "
+                + "(:PORT for every address), e.g. 127.0.0.1:9100.",
+            valueName: "address:port"))
+    public var metricsListen: String?
+
     public init() {}
 
     public func validate() throws {
         if pidFile?.isEmpty == true {
             throw ValidationError("the pid file path is empty: give a path, e.g. -P /run/tcpcopy.pid")
         }
+        _ = try metricsAddress()
+    }
+
+    func metricsAddress() throws -> MetricsListenAddress? {
+        guard let text = metricsListen else { return nil }
+        let parsed = try validated { () throws(ConfigurationError) in try MetricsListenAddress.parse(text) }
+        guard let parsed else {
+            throw ValidationError(
+                "--metrics-listen \"\(text)\" needs ADDRESS:PORT or :PORT, e.g. --metrics-listen 127.0.0.1:9100")
+        }
+        return parsed
     }
 
     /// Runs `daemon` as the options say: detached or not, with its pid file, and SIGHUP reopening
@@ -37,6 +56,15 @@ public struct ServiceOptions: ParsableArguments {
         ReopenRequest.installHandler()
         let pidFile = self.pidFile.map(PidFile.init(path:))
         try pidFile?.checkNotRunning(program: program)
+        if let address = try metricsAddress() {
+            do {
+                daemon.metrics = try MetricsEndpoint(listen: address, program: program)
+            } catch {
+                throw ValidationError(
+                    "cannot serve metrics on \(address): \(error); is the port in use? Choose another "
+                        + "--metrics-listen")
+            }
+        }
         let readiness = self.daemon ? try Daemonizer.detach(program: program, logPath: logFile ?? "") : nil
         daemon.onReady = {
             do {

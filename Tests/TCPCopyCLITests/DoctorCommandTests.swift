@@ -43,3 +43,25 @@ import Testing
         #expect(intercept.allowList == [IPv4Address(10, 1, 0, 3), IPv4Address(10, 1, 0, 4)])
     }
 }
+
+@Suite struct ServiceOptionTests {
+    @Test func serviceOptionsOnBothDaemons() throws {
+        let tcpcopy = try TCPCopyCommand.parse([
+            "-x", "80-10.0.0.2:80", "-d", "-P", "/run/tcpcopy.pid", "-l", "/tmp/t.log", "--metrics-listen", ":9100",
+        ])
+        #expect(tcpcopy.service.daemon)
+        #expect(tcpcopy.service.pidFile == "/run/tcpcopy.pid")
+        #expect(try tcpcopy.service.metricsAddress() == MetricsListenAddress(address: nil, port: 9100))
+        let intercept = try InterceptCommand.parse(["10.1.0.3", "--daemon", "--pid-file", "p", "-l", "l"])
+        #expect(intercept.service.daemon && intercept.service.pidFile == "p")
+        #expect(try InterceptCommand.parse([]).service.daemon == false)
+    }
+
+    @Test func badServiceOptionsAreRefused() {
+        #expect(throws: (any Error).self) { try TCPCopyCommand.parse(["-x", "80-10.0.0.2:80", "-P", ""]) }
+        #expect(throws: (any Error).self) {
+            try TCPCopyCommand.parse(["-x", "80-10.0.0.2:80", "--metrics-listen", "9100"])
+        }
+        #expect(throws: (any Error).self) { try InterceptCommand.parse(["--metrics-listen", "1.2.3:80"]) }
+    }
+}

@@ -10,6 +10,7 @@ public final class InterceptDaemon {
         static let signals: UInt64 = 1
         static let queue: UInt64 = 2
         static let listener: UInt64 = 3
+        static let metrics: UInt64 = 5
         static let firstConnection: UInt64 = 16
     }
 
@@ -34,6 +35,8 @@ public final class InterceptDaemon {
     /// Called once everything is set up and the daemon starts its loop (`-d` waits for it, and
     /// the pid file is written then).
     public var onReady: (() -> Void)?
+    /// `--metrics-listen`: served from this loop; nil without it.
+    public var metrics: MetricsEndpoint?
 
     public init(configuration: InterceptConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -59,6 +62,7 @@ public final class InterceptDaemon {
         let loop = try EventLoop()
         let signals = try SignalSource()
         try loop.add(signals.descriptor.rawValue, token: Token.signals)
+        if let metrics { try loop.add(metrics.descriptor, token: Token.metrics) }
         let queue: NetfilterQueue
         do {
             queue = try NetfilterQueue(
@@ -114,6 +118,8 @@ public final class InterceptDaemon {
                     }
                 case Token.listener:
                     try acceptConnections(listener, loop: loop, now: now)
+                case Token.metrics:
+                    metrics?.serve { statsLine() }
                 default:
                     guard let connection = connections[event.token] else { continue }
                     if event.writable { touched.insert(event.token) }

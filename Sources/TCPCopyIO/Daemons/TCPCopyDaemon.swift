@@ -9,6 +9,7 @@ public final class TCPCopyDaemon {
     private enum Token {
         static let signals: UInt64 = 1
         static let capture: UInt64 = 2
+        static let metrics: UInt64 = 5
         static let firstTarget: UInt64 = 16
     }
 
@@ -59,6 +60,8 @@ public final class TCPCopyDaemon {
     /// Called once everything is set up and the daemon starts its loop (`-d` waits for it, and
     /// the pid file is written then).
     public var onReady: (() -> Void)?
+    /// `--metrics-listen`: served from this loop; nil without it.
+    public var metrics: MetricsEndpoint?
 
     public init(configuration: TCPCopyConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -85,6 +88,7 @@ public final class TCPCopyDaemon {
         let loop = try EventLoop()
         let signals = try SignalSource()
         try loop.add(signals.descriptor.rawValue, token: Token.signals)
+        if let metrics { try loop.add(metrics.descriptor, token: Token.metrics) }
         let targets = engine.targets
         for (index, target) in targets.enumerated() {
             let link: ControlConnection
@@ -141,6 +145,8 @@ public final class TCPCopyDaemon {
                         engine.captured(bytes, now: now, actions: &actions)
                     }
                     perform(sender: sender)
+                case Token.metrics:
+                    metrics?.serve { statsLine() }
                 default:
                     let target = targets[Int(event.token - Token.firstTarget)]
                     if pendingLinks[target] != nil {
@@ -156,6 +162,7 @@ public final class TCPCopyDaemon {
                         switch message {
                         case .response(let header):
                             engine.response(header, now: now, actions: &actions)
+                            metrics?.responded(header.packet)
                         case .goodbye(let reason):
                             logger.warning("intercept at \(target) says goodbye: \(reason)")
                         default:
@@ -210,8 +217,12 @@ public final class TCPCopyDaemon {
             switch action {
             case .control(let message, let target):
                 switch message {
-                case .register(let key): registeredKeys[target, default: []].insert(key)
-                case .unregister(let key): registeredKeys[target]?.remove(key)
+                case .register(let key):
+                    registeredKeys[target, default: []].insert(key)
+                    metrics?.sessionStarted(key)
+                case .unregister(let key):
+                    registeredKeys[target]?.remove(key)
+                    metrics?.sessionEnded(key)
                 default: break
                 }
                 guard let link = links[target] else {
@@ -233,6 +244,7 @@ public final class TCPCopyDaemon {
                     }
                 } else {
                     packetsSent += 1
+                    metrics?.sent(segment)
                 }
             }
         }

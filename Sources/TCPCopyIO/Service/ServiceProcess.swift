@@ -6,6 +6,7 @@ import Logging
 /// SIGTERM or SIGINT.
 public protocol ServiceDaemon: AnyObject {
     var onReady: (() -> Void)? { get set }
+    var metrics: MetricsEndpoint? { get set }
     func run() throws
 }
 
