@@ -112,6 +112,41 @@ row "client $LAB_CLIENT_IP -> target:80:" "HTTP $client_code   (not listed: drop
 row "intercept" "$(stats_of intercept)"
 row "tcpcopy" "$(stats_of tcpcopy)"
 
+# The loss funnel: each step of a copy, in order, from both daemons' final counters; a drop
+# between two steps is where copies were lost, and the reasons below say why.
+funnel_of() {
+    local name=$1 log key v
+    log=$(lab_daemon_log "$name")
+    shift
+    for key in "$@"; do
+        v=$(stat_value "$log" "$key" || echo '?')
+        printf '  %-28s %s\n' "$key" "$v"
+    done
+}
+losses_of() {
+    local name=$1 log key v any=0
+    log=$(lab_daemon_log "$name")
+    shift
+    for key in "$@"; do
+        v=$(stat_value "$log" "$key" || echo 0)
+        [[ $v == 0 ]] && continue
+        printf '  %-28s %s\n' "$key" "$v"
+        any=1
+    done
+    ((any)) || printf "  (%s: none)\n" "$name"
+}
+echo
+echo "==== loss funnel ===="
+echo "tcpcopy (online):"
+funnel_of tcpcopy captured sessions_started syns_sent syn_acks_seen data_segments_sent response_data_seen \
+    responses sessions_completed
+echo "intercept (target):"
+funnel_of intercept queued dropped forwarded accepted
+echo "lost or left over, by reason (zeros omitted):"
+losses_of tcpcopy no_session sessions_skipped_by_rate table_full memory_full port_collisions capture_dropped \
+    send_errors sessions_timed_out sessions_gave_up sessions_aborted sessions_reset_by_target responses_unmatched
+losses_of intercept unrouted held_expired backlog_dropped queue_overruns kernel_queue_dropped kernel_user_dropped
+
 # The demo fails if the lab leaked a response or the online service itself suffered.
 ((leaked == 0)) || lab_die "target responses reached the client: the rule or intercept is broken"
 ((online == requests)) || lab_die "online served $online of $requests requests"

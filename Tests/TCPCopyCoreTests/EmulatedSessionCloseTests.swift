@@ -176,4 +176,27 @@ import Testing
         #expect(driver.client(seq: c + 1, ack: s, payload: request(10), at: 11).isEmpty)
         #expect(driver.session.bufferedBytes == 0)
     }
+
+    /// Fleet finding 8: our FIN and the target's cross. The target's FIN does not acknowledge
+    /// ours, so it goes FIN-WAIT-1, CLOSING, TIME-WAIT: the port must cool as if it closed first.
+    @Test func crossingFinsLeaveTheTargetInTimeWait() {
+        var driver = SessionDriver()
+        driver.establish()
+        _ = driver.client(seq: c, ack: s, [.ack, .fin], at: 10)
+        #expect(driver.state == .finWait1)
+        _ = driver.target(seq: t, ack: c, [.ack, .fin], at: 11)  // sent before it saw our FIN
+        #expect(driver.state == .closing)
+        _ = driver.target(seq: t + 1, ack: c + 1, .ack, at: 12)
+        #expect(driver.state == .closed(.completed))
+        #expect(driver.session.targetHoldsTimeWait)
+    }
+
+    @Test func targetFinThatAcknowledgesOursMeansNoTimeWaitThere() {
+        var driver = SessionDriver()
+        driver.establish()
+        _ = driver.client(seq: c, ack: s, [.ack, .fin], at: 10)
+        _ = driver.target(seq: t, ack: c + 1, [.ack, .fin], at: 11)
+        #expect(driver.state == .closed(.completed))
+        #expect(!driver.session.targetHoldsTimeWait)
+    }
 }

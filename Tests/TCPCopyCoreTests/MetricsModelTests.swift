@@ -62,3 +62,34 @@ import Testing
         #expect(throws: ConfigurationError.self) { try MetricsListenAddress.parse("127.0.0:9100") }
     }
 }
+
+@Suite struct TrafficFunnelTests {
+    private func segment(_ flags: TCPFlags, payload: [UInt8] = []) -> OutgoingSegment {
+        OutgoingSegment(
+            source: IPv4Address(10, 0, 0, 9), destination: IPv4Address(10, 0, 0, 2), sourcePort: 40000,
+            destinationPort: 80, sequence: SequenceNumber(1), acknowledgment: SequenceNumber(2), flags: flags,
+            window: 1000, payload: payload[...])
+    }
+
+    private func packet(_ flags: TCPFlags, payload: [UInt8] = []) throws -> TCPPacket {
+        try TCPPacket.parse(segment(flags, payload: payload).encode(), requirePayload: true).get()
+    }
+
+    @Test func countsEachStep() throws {
+        var funnel = TrafficFunnel()
+        funnel.sent(segment(.syn))
+        funnel.sent(segment([.ack, .psh], payload: [1, 2, 3]))
+        funnel.sent(segment(.ack))
+        funnel.sent(segment(.rst))
+        funnel.responded(try packet([.syn, .ack]))
+        funnel.responded(try packet([.ack, .psh], payload: [9]))
+        funnel.responded(try packet(.ack))
+        funnel.controlMessagesSent = 4
+        var line = CounterLine()
+        funnel.add(to: &line)
+        #expect(
+            line.text
+                == "syns_sent=1 syn_acks_seen=1 data_segments_sent=1 response_data_seen=1 resets_sent=1 "
+                + "control_messages_sent=4 control_messages_received=0")
+    }
+}

@@ -332,7 +332,7 @@ public struct TCPCopyEngine: Sendable {
                 // The port stays busy while the target may still hold it: TIME_WAIT when it
                 // closed first, or while the route lingers; a reset target holds nothing.
                 let busyFor: Int64 =
-                    outcome == .completed && sessions[key]?.targetClosedFirst == true
+                    outcome == .completed && sessions[key]?.targetHoldsTimeWait == true
                     ? CopyPortAllocator.timeWaitMilliseconds
                     : outcome == .resetByTarget ? 0 : Self.lingerMilliseconds
                 ports.release(key, now: now, busyFor: busyFor)

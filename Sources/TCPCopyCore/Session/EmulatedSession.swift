@@ -65,8 +65,9 @@ public struct EmulatedSession: Sendable {
     private var finWait2Since: MonotonicTime?
     /// Data retransmissions this session made (for the daemon's counters).
     public private(set) var retransmissions = 0
-    /// The target sent its FIN before ours: it keeps this port in TIME_WAIT after we finish.
-    public private(set) var targetClosedFirst = false
+    /// The target keeps this port in TIME_WAIT after we finish: its FIN did not acknowledge
+    /// ours (it closed first, or the two FINs crossed, which also ends in TIME_WAIT on its side).
+    public private(set) var targetHoldsTimeWait = false
 
     /// Starts a session from the client's SYN: registers the route, then sends the SYN.
     public init(
@@ -240,7 +241,8 @@ public struct EmulatedSession: Sendable {
             }
             if header.flags.contains(.fin) && !targetFinReceived {
                 targetFinReceived = true
-                targetClosedFirst = finSequence == nil
+                let ackedOurFin = finSequence.map { header.flags.contains(.ack) && header.acknowledgment > $0 }
+                targetHoldsTimeWait = ackedOurFin != true
             }
             actions.append(.send(acknowledgment()))
         }

@@ -354,6 +354,7 @@ public final class InterceptDaemon {
         line.add("connections_open", connections.count)
         line.add("queue_overruns", queue?.overruns ?? 0)
         line.add("netlink_errors", queue?.netlinkErrors ?? 0)
+        KernelQueueStatistics.add(queue: configuration.queue, to: &line)
         return line.text
     }
 }

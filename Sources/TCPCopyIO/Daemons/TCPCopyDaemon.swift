@@ -37,6 +37,8 @@ public final class TCPCopyDaemon {
     private var backoffs: [IPv4Address: ReconnectBackoff] = [:]
     private var sendErrors: [String: Int] = [:]
     private var packetsSent = 0
+    /// SYNs, SYN-ACKs, requests, responses and control messages: the funnel's middle steps.
+    private var funnel = TrafficFunnel()
     private var controlBacklogDropped = 0
     private var linkFailures = 0
     /// Registrations that could not be sent because the target's intercept was unreachable:
@@ -158,10 +160,12 @@ public final class TCPCopyDaemon {
                     guard event.readable || event.failed else { continue }
                     messages.removeAll(keepingCapacity: true)
                     let outcome = link.read(into: &messages)
+                    funnel.controlMessagesReceived += messages.count
                     for message in messages {
                         switch message {
                         case .response(let header):
                             engine.response(header, now: now, actions: &actions)
+                            funnel.responded(header.packet)
                             metrics?.responded(header.packet)
                         case .goodbye(let reason):
                             logger.warning("intercept at \(target) says goodbye: \(reason)")
@@ -229,7 +233,7 @@ public final class TCPCopyDaemon {
                     if case .register = message { registrationsWithoutLink += 1 }
                     continue
                 }
-                if !link.send(message) { controlBacklogDropped += 1 }
+                if link.send(message) { funnel.controlMessagesSent += 1 } else { controlBacklogDropped += 1 }
                 if case .register = message { try? link.flush() }
             case .notice(let text):
                 logger.warning("\(text)")
@@ -244,6 +248,7 @@ public final class TCPCopyDaemon {
                     }
                 } else {
                     packetsSent += 1
+                    funnel.sent(segment)
                     metrics?.sent(segment)
                 }
             }
@@ -391,6 +396,7 @@ public final class TCPCopyDaemon {
         line.add("capture_dropped", Int(capture?.kernelDropped ?? 0))
         line.add("sessions_live", engine.sessionCount)
         line.add("packets_sent", packetsSent)
+        funnel.add(to: &line)
         line.add("send_errors", sendErrors.values.reduce(0, +))
         for (name, count) in sendErrors.sorted(by: { $0.key < $1.key }) { line.add("send_error_\(name)", count) }
         line.add("control_backlog_dropped", controlBacklogDropped)
