@@ -64,7 +64,7 @@ while ((SECONDS - start < seconds)); do
     sleep 0.5
 done
 # Only the curls: the daemons and servers are background jobs of this shell too.
-wait "${idle_pids[@]}" || true
+for pid in "${idle_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
 printf '%8d %14s %14s %14s\n' $((SECONDS - start)) "$(rss tcpcopy)" "$(rss intercept)" "$(live)" >>"$samples"
 sleep 12  # let the last keep-alive copies time out
 online=$(lab_nginx_count online)
