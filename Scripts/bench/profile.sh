@@ -56,7 +56,7 @@ _bench_profile_perf() {
     for name in tcpcopy intercept; do
         pid=$(lab_daemon_pid "$name")
         # perf attaches to the daemon by pid; it sends and receives nothing on any network.
-        perf record -e cpu-clock -F 4999 -p "$pid" -o "$out/perf-$name.data" \
+        perf record -e cpu-clock -F 4999 -g -p "$pid" -o "$out/perf-$name.data" \
             >"$out/perf-$name.err" 2>&1 &
         perf_pids+=($!)
     done
@@ -68,11 +68,20 @@ _bench_profile_perf() {
     done
     stop_daemons profile-perf
     for name in tcpcopy intercept; do
-        perf report -i "$out/perf-$name.data" --no-children --sort symbol --stdio \
+        perf report -i "$out/perf-$name.data" --no-children --sort symbol --stdio -g none \
             --percent-limit 0.5 2>/dev/null | _bench_demangle >"$out/profile-perf-$name.txt" || true
         echo "perf, $name: % of CPU time (cpu-clock samples) by object:"
         perf report -i "$out/perf-$name.data" --no-children --sort dso --stdio 2>/dev/null |
             { grep -E '^ +[0-9.]+%' || true; } | head -n 6 | sed -E 's/^ +/  /' || true
+        echo "perf, $name: % of CPU time in each system call, inclusive (kernel call chains)"
+        perf report -i "$out/perf-$name.data" --children --sort symbol --stdio -g none \
+            2>/dev/null | { grep -E '^ +[0-9.]+% +[0-9.]+% +\[k\] (__x64_sys_|__do_sys_)' || true; } |
+            awk '{ print "  " $1 "  " $4 }' | head -n 10 || true
+        echo "perf, $name: % of CPU time, inclusive (call chains), user-space functions below 90%"
+        perf report -i "$out/perf-$name.data" --children --sort symbol --stdio -g none \
+            2>/dev/null | { grep -E '^ +[0-9.]+% +[0-9.]+% +\[\.\] ' || true; } |
+            awk '$1 + 0 < 90 { sub(/^ +[0-9.]+% +[0-9.]+% +\[\.\] +/, "  " $1 "  "); print }' |
+            _bench_demangle | sed -E 's/ +$//' | head -n "$BENCH_PROFILE_TOP" | cut -c1-160 || true
         echo "perf, $name: % of CPU time, self, top $BENCH_PROFILE_TOP ([k] kernel, [.] user)"
         { grep -E '^ +[0-9.]+%' "$out/profile-perf-$name.txt" || true; } |
             sed -E 's/^ +([0-9.]+%) +\[([.kH])\] +/  \1  \2 /' | head -n "$BENCH_PROFILE_TOP" |
@@ -98,7 +107,7 @@ _bench_profile_callgrind() {
             { echo "callgrind: objcopy --strip-debug failed"; return 0; }
     done
     _bench_start_daemons_wrapped "$bin_dir" valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.@NAME@.out"
-    local online0 target0
+    local online0 target0 online target
     online0=$(lab_nginx_count online)
     target0=$(lab_nginx_count target)
     lab_exec client "$tools_dir/pacer" -a "$LAB_ONLINE_IP" -r "$rate" -d "$seconds" -m close \
@@ -110,8 +119,14 @@ _bench_profile_callgrind() {
         lab_daemon_stop "$name" 120 || lab_log "warning: $name (callgrind) had to be killed"
         [[ -e $LAB_DIR/$name.log ]] && mv "$LAB_DIR/$name.log" "$out/profile-callgrind-$name.log"
     done
-    echo "callgrind run: $rate short req/s for $seconds s; online $(($(lab_nginx_count online) - online0))," \
-        "target $(($(lab_nginx_count target) - target0)) requests, raw socket drops $raw_drops"
+    online=$(($(lab_nginx_count online) - online0))
+    target=$(($(lab_nginx_count target) - target0))
+    echo "callgrind run: $rate short req/s for $seconds s; online $online, target $target requests," \
+        "raw socket drops $raw_drops"
+    if ((target * 100 < online * 99)); then
+        echo "  (under callgrind the daemons did not keep up: the profile includes their overload" \
+            "paths; BENCH_CALLGRIND_RATE=1000 gives one of the steady state)"
+    fi
     echo
     for name in tcpcopy intercept; do
         [[ -s $out/callgrind.$name.out ]] || { echo "callgrind, $name: no output"; continue; }
