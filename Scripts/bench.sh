@@ -94,7 +94,8 @@ done
 
 lab_require_root
 lab_require_tools
-needed=(gcc python3 awk pgrep objcopy)
+needed=(gcc python3 awk pgrep)
+((profile == 0)) || needed+=(objcopy)
 # wrk drives the full loads only; the paced ones use our own generator.
 [[ ,$loads, != *-full,* ]] || needed+=(wrk)
 for tool in "${needed[@]}"; do
