@@ -35,11 +35,22 @@ final class ControlConnection {
 
     var hasPendingOutput: Bool { !output.isEmpty }
 
+    /// What went through this connection, for the counters.
+    private(set) var bytesSent = 0
+    private(set) var bytesReceived = 0
+    private(set) var messagesQueued = 0
+    /// Messages refused because the output buffer was full.
+    private(set) var messagesRefused = 0
+
     /// Queues a message; false (and nothing queued) when the output buffer is full, which also
     /// marks the connection `overflowed`.
     @discardableResult
     func send(_ message: ControlMessage) -> Bool {
-        if output.append(message) { return true }
+        if output.append(message) {
+            messagesQueued += 1
+            return true
+        }
+        messagesRefused += 1
         overflowed = true
         return false
     }
@@ -53,6 +64,7 @@ final class ControlConnection {
             }
             if written >= 0 {
                 output.consume(written)
+                bytesSent += written
                 continue
             }
             let code = errno
@@ -79,6 +91,7 @@ final class ControlConnection {
             if count == 0 { return .closed("peer closed the connection") }
             liveness.received(now: monotonicNow())
             decoder.append(readBuffer[0..<count])
+            bytesReceived += count
             do {
                 while let message = try decoder.next() { messages.append(message) }
             } catch {

@@ -109,7 +109,7 @@ public final class InterceptDaemon {
                 let now = monotonicNow()
                 switch event.token {
                 case Token.signals:
-                    running = signals.handlePending { logger.info("intercept stats: \(statsLine())") } && running
+                    running = signals.handlePending { logStats() } && running
                 case Token.queue:
                     try queue.process(limit: 64) { bytes in
                         let (verdict, delivery) = engine.queued(bytes.bindMemory(to: UInt8.self), now: now)
@@ -174,7 +174,7 @@ public final class InterceptDaemon {
                 dropSilent(loop: loop, now: now)
             }
             if counterSchedule.isDue(now: now) {
-                logger.info("intercept stats: \(statsLine())")
+                logStats()
             }
         }
         for (token, connection) in connections {
@@ -183,7 +183,7 @@ public final class InterceptDaemon {
             close(token, loop: loop, why: "shutting down")
         }
         if let installedRule { removeRule(installedRule) }
-        logger.info("intercept stats: \(statsLine())")
+        logStats()
     }
 
     private func acceptConnections(_ listener: ControlListener, loop: EventLoop, now: MonotonicTime) throws {
@@ -279,6 +279,8 @@ public final class InterceptDaemon {
     private func close(_ token: UInt64, loop: EventLoop, why: String, warn: Bool = false) {
         guard let connection = connections.removeValue(forKey: token) else { return }
         try? connection.flush()  // a goodbye, if one is queued
+        closedControlBytes.received += connection.bytesReceived
+        closedControlBytes.sent += connection.bytesSent
         loop.remove(connection.descriptor.rawValue)
         engine.closed(token)
         let metadata: Logger.Metadata = ["peer": "\(connection.peer)", "reason": "\(why)"]
@@ -348,8 +350,28 @@ public final class InterceptDaemon {
         }
     }
 
+    /// Control traffic of connections already closed, so that totals survive reconnections.
+    private var closedControlBytes = (received: 0, sent: 0)
+
+    /// One line per open tcpcopy connection: where each one's responses went.
+    private func connectionLines() -> [String] {
+        connections.values.map { connection in
+            "intercept connection \(connection.peer): messages_out=\(connection.messagesQueued) "
+                + "messages_refused=\(connection.messagesRefused) bytes_out=\(connection.bytesSent) "
+                + "bytes_in=\(connection.bytesReceived)"
+        }.sorted()
+    }
+
+    private func logStats() {
+        logger.info("intercept stats: \(statsLine())")
+        for text in connectionLines() { logger.info("\(text)") }
+    }
+
     private func statsLine() -> String {
         var line = engine.counters.line
+        line.add(
+            "control_bytes_in", closedControlBytes.received + connections.values.reduce(0) { $0 + $1.bytesReceived })
+        line.add("control_bytes_out", closedControlBytes.sent + connections.values.reduce(0) { $0 + $1.bytesSent })
         line.add("routes", engine.routeCount)
         line.add("connections_open", connections.count)
         line.add("queue_overruns", queue?.overruns ?? 0)

@@ -50,6 +50,8 @@ public final class TCPCopyDaemon {
     /// get their responses once intercept is back.
     private var registeredKeys: [IPv4Address: Set<RouteKey>] = [:]
     private var registrationsReplayed = 0
+    /// Control traffic of links already lost, so that totals survive reconnections.
+    private var closedControlBytes = (received: 0, sent: 0)
     /// Sessions refused because resident memory was over `-m` (`MemoryBudget`).
     private var memoryRefused = 0
     private var memoryBudget: MemoryBudget
@@ -270,6 +272,8 @@ public final class TCPCopyDaemon {
     private func linkLost(_ target: IPv4Address, why: String, loop: EventLoop, sender: RawSendSocket) {
         guard let link = links.removeValue(forKey: target) else { return }
         loop.remove(link.descriptor.rawValue)
+        closedControlBytes.received += link.bytesReceived
+        closedControlBytes.sent += link.bytesSent
         linkFailures += 1
         let live = engine.sessionCount
         logger.error(
@@ -400,6 +404,8 @@ public final class TCPCopyDaemon {
         line.add("send_errors", sendErrors.values.reduce(0, +))
         for (name, count) in sendErrors.sorted(by: { $0.key < $1.key }) { line.add("send_error_\(name)", count) }
         line.add("control_backlog_dropped", controlBacklogDropped)
+        line.add("control_bytes_out", closedControlBytes.sent + links.values.reduce(0) { $0 + $1.bytesSent })
+        line.add("control_bytes_in", closedControlBytes.received + links.values.reduce(0) { $0 + $1.bytesReceived })
         line.add("control_link_failures", linkFailures)
         line.add("control_links_down", backoffs.count)
         line.add("registrations_without_link", registrationsWithoutLink)
