@@ -146,4 +146,33 @@ import Testing
         #expect(engine.counters.lateData == 0)
         #expect(engine.counters.sessionsSynthesized == 1)
     }
+
+    /// The capture dropped one of the client's segments (a full raw-socket buffer under load).
+    /// The session cannot send past the hole, so after a while the stream after it goes on in a
+    /// new session, instead of the session stalling until its idle timeout.
+    @Test func captureGapThatNeverFillsMovesTheRestToANewSession() {
+        var engine = makeEngine()
+        let oldKey = key(port: Lab.clientPort)
+        let target = RespondingTarget(key: oldKey)
+        _ = capture(&engine, client.bytes(seq: c - 1, [.syn]))
+        _ = respond(&engine, target.header(seq: t - 1, ack: c, [.syn, .ack]), at: 1)
+        _ = capture(&engine, client.bytes(seq: c, ack: s, [.ack, .psh], payload: [1, 2, 3]), at: 2)
+        _ = respond(&engine, target.header(seq: t, ack: c + 3, [.ack, .psh], length: 10), at: 3)
+        // Bytes c+3 ..< c+13 were never captured; the next request arrives after the hole.
+        let after = [UInt8](repeating: 0x55, count: 7)
+        #expect(capture(&engine, client.bytes(seq: c + 13, ack: s + 10, [.ack, .psh], payload: after), at: 4).isEmpty)
+        var actions: [EngineAction] = []
+        engine.tick(now: MonotonicTime(milliseconds: 1_900), actions: &actions)
+        #expect(actions.isEmpty)
+        engine.tick(now: MonotonicTime(milliseconds: 2_010), actions: &actions)
+        #expect(actions.sent.first?.flags == [.rst, .ack])
+        #expect(engine.counters.sessionsEnded[.captureGap] == 1)
+        let reopened = actions.sent.last!
+        #expect(reopened.flags == .syn)
+        #expect(reopened.sequence == SequenceNumber(c + 12))
+        #expect(reopened.sourcePort != oldKey.clientPort)
+        let newTarget = RespondingTarget(key: key(port: reopened.sourcePort))
+        let sent = respond(&engine, newTarget.header(seq: 900_000, ack: c + 13, [.syn, .ack]), at: 2_020).sent
+        #expect(sent.last?.payload.elementsEqual(after) == true)
+    }
 }

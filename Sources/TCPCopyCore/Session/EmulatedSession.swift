@@ -63,6 +63,8 @@ public struct EmulatedSession: Sendable {
     private var retransmitCount = 0
     private var duplicateAcks = 0
     private var finWait2Since: MonotonicTime?
+    /// Since when captured segments have been waiting beyond a gap.
+    private var gapSince: MonotonicTime?
     /// Data retransmissions this session made (for the daemon's counters).
     public private(set) var retransmissions = 0
     /// The target keeps this port in TIME_WAIT after we finish: its FIN did not acknowledge
@@ -118,7 +120,7 @@ public struct EmulatedSession: Sendable {
         let syn = Self.madeUpSYN(for: key, before: stream.sequence, synMSS: synMSS, timestamp: timestamp)
         self.init(key: key, syn: syn, tuning: tuning, now: now, actions: &actions)
         if let first = stream.segments.first { gate.setBaseline(clientAck: first.clientAck) }
-        for segment in stream.segments { accept(segment) }
+        for segment in stream.segments { accept(segment, now: now) }
     }
 
     /// The SYN the client would have sent for a stream whose first byte is `first`: MSS
@@ -154,6 +156,7 @@ public struct EmulatedSession: Sendable {
         }
         if let retransmit = retransmitDeadline { deadline = min(deadline, retransmit) }
         if let since = finWait2Since { deadline = min(deadline, since + tuning.finWait2Milliseconds) }
+        if let since = gapSince { deadline = min(deadline, since + tuning.captureGapMilliseconds) }
         if (state == .established || state == .closeWait) && (!queue.isEmpty || resetPending) {
             deadline = min(deadline, now + 10)
         }
@@ -197,7 +200,8 @@ public struct EmulatedSession: Sendable {
             accept(
                 PendingSegment(
                     sequence: packet.sequence, payload: payload,
-                    isFin: packet.flags.contains(.fin), clientAck: packet.acknowledgment))
+                    isFin: packet.flags.contains(.fin), clientAck: packet.acknowledgment),
+                now: now)
             if queuedBytes > tuning.maximumQueuedBytes {
                 return abort(.gaveUp, now: now, actions: &actions)
             }
@@ -270,6 +274,11 @@ public struct EmulatedSession: Sendable {
             retransmit(now: now, actions: &actions)
             if isClosed { return }
         }
+        if let since = gapSince, now - since >= tuning.captureGapMilliseconds, queue.isEmpty, inFlight.isEmpty,
+            state == .established || state == .closeWait
+        {
+            return handOver(.captureGap, now: now, actions: &actions)
+        }
         pump(now: now, actions: &actions)
     }
 
@@ -290,13 +299,14 @@ public struct EmulatedSession: Sendable {
 
     /// Puts a captured segment in stream order: duplicates dropped, overlaps trimmed, segments
     /// beyond a gap kept aside until it fills.
-    private mutating func accept(_ incoming: PendingSegment) {
+    private mutating func accept(_ incoming: PendingSegment, now: MonotonicTime) {
         var segment = incoming
         guard segment.end > clientNext else { return }  // a client retransmission
         if segment.sequence > clientNext {
             if outOfOrder.count < tuning.maximumOutOfOrderSegments,
                 !outOfOrder.contains(where: { $0.sequence == segment.sequence })
             {
+                if outOfOrder.isEmpty { gapSince = now }
                 outOfOrder.append(segment)
                 outOfOrder.sort { $0.sequence < $1.sequence }
             }
@@ -310,6 +320,7 @@ public struct EmulatedSession: Sendable {
             next.trimFront(to: clientNext)
             append(next)
         }
+        if outOfOrder.isEmpty { gapSince = nil }
     }
 
     private mutating func append(_ segment: PendingSegment) {
@@ -322,7 +333,7 @@ public struct EmulatedSession: Sendable {
     private mutating func pump(now: MonotonicTime, actions: inout [SessionAction]) {
         guard state == .established || state == .closeWait else { return }
         if state == .closeWait, queue.contains(where: { !$0.payload.isEmpty }) {
-            return handOver(now: now, actions: &actions)
+            return handOver(.completed, now: now, actions: &actions)
         }
         while let segment = queue.first {
             let everythingAcked = targetAcked == sendNext
@@ -374,16 +385,20 @@ public struct EmulatedSession: Sendable {
         } while offset < segment.payload.endIndex
     }
 
-    /// The target closed its side (a keep-alive timeout, a request limit) yet the client sends
-    /// more: the target would answer with RST. The rest of the stream moves to a new connection;
-    /// this one is released. It did everything it could, so it counts as completed.
-    private mutating func handOver(now: MonotonicTime, actions: inout [SessionAction]) {
+    /// The rest of the client's stream moves to a new connection and this one is released
+    /// (RST). Two reasons: the target closed its side (a keep-alive timeout, a request limit) yet
+    /// the client sends more, which the target would answer with RST (`completed`: this
+    /// connection did all it could); or the capture lost client bytes and the stream cannot go on
+    /// here (`captureGap`).
+    private mutating func handOver(
+        _ outcome: SessionOutcome, now: MonotonicTime, actions: inout [SessionAction]
+    ) {
         var stream = queue + outOfOrder
         stream.removeAll { $0.sequence < sendNext && $0.end <= sendNext }
         actions.append(.send(reset()))
         let key = self.key
         let timestamp = clientTimestamp
-        finish(.completed, actions: &actions)
+        finish(outcome, actions: &actions)
         actions.append(.reopen(key, stream: ClientStream(segments: stream), timestamp: timestamp))
     }
 

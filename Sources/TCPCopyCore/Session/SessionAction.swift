@@ -15,6 +15,9 @@ public enum SessionOutcome: String, CaseIterable, Sendable {
     case gaveUp = "gave_up"
     /// Ended by us: shutdown, or the client reused the port for a new connection.
     case aborted
+    /// The capture missed some of the client's bytes (a gap that never filled): the session
+    /// could not go on; what came after the gap went on in a new session.
+    case captureGap = "capture_gap"
 }
 
 extension SessionOutcome {
@@ -23,7 +26,7 @@ extension SessionOutcome {
     public var endedTheConnection: Bool {
         switch self {
         case .completed, .resetByTarget, .clientReset: true
-        case .timedOut, .keepAliveTimedOut, .gaveUp, .aborted: false
+        case .timedOut, .keepAliveTimedOut, .gaveUp, .aborted, .captureGap: false
         }
     }
 }

@@ -32,6 +32,9 @@ public struct SessionTuning: Sendable, Equatable {
     public var finWait2Milliseconds: Int64 = 5000
     /// Largest IP packet sent to the target (`-M`).
     public var mtu = 1500
+    /// A gap in the captured stream (the capture dropped a client segment, under load) that has
+    /// not filled after this long never will: the stream after it moves to a new session.
+    public var captureGapMilliseconds: Int64 = 2000
     /// Out-of-order segments kept per session while waiting for a gap to fill.
     public var maximumOutOfOrderSegments = 256
     /// Unsent bytes queued per session; beyond it the session gives up rather than grow.
