@@ -167,6 +167,16 @@ lab_topo_listen_drops() {
         }' /proc/net/netstat
 }
 
+# lab_topo_tcpext NODE NAME: one of the kernel's TcpExt counters in NODE's namespace (e.g. TW,
+# the connections that entered TIME_WAIT; PAWSTimewait, the SYNs a TIME_WAIT socket rejected).
+lab_topo_tcpext() {
+    # shellcheck disable=SC2016  # awk's own $ fields
+    lab_exec "$1" awk -v want="$2" '
+        $1 == "TcpExt:" && !names { for (i = 2; i <= NF; i++) name[i] = $i; names = 1; next }
+        $1 == "TcpExt:" { for (i = 2; i <= NF; i++) if (name[i] == want) v = $i }
+        END { print v + 0 }' /proc/net/netstat
+}
+
 # lab_topo_raise_nofile WANT: raises this shell's open-file limit (which nginx, started later,
 # inherits) to WANT, or to the hard limit when that is lower (then says so).
 lab_topo_raise_nofile() {
@@ -379,6 +389,32 @@ lab_topo_requests_held() {
                 -w "%{http_code}\n" "${url}?held=$port&req=0" "${url}?held=$port&req=1" &
         done
         wait' requests "$first" "$count" "$url" "$@" 2>/dev/null | grep -c '^200$' || true
+}
+
+# lab_topo_requests_server_closes NODE COUNT ADDRESS PATH [GAP_S] [LINGER_S]: COUNT one-request
+# connections to ADDRESS:80 (PATH?n=I, Connection: close) started GAP_S (0.1) apart, each in its
+# own shell: read the whole answer, keep the socket open LINGER_S (1) more, then close. The server
+# thus always closes first, so a copy's target does too and holds the port in TIME_WAIT, which
+# curl, closing at once, leaves to chance. Prints how many got 200.
+lab_topo_requests_server_closes() {
+    local node=$1 count=$2 address=$3 path=$4 gap=${5:-0.1} linger=${6:-1}
+    # shellcheck disable=SC2016  # expanded by the inner shell
+    lab_exec "$node" bash -c '
+        count=$1 address=$2 path=$3 gap=$4 linger=$5
+        for ((i = 0; i < count; i++)); do
+            (
+                exec 3<>"/dev/tcp/$address/80" || exit 0
+                printf "GET %s?n=%d HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" \
+                    "$path" "$i" "$address" >&3
+                timeout 10 head -n 1 <&3
+                timeout 10 cat <&3 >/dev/null
+                sleep "$linger"
+                exec 3>&-
+            ) &
+            sleep "$gap"
+        done
+        wait' requests "$count" "$address" "$path" "$gap" "$linger" 2>/dev/null |
+        grep -c '^HTTP/1.1 200' || true
 }
 
 # ---------------------------------------------------------------------------------------------

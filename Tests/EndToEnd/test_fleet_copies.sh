@@ -7,11 +7,14 @@
 # Each -n runs its own tcpcopy process, with traffic from its own client address (10.77.1.20, .21,
 # ...) and page (/nN.html), so that each phase's counts and checks stand alone.
 #
-# Tuned on the target (lab_topo_nginx_capacity), and why:
-#  - nginx's listen backlog 8192 (and somaxconn, tcp_max_syn_backlog): the 100 copies of a
-#    captured connection arrive together, and with nginx's default 511 the accept queue
-#    overflowed (ListenDrops in the thousands, SYN cookies): the copies still all arrived, but by
-#    retransmission, three times slower. The report prints the target's ListenDrops.
+# Tuned on the target, and why:
+#  - nginx's listen backlog 8192 (and somaxconn, tcp_max_syn_backlog; lab_topo_nginx_capacity):
+#    the 100 copies of a captured connection arrive together, and with nginx's default 511 the
+#    accept queue overflowed (ListenDrops in the thousands, SYN cookies): the copies still all
+#    arrived, but by retransmission, three times slower. The report prints the ListenDrops.
+#  - intercept's queue (-q 65536): the kernel's default of 1024 packets overflowed at -n 100,
+#    dropping a fifth of the target's packets before intercept saw them (kernel_queue_dropped);
+#    the copies recovered by retransmission (about 1,700 of them).
 #  - worker_connections 8192 and the open-file limit nginx inherits, 20000 (Debian's default soft
 #    limit is 1024, below even lab-lib's 4096 worker_connections): at four times the default
 #    volume nginx ran out of descriptors (EMFILE) at 1024, and at -n 1000 4096 connections were
@@ -49,7 +52,7 @@ for n in $copies_list; do
 done
 lab_rules_apply target 80 0
 lab_capture_start leak client "host $LAB_TARGET_IP or host $LAB_ONLINE_IP"
-lab_intercept_start intercept "$LAB_ADMIN_IP"
+lab_intercept_start intercept "$LAB_ADMIN_IP" -q 65536
 
 report=()
 index=0
@@ -83,6 +86,8 @@ for n in $copies_list; do
     line+=" $online_keep -> $target_keep (${ratio_keep}x), ${elapsed}s, ports_relocated=$relocated,"
     line+=" retransmissions=$(lab_topo_stat "$name" retransmissions),"
     line+=" target $(lab_topo_listen_drops target)"
+    lab_topo_stats_now intercept
+    line+=" intercept kernel_queue_dropped=$(lab_topo_stat intercept kernel_queue_dropped)"
     lab_log "$line"
     report+=("$line")
 
