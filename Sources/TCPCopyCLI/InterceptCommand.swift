@@ -98,8 +98,8 @@ public struct InterceptCommand: ParsableCommand {
         parsing: .unconditional,
         help: ArgumentHelp(
             "Most packets the kernel holds in the queue, "
-                + "\(NumericSetting.queueMaxLength.rangeDescription) (default: "
-                + "\(defaults.queueMaxLength), which keeps the kernel's own limit of 1024).",
+                + "\(NumericSetting.queueMaxLength.rangeDescription); 0 keeps the kernel's own "
+                + "limit of 1024, which bursts of copies overflow (default: \(defaults.queueMaxLength)).",
             valueName: "n"),
         transform: { try ConfigurationParser.integer($0, for: .queueMaxLength) })
     public var queueMaxLength: Int = Int(defaults.queueMaxLength)
