@@ -25,7 +25,12 @@ let package = Package(
         // C functions for the macros, packed structs and callbacks Swift cannot use directly.
         .target(name: "CTCPCopyShims", dependencies: ["CNetfilterQueue", "CMNL", "CIPTC"]),
         // Pure logic: no Glibc, no C module, no syscalls.
-        .target(name: "TCPCopyCore"),
+        .target(
+            name: "TCPCopyCore",
+            // The hot path calls the core's generic parsing and engines from TCPCopyIO; without
+            // cross-module optimisation they run unspecialised there (metadata lookups, witness
+            // tables), which profiles showed as the largest share of intercept's instructions.
+            swiftSettings: [.unsafeFlags(["-cross-module-optimization"])]),
         // Every syscall and C call, and the two daemons wiring the core to them.
         .target(
             name: "TCPCopyIO",
