@@ -60,10 +60,6 @@ public struct TCPCopyEngine: Sendable {
 
     public var sessionCount: Int { sessions.count }
 
-    /// Whether some session needs `tick` soon (every 10 ms or so); otherwise once a second will
-    /// do, which lets an idle daemon sleep.
-    public var hasShortTimers: Bool { timers.earliest != nil }
-
     /// How long the caller may sleep before the next `tick` is useful (at most `limit`).
     public func millisecondsUntilNextTick(now: MonotonicTime, limit: Int64) -> Int64 {
         guard let earliest = timers.earliest else { return limit }

@@ -173,7 +173,9 @@ public struct EmulatedSession: Sendable {
 
     /// Bytes held for this session (queued, out of order, in flight).
     public var bufferedBytes: Int {
-        (queue + outOfOrder + inFlight).reduce(0) { $0 + $1.payload.count }
+        [queue, outOfOrder, inFlight].reduce(0) { total, list in
+            list.reduce(total) { $0 + $1.payload.count }
+        }
     }
 
     // MARK: - Events

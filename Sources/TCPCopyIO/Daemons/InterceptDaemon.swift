@@ -48,17 +48,12 @@ public final class InterceptDaemon {
 
     public func run() throws {
         let needed: [Capability] = configuration.installRule ? [.netAdmin, .netRaw] : [.netAdmin]
-        let missing = Capability.missing(needed)
-        if !missing.isEmpty {
-            let message = Capability.explanation(
-                program: "intercept", missing: missing,
-                needs: configuration.installRule
-                    ? "reads the NFQUEUE queue (CAP_NET_ADMIN) and installs its iptables rule (CAP_NET_ADMIN and CAP_NET_RAW)"
-                    : "reads the NFQUEUE queue over netlink")
-            logger.critical("\(message)")
-            throw SystemCallError(
-                "capability check (\(missing.map(\.description).joined(separator: ",")))", errno: EPERM)
-        }
+        try Capability.require(
+            needed, program: "intercept",
+            needs: configuration.installRule
+                ? "reads the NFQUEUE queue (CAP_NET_ADMIN) and installs its iptables rule (CAP_NET_ADMIN and CAP_NET_RAW)"
+                : "reads the NFQUEUE queue over netlink",
+            logger: logger)
         let loop = try EventLoop()
         let signals = try SignalSource()
         try loop.add(signals.descriptor.rawValue, token: Token.signals)

@@ -78,17 +78,11 @@ public final class TCPCopyDaemon {
     }
 
     public func run() throws {
-        let missing = Capability.missing([.netRaw])
-        if !missing.isEmpty {
-            let message = Capability.explanation(
-                program: "tcpcopy", missing: missing,
-                needs:
-                    "captures and sends packets with raw sockets (CAP_NET_ADMIN is optional: it lets tcpcopy enlarge their buffers)"
-            )
-            logger.critical("\(message)")
-            throw SystemCallError(
-                "capability check (\(missing.map(\.description).joined(separator: ",")))", errno: EPERM)
-        }
+        try Capability.require(
+            [.netRaw], program: "tcpcopy",
+            needs:
+                "captures and sends packets with raw sockets (CAP_NET_ADMIN is optional: it lets tcpcopy enlarge their buffers)",
+            logger: logger)
         let loop = try EventLoop()
         let signals = try SignalSource()
         try loop.add(signals.descriptor.rawValue, token: Token.signals)
@@ -129,7 +123,11 @@ public final class TCPCopyDaemon {
         var running = true
         var messages: [ControlMessage] = []
         while running {
-            let timeout: Int32 = engine.sessionCount > 0 || !pendingLinks.isEmpty ? 10 : 500
+            // Sleep until the next session timer is due (the engine keeps them in a heap), so
+            // that idle keep-alive sessions do not wake the loop every 10 ms.
+            let timeout: Int32 =
+                pendingLinks.isEmpty
+                ? Int32(max(10, engine.millisecondsUntilNextTick(now: monotonicNow(), limit: 500))) : 10
             for event in try loop.wait(timeoutMilliseconds: timeout) {
                 let now = monotonicNow()
                 switch event.token {

@@ -1,4 +1,5 @@
 import Glibc
+import Logging
 import TCPCopyCore
 
 /// The Linux capabilities the daemons need, checked at start-up so that a missing one is named
@@ -31,6 +32,17 @@ public enum Capability: Int, CaseIterable, Sendable, CustomStringConvertible {
     }
 
     /// The message a daemon prints before exiting for want of `missing`.
+    /// Throws (after logging why and what to do) when `needed` capabilities are missing.
+    static func require(
+        _ needed: [Capability], program: String, needs: String, logger: Logger
+    ) throws(SystemCallError) {
+        let missing = Capability.missing(needed)
+        guard !missing.isEmpty else { return }
+        logger.critical("\(explanation(program: program, missing: missing, needs: needs))")
+        throw SystemCallError(
+            "capability check (\(missing.map(\.description).joined(separator: ",")))", errno: EPERM)
+    }
+
     public static func explanation(program: String, missing: [Capability], needs: String) -> String {
         let names = missing.map(\.description).joined(separator: " and ")
         return "\(program) lacks \(names): it \(needs). Run it as root, or give the binary the "
