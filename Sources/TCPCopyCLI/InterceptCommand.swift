@@ -172,6 +172,9 @@ public struct InterceptCommand: ParsableCommand {
     public var queueBypass = false
 
     @OptionGroup
+    public var batching: BatchingOptions
+
+    @OptionGroup
     public var logging: LoggingOptions
 
     @OptionGroup
@@ -220,6 +223,7 @@ public struct InterceptCommand: ParsableCommand {
         configuration.installRule = installRule
         configuration.servicePort = servicePort
         configuration.queueBypass = queueBypass
+        configuration.batchWindowMicroseconds = batching.batchWindow
         configuration.statsInterval = logging.statsInterval
         configuration.logFile = logging.logFile
         try validated { () throws(ConfigurationError) in try configuration.validate() }

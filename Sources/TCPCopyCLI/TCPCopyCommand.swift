@@ -179,6 +179,9 @@ public struct TCPCopyCommand: ParsableCommand {
     public var maxSessions: Int = defaults.maxSessions
 
     @OptionGroup
+    public var batching: BatchingOptions
+
+    @OptionGroup
     public var logging: LoggingOptions
 
     @OptionGroup
@@ -207,6 +210,7 @@ public struct TCPCopyCommand: ParsableCommand {
         configuration.synMSS = synMSS
         configuration.memoryLimitMB = memoryLimit
         configuration.maxSessions = maxSessions
+        configuration.batchWindowMicroseconds = batching.batchWindow
         configuration.statsInterval = logging.statsInterval
         configuration.logFile = logging.logFile
         try validated { () throws(ConfigurationError) in try configuration.validate() }

@@ -23,6 +23,7 @@ extension TCPCopyConfiguration {
         try check(maxSessions, .maxSessions)
         try check(memoryLimitMB, .memoryLimit)
         try check(statsInterval, .statsInterval)
+        try check(batchWindowMicroseconds, .batchWindow)
     }
 }
 
@@ -34,6 +35,7 @@ extension InterceptConfiguration {
         try checkPort(listenPort)
         try check(routeTimeout, .routeTimeout)
         try check(statsInterval, .statsInterval)
+        try check(batchWindowMicroseconds, .batchWindow)
     }
 }
 

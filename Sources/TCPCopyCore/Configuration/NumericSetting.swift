@@ -52,6 +52,9 @@ extension NumericSetting {
         name: "route timeout", range: 1...86_400, unit: "seconds")
 
     // both
+    /// Up to 0.1 s: a copy delayed longer than that starts to disturb the target's timers.
+    public static let batchWindow = NumericSetting(
+        name: "batch window", range: 0...100_000, unit: "microseconds")
     /// 0 prints the counters only at exit.
     public static let statsInterval = NumericSetting(
         name: "statistics interval", range: 0...86_400, unit: "seconds")

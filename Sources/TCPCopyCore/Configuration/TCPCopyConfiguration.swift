@@ -49,6 +49,9 @@ public struct TCPCopyConfiguration: Sendable, Equatable {
     public var maxSessions: Int = 65536
     /// Memory cap in MiB (`-m`).
     public var memoryLimitMB: Int = 512
+    /// Microseconds a busy event loop waits for more packets before it wakes again
+    /// (`--batch-window`, `WakeupWindow`); 0 wakes for every packet.
+    public var batchWindowMicroseconds: Int = 1000
     /// Seconds between counter lines in the log; 0 prints them only at exit.
     public var statsInterval: Int = 0
     /// Log file (`-l`); nil logs to standard error.
@@ -87,6 +90,9 @@ public struct InterceptConfiguration: Sendable, Equatable {
     /// The installed rule lets packets through while no intercept reads the queue
     /// (`--queue-bypass`): responses then reach the real clients.
     public var queueBypass = false
+    /// Microseconds a busy event loop waits for more packets before it wakes again
+    /// (`--batch-window`, `WakeupWindow`); 0 wakes for every packet.
+    public var batchWindowMicroseconds: Int = 1000
     /// Seconds between counter lines in the log; 0 prints them only at exit.
     public var statsInterval: Int = 0
     /// Log file (`-l`); nil logs to standard error.

@@ -55,6 +55,7 @@ public final class InterceptDaemon {
                 : "reads the NFQUEUE queue over netlink",
             logger: logger)
         let loop = try EventLoop()
+        loop.batching = WakeupWindow(microseconds: Int64(configuration.batchWindowMicroseconds))
         let signals = try SignalSource()
         try loop.add(signals.descriptor.rawValue, token: Token.signals)
         if let metrics { try loop.add(metrics.descriptor, token: Token.metrics) }

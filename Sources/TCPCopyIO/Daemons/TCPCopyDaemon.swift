@@ -84,6 +84,7 @@ public final class TCPCopyDaemon {
                 "captures and sends packets with raw sockets (CAP_NET_ADMIN is optional: it lets tcpcopy enlarge their buffers)",
             logger: logger)
         let loop = try EventLoop()
+        loop.batching = WakeupWindow(microseconds: Int64(configuration.batchWindowMicroseconds))
         let signals = try SignalSource()
         try loop.add(signals.descriptor.rawValue, token: Token.signals)
         if let metrics { try loop.add(metrics.descriptor, token: Token.metrics) }

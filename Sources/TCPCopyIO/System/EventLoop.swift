@@ -1,8 +1,10 @@
 import CTCPCopyShims
 import Glibc
+import TCPCopyCore
 
 /// A minimal epoll reactor: one thread, level-triggered, each descriptor registered with a
-/// token the daemon chooses. Timers are the daemon's business: `wait` takes a timeout.
+/// token the daemon chooses. Timers are the daemon's business: `wait` takes a timeout. Under
+/// load, `batching` spaces the wake-ups (see `WakeupWindow`).
 final class EventLoop {
     struct Event {
         var token: UInt64
@@ -15,6 +17,8 @@ final class EventLoop {
     private let epoll: FileDescriptor
     private var tokens = [UInt64](repeating: 0, count: 64)
     private var events = [UInt32](repeating: 0, count: 64)
+    /// Off (0) unless the daemon sets it from `--batch-window`.
+    var batching = WakeupWindow(microseconds: 0)
 
     init() throws(SystemCallError) {
         epoll = FileDescriptor(try systemCall("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) })
@@ -39,14 +43,20 @@ final class EventLoop {
         try systemCall(name) { CTCPCopyShims_epoll_ctl(epoll.rawValue, op, fd, mask, token) }
     }
 
-    /// Waits up to `timeoutMilliseconds` and returns the ready descriptors.
+    /// Waits up to `timeoutMilliseconds` and returns the ready descriptors. When the last
+    /// wake-up was less than a batching window ago, sleeps out the window first.
     func wait(timeoutMilliseconds: Int32) throws(SystemCallError) -> [Event] {
+        if batching.microseconds > 0 {
+            let pause = batching.pause(atMicroseconds: monotonicMicroseconds())
+            if pause > 0 { sleepMicroseconds(pause) }
+        }
         let count: Int32
         do {
             count = try systemCall("epoll_wait") {
                 CTCPCopyShims_epoll_wait(epoll.rawValue, &tokens, &events, 64, timeoutMilliseconds)
             }
         }
+        if count > 0 && batching.microseconds > 0 { batching.woke(atMicroseconds: monotonicMicroseconds()) }
         return (0..<Int(count)).map { i in
             let mask = events[i]
             return Event(

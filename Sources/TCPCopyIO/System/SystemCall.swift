@@ -72,6 +72,20 @@ func monotonicNow() -> MonotonicTime {
     return MonotonicTime(milliseconds: Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000)
 }
 
+/// The monotonic clock in microseconds, for `WakeupWindow`.
+func monotonicMicroseconds() -> Int64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1000
+}
+
+/// Sleeps `microseconds` (an interrupting signal ends the sleep early, which is harmless: the
+/// caller only batches wake-ups with it).
+func sleepMicroseconds(_ microseconds: Int64) {
+    var request = timespec(tv_sec: Int(microseconds / 1_000_000), tv_nsec: Int(microseconds % 1_000_000) * 1000)
+    _ = clock_nanosleep(CLOCK_MONOTONIC, 0, &request, nil)
+}
+
 func setNonBlocking(_ fd: Int32) throws(SystemCallError) {
     let flags = try systemCall("fcntl(F_GETFL)") { fcntl(fd, F_GETFL) }
     try systemCall("fcntl(F_SETFL)") { fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
