@@ -59,6 +59,31 @@ int CTCPCopyShims_enable_drop_count(int fd);
 /// Returns the bytes received, or -1 with errno set.
 long CTCPCopyShims_recv_counting_drops(int fd, void *buf, size_t len, uint32_t *dropped);
 
+/// Attaches a classic BPF program to `fd` (SO_ATTACH_FILTER). Each instruction comes packed as
+/// code << 48 | jt << 40 | jf << 32 | k. Returns setsockopt's result.
+int CTCPCopyShims_attach_filter(int fd, const uint64_t *packed, int count);
+
+/// A reusable recvmmsg batch: `slots` buffers of `slot_size` bytes each.
+typedef struct CTCPCopyShims_receive_batch CTCPCopyShims_receive_batch;
+
+/// NULL when memory is short.
+CTCPCopyShims_receive_batch *CTCPCopyShims_receive_batch_create(int slots, size_t slot_size);
+void CTCPCopyShims_receive_batch_destroy(CTCPCopyShims_receive_batch *batch);
+
+/// One non-blocking recvmmsg into the batch; returns the packets received (0 or more), or -1 with
+/// errno set. The SO_RXQ_OVFL drop count, when present, goes to `*dropped`.
+int CTCPCopyShims_receive_batch_read(CTCPCopyShims_receive_batch *batch, int fd, uint32_t *dropped);
+
+/// Packet `index` of the last read: its bytes, its length, and whether it was cut to the slot.
+const uint8_t *CTCPCopyShims_receive_batch_packet(const CTCPCopyShims_receive_batch *batch, int index,
+                                                 size_t *length, int *truncated);
+
+/// One non-blocking sendmmsg of up to 64 whole IPv4 packets, packet i being
+/// base[offsets[i] ..< offsets[i] + lengths[i]] to destinations[i] (an IPv4 address in host
+/// order). Returns how many were sent from the first, or -1 with errno set when the first failed.
+int CTCPCopyShims_send_batch(int fd, const uint8_t *base, const uint32_t *offsets, const uint32_t *lengths,
+                             const uint32_t *destinations, int count);
+
 // --- memory ------------------------------------------------------------------------------------
 
 /// malloc_trim(0): returns freed heap memory to the kernel (<malloc.h> is not in Glibc's module).

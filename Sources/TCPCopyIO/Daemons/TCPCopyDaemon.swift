@@ -28,7 +28,6 @@ public final class TCPCopyDaemon {
     private let logger: Logger
     private var engine: TCPCopyEngine
     private var actions: [EngineAction] = []
-    private var packetBuffer: [UInt8] = []
     /// Established control connections, by target.
     private var links: [IPv4Address: ControlConnection] = [:]
     /// Connections being set up again after a loss.
@@ -60,6 +59,7 @@ public final class TCPCopyDaemon {
     private var lastTrim = MonotonicTime.zero
     private var synsSinceMemoryCheck = 0
     private var capture: RawCaptureSocket?
+    private var sender: RawSendSocket?
 
     /// Called once everything is set up and the daemon starts its loop (`-d` waits for it, and
     /// the pid file is written then).
@@ -74,7 +74,6 @@ public final class TCPCopyDaemon {
         engine = TCPCopyEngine(configuration: configuration, tuning: tuning)
         memoryBudget = MemoryBudget(capBytes: configuration.memoryLimitMB << 20)
         actions.reserveCapacity(64)
-        packetBuffer.reserveCapacity(65536)
     }
 
     public func run() throws {
@@ -105,9 +104,15 @@ public final class TCPCopyDaemon {
             try loop.add(link.descriptor.rawValue, token: Token.firstTarget + UInt64(index))
             logger.info("connected to intercept", metadata: ["target": "\(target):\(configuration.interceptPort)"])
         }
-        let capture = try RawCaptureSocket(receiveBufferBytes: 16 << 20)
+        let capture = try RawCaptureSocket(
+            receiveBufferBytes: 16 << 20, filter: CaptureFilter(routes: configuration.routes))
         self.capture = capture
+        if !capture.filtered {
+            logger.warning(
+                "capturing without a port filter (the kernel refused the BPF program, or there are over 200 ports): tcpcopy reads and skips every TCP packet this host receives")
+        }
         let sender = try RawSendSocket(sendBufferBytes: 4 << 20)
+        self.sender = sender
         try loop.add(capture.descriptor.rawValue, token: Token.capture)
         checkMemory(now: monotonicNow(), atStart: true)
         logger.info(
@@ -135,7 +140,7 @@ public final class TCPCopyDaemon {
                 case Token.signals:
                     running = signals.handlePending { logger.info("tcpcopy stats: \(statsLine())") } && running
                 case Token.capture:
-                    try capture.receive(limit: 256) { bytes in
+                    try capture.receive(limit: 1024) { bytes in
                         if Self.looksLikeSYN(bytes) {
                             // A flood of new sessions must not outrun the memory check.
                             synsSinceMemoryCheck += 1
@@ -199,15 +204,19 @@ public final class TCPCopyDaemon {
             if counterSchedule.isDue(now: now) {
                 logger.info("tcpcopy stats: \(statsLine())")
             }
+            // Registrations reach intercept before the SYNs they announce leave.
             for (index, target) in targets.enumerated() {
                 if let link = links[target] {
                     flush(link, target: target, loop: loop, token: Token.firstTarget + UInt64(index), sender: sender)
                 }
             }
+            sendQueued(sender)
         }
         // Release every target socket we hold, then say goodbye.
         engine.shutdown(now: monotonicNow(), actions: &actions)
         perform(sender: sender)
+        for link in links.values { try? link.flush() }
+        sendQueued(sender)
         for link in links.values {
             link.send(.goodbye(.shuttingDown))
             try? link.flush()
@@ -215,8 +224,9 @@ public final class TCPCopyDaemon {
         logger.info("tcpcopy stats: \(statsLine())")
     }
 
-    /// Carries out the engine's actions in order: a registration is queued (and written at
-    /// once) before the SYN that follows it is sent.
+    /// Carries out the engine's actions: control messages go to their link's output buffer and
+    /// packets to the send queue, both written once per loop turn, the control links first so
+    /// that a registration reaches intercept before the SYN it announces leaves.
     private func perform(sender: RawSendSocket) {
         for action in actions {
             switch action {
@@ -235,26 +245,32 @@ public final class TCPCopyDaemon {
                     continue
                 }
                 if link.send(message) { funnel.controlMessagesSent += 1 } else { controlBacklogDropped += 1 }
-                if case .register = message { try? link.flush() }
             case .notice(let text):
                 logger.warning("\(text)")
             case .send(let segment):
-                packetBuffer.removeAll(keepingCapacity: true)
-                segment.encode(into: &packetBuffer)
-                if let error = sender.send(packetBuffer, to: segment.destination) {
-                    sendErrors[error.errnoName, default: 0] += 1
-                    if sendErrors[error.errnoName] == 1 {
-                        logger.warning(
-                            "raw send failed (counted as send_error_\(error.errnoName); copying goes on): \(error)")
-                    }
-                } else {
-                    packetsSent += 1
-                    funnel.sent(segment)
-                    metrics?.sent(segment)
+                // Counted in the funnel as handed to the kernel; the kernel's refusals are
+                // counted as send errors when the queue is sent.
+                if sender.queuedCount >= RawSendSocket.batchLimit {
+                    for link in links.values { try? link.flush() }
+                    sendQueued(sender)
                 }
+                sender.queue(segment)
+                funnel.sent(segment)
+                metrics?.sent(segment)
             }
         }
         actions.removeAll(keepingCapacity: true)
+    }
+
+    /// Sends the queued packets (the caller has written the control links first).
+    private func sendQueued(_ sender: RawSendSocket) {
+        guard sender.queuedCount > 0 else { return }
+        packetsSent += sender.flush { error in
+            sendErrors[error.errnoName, default: 0] += 1
+            if sendErrors[error.errnoName] == 1 {
+                logger.warning("raw send failed (counted as send_error_\(error.errnoName); copying goes on): \(error)")
+            }
+        }
     }
 
     private func flush(
@@ -382,14 +398,14 @@ public final class TCPCopyDaemon {
     }
 
     /// The SYN bit set and ACK clear, judged from two bytes: cheap enough for every packet.
-    private static func looksLikeSYN(_ bytes: ArraySlice<UInt8>) -> Bool {
+    private static func looksLikeSYN(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard let first = bytes.first else { return false }
-        let flags = bytes.startIndex + Int(first & 0x0F) * 4 + 13
-        return flags < bytes.endIndex && bytes[flags] & 0x12 == 0x02
+        let flags = Int(first & 0x0F) * 4 + 13
+        return flags < bytes.count && bytes[flags] & 0x12 == 0x02
     }
 
     /// A client's SYN: what would start new sessions.
-    private func isNewSession(_ bytes: ArraySlice<UInt8>) -> Bool {
+    private func isNewSession(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard case .success(let packet) = TCPPacket.parse(bytes, requirePayload: false) else { return false }
         return packet.flags.contains(.syn) && !packet.flags.contains(.ack)
     }
@@ -397,6 +413,7 @@ public final class TCPCopyDaemon {
     private func statsLine() -> String {
         var line = engine.counters.line
         line.add("capture_dropped", Int(capture?.kernelDropped ?? 0))
+        line.add("capture_truncated", capture?.truncated ?? 0)
         line.add("sessions_live", engine.sessionCount)
         line.add("packets_sent", packetsSent)
         funnel.add(to: &line)

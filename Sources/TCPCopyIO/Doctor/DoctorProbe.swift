@@ -21,7 +21,7 @@ struct DoctorProbe {
         let capture: RawCaptureSocket
         let sender: RawSendSocket
         do {
-            capture = try RawCaptureSocket(receiveBufferBytes: 1 << 20)
+            capture = try RawCaptureSocket(receiveBufferBytes: 1 << 20, filter: nil)
             sender = try RawSendSocket(sendBufferBytes: 1 << 20)
         } catch {
             return .notRun("cannot open raw sockets: \(error)")
@@ -120,7 +120,8 @@ struct DoctorProbe {
     }
 
     private func send(_ segment: OutgoingSegment, _ sender: RawSendSocket) {
-        _ = sender.send(segment.encode(), to: segment.destination)
+        sender.queue(segment)
+        _ = sender.flush { _ in }
     }
 }
 

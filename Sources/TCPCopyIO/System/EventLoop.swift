@@ -17,6 +17,9 @@ final class EventLoop {
     private let epoll: FileDescriptor
     private var tokens = [UInt64](repeating: 0, count: 64)
     private var events = [UInt32](repeating: 0, count: 64)
+    /// The interest set of each registered descriptor, so that `modify` makes no system call
+    /// when nothing changes (the daemons call it for every link on every loop turn).
+    private var interest: [Int32: (mask: UInt32, token: UInt64)] = [:]
     /// Off (0) unless the daemon sets it from `--batch-window`.
     var batching = WakeupWindow(microseconds: 0)
 
@@ -33,6 +36,7 @@ final class EventLoop {
     }
 
     func remove(_ fd: Int32) {
+        interest[fd] = nil
         _ = CTCPCopyShims_epoll_ctl(epoll.rawValue, EPOLL_CTL_DEL, fd, 0, 0)
     }
 
@@ -40,7 +44,9 @@ final class EventLoop {
     {
         var mask = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
         if writable { mask |= EPOLLOUT.rawValue }
+        if op == EPOLL_CTL_MOD, let current = interest[fd], current == (mask, token) { return }
         try systemCall(name) { CTCPCopyShims_epoll_ctl(epoll.rawValue, op, fd, mask, token) }
+        interest[fd] = (mask, token)
     }
 
     /// Waits up to `timeoutMilliseconds` and returns the ready descriptors. When the last

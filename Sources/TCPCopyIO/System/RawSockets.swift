@@ -3,20 +3,36 @@ import Glibc
 import TCPCopyCore
 
 /// The capture side of tcpcopy: an AF_INET raw socket for TCP, which the kernel hands a copy
-/// of every TCP packet delivered to this host (inbound only), IP header included.
+/// of every TCP packet delivered to this host (inbound only), IP header included. A BPF filter
+/// (`CaptureFilter`) keeps only the routes' ports, and packets are read many per system call
+/// (recvmmsg).
 final class RawCaptureSocket {
+    /// Packets read per recvmmsg.
+    static let batchSlots: Int32 = 64
+    /// Large enough for a GRO super-packet (IP total length is at most 65535). The slots are
+    /// malloc'd and never cleared, so only the pages packets were written into are resident.
+    static let slotBytes = 65536
+
     let descriptor: FileDescriptor
-    /// Large enough for a GRO super-packet (IP total length is at most 65535).
-    private var buffer = [UInt8](repeating: 0, count: 65536)
+    private let batch: OpaquePointer
     /// Packets the kernel dropped because the receive buffer was full (SO_RXQ_OVFL): copies
     /// lost before tcpcopy saw them.
     private(set) var kernelDropped: UInt32 = 0
+    /// Packets longer than a slot (cannot happen for IPv4; counted, never half-read).
+    private(set) var truncated = 0
+    /// Whether the kernel filters by port; false when `CaptureFilter` gave no program or the
+    /// kernel refused it (tcpcopy then sees, and skips, everything).
+    private(set) var filtered = false
 
-    init(receiveBufferBytes: Int32) throws(SystemCallError) {
+    init(receiveBufferBytes: Int32, filter: CaptureFilter?) throws(SystemCallError) {
         descriptor = FileDescriptor(
             try systemCall("socket(AF_INET, SOCK_RAW, IPPROTO_TCP)") {
                 socket(AF_INET, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), Int32(IPPROTO_TCP))
             })
+        guard let batch = CTCPCopyShims_receive_batch_create(Self.batchSlots, Self.slotBytes) else {
+            throw SystemCallError("malloc(capture batch)", errno: ENOMEM)
+        }
+        self.batch = batch
         try setNonBlocking(descriptor.rawValue)
         // FORCE lifts the sysctl cap (we are root); fall back to the capped option.
         do {
@@ -26,26 +42,51 @@ final class RawCaptureSocket {
         }
         // Best effort: without it the drops are merely not counted.
         _ = CTCPCopyShims_enable_drop_count(descriptor.rawValue)
+        if let filter {
+            let packed = filter.instructions.map(\.packed)
+            filtered = CTCPCopyShims_attach_filter(descriptor.rawValue, packed, Int32(packed.count)) == 0
+        }
     }
 
-    /// Reads up to `limit` packets, calling `body` with each; stops early when none is left.
-    func receive(limit: Int, _ body: (ArraySlice<UInt8>) -> Void) throws(SystemCallError) {
-        for _ in 0..<limit {
-            let result = try nonBlocking("recv(raw)") {
-                buffer.withUnsafeMutableBytes {
-                    CTCPCopyShims_recv_counting_drops(descriptor.rawValue, $0.baseAddress, $0.count, &kernelDropped)
-                }
+    deinit { CTCPCopyShims_receive_batch_destroy(batch) }
+
+    /// Reads up to about `limit` packets, calling `body` with each (the bytes are valid only
+    /// during the call); stops early when none is left.
+    func receive(limit: Int, _ body: (UnsafeRawBufferPointer) -> Void) throws(SystemCallError) {
+        var handled = 0
+        while handled < limit {
+            let result = try nonBlocking("recvmmsg(raw)") {
+                Int(CTCPCopyShims_receive_batch_read(batch, descriptor.rawValue, &kernelDropped))
             }
-            guard case .done(let count) = result else { return }
-            body(buffer[0..<count])
+            guard case .done(let count) = result, count > 0 else { return }
+            for index in 0..<Int32(count) {
+                var length = 0
+                var cut: Int32 = 0
+                let start = CTCPCopyShims_receive_batch_packet(batch, index, &length, &cut)
+                if cut != 0 {
+                    truncated += 1
+                    continue
+                }
+                body(UnsafeRawBufferPointer(start: start, count: length))
+            }
+            handled += count
+            if count < Int(Self.batchSlots) { return }
         }
     }
 }
 
 /// The sending side of tcpcopy: a raw socket whose packets carry our own IP header
-/// (IPPROTO_RAW implies IP_HDRINCL), so the target sees the real client's address.
+/// (IPPROTO_RAW implies IP_HDRINCL), so the target sees the real client's address. Packets are
+/// queued, encoded back to back in one buffer, and sent up to 64 per system call (sendmmsg).
 final class RawSendSocket {
+    /// Packets per sendmmsg (the shim's limit).
+    static let batchLimit = 64
+
     let descriptor: FileDescriptor
+    private var bytes: [UInt8] = []
+    private var offsets: [UInt32] = []
+    private var lengths: [UInt32] = []
+    private var destinations: [UInt32] = []
 
     init(sendBufferBytes: Int32) throws(SystemCallError) {
         descriptor = FileDescriptor(
@@ -59,18 +100,58 @@ final class RawSendSocket {
         } catch {
             try setSocketOption(descriptor.rawValue, SOL_SOCKET, SO_SNDBUF, sendBufferBytes, "SO_SNDBUF")
         }
+        bytes.reserveCapacity(Self.batchLimit * 1600)
+        offsets.reserveCapacity(Self.batchLimit)
+        lengths.reserveCapacity(Self.batchLimit)
+        destinations.reserveCapacity(Self.batchLimit)
     }
 
-    /// Sends one whole IPv4 packet to `destination`. Errors are returned, not fatal: a full
-    /// conntrack table (EPERM) or an oversized packet (EMSGSIZE) must cost one packet, not the
-    /// process.
-    func send(_ packet: [UInt8], to destination: IPv4Address) -> SystemCallError? {
-        let address = socketAddress(destination.value, port: 0)
-        let result = packet.withUnsafeBytes { bytes in
-            withSocketAddress(address) { sockaddr, length in
-                sendto(descriptor.rawValue, bytes.baseAddress, bytes.count, 0, sockaddr, length)
+    /// Packets queued and not sent yet.
+    var queuedCount: Int { offsets.count }
+
+    /// Encodes `segment` at the end of the queue.
+    func queue(_ segment: OutgoingSegment) {
+        let start = bytes.count
+        segment.encode(into: &bytes)
+        offsets.append(UInt32(start))
+        lengths.append(UInt32(bytes.count - start))
+        destinations.append(segment.destination.value)
+    }
+
+    /// Sends every queued packet and returns how many went out. Each packet the kernel refuses
+    /// is reported to `refused` and skipped: a full conntrack table (EPERM), a full send buffer
+    /// (EAGAIN) or an oversized packet (EMSGSIZE) must cost one packet, not the batch.
+    func flush(refused: (SystemCallError) -> Void) -> Int {
+        var next = 0
+        var sent = 0
+        let count = offsets.count
+        while next < count {
+            let chunk = Int32(min(Self.batchLimit, count - next))
+            let result = bytes.withUnsafeBufferPointer { base in
+                offsets.withUnsafeBufferPointer { offsets in
+                    lengths.withUnsafeBufferPointer { lengths in
+                        destinations.withUnsafeBufferPointer { destinations in
+                            CTCPCopyShims_send_batch(
+                                descriptor.rawValue, base.baseAddress, offsets.baseAddress! + next,
+                                lengths.baseAddress! + next, destinations.baseAddress! + next, chunk)
+                        }
+                    }
+                }
             }
+            if result > 0 {
+                next += Int(result)
+                sent += Int(result)
+                continue
+            }
+            let code = errno
+            if result < 0 && code == EINTR { continue }
+            refused(SystemCallError("sendmmsg(raw)", errno: result < 0 ? code : EIO))
+            next += 1
         }
-        return result < 0 ? SystemCallError("sendto(raw)", errno: errno) : nil
+        bytes.removeAll(keepingCapacity: true)
+        offsets.removeAll(keepingCapacity: true)
+        lengths.removeAll(keepingCapacity: true)
+        destinations.removeAll(keepingCapacity: true)
+        return sent
     }
 }
