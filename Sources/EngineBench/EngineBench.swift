@@ -131,7 +131,9 @@ struct Replay {
     }
 
     /// One session's packets of one phase.
-    private mutating func step(_ phase: Int, client index: Int, key: inout RouteKey?, now: MonotonicTime, counting: Bool) {
+    private mutating func step(
+        _ phase: Int, client index: Int, key: inout RouteKey?, now: MonotonicTime, counting: Bool
+    ) {
         let c = Self.clientISN
         let s = Self.serverISN
         let t = Self.targetISN
@@ -191,7 +193,8 @@ struct Replay {
         segment.encode(into: &captureBuffer)
         // The daemon reads every packet into one buffer: an engine that kept a slice of it would
         // make the next read copy the whole buffer.
-        precondition(captureBuffer.withUnsafeBufferPointer { $0.baseAddress } == storage, "the engine kept the capture buffer")
+        precondition(
+            captureBuffer.withUnsafeBufferPointer { $0.baseAddress } == storage, "the engine kept the capture buffer")
         tally.captured += 1
         if counting {
             let before = AllocationCounter.value
