@@ -64,3 +64,12 @@ if Context.environment["TCPCOPY_FUZZ"] == "1" {
         .executableTarget(name: "FuzzControlDecoder", dependencies: ["TCPCopyCore"]),
     ]
 }
+
+// The engine's per-packet benchmark, for Scripts/bench/engine.sh only (it runs under callgrind):
+// an ordinary build has no use for it. TCPCOPY_BENCH=1 adds it.
+if Context.environment["TCPCOPY_BENCH"] == "1" {
+    package.targets += [
+        // libm: the core rounds doubles (ceil); the daemons get it through their other imports.
+        .executableTarget(name: "EngineBench", dependencies: ["TCPCopyCore"], linkerSettings: [.linkedLibrary("m")])
+    ]
+}

@@ -30,12 +30,21 @@ public struct CopyPortAllocator: Sendable {
             target = key.targetAddress
             targetPort = key.targetPort
         }
+
+        static func == (lhs: Self, rhs: Self) -> Bool {
+            lhs.client == rhs.client && lhs.target == rhs.target && lhs.targetPort == rhs.targetPort
+        }
+
+        /// One word, as the engine's keys (see `hashWord`).
+        func hash(into hasher: inout Hasher) { hasher.combine(hashWord(client, 0, target, targetPort)) }
     }
 
+    /// Each space is changed in place through its dictionary index: a copy taken out and put
+    /// back would share its bitmap with the stored one, and the change would copy all 8 KiB.
     private var spaces: [SpaceKey: PortSpace] = [:]
     /// Keys whose session ended but whose port stays busy a while, one queue per duration
     /// (there are only a few), so that expiry pops from the front instead of scanning.
-    private var cooling: [Int64: ExpiryQueue<RouteKey>] = [:]
+    private var cooling: [ExpiryQueue<SessionKey>] = []
 
     public init() {}
 
@@ -57,38 +66,58 @@ public struct CopyPortAllocator: Sendable {
     /// is ignored), starting from the preferred one, and marks it busy.
     public mutating func allocate(for key: RouteKey, clientPort: UInt16, copyNumber: Int) -> Choice {
         let spaceKey = SpaceKey(key)
-        var space = spaces[spaceKey] ?? PortSpace()
-        defer { spaces[spaceKey] = space }
+        let index: Dictionary<SpaceKey, PortSpace>.Index
+        if let existing = spaces.index(forKey: spaceKey) {
+            index = existing
+        } else {
+            spaces[spaceKey] = PortSpace()
+            index = spaces.index(forKey: spaceKey)!
+        }
         let preferred = Self.preferredPort(clientPort: clientPort, copyNumber: copyNumber)
-        if space.insert(preferred) { return .preferred(preferred) }
-        guard let free = space.firstFree(from: preferred == 65535 ? UInt16(Self.firstPort) : preferred + 1)
-        else { return .exhausted }
-        _ = space.insert(free)
+        if spaces.values[index].insert(preferred) { return .preferred(preferred) }
+        guard
+            let free = spaces.values[index].firstFree(
+                from: preferred == 65535 ? UInt16(Self.firstPort) : preferred + 1)
+        else {
+            if spaces.values[index].isEmpty { spaces.remove(at: index) }
+            return .exhausted
+        }
+        _ = spaces.values[index].insert(free)
         return .relocated(free)
     }
 
     /// The session on `key` ended. Its port is free at once, or stays busy `milliseconds` longer.
     public mutating func release(_ key: RouteKey, now: MonotonicTime, busyFor milliseconds: Int64 = 0) {
         guard milliseconds > 0 else { return free(key) }
-        cooling[milliseconds, default: ExpiryQueue(lifetimeMilliseconds: milliseconds)].insert(key, now: now)
+        if let queue = cooling.firstIndex(where: { $0.lifetime == milliseconds }) {
+            cooling[queue].insert(SessionKey(key), now: now)
+        } else {
+            var queue = ExpiryQueue<SessionKey>(lifetimeMilliseconds: milliseconds)
+            queue.insert(SessionKey(key), now: now)
+            cooling.append(queue)
+        }
     }
 
     /// Frees the ports whose time is up.
     public mutating func purge(now: MonotonicTime) {
-        for duration in Array(cooling.keys) {
-            for key in cooling[duration]!.popExpired(now: now) { free(key) }
+        for queue in cooling.indices {
+            // Taken out while popping, so that freeing (which changes `spaces`, another part of
+            // self) does not overlap the queue's access.
+            var expiring = cooling[queue]
+            cooling[queue] = ExpiryQueue(lifetimeMilliseconds: expiring.lifetime)
+            expiring.popExpired(now: now) { free($0.route) }
+            cooling[queue] = expiring
         }
     }
 
-    public var coolingCount: Int { cooling.values.reduce(0) { $0 + $1.count } }
+    public var coolingCount: Int { cooling.reduce(0) { $0 + $1.count } }
 
     /// Busy ports of `key`'s client address towards its target.
     public func busyCount(for key: RouteKey) -> Int { spaces[SpaceKey(key)]?.busyCount ?? 0 }
 
     private mutating func free(_ key: RouteKey) {
-        let spaceKey = SpaceKey(key)
-        guard var space = spaces[spaceKey] else { return }
-        space.remove(key.clientPort)
-        spaces[spaceKey] = space.isEmpty ? nil : space
+        guard let index = spaces.index(forKey: SpaceKey(key)) else { return }
+        spaces.values[index].remove(key.clientPort)
+        if spaces.values[index].isEmpty { spaces.remove(at: index) }
     }
 }

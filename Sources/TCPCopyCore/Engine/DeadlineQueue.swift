@@ -1,28 +1,43 @@
 /// When each session next needs its timers looked at, in a binary heap, so that a tick touches
 /// only the sessions whose time has come, however many are open.
 ///
-/// A key has at most one live deadline. Moving it earlier pushes a new entry; moving it later
+/// Sessions are named by their slot in the engine's `SessionTable` (small non-negative
+/// integers), so a slot's current deadline is an array element: scheduling, cancelling and
+/// checking an entry cost no hashing and, once the arrays have grown, no allocation.
+///
+/// A slot has at most one live deadline. Moving it earlier pushes a new entry; moving it later
 /// is ignored: the earlier entry fires, the session finds nothing due and reschedules. This keeps
 /// the heap from growing by one entry per packet (every packet moves the idle deadline later).
-struct DeadlineQueue<Key: Hashable & Sendable>: Sendable {
-    private var heap: [(time: MonotonicTime, key: Key)] = []
-    private var scheduled: [Key: MonotonicTime] = [:]
+struct DeadlineQueue: Sendable {
+    private var heap: [(time: MonotonicTime, slot: Int)] = []
+    /// The live deadline of each slot; nil when none is scheduled.
+    private var scheduled: [MonotonicTime?] = []
+    private(set) var count = 0
 
-    var count: Int { scheduled.count }
-
-    /// Asks for `key` to be due at `time`, unless it is already due earlier.
-    mutating func schedule(_ key: Key, at time: MonotonicTime) {
-        if let current = scheduled[key], current <= time { return }
-        scheduled[key] = time
-        heap.append((time, key))
+    /// Asks for `slot` to be due at `time`, unless it is already due earlier.
+    mutating func schedule(_ slot: Int, at time: MonotonicTime) {
+        if slot >= scheduled.count {
+            scheduled.append(contentsOf: repeatElement(nil, count: slot + 1 - scheduled.count))
+        }
+        if let current = scheduled[slot] {
+            if current <= time { return }
+        } else {
+            count += 1
+        }
+        scheduled[slot] = time
+        heap.append((time, slot))
         siftUp(heap.count - 1)
     }
 
-    mutating func cancel(_ key: Key) { scheduled[key] = nil }
+    mutating func cancel(_ slot: Int) {
+        guard slot < scheduled.count, scheduled[slot] != nil else { return }
+        scheduled[slot] = nil
+        count -= 1
+    }
 
-    /// The keys due at `now`, each once, in deadline order; they are no longer scheduled.
-    mutating func popDue(now: MonotonicTime) -> [Key] {
-        var due: [Key] = []
+    /// Appends the slots due at `now` to `due`, each once, in deadline order; they are no longer
+    /// scheduled. The caller keeps `due` and its capacity from tick to tick.
+    mutating func popDue(now: MonotonicTime, into due: inout [Int]) {
         while let top = heap.first, top.time <= now {
             let last = heap.removeLast()
             if !heap.isEmpty {
@@ -30,20 +45,31 @@ struct DeadlineQueue<Key: Hashable & Sendable>: Sendable {
                 siftDown(0)
             }
             // An entry superseded by an earlier one, or cancelled, is stale.
-            if scheduled[top.key] == top.time {
-                scheduled[top.key] = nil
-                due.append(top.key)
+            if scheduled[top.slot] == top.time {
+                scheduled[top.slot] = nil
+                count -= 1
+                due.append(top.slot)
             }
         }
-        if heap.count > 64 && heap.count > 4 * scheduled.count { rebuild() }
+        if heap.count > 64 && heap.count > 4 * count { rebuild() }
+    }
+
+    /// The slots due at `now` (see `popDue(now:into:)`).
+    mutating func popDue(now: MonotonicTime) -> [Int] {
+        var due: [Int] = []
+        popDue(now: now, into: &due)
         return due
     }
 
     /// The earliest deadline, if any (some may be stale: a hint for how long to sleep).
     var earliest: MonotonicTime? { heap.first?.time }
 
+    /// Drops the stale entries, in place.
     private mutating func rebuild() {
-        heap = scheduled.map { ($0.value, $0.key) }
+        heap.removeAll(keepingCapacity: true)
+        for (slot, time) in scheduled.enumerated() {
+            if let time { heap.append((time, slot)) }
+        }
         for index in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(index) }
     }
 
@@ -91,23 +117,34 @@ struct ExpiryQueue<Key: Hashable & Sendable>: Sendable {
         entries.append((key, now))
     }
 
-    mutating func remove(_ key: Key) { added[key] = nil }
+    mutating func remove(_ key: Key) {
+        // Most removals are of keys that are not there (a new connection's key): looking is
+        // cheaper than the removal's write access.
+        if !added.isEmpty, let index = added.index(forKey: key) { added.remove(at: index) }
+    }
 
-    /// The keys whose lifetime ended by `now`.
-    mutating func popExpired(now: MonotonicTime) -> [Key] {
-        var expired: [Key] = []
+    /// Hands each key whose lifetime ended by `now` to `body`, and forgets it.
+    mutating func popExpired(now: MonotonicTime, _ body: (Key) -> Void) {
         while head < entries.count, now - entries[head].added >= lifetime {
             let entry = entries[head]
             head += 1
-            if added[entry.key] == entry.added {
-                added[entry.key] = nil
-                expired.append(entry.key)
+            if let index = added.index(forKey: entry.key), added.values[index] == entry.added {
+                added.remove(at: index)
+                body(entry.key)
             }
         }
+        // Compacting in place once the consumed front is most of the array keeps both the
+        // memory and the cost of the move bounded, without a new buffer.
         if head > 1024 && head * 2 > entries.count {
-            entries.removeFirst(head)
+            entries.removeSubrange(0..<head)
             head = 0
         }
+    }
+
+    /// The keys whose lifetime ended by `now` (see `popExpired(now:_:)`).
+    mutating func popExpired(now: MonotonicTime) -> [Key] {
+        var expired: [Key] = []
+        popExpired(now: now) { expired.append($0) }
         return expired
     }
 }

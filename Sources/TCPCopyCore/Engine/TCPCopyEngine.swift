@@ -11,22 +11,16 @@ public enum EngineAction: Hashable, Sendable {
 /// tcpcopy's logic: which captured packets to copy, the live sessions (one per target and
 /// copy for each captured connection), and their counters. Pure: the daemon feeds it packets,
 /// response headers and clock ticks, and performs the actions it returns.
+///
+/// Per packet it hashes once: a captured packet finds its connection's session slots, a
+/// response its session's slot; everything after works on slots in place (`SessionTable`).
 public struct TCPCopyEngine: Sendable {
-    /// A connection as the online server sees it.
-    struct CaptureKey: Hashable, Sendable {
-        var clientAddress: IPv4Address
-        var clientPort: UInt16
-        var onlineAddress: IPv4Address
-        var onlinePort: UInt16
-    }
-
     public let configuration: TCPCopyConfiguration
     public let tuning: SessionTuning
     public private(set) var counters = TCPCopyCounters()
-    private var sessions: [RouteKey: EmulatedSession] = [:]
+    private var sessions = SessionTable()
     /// The sessions each captured connection fans out to.
-    private var fanOut: [CaptureKey: [RouteKey]] = [:]
-    private var captureOf: [RouteKey: CaptureKey] = [:]
+    private var fanOut: [CaptureKey: SlotList] = [:]
     private var sessionActions: [SessionAction] = []
     private var ports = CopyPortAllocator()
     private let sampler: SessionSampler
@@ -37,14 +31,16 @@ public struct TCPCopyEngine: Sendable {
     /// packets are counted as lost once, not retried (and counted again) packet after packet.
     private var refused = ExpiryQueue<CaptureKey>(lifetimeMilliseconds: 30_000)
     /// When each session next needs a tick: a tick touches only those that are due.
-    private var timers = DeadlineQueue<RouteKey>()
-    private var lastSweep = MonotonicTime.zero
-    /// The routes of each online port, so that a packet finds its routes without a scan.
-    private let routesByPort: [UInt16: [CopyRoute]]
+    private var timers = DeadlineQueue()
+    /// The slots due in the current tick (kept for its capacity).
+    private var dueSlots: [Int] = []
+    /// The routes of each online port, sorted by port, so that a packet finds its routes by a
+    /// binary search (a handful of ports: cheaper than hashing).
+    private let routesByPort: [(port: UInt16, routes: [CopyRoute])]
     /// Finished sessions whose route stays registered for a while, so that a late packet of the
     /// target (a FIN retransmitted because our last ACK or RST was lost) is answered with a RST
     /// instead of leaving the target's socket waiting.
-    private var lingering = ExpiryQueue<RouteKey>(lifetimeMilliseconds: lingerMilliseconds)
+    private var lingering = ExpiryQueue<SessionKey>(lifetimeMilliseconds: lingerMilliseconds)
     static let lingerMilliseconds: Int64 = 3000
     private var lastExhaustionNotice: MonotonicTime?
     private var exhaustedSinceNotice = 0
@@ -53,6 +49,7 @@ public struct TCPCopyEngine: Sendable {
         self.configuration = configuration
         self.tuning = tuning
         routesByPort = Dictionary(grouping: configuration.routes, by: \.onlinePort)
+            .map { (port: $0.key, routes: $0.value) }.sorted { $0.port < $1.port }
         sampler = SessionSampler(
             ratePercent: configuration.sessionRate, clientAddresses: configuration.clientAddresses)
         sessionActions.reserveCapacity(16)
@@ -81,6 +78,7 @@ public struct TCPCopyEngine: Sendable {
     public mutating func captured<C: Collection>(
         _ bytes: C, now: MonotonicTime, actions: inout [EngineAction]
     ) where C.Element == UInt8, C.Index == Int {
+        sessions.reclaimFreedSlots()
         counters.captured += 1
         let packet: TCPPacket
         switch TCPPacket.parse(bytes, requirePayload: true) {
@@ -89,11 +87,8 @@ public struct TCPCopyEngine: Sendable {
             counters.malformed[reason, default: 0] += 1
             return
         }
-        var routes = routesByPort[packet.destinationPort] ?? []
-        if routes.contains(where: { $0.onlineAddress != nil }) {
-            routes.removeAll { $0.onlineAddress != nil && $0.onlineAddress != packet.destination }
-        }
-        guard !routes.isEmpty else {
+        let routes = routes(toPort: packet.destinationPort)
+        guard routes.contains(where: { $0.accepts(packet.destination) }) else {
             counters.otherPort += 1
             return
         }
@@ -106,28 +101,31 @@ public struct TCPCopyEngine: Sendable {
         let capture = CaptureKey(
             clientAddress: packet.source, clientPort: packet.sourcePort,
             onlineAddress: packet.destination, onlinePort: packet.destinationPort)
-        let payloadStart = bytes.startIndex + packet.headerLength
-        let payload = Array(bytes[payloadStart..<(payloadStart + packet.payloadLength)])[...]
 
         if packet.flags.contains(.syn) && !packet.flags.contains(.ack) {
-            if let existing = fanOut[capture] {
-                if existing.allSatisfy({ sessions[$0]?.isStartedBy(packet) ?? true }) {
+            if let index = fanOut.index(forKey: capture) {
+                let existing = fanOut.values[index]
+                if existing.allSatisfy({ !sessions.contains($0) || sessions.read($0, { $0.isStartedBy(packet) }) }) {
                     return  // the client retransmitted its SYN; our sessions time their own
                 }
                 // The client reused the port for a new connection while our copies of the old
                 // one are still busy (a copy lags its original by a round trip at least): they
                 // finish on their own, detached; the new copies take other ports.
-                for key in existing { captureOf[key] = nil }
-                fanOut[capture] = nil
+                for slot in existing where sessions.contains(slot) { sessions.detach(slot) }
+                fanOut.remove(at: index)
             }
             recentlyClosed.remove(capture)
             refused.remove(capture)
-            start(capture, routes: routes, now: now, actions: &actions) { key, tuning, sessionActions in
+            start(capture, routes: routes, destination: packet.destination, now: now, actions: &actions) {
+                key, tuning, sessionActions in
                 EmulatedSession(key: key, syn: packet, tuning: tuning, now: now, actions: &sessionActions)
             }
             return
         }
-        if fanOut[capture] == nil {
+        var slots: SlotList
+        if let known = fanOut[capture] {
+            slots = known
+        } else {
             guard packet.payloadLength > 0 else {
                 counters.strayControl += 1
                 return
@@ -143,23 +141,32 @@ public struct TCPCopyEngine: Sendable {
             // A connection opened before we started (or before a restart): make up its handshake
             // and replay from here.
             let synMSS = configuration.synMSS
-            start(capture, routes: routes, now: now, actions: &actions) { key, tuning, sessionActions in
+            start(capture, routes: routes, destination: packet.destination, now: now, actions: &actions) {
+                key, tuning, sessionActions in
                 EmulatedSession(
                     key: key, synthesizingFrom: packet, synMSS: synMSS, tuning: tuning, now: now,
                     actions: &sessionActions)
             }
-            guard fanOut[capture] != nil else {
+            guard let started = fanOut[capture] else {
                 counters.noSession += 1
                 return
             }
-            counters.sessionsSynthesized += fanOut[capture]!.count
+            counters.sessionsSynthesized += started.count
+            slots = started
         }
-        let keys = fanOut[capture]!
-        for key in keys {
+        // The one copy of the payload: the capture buffer is reused for the next packet, and the
+        // sessions keep their data until the target acknowledges it (all copies share it).
+        let payloadStart = bytes.startIndex + packet.headerLength
+        let payload: ArraySlice<UInt8> =
+            packet.payloadLength == 0 ? [] : Array(bytes[payloadStart..<(payloadStart + packet.payloadLength)])[...]
+        for slot in slots {
+            // A slot whose session ended meanwhile holds nothing: slots are not reused within
+            // an event.
+            guard sessions.contains(slot) else { continue }
             sessionActions.removeAll(keepingCapacity: true)
-            sessions[key]?.clientSent(packet, payload: payload, now: now, actions: &sessionActions)
-            refreshTimer(of: key, now: now)
-            perform(&actions, now: now)
+            sessions[slot].clientSent(packet, payload: payload, now: now, actions: &sessionActions)
+            refreshTimer(of: slot, now: now)
+            perform(&actions, slot: slot, now: now)
         }
     }
 
@@ -167,10 +174,11 @@ public struct TCPCopyEngine: Sendable {
     public mutating func response(
         _ header: ResponseHeader, now: MonotonicTime, actions: inout [EngineAction]
     ) {
+        sessions.reclaimFreedSlots()
         counters.responses += 1
         let key = RouteKey(response: header.packet)
-        guard sessions[key] != nil else {
-            if lingering.contains(key), !header.packet.flags.contains(.rst) {
+        guard let slot = sessions.slot(of: key) else {
+            if lingering.contains(SessionKey(key)), !header.packet.flags.contains(.rst) {
                 counters.lingerResets += 1
                 actions.append(.send(Self.reset(answering: header.packet)))
             } else {
@@ -179,66 +187,84 @@ public struct TCPCopyEngine: Sendable {
             return
         }
         sessionActions.removeAll(keepingCapacity: true)
-        sessions[key]!.targetSent(header.packet, now: now, actions: &sessionActions)
-        refreshTimer(of: key, now: now)
-        perform(&actions, now: now)
+        sessions[slot].targetSent(header.packet, now: now, actions: &sessionActions)
+        refreshTimer(of: slot, now: now)
+        perform(&actions, slot: slot, now: now)
     }
 
     /// Timers of every session.
     public mutating func tick(now: MonotonicTime, actions: inout [EngineAction]) {
+        sessions.reclaimFreedSlots()
         ports.purge(now: now)
-        _ = recentlyClosed.popExpired(now: now)
-        _ = refused.popExpired(now: now)
-        for key in lingering.popExpired(now: now) {
-            actions.append(.control(.unregister(key), target: key.targetAddress))
+        recentlyClosed.popExpired(now: now) { _ in }
+        refused.popExpired(now: now) { _ in }
+        lingering.popExpired(now: now) { key in
+            actions.append(.control(.unregister(key.route), target: key.route.targetAddress))
         }
-        for key in timers.popDue(now: now) {
+        dueSlots.removeAll(keepingCapacity: true)
+        timers.popDue(now: now, into: &dueSlots)
+        for slot in dueSlots where sessions.contains(slot) {
             sessionActions.removeAll(keepingCapacity: true)
-            sessions[key]?.tick(now: now, actions: &sessionActions)
-            refreshTimer(of: key, now: now)
-            perform(&actions, now: now)
+            sessions[slot].tick(now: now, actions: &sessionActions)
+            refreshTimer(of: slot, now: now)
+            perform(&actions, slot: slot, now: now)
         }
     }
 
     /// Ends every session, releasing the target's sockets (tcpcopy is stopping).
     public mutating func shutdown(now: MonotonicTime, actions: inout [EngineAction]) {
-        for key in Array(sessions.keys) { abort(key, .aborted, now: now, actions: &actions) }
+        sessions.reclaimFreedSlots()
+        for slot in sessions.liveSlots { abort(slot, .aborted, now: now, actions: &actions) }
         unregisterLingering(actions: &actions) { _ in true }
     }
 
     /// Ends every session of `target` without sending anything (its intercept went away, so
     /// responses can no longer reach us).
     public mutating func dropSessions(of target: IPv4Address, now: MonotonicTime, actions: inout [EngineAction]) {
-        for key in Array(sessions.keys) where key.targetAddress == target {
-            abort(key, .aborted, now: now, actions: &actions)
+        sessions.reclaimFreedSlots()
+        for slot in sessions.liveSlots where sessions.read(slot, { $0.key.targetAddress }) == target {
+            abort(slot, .aborted, now: now, actions: &actions)
         }
         // No response can reach us for them any more: lingering is pointless.
         unregisterLingering(actions: &actions) { $0.targetAddress == target }
     }
 
     private mutating func unregisterLingering(actions: inout [EngineAction], where matches: (RouteKey) -> Bool) {
-        for key in lingering.added.keys where matches(key) {
+        for key in lingering.added.keys where matches(key.route) {
             lingering.remove(key)
-            actions.append(.control(.unregister(key), target: key.targetAddress))
+            actions.append(.control(.unregister(key.route), target: key.route.targetAddress))
         }
+    }
+
+    /// The routes of `port`, empty when it is not copied.
+    private func routes(toPort port: UInt16) -> [CopyRoute] {
+        var low = 0
+        var high = routesByPort.count
+        while low < high {
+            let middle = (low + high) / 2
+            if routesByPort[middle].port < port { low = middle + 1 } else { high = middle }
+        }
+        return low < routesByPort.count && routesByPort[low].port == port ? routesByPort[low].routes : []
     }
 
     // MARK: - Session lifecycle
 
-    /// Starts one session per route and copy for `capture`; `make` builds each session.
+    /// Starts one session per route (of those accepting `destination`) and copy for `capture`;
+    /// `make` builds each session.
     private mutating func start(
-        _ capture: CaptureKey, routes: [CopyRoute], now: MonotonicTime, actions: inout [EngineAction],
-        make: (RouteKey, SessionTuning, inout [SessionAction]) -> EmulatedSession
+        _ capture: CaptureKey, routes: [CopyRoute], destination: IPv4Address, now: MonotonicTime,
+        actions: inout [EngineAction], make: (RouteKey, SessionTuning, inout [SessionAction]) -> EmulatedSession
     ) {
-        let wanted = routes.count * configuration.copies
+        let routeCount = routes.reduce(0) { $0 + ($1.accepts(destination) ? 1 : 0) }
+        let wanted = routeCount * configuration.copies
         guard sessions.count + wanted <= configuration.maxSessions else {
             counters.tableFull += 1
             refused.insert(capture, now: now)
             return
         }
-        var keys: [RouteKey] = []
+        var slots = SlotList()
         let clientAddress = sampler.targetSideAddress(for: capture.clientAddress)
-        for route in routes {
+        for route in routes where route.accepts(destination) {
             copies: for copy in 0..<configuration.copies {
                 var key = RouteKey(
                     clientAddress: clientAddress, clientPort: capture.clientPort,
@@ -259,24 +285,23 @@ public struct TCPCopyEngine: Sendable {
                     break copies
                 }
                 sessionActions.removeAll(keepingCapacity: true)
-                sessions[key] = make(key, tuning, &sessionActions)
-                refreshTimer(of: key, now: now)
-                captureOf[key] = capture
-                keys.append(key)
+                let slot = sessions.insert(make(key, tuning, &sessionActions), capture: capture)
+                refreshTimer(of: slot, now: now)
+                slots.append(slot)
                 counters.sessionsStarted += 1
-                perform(&actions, now: now)
+                perform(&actions, slot: slot, now: now)
             }
         }
-        if keys.isEmpty { refused.insert(capture, now: now) } else { fanOut[capture] = keys }
+        if slots.isEmpty { refused.insert(capture, now: now) } else { fanOut[capture] = slots }
     }
 
     private mutating func abort(
-        _ key: RouteKey, _ outcome: SessionOutcome, now: MonotonicTime,
+        _ slot: Int, _ outcome: SessionOutcome, now: MonotonicTime,
         actions: inout [EngineAction]
     ) {
         sessionActions.removeAll(keepingCapacity: true)
-        sessions[key]?.abort(outcome, now: now, actions: &sessionActions)
-        perform(&actions, now: now)
+        sessions[slot].abort(outcome, now: now, actions: &sessionActions)
+        perform(&actions, slot: slot, now: now)
     }
 
     /// A RST the target accepts whatever state its socket is in: its own acknowledgment is
@@ -303,19 +328,20 @@ public struct TCPCopyEngine: Sendable {
         exhaustedSinceNotice = 0
     }
 
-    private mutating func refreshTimer(of key: RouteKey, now: MonotonicTime) {
-        if let deadline = sessions[key]?.nextDeadline(now: now) {
-            timers.schedule(key, at: deadline)
+    private mutating func refreshTimer(of slot: Int, now: MonotonicTime) {
+        if sessions.contains(slot), let deadline = sessions.read(slot, { $0.nextDeadline(now: now) }) {
+            timers.schedule(slot, at: deadline)
         } else {
-            timers.cancel(key)
+            timers.cancel(slot)
         }
     }
 
-    /// Turns the session's actions into engine actions, forgets finished sessions and opens
-    /// the sessions that carry on a closed one.
-    private mutating func perform(_ actions: inout [EngineAction], now: MonotonicTime) {
-        var reopens: [(capture: CaptureKey, key: RouteKey, stream: ClientStream, timestamp: UInt32?)] = []
-        var endedCaptures: [RouteKey: CaptureKey] = [:]
+    /// Turns the actions of the session in `slot` into engine actions, forgets it if it
+    /// finished, and opens the session that carries on its stream if it asked for one.
+    private mutating func perform(_ actions: inout [EngineAction], slot: Int, now: MonotonicTime) {
+        // One session's actions: at most one `finished`, and a `reopen` after it.
+        var ended: (key: RouteKey, capture: CaptureKey)?
+        var reopen: (capture: CaptureKey, key: RouteKey, stream: ClientStream, timestamp: UInt32?)?
         for action in sessionActions {
             switch action {
             case .register(let key):
@@ -323,40 +349,50 @@ public struct TCPCopyEngine: Sendable {
             case .send(let segment):
                 actions.append(.send(segment))
             case .finished(let key, let outcome):
+                guard
+                    let finished = sessions.contains(slot) && sessions.read(slot, { $0.key }) == key
+                        ? slot : sessions.slot(of: key)
+                else { break }
                 counters.sessionsEnded[outcome, default: 0] += 1
-                counters.retransmissions += sessions[key]?.retransmissions ?? 0
+                let (retransmissions, targetHoldsTimeWait) = sessions.read(finished) {
+                    ($0.retransmissions, $0.targetHoldsTimeWait)
+                }
+                counters.retransmissions += retransmissions
                 // The port stays busy while the target may still hold it: TIME_WAIT when it
                 // closed first, or while the route lingers; a reset target holds nothing.
                 let busyFor: Int64 =
-                    outcome == .completed && sessions[key]?.targetHoldsTimeWait == true
+                    outcome == .completed && targetHoldsTimeWait
                     ? CopyPortAllocator.timeWaitMilliseconds
                     : outcome == .resetByTarget ? 0 : Self.lingerMilliseconds
                 ports.release(key, now: now, busyFor: busyFor)
-                sessions[key] = nil
-                timers.cancel(key)
-                if let capture = captureOf.removeValue(forKey: key) {
-                    endedCaptures[key] = capture
-                    fanOut[capture]?.removeAll { $0 == key }
-                    if fanOut[capture]?.isEmpty == true {
-                        fanOut[capture] = nil
-                        // After a timeout the client may still come back: its data then opens a
-                        // new session. After a real end, late data is only late.
-                        if outcome.endedTheConnection { recentlyClosed.insert(capture, now: now) }
+                let capture = sessions.capture(of: finished)
+                sessions.remove(finished)
+                timers.cancel(finished)
+                if let capture {
+                    ended = (key, capture)
+                    if let index = fanOut.index(forKey: capture) {
+                        fanOut.values[index].remove(finished)
+                        if fanOut.values[index].isEmpty {
+                            fanOut.remove(at: index)
+                            // After a timeout the client may still come back: its data then opens a
+                            // new session. After a real end, late data is only late.
+                            if outcome.endedTheConnection { recentlyClosed.insert(capture, now: now) }
+                        }
                     }
                 }
                 if outcome == .resetByTarget {
                     actions.append(.control(.unregister(key), target: key.targetAddress))
                 } else {
-                    lingering.insert(key, now: now)
+                    lingering.insert(SessionKey(key), now: now)
                 }
             case .reopen(let key, let stream, let timestamp):
-                if let capture = endedCaptures[key], !stream.isEmpty {
-                    reopens.append((capture, key, stream, timestamp))
+                if let ended, ended.key == key, !stream.isEmpty {
+                    reopen = (ended.capture, key, stream, timestamp)
                 }
             }
         }
         sessionActions.removeAll(keepingCapacity: true)
-        for reopen in reopens {
+        if let reopen {
             carryOn(
                 reopen.stream, of: reopen.key, capture: reopen.capture, timestamp: reopen.timestamp, now: now,
                 actions: &actions)
@@ -380,15 +416,27 @@ public struct TCPCopyEngine: Sendable {
             return
         }
         sessionActions.removeAll(keepingCapacity: true)
-        defer { refreshTimer(of: key, now: now) }
-        sessions[key] = EmulatedSession(
-            key: key, continuing: stream, timestamp: timestamp, synMSS: configuration.synMSS, tuning: tuning,
-            now: now, actions: &sessionActions)
-        captureOf[key] = capture
-        fanOut[capture, default: []].append(key)
+        let slot = sessions.insert(
+            EmulatedSession(
+                key: key, continuing: stream, timestamp: timestamp, synMSS: configuration.synMSS, tuning: tuning,
+                now: now, actions: &sessionActions),
+            capture: capture)
+        defer { refreshTimer(of: slot, now: now) }
+        if let index = fanOut.index(forKey: capture) {
+            fanOut.values[index].append(slot)
+        } else {
+            var slots = SlotList()
+            slots.append(slot)
+            fanOut[capture] = slots
+        }
         recentlyClosed.remove(capture)
         counters.sessionsStarted += 1
         counters.sessionsReopened += 1
-        perform(&actions, now: now)
+        perform(&actions, slot: slot, now: now)
     }
+}
+
+extension CopyRoute {
+    /// Whether a packet to `destination` (on this route's port) takes this route.
+    func accepts(_ destination: IPv4Address) -> Bool { onlineAddress == nil || onlineAddress == destination }
 }

@@ -41,37 +41,82 @@ public struct OutgoingSegment: Hashable, Sendable {
         return bytes
     }
 
+    /// The longest header we write: 20 bytes of IPv4, 20 of TCP, and at most 24 of options
+    /// (MSS, window scale, SACK permitted, timestamps).
+    static let maximumHeaderLength = 64
+
+    /// Appends the packet to `bytes`. The headers are written on the stack and appended with
+    /// the payload in two copies: no temporary array, and no allocation once `bytes` has the
+    /// capacity (the daemon reuses one buffer).
     public func encode(into bytes: inout [UInt8]) {
-        let start = bytes.count
         let tcpHeaderLength = 20 + options.encodedLength
-        let totalLength = 20 + tcpHeaderLength + payload.count
-        bytes.reserveCapacity(start + totalLength)
-        // IPv4 header.
-        bytes += [0x45, 0]
-        bytes.appendUInt16(UInt16(totalLength))
-        bytes += [0, 0, 0x40, 0, 64, 6, 0, 0]  // ID 0, DF, TTL 64, TCP, checksum later
-        bytes.appendUInt32(source.value)
-        bytes.appendUInt32(destination.value)
-        var ipSum = InternetChecksum()
-        bytes.withUnsafeBytes { ipSum.add(UnsafeRawBufferPointer(rebasing: $0[start..<(start + 20)])) }
-        bytes.writeUInt16(ipSum.value, at: start + 10)
-        // TCP header.
-        let tcp = bytes.count
-        bytes.appendUInt16(sourcePort)
-        bytes.appendUInt16(destinationPort)
-        bytes.appendUInt32(sequence.rawValue)
-        bytes.appendUInt32(flags.contains(.ack) ? acknowledgment.rawValue : 0)
-        bytes += [UInt8(tcpHeaderLength / 4) << 4, flags.rawValue]
-        bytes.appendUInt16(window)
-        bytes += [0, 0, 0, 0]  // checksum, urgent pointer
-        options.encode(into: &bytes)
-        bytes += payload
-        var tcpSum = InternetChecksum()
-        tcpSum.add(address: source)
-        tcpSum.add(address: destination)
-        tcpSum.add(word: 6)
-        tcpSum.add(word: UInt16(tcpHeaderLength + payload.count))
-        bytes.withUnsafeBytes { tcpSum.add(UnsafeRawBufferPointer(rebasing: $0[tcp...])) }
-        bytes.writeUInt16(tcpSum.value, at: tcp + 16)
+        let headerLength = 20 + tcpHeaderLength
+        let totalLength = headerLength + payload.count
+        precondition(headerLength <= Self.maximumHeaderLength, "options longer than we ever write")
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.maximumHeaderLength) { buffer in
+            var header = HeaderWriter(UnsafeMutableRawBufferPointer(buffer))
+            // IPv4 header.
+            header.put(UInt8(0x45))
+            header.put(UInt8(0))
+            header.put(UInt16(totalLength))
+            header.put(UInt16(0))  // ID 0: the kernel picks one
+            header.put(UInt16(0x4000))  // DF
+            header.put(UInt8(64))  // TTL
+            header.put(UInt8(6))  // TCP
+            header.put(UInt16(0))  // checksum, below
+            header.put(source.value)
+            header.put(destination.value)
+            // TCP header.
+            header.put(sourcePort)
+            header.put(destinationPort)
+            header.put(sequence.rawValue)
+            header.put(flags.contains(.ack) ? acknowledgment.rawValue : 0)
+            header.put(UInt8(tcpHeaderLength / 4) << 4)
+            header.put(flags.rawValue)
+            header.put(window)
+            header.put(UInt16(0))  // checksum, below
+            header.put(UInt16(0))  // urgent pointer
+            options.write(to: &header)
+            let raw = UnsafeMutableRawBufferPointer(buffer)
+            var ipSum = InternetChecksum()
+            ipSum.add(UnsafeRawBufferPointer(rebasing: raw[0..<20]))
+            raw.storeBytes(of: ipSum.value.bigEndian, toByteOffset: 10, as: UInt16.self)
+            var tcpSum = InternetChecksum()
+            tcpSum.add(address: source)
+            tcpSum.add(address: destination)
+            tcpSum.add(word: 6)
+            tcpSum.add(word: UInt16(tcpHeaderLength + payload.count))
+            tcpSum.add(UnsafeRawBufferPointer(rebasing: raw[20..<headerLength]))
+            payload.withUnsafeBytes { tcpSum.add($0) }
+            raw.storeBytes(of: tcpSum.value.bigEndian, toByteOffset: 36, as: UInt16.self)
+            bytes.reserveCapacity(bytes.count + totalLength)
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<headerLength]))
+        }
+        bytes.append(contentsOf: payload)
+    }
+}
+
+/// Writes big-endian header fields one after another into memory the caller owns.
+struct HeaderWriter {
+    private let buffer: UnsafeMutableRawBufferPointer
+    private(set) var offset = 0
+
+    init(_ buffer: UnsafeMutableRawBufferPointer) { self.buffer = buffer }
+
+    mutating func put(_ value: UInt8) {
+        buffer[offset] = value
+        offset += 1
+    }
+
+    mutating func put(_ value: UInt16) {
+        precondition(offset + 2 <= buffer.count)
+        buffer.storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt16.self)
+        offset += 2
+    }
+
+    mutating func put(_ value: UInt32) {
+        precondition(offset + 4 <= buffer.count)
+        buffer.storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt32.self)
+        offset += 4
     }
 }

@@ -76,3 +76,23 @@ public struct TCPOptions: Hashable, Sendable {
         }
     }
 }
+
+extension TCPOptions {
+    /// Writes the options as `encode(into:)` appends them.
+    func write(to header: inout HeaderWriter) {
+        if let mss = maximumSegmentSize {
+            header.put(UInt8(2))
+            header.put(UInt8(4))
+            header.put(mss)
+        }
+        if let scale = windowScale {
+            header.put(UInt32(0x0103_0300) | UInt32(scale))  // NOP, kind 3, length 3, shift
+        }
+        if sackPermitted { header.put(UInt32(0x0101_0402)) }  // NOP, NOP, kind 4, length 2
+        if let ts = timestamp {
+            header.put(UInt32(0x0101_080A))  // NOP, NOP, kind 8, length 10
+            header.put(ts.value)
+            header.put(ts.echoReply)
+        }
+    }
+}

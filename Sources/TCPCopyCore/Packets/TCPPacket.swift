@@ -43,6 +43,17 @@ public struct TCPPacket: Hashable, Sendable {
     public static func parse<C: Collection>(_ bytes: C, requirePayload: Bool) -> Result<
         TCPPacket, PacketDropReason
     > where C.Element == UInt8, C.Index == Int {
+        // Contiguous bytes (an array, a slice of the capture buffer) are read through a buffer
+        // pointer: the same checks, without a slice's bounds checks on every byte read.
+        if let result = bytes.withContiguousStorageIfAvailable({ decode($0, requirePayload: requirePayload) }) {
+            return result
+        }
+        return decode(bytes, requirePayload: requirePayload)
+    }
+
+    private static func decode<C: Collection>(_ bytes: C, requirePayload: Bool) -> Result<
+        TCPPacket, PacketDropReason
+    > where C.Element == UInt8, C.Index == Int {
         let base = bytes.startIndex
         guard bytes.count >= 20 else { return .failure(.truncatedIPHeader) }
         let versionAndLength = bytes[base]

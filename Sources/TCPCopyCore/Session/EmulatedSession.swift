@@ -31,11 +31,11 @@ public struct EmulatedSession: Sendable {
     /// Next sequence number expected from the capture.
     private var clientNext: SequenceNumber
     /// Captured, in order, not yet sent.
-    private var queue: [PendingSegment] = []
+    private var queue = SegmentList()
     /// Captured ahead of a gap (lost or reordered capture).
     private var outOfOrder: [PendingSegment] = []
     /// Sent, not yet acknowledged by the target; kept for retransmission.
-    private var inFlight: [PendingSegment] = []
+    private var inFlight = SegmentList()
     private var sendNext: SequenceNumber
     private var targetAcked: SequenceNumber
     private var finSequence: SequenceNumber?
@@ -173,9 +173,7 @@ public struct EmulatedSession: Sendable {
 
     /// Bytes held for this session (queued, out of order, in flight).
     public var bufferedBytes: Int {
-        [queue, outOfOrder, inFlight].reduce(0) { total, list in
-            list.reduce(total) { $0 + $1.payload.count }
-        }
+        queuedBytes + inFlight.reduce(0) { $0 + $1.payload.count }
     }
 
     // MARK: - Events
@@ -395,7 +393,7 @@ public struct EmulatedSession: Sendable {
     private mutating func handOver(
         _ outcome: SessionOutcome, now: MonotonicTime, actions: inout [SessionAction]
     ) {
-        var stream = queue + outOfOrder
+        var stream = Array(queue) + outOfOrder
         stream.removeAll { $0.sequence < sendNext && $0.end <= sendNext }
         actions.append(.send(reset()))
         let key = self.key
