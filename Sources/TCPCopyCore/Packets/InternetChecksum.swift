@@ -14,7 +14,13 @@ public struct InternetChecksum: Sendable {
             pendingHighByte = nil
             index = 1
         }
-        while index + 1 < count {
+        // 32-bit words, then a last 16-bit one: a ones'-complement sum of big-endian 32-bit words
+        // folds to the same 16-bit sum (RFC 1071 §2(B)), in half the steps.
+        while index + 4 <= count {
+            sum &+= UInt64(UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt32.self)))
+            index += 4
+        }
+        if index + 1 < count {
             sum &+= UInt64(bytes[index]) << 8 | UInt64(bytes[index + 1])
             index += 2
         }
