@@ -40,7 +40,9 @@ public struct TCPPacket: Hashable, Sendable {
 
     /// Decodes `bytes`. With `requirePayload`, the bytes must hold the whole payload (a captured
     /// packet); without it they may stop after the TCP header (a response header from intercept).
-    public static func parse<C: Collection>(_ bytes: C, requirePayload: Bool) -> Result<
+    /// Without `readOptions`, `options` is left empty (intercept routes by addresses and ports
+    /// only); what is accepted does not change, as reading the options never fails.
+    public static func parse<C: Collection>(_ bytes: C, requirePayload: Bool, readOptions: Bool = true) -> Result<
         TCPPacket, PacketDropReason
     > where C.Element == UInt8, C.Index == Int {
         let base = bytes.startIndex
@@ -79,7 +81,7 @@ public struct TCPPacket: Hashable, Sendable {
             acknowledgment: SequenceNumber(bytes.readUInt32(at: tcp + 8)!),
             flags: flags,
             window: bytes.readUInt16(at: tcp + 14)!,
-            options: TCPOptions(parsing: bytes[optionsRange]),
+            options: readOptions ? TCPOptions(parsing: bytes[optionsRange]) : TCPOptions(),
             headerLength: headerLength,
             payloadLength: wireLength - headerLength)
         return .success(packet)
