@@ -53,6 +53,8 @@ let package = Package(
         .executableTarget(name: "intercept", dependencies: ["TCPCopyCLI"]),
         .testTarget(name: "TCPCopyCoreTests", dependencies: ["TCPCopyCore"]),
         .testTarget(name: "TCPCopyCLITests", dependencies: ["TCPCopyCLI", "TCPCopyCore"]),
+        // The C walk over netlink buffers from the kernel, fed malformed and cut messages.
+        .testTarget(name: "CTCPCopyShimsTests", dependencies: ["CTCPCopyShims"]),
     ]
 )
 

@@ -38,6 +38,20 @@ private extension BoundedOutputBuffer {
         #expect(buffer.pendingBytes == hello + ControlEncoder.encode(.heartbeat))
     }
 
+    @Test func responseFramesFromRawHeadersAreCappedAndCountedToo() {
+        let header = RespondingTarget().header(seq: 1, ack: 2, .ack)
+        let frame = ControlEncoder.encode(.response(header))  // 48 bytes
+        var buffer = BoundedOutputBuffer(capacity: 100)
+        let appended = header.bytes.withUnsafeBytes { headers in
+            (0..<3).map { _ in buffer.appendResponse(headers: headers) }
+        }
+        #expect(appended == [true, true, false])
+        #expect(buffer.pendingBytes == frame + frame)
+        #expect(buffer.append(.heartbeat) == false)
+        #expect(buffer.framesAppended == 2)
+        #expect(buffer.framesRefused == 2)
+    }
+
     @Test func partialConsumeResumesAtTheFirstUnsentByte() {
         var buffer = BoundedOutputBuffer(capacity: 100)
         buffer.append(Array(0..<50))

@@ -84,6 +84,10 @@ private func frame(type: UInt8, flags: UInt8 = 0, body: [UInt8], length: Int? = 
         let header = RespondingTarget().header(seq: 1, ack: 2, .ack, length: 500)
         #expect(header.bytes.count == 40)
         #expect(ControlEncoder.encode(.response(header)) == frame(type: 6, body: header.bytes))
+        // The same frame from raw header bytes (intercept's path), after what is already there.
+        var buffer: [UInt8] = [9, 9]
+        header.bytes.withUnsafeBytes { ControlEncoder.encodeResponse(headers: $0, into: &buffer) }
+        #expect(buffer == [9, 9] + frame(type: 6, body: header.bytes))
         // The total length still tells how much the target sent.
         #expect(Array(header.bytes[2..<4]) == [0x02, 0x1C])
         #expect(header.packet.payloadLength == 500)

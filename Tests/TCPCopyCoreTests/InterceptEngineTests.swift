@@ -132,11 +132,23 @@ import Testing
         #expect(engine.routeCount == 1)
         #expect(engine.counters.registrations == 1)
         let bytes = packet(length: 1000)
-        let (verdict, delivery) = engine.queued(bytes, now: at(10))
+        let (verdict, forward) = engine.queued(bytes, now: at(10))
         #expect(verdict == .drop)
-        #expect(delivery?.connection == 2)
-        #expect(delivery?.header.bytes == Array(bytes.prefix(40)))
-        #expect(delivery?.header.packet.payloadLength == 1000)
+        #expect(forward?.connection == 2)
+        #expect(forward?.headerLength == 40)
+        // The frame the daemon builds from the packet's own bytes is the response tcpcopy reads.
+        var frame: [UInt8] = []
+        bytes.prefix(forward?.headerLength ?? 0).withUnsafeBytes {
+            ControlEncoder.encodeResponse(headers: $0, into: &frame)
+        }
+        var decoder = ControlDecoder()
+        decoder.append(frame)
+        guard case .response(let header)? = try? decoder.next() else {
+            Issue.record("not a response frame")
+            return
+        }
+        #expect(header.bytes == Array(bytes.prefix(40)))
+        #expect(header.packet.payloadLength == 1000)
         #expect(engine.counters.dropped == 1)
         #expect(engine.counters.held == 0)
     }

@@ -1,6 +1,7 @@
-// Small C functions for what Swift cannot call directly: libmnl/libnetfilter_queue macros
-// (mnl_attr_for_each, NLMSG_*), the packed `struct epoll_event`, and libiptc's entry walking.
-// Each function is named CTCPCopyShims_<what it wraps>; none keeps state.
+// Small C functions for what Swift cannot call directly: netlink's macros and layouts (NLMSG_*,
+// NLA_*, struct mmsghdr for recvmmsg), the packed `struct epoll_event`, and libiptc's entry
+// walking. Each function is named CTCPCopyShims_<what it wraps>; none keeps state of its own (the
+// NFQUEUE receiver is an object its caller creates and frees).
 #ifndef CTCPCOPY_SHIMS_H
 #define CTCPCOPY_SHIMS_H
 
@@ -29,16 +30,61 @@ typedef struct {
     uint32_t payload_len;    // bytes available at `payload` (at most the copy range)
 } CTCPCopyShims_nfq_packet;
 
-/// Walks the netlink messages in `buf[0..<len]` from `*offset`. Returns 1 and fills `out` for the
-/// next queued packet, 0 at the end of the buffer, -1 for a netlink error message (errno set),
-/// -2 for a malformed message (the rest of the buffer is skipped).
+/// What CTCPCopyShims_nfq_next_packet found.
+enum {
+    /// No more messages in the buffer.
+    CTCPCopyShims_nfq_end = 0,
+    /// A queued packet: `out` holds its id and first bytes.
+    CTCPCopyShims_nfq_found = 1,
+    /// A packet message that is cut short or broken, but whose packet id was read
+    /// (`out->packet_id`; its payload is not to be trusted): the packet must be dropped.
+    CTCPCopyShims_nfq_unreadable = 2,
+    /// A netlink error report (errno set), for an earlier verdict.
+    CTCPCopyShims_nfq_error = -1,
+    /// A message that cannot be read and tells no packet id. After a message whose length is
+    /// wrong, the rest of the buffer is skipped.
+    CTCPCopyShims_nfq_malformed = -2,
+};
+
+/// Walks the netlink messages in `buf[0..<len]` from `*offset`, and returns at the next one
+/// that matters (a CTCPCopyShims_nfq_* value above). Never reads outside the buffer, whatever
+/// its bytes say.
 int CTCPCopyShims_nfq_next_packet(const void *buf, size_t len, size_t *offset,
                                   CTCPCopyShims_nfq_packet *out);
 
-/// Appends one verdict message to `buf` at `*used` (capacity `cap`). Returns 0, or -1 if it
-/// does not fit (nothing is written then).
+/// Flags of a datagram received by CTCPCopyShims_nfq_receive.
+enum {
+    /// MSG_TRUNC: the datagram was longer than its slot and was cut.
+    CTCPCopyShims_nfq_truncated = 1,
+    /// Not sent by the kernel (another process can send to our netlink port id).
+    CTCPCopyShims_nfq_foreign = 2,
+};
+
+/// What recvmmsg needs for `slots` datagrams of at most `slot_size` bytes each, datagram i going
+/// to `buf + i * slot_size`: set up once, reused for every receive.
+typedef struct CTCPCopyShims_nfq_receiver CTCPCopyShims_nfq_receiver;
+
+/// NULL when out of memory. `buf` must outlive the receiver.
+CTCPCopyShims_nfq_receiver *CTCPCopyShims_nfq_receiver_create(void *buf, size_t slot_size, int slots);
+
+void CTCPCopyShims_nfq_receiver_free(CTCPCopyShims_nfq_receiver *receiver);
+
+/// Receives up to the receiver's number of netlink datagrams with one recvmmsg, without
+/// waiting: datagram i's length goes to `lengths[i]` and its CTCPCopyShims_nfq_truncated /
+/// _foreign flags to `flags[i]`.
+/// Returns how many were received, or -1 with errno set (EAGAIN when there was none).
+int CTCPCopyShims_nfq_receive(CTCPCopyShims_nfq_receiver *receiver, int fd, uint32_t *lengths, uint8_t *flags);
+
+/// Appends one NFQNL_MSG_VERDICT message (ACCEPT or DROP for `packet_id`) to `buf` at `*used`
+/// (capacity `cap`). Returns 0, or -1 if it does not fit (nothing is written then).
 int CTCPCopyShims_nfq_put_verdict(void *buf, size_t cap, size_t *used, uint16_t queue,
                                   uint32_t packet_id, int accept);
+
+/// Appends one NFQNL_MSG_VERDICT_BATCH message: DROP for every packet still queued with an id up
+/// to `last_packet_id`. Only DROP can be given this way, so that a batch never accepts a packet
+/// it was not meant for. Returns 0, or -1 if it does not fit (nothing is written then).
+int CTCPCopyShims_nfq_put_drop_through(void *buf, size_t cap, size_t *used, uint16_t queue,
+                                       uint32_t last_packet_id);
 
 // --- epoll ------------------------------------------------------------------------------------
 

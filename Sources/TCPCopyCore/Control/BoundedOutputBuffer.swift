@@ -5,6 +5,10 @@ public struct BoundedOutputBuffer: Sendable {
     public let capacity: Int
     private var storage: [UInt8] = []
     private var readIndex = 0
+    /// Frames appended, and frames refused because they did not fit: counted here, in the one
+    /// value a connection touches per frame.
+    public private(set) var framesAppended = 0
+    public private(set) var framesRefused = 0
 
     public init(capacity: Int) { self.capacity = capacity }
 
@@ -18,22 +22,39 @@ public struct BoundedOutputBuffer: Sendable {
     /// the peer must not see half of one).
     @discardableResult
     public mutating func append(_ bytes: [UInt8]) -> Bool {
-        guard canAccept(bytes.count) else { return false }
+        guard canAccept(bytes.count) else {
+            framesRefused += 1
+            return false
+        }
         compactIfWorthwhile()
         storage += bytes
+        framesAppended += 1
         return true
     }
 
     /// Encodes `message` straight into the buffer when it fits.
     @discardableResult
     public mutating func append(_ message: ControlMessage) -> Bool {
+        appendFrame { ControlEncoder.encode(message, into: &$0) }
+    }
+
+    /// Encodes a `.response` frame holding `headers` (see `ControlEncoder.encodeResponse`)
+    /// straight into the buffer when it fits.
+    @discardableResult
+    public mutating func appendResponse(headers: UnsafeRawBufferPointer) -> Bool {
+        appendFrame { ControlEncoder.encodeResponse(headers: headers, into: &$0) }
+    }
+
+    private mutating func appendFrame(_ encode: (inout [UInt8]) -> Void) -> Bool {
         compactIfWorthwhile()
         let before = storage.count
-        ControlEncoder.encode(message, into: &storage)
+        encode(&storage)
         if pendingCount > capacity {
             storage.removeSubrange(before...)
+            framesRefused += 1
             return false
         }
+        framesAppended += 1
         return true
     }
 

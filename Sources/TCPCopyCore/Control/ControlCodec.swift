@@ -40,29 +40,61 @@ public enum ControlProtocolError: Error, Hashable, Sendable, CustomStringConvert
 }
 
 public enum ControlEncoder {
-    /// Appends the frame of `message` to `buffer`.
+    /// Appends the frame of `message` to `buffer`, with no temporary array: small bodies are
+    /// written on the stack, and the frame is copied in with two appends.
     public static func encode(_ message: ControlMessage, into buffer: inout [UInt8]) {
-        let start = buffer.count
-        buffer.appendUInt16(ControlFrame.magic)
-        buffer += [type(of: message).rawValue, 0, 0, 0, 0, 0]
+        let type = type(of: message)
         switch message {
         case .hello(let version), .welcome(let version):
-            buffer.appendUInt16(version)
+            appendFrame(type, bodyLength: 2, into: &buffer) { $0.storeBigEndian(version, at: 0) }
         case .goodbye(let reason):
-            buffer.appendUInt16(reason.rawValue)
+            appendFrame(type, bodyLength: 2, into: &buffer) { $0.storeBigEndian(reason.rawValue, at: 0) }
         case .register(let key), .unregister(let key):
-            buffer.appendUInt32(key.clientAddress.value)
-            buffer.appendUInt16(key.clientPort)
-            buffer.appendUInt32(key.targetAddress.value)
-            buffer.appendUInt16(key.targetPort)
+            appendFrame(type, bodyLength: 12, into: &buffer) { body in
+                body.storeBigEndian(key.clientAddress.value, at: 0)
+                body.storeBigEndian(key.clientPort, at: 4)
+                body.storeBigEndian(key.targetAddress.value, at: 6)
+                body.storeBigEndian(key.targetPort, at: 10)
+            }
         case .response(let header):
-            buffer += header.bytes
+            header.bytes.withUnsafeBytes { appendFrame(.response, body: $0, into: &buffer) }
         case .heartbeat:
-            break
+            appendFrame(.heartbeat, body: UnsafeRawBufferPointer(start: nil, count: 0), into: &buffer)
         }
-        let bodyLength = buffer.count - start - ControlFrame.headerLength
-        buffer.writeUInt16(UInt16(bodyLength), at: start + 4)
-        buffer.writeUInt16(checksum(buffer, frameStart: start), at: start + 6)
+    }
+
+    /// Appends a `.response` frame whose body is `headers`, which must be the IP and TCP headers
+    /// of one packet exactly as `ResponseHeader` accepts them. intercept forwards each response
+    /// this way, from the bytes the kernel gave it.
+    public static func encodeResponse(headers: UnsafeRawBufferPointer, into buffer: inout [UInt8]) {
+        appendFrame(.response, body: headers, into: &buffer)
+    }
+
+    /// Appends a frame whose `bodyLength`-byte body `writeBody` writes, in a stack buffer.
+    private static func appendFrame(
+        _ type: ControlFrame.MessageType, bodyLength: Int, into buffer: inout [UInt8],
+        _ writeBody: (UnsafeMutableRawBufferPointer) -> Void
+    ) {
+        withUnsafeTemporaryAllocation(byteCount: bodyLength, alignment: 1) { body in
+            writeBody(body)
+            appendFrame(type, body: UnsafeRawBufferPointer(body), into: &buffer)
+        }
+    }
+
+    private static func appendFrame(
+        _ type: ControlFrame.MessageType, body: UnsafeRawBufferPointer, into buffer: inout [UInt8]
+    ) {
+        // The checksum covers the header's first six bytes, as 16-bit words, and the body.
+        var sum = InternetChecksum()
+        sum.add(word: ControlFrame.magic)
+        sum.add(word: UInt16(type.rawValue) << 8)  // type, then flags (zero)
+        sum.add(word: UInt16(body.count))
+        sum.add(body)
+        let header =
+            UInt64(ControlFrame.magic) << 48 | UInt64(type.rawValue) << 40 | UInt64(body.count) << 16
+            | UInt64(sum.value)
+        withUnsafeBytes(of: header.bigEndian) { buffer.append(contentsOf: $0) }
+        buffer.append(contentsOf: body)
     }
 
     public static func encode(_ message: ControlMessage) -> [UInt8] {

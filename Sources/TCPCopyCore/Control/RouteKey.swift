@@ -24,6 +24,12 @@ public struct RouteKey: Hashable, Sendable, CustomStringConvertible {
             targetAddress: packet.source, targetPort: packet.sourcePort)
     }
 
+    /// Two words instead of four fields: intercept hashes a key for every response it routes.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(UInt64(clientAddress.value) << 32 | UInt64(targetAddress.value))
+        hasher.combine(UInt32(clientPort) << 16 | UInt32(targetPort))
+    }
+
     public var description: String {
         "\(clientAddress):\(clientPort)->\(targetAddress):\(targetPort)"
     }

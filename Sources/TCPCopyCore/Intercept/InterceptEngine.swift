@@ -20,13 +20,21 @@ public struct InterceptEngine<Connection: Hashable & Sendable>: Sendable {
         public var header: ResponseHeader
     }
 
-    private let allowList: Set<IPv4Address>
+    /// Where the headers of a queued packet go: its first `headerLength` bytes (the IP and TCP
+    /// headers, validated) to `connection`. The caller sends them from the bytes it holds, so a
+    /// forwarded response costs no copy and no allocation here.
+    public struct Forward: Sendable, Equatable {
+        public var connection: Connection
+        public var headerLength: Int
+    }
+
+    private let allowList: AllowList
     private var routes: RouteTable<Connection>
     private var greeted: Set<Connection> = []
     public var counters = InterceptCounters()
 
     public init(allowList: [IPv4Address], limits: RouteTable<Connection>.Limits) {
-        self.allowList = Set(allowList)
+        self.allowList = AllowList(allowList)
         routes = RouteTable(limits: limits)
     }
 
@@ -35,10 +43,10 @@ public struct InterceptEngine<Connection: Hashable & Sendable>: Sendable {
     /// The verdict for a queued packet (its first bytes), and where its headers go if anywhere.
     /// Anything we cannot parse is dropped: failing closed is what keeps responses from leaking.
     public mutating func queued<C: Collection>(_ bytes: C, now: MonotonicTime) -> (
-        Verdict, Delivery?
+        Verdict, Forward?
     ) where C.Element == UInt8, C.Index == Int {
         counters.queued += 1
-        guard let header = ResponseHeader(packetPrefix: bytes) else {
+        guard case .success(let packet) = TCPPacket.parse(bytes, requirePayload: false, readOptions: false) else {
             // Allow-listed hosts still get their packets even when we cannot parse the TCP part.
             if bytes.count >= 20, let raw = bytes.readUInt32(at: 16),
                 allowList.contains(IPv4Address(raw)), bytes.first.map({ $0 >> 4 == 4 }) == true
@@ -50,16 +58,17 @@ public struct InterceptEngine<Connection: Hashable & Sendable>: Sendable {
             counters.malformed += 1
             return (.drop, nil)
         }
-        if allowList.contains(header.packet.destination) {
+        if allowList.contains(packet.destination) {
             counters.accepted += 1
             return (.accept, nil)
         }
         counters.dropped += 1
-        let key = RouteKey(response: header.packet)
+        let key = RouteKey(response: packet)
         if let owner = routes.owner(of: key, now: now) {
-            return (.drop, Delivery(connection: owner, header: header))
+            return (.drop, Forward(connection: owner, headerLength: packet.headerLength))
         }
-        if routes.hold(header, for: key, now: now) {
+        // Only a held response is copied (it must outlive the caller's buffer), and parsed whole.
+        if let header = ResponseHeader(packetPrefix: bytes), routes.hold(header, for: key, now: now) {
             counters.held += 1
         } else {
             counters.unrouted += 1

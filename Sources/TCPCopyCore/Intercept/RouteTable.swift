@@ -47,27 +47,33 @@ public struct RouteTable<Owner: Hashable & Sendable>: Sendable {
     public var routeCount: Int { routes.count }
 
     public mutating func register(_ key: RouteKey, owner: Owner, now: MonotonicTime) -> RegisterOutcome {
-        if let existing = routes[key] {
-            guard existing.owner == owner else { return .duplicate(existing: existing.owner) }
-            routes[key]!.lastUsed = now
+        // One hash lookup for a new route or a refresh (every session registers); a duplicate,
+        // rare, puts the first owner's route back.
+        if let existing = routes.updateValue(Route(owner: owner, lastUsed: now), forKey: key) {
+            guard existing.owner == owner else {
+                routes[key] = existing
+                return .duplicate(existing: existing.owner)
+            }
             return .refreshed
         }
-        routes[key] = Route(owner: owner, lastUsed: now)
-        let waiting = held.removeValue(forKey: key) ?? []
+        // Most registrations find nothing held: skip the lookup then. A closure, not a key
+        // path: in this generic type a key path is instantiated by the runtime on every call.
+        guard heldCount > 0, let waiting = held.removeValue(forKey: key) else { return .added(held: []) }
         heldCount -= waiting.count
-        return .added(held: waiting.map(\.header))
+        return .added(held: waiting.map { $0.header })
     }
 
     /// Removes the route if `owner` holds it; another owner's route is left alone.
     public mutating func unregister(_ key: RouteKey, owner: Owner) {
-        if routes[key]?.owner == owner { routes[key] = nil }
+        if let index = routes.index(forKey: key), routes.values[index].owner == owner { routes.remove(at: index) }
     }
 
     /// The owner of `key`, marking the route as used.
     public mutating func owner(of key: RouteKey, now: MonotonicTime) -> Owner? {
-        guard routes[key] != nil else { return nil }
-        routes[key]!.lastUsed = now
-        return routes[key]!.owner
+        // One hash lookup per response, not three.
+        guard let index = routes.index(forKey: key) else { return nil }
+        routes.values[index].lastUsed = now
+        return routes.values[index].owner
     }
 
     /// Keeps an unrouted response for a while. Returns false (and keeps nothing) when the hold

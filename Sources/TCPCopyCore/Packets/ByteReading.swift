@@ -38,3 +38,11 @@ extension Array where Element == UInt8 {
         appendUInt16(UInt16(value & 0xFFFF))
     }
 }
+
+extension UnsafeMutableRawBufferPointer {
+    /// Writes `value` big-endian at `offset` (no alignment needed); traps outside the buffer.
+    @inlinable func storeBigEndian<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+        precondition(offset >= 0 && offset + MemoryLayout<T>.size <= count, "write outside the buffer")
+        storeBytes(of: value.bigEndian, toByteOffset: offset, as: T.self)
+    }
+}

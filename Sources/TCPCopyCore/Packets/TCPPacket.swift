@@ -40,18 +40,22 @@ public struct TCPPacket: Hashable, Sendable {
 
     /// Decodes `bytes`. With `requirePayload`, the bytes must hold the whole payload (a captured
     /// packet); without it they may stop after the TCP header (a response header from intercept).
-    public static func parse<C: Collection>(_ bytes: C, requirePayload: Bool) -> Result<
+    /// Without `readOptions`, `options` is left empty (intercept routes by addresses and ports
+    /// only); what is accepted does not change, as reading the options never fails.
+    public static func parse<C: Collection>(_ bytes: C, requirePayload: Bool, readOptions: Bool = true) -> Result<
         TCPPacket, PacketDropReason
     > where C.Element == UInt8, C.Index == Int {
         // Contiguous bytes (an array, a slice of the capture buffer) are read through a buffer
         // pointer: the same checks, without a slice's bounds checks on every byte read.
-        if let result = bytes.withContiguousStorageIfAvailable({ decode($0, requirePayload: requirePayload) }) {
+        if let result = bytes.withContiguousStorageIfAvailable({
+            decode($0, requirePayload: requirePayload, readOptions: readOptions)
+        }) {
             return result
         }
-        return decode(bytes, requirePayload: requirePayload)
+        return decode(bytes, requirePayload: requirePayload, readOptions: readOptions)
     }
 
-    private static func decode<C: Collection>(_ bytes: C, requirePayload: Bool) -> Result<
+    private static func decode<C: Collection>(_ bytes: C, requirePayload: Bool, readOptions: Bool) -> Result<
         TCPPacket, PacketDropReason
     > where C.Element == UInt8, C.Index == Int {
         let base = bytes.startIndex
@@ -90,7 +94,7 @@ public struct TCPPacket: Hashable, Sendable {
             acknowledgment: SequenceNumber(bytes.readUInt32(at: tcp + 8)!),
             flags: flags,
             window: bytes.readUInt16(at: tcp + 14)!,
-            options: TCPOptions(parsing: bytes[optionsRange]),
+            options: readOptions ? TCPOptions(parsing: bytes[optionsRange]) : TCPOptions(),
             headerLength: headerLength,
             payloadLength: wireLength - headerLength)
         return .success(packet)

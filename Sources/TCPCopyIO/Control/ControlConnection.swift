@@ -20,7 +20,10 @@ final class ControlConnection {
     /// When the peer was last heard from and a heartbeat last sent.
     var liveness: LinkLiveness
     /// Set once a message did not fit in the output buffer: the peer is not reading.
-    private(set) var overflowed = false
+    var overflowed: Bool { output.framesRefused > 0 }
+    /// Whether the event loop watches the socket for room to write; changed only when the
+    /// pending output starts or stops, not on every flush.
+    var watchesWritable = false
 
     init(
         descriptor: FileDescriptor, peer: String, outputCapacity: Int, now: MonotonicTime,
@@ -38,22 +41,18 @@ final class ControlConnection {
     /// What went through this connection, for the counters.
     private(set) var bytesSent = 0
     private(set) var bytesReceived = 0
-    private(set) var messagesQueued = 0
+    var messagesQueued: Int { output.framesAppended }
     /// Messages refused because the output buffer was full.
-    private(set) var messagesRefused = 0
+    var messagesRefused: Int { output.framesRefused }
 
     /// Queues a message; false (and nothing queued) when the output buffer is full, which also
     /// marks the connection `overflowed`.
     @discardableResult
-    func send(_ message: ControlMessage) -> Bool {
-        if output.append(message) {
-            messagesQueued += 1
-            return true
-        }
-        messagesRefused += 1
-        overflowed = true
-        return false
-    }
+    func send(_ message: ControlMessage) -> Bool { output.append(message) }
+
+    /// Queues a `.response` frame holding `headers` (see `ControlEncoder.encodeResponse`), like
+    /// `send`.
+    func sendResponse(headers: UnsafeRawBufferPointer) -> Bool { output.appendResponse(headers: headers) }
 
     /// Writes as much pending output as the socket takes. A partial write leaves the rest, from
     /// the first unwritten byte, for the next call.

@@ -101,17 +101,19 @@ public final class InterceptDaemon {
         var running = true
         var messages: [ControlMessage] = []
         while running {
-            for event in try loop.wait(timeoutMilliseconds: 1000) {
+            var events = try loop.wait(timeoutMilliseconds: 1000)
+            // The queue goes last: a registration that arrived with its session's first response
+            // then routes that response directly, instead of it being held and released.
+            if let queueEvent = events.firstIndex(where: { $0.token == Token.queue }) {
+                events.swapAt(queueEvent, events.count - 1)
+            }
+            for event in events {
                 let now = monotonicNow()
                 switch event.token {
                 case Token.signals:
                     running = signals.handlePending { logStats() } && running
                 case Token.queue:
-                    try queue.process(limit: 64) { bytes in
-                        let (verdict, delivery) = engine.queued(bytes.bindMemory(to: UInt8.self), now: now)
-                        if let delivery { deliver(delivery) }
-                        return verdict == .accept
-                    }
+                    try drain(queue, engine: &engine, now: now)
                 case Token.listener:
                     try acceptConnections(listener, loop: loop, now: now)
                 case Token.metrics:
@@ -138,7 +140,7 @@ public final class InterceptDaemon {
                                 metadata: ["peer": "\(connection.peer)", "message": "\(message)"])
                         }
                     }
-                    for delivery in deliveries { deliver(delivery) }
+                    deliver(deliveries)
                     deliveries.removeAll(keepingCapacity: true)
                     touched.insert(event.token)
                     switch outcome {
@@ -157,7 +159,12 @@ public final class InterceptDaemon {
                 guard let connection = connections[token] else { continue }
                 do {
                     try connection.flush()
-                    try loop.modify(connection.descriptor.rawValue, token: token, writable: connection.hasPendingOutput)
+                    // epoll is told only when pending output starts or stops, not on every turn.
+                    let watch = connection.hasPendingOutput
+                    if watch != connection.watchesWritable {
+                        try loop.modify(connection.descriptor.rawValue, token: token, writable: watch)
+                        connection.watchesWritable = watch
+                    }
                 } catch {
                     close(token, loop: loop, why: "\(error)")
                 }
@@ -232,18 +239,50 @@ public final class InterceptDaemon {
         duplicatesSinceNotice = 0
     }
 
-    private func deliver(_ delivery: InterceptEngine<UInt64>.Delivery) {
-        guard let connection = connections[delivery.connection] else {
-            engine.counters.backlogDropped += 1
-            return
+    /// Gives every queued packet its verdict and forwards the headers of routed responses.
+    /// `engine` is passed in (one exclusive access to the property for the whole batch) and the
+    /// forwarding state is a local: the closure runs per packet, and each access to a class
+    /// property there would cost a runtime exclusivity check.
+    private func drain(_ queue: NetfilterQueue, engine: inout InterceptEngine<UInt64>, now: MonotonicTime) throws {
+        var forwarding = ForwardingRun()
+        defer { finish(forwarding, counters: &engine.counters) }
+        try queue.process(maximumBatches: 4) { bytes in
+            let (verdict, forward) = engine.queued(bytes.bindMemory(to: UInt8.self), now: now)
+            if let forward {
+                let headers = UnsafeRawBufferPointer(rebasing: bytes[..<forward.headerLength])
+                let connection = connection(for: forward.connection, in: &forwarding)
+                forwarding.count(connection?.sendResponse(headers: headers), to: forward.connection)
+            }
+            return verdict == .accept
         }
-        guard connection.send(.response(delivery.header)) else {
-            engine.counters.backlogDropped += 1
-            overflowed.insert(delivery.connection)
-            return
+    }
+
+    /// Queues held response headers, released by a registration, on their tcpcopy connection.
+    private func deliver(_ deliveries: [InterceptEngine<UInt64>.Delivery]) {
+        guard !deliveries.isEmpty else { return }
+        var forwarding = ForwardingRun()
+        for delivery in deliveries {
+            let connection = connection(for: delivery.connection, in: &forwarding)
+            forwarding.count(connection?.send(.response(delivery.header)), to: delivery.connection)
         }
-        engine.counters.forwarded += 1
-        touched.insert(delivery.connection)
+        finish(forwarding, counters: &engine.counters)
+    }
+
+    /// The connection `token` names, looked up (and marked for this turn's flush) only when it
+    /// is not the one the run forwarded to last.
+    private func connection(for token: UInt64, in run: inout ForwardingRun) -> ControlConnection? {
+        if token != run.token {
+            run.token = token
+            run.connection = connections[token]
+            if run.connection != nil { touched.insert(token) }
+        }
+        return run.connection
+    }
+
+    private func finish(_ run: ForwardingRun, counters: inout InterceptCounters) {
+        counters.forwarded += run.forwarded
+        counters.backlogDropped += run.refused
+        for token in run.overflowed { overflowed.insert(token) }
     }
 
     /// Drops the connections whose output buffer overflowed: their peer is not reading.
@@ -372,7 +411,32 @@ public final class InterceptDaemon {
         line.add("connections_open", connections.count)
         line.add("queue_overruns", queue?.overruns ?? 0)
         line.add("netlink_errors", queue?.netlinkErrors ?? 0)
+        line.add("netlink_malformed", queue?.malformedMessages ?? 0)
         KernelQueueStatistics.add(queue: configuration.queue, to: &line)
         return line.text
+    }
+}
+
+/// Forwarding for one event: the connection responses went to last (consecutive responses mostly
+/// go to the same tcpcopy, often the only one), and what happened to them, added to the daemon's
+/// counters once at the end.
+private struct ForwardingRun {
+    var token: UInt64?
+    var connection: ControlConnection?
+    var forwarded = 0
+    /// No such connection any more, or its output buffer was full.
+    var refused = 0
+    /// Connections whose output buffer was full: their peer is not reading.
+    var overflowed: [UInt64] = []
+
+    /// `sent`: whether the connection queued the headers; nil when there was no connection.
+    mutating func count(_ sent: Bool?, to token: UInt64) {
+        switch sent {
+        case true?: forwarded += 1
+        case false?:
+            refused += 1
+            if overflowed.last != token { overflowed.append(token) }
+        case nil: refused += 1
+        }
     }
 }

@@ -1,27 +1,47 @@
 import CMNL
 import CTCPCopyShims
 import Glibc
+import TCPCopyCore
 
 /// One NFQUEUE queue, read through libmnl with libnetfilter_queue's netlink-message helpers.
 /// Only the first `copyRange` bytes of each packet are copied to us: the headers, never the
-/// payload. Verdicts are collected and sent in one netlink write per batch of packets.
+/// payload. The kernel sends each queued packet as a datagram of its own; they are read many at
+/// a time with recvmmsg, and the verdicts for each batch go back in one netlink write, a run of
+/// drops as one batch verdict (`VerdictPlan`).
 final class NetfilterQueue {
     /// IPv4 header (at most 60 bytes) and TCP header (at most 60 bytes).
     static let headerCopyRange: UInt32 = 120
+    /// Datagrams read by one recvmmsg.
+    static let receiveSlots = 64
+    /// Room for one datagram. A packet message is about 100 bytes of netlink header and
+    /// attributes plus the copied bytes; the rest is room for attributes a kernel may add. A
+    /// longer datagram is cut by the kernel (MSG_TRUNC), counted as malformed, and its packet
+    /// dropped.
+    static let slotBytes = 2048
+    /// Room for the verdict messages of one batch (32 bytes each); a batch that needs more is
+    /// sent in several writes, in order.
+    static let verdictBytes = 1 << 14
 
     private let socket: OpaquePointer
     let queue: UInt16
-    private var receiveBuffer = [UInt8](repeating: 0, count: 1 << 17)
-    private var verdicts = [UInt8](repeating: 0, count: 1 << 16)
-    private var verdictBytes = 0
-    private var decided: [(id: UInt32, accept: Bool)] = []
+    let fileDescriptor: Int32
+    // Fixed buffers behind constant pointers: the per-packet loop reads them without the
+    // exclusivity checks and uniqueness checks an array property would cost.
+    private let slots: UnsafeMutableRawPointer
+    private let receiver: OpaquePointer
+    private let lengths: UnsafeMutablePointer<UInt32>
+    private let flags: UnsafeMutablePointer<UInt8>
+    private let verdicts: UnsafeMutableRawPointer
+    /// Kept between batches for its storage only.
+    private var plan = VerdictPlan()
     /// Netlink receive overruns (ENOBUFS): the kernel dropped queued packets it could not give
     /// us, which is fail-closed but a lost copy.
     private(set) var overruns = 0
     /// Error messages the kernel sent back (a verdict for an unknown packet id, for one).
     private(set) var netlinkErrors = 0
-
-    var fileDescriptor: Int32 { mnl_socket_get_fd(socket) }
+    /// Netlink messages we could not use: malformed, cut short (MSG_TRUNC), or not sent by the
+    /// kernel. A packet whose id could still be read was dropped.
+    private(set) var malformedMessages = 0
 
     init(queue: UInt16, maximumLength: UInt32, receiveBufferBytes: Int32) throws(SystemCallError) {
         var step: UnsafePointer<CChar>? = nil
@@ -30,25 +50,55 @@ final class NetfilterQueue {
         }
         socket = handle
         self.queue = queue
-        let fd = mnl_socket_get_fd(handle)
-        try setNonBlocking(fd)
+        fileDescriptor = mnl_socket_get_fd(handle)
+        slots = .allocate(byteCount: Self.receiveSlots * Self.slotBytes, alignment: 16)
+        guard let receiver = CTCPCopyShims_nfq_receiver_create(slots, Self.slotBytes, Int32(Self.receiveSlots)) else {
+            fatalError("out of memory for the NFQUEUE receive buffers")
+        }
+        self.receiver = receiver
+        lengths = .allocate(capacity: Self.receiveSlots)
+        flags = .allocate(capacity: Self.receiveSlots)
+        verdicts = .allocate(byteCount: Self.verdictBytes, alignment: 16)
+        // From here on a throw releases everything through deinit.
+        try setNonBlocking(fileDescriptor)
         do {
-            try setSocketOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, receiveBufferBytes, "SO_RCVBUFFORCE")
+            try setSocketOption(fileDescriptor, SOL_SOCKET, SO_RCVBUFFORCE, receiveBufferBytes, "SO_RCVBUFFORCE")
         } catch {
-            try? setSocketOption(fd, SOL_SOCKET, SO_RCVBUF, receiveBufferBytes, "SO_RCVBUF")
+            try? setSocketOption(fileDescriptor, SOL_SOCKET, SO_RCVBUF, receiveBufferBytes, "SO_RCVBUF")
         }
     }
 
-    deinit { mnl_socket_close(socket) }
+    deinit {
+        mnl_socket_close(socket)
+        CTCPCopyShims_nfq_receiver_free(receiver)
+        slots.deallocate()
+        lengths.deallocate()
+        flags.deallocate()
+        verdicts.deallocate()
+    }
 
-    /// Reads up to `limit` netlink buffers and calls `decide` for each queued packet with its
-    /// first bytes; `decide` returns true to ACCEPT, false to DROP. Every packet seen gets its
-    /// verdict before this returns.
-    func process(limit: Int, _ decide: (UnsafeRawBufferPointer) -> Bool) throws(SystemCallError) {
-        for _ in 0..<limit {
-            let received = receiveBuffer.withUnsafeMutableBytes { raw in
-                mnl_socket_recvfrom(socket, raw.baseAddress, raw.count)
-            }
+    /// Reads up to `maximumBatches` batches of queued packets and calls `decide` for each packet
+    /// with its first bytes; `decide` returns true to ACCEPT, false to DROP. Every packet seen
+    /// gets its verdict before this returns; one whose message cannot be read is dropped when
+    /// its id can be read, and otherwise left to the next batch verdict or, at the latest, to the
+    /// kernel, which drops what is still queued when the queue is closed. Nothing is accepted
+    /// that `decide` did not accept.
+    func process(maximumBatches: Int, _ decide: (UnsafeRawBufferPointer) -> Bool) throws(SystemCallError) {
+        // Hot state in locals, written back once: every access to a class property is checked
+        // for exclusivity at run time, and this loop runs for every packet.
+        var plan = VerdictPlan()
+        swap(&plan, &self.plan)
+        var overruns = 0
+        var netlinkErrors = 0
+        var malformed = 0
+        defer {
+            swap(&plan, &self.plan)
+            self.overruns += overruns
+            self.netlinkErrors += netlinkErrors
+            malformedMessages += malformed
+        }
+        for _ in 0..<maximumBatches {
+            let received = Int(CTCPCopyShims_nfq_receive(receiver, fileDescriptor, lengths, flags))
             if received < 0 {
                 let code = errno
                 if code == EINTR { continue }
@@ -57,52 +107,78 @@ final class NetfilterQueue {
                     overruns += 1
                     continue
                 }
-                throw SystemCallError("mnl_socket_recvfrom", errno: code)
+                throw SystemCallError("recvmmsg(NFQUEUE)", errno: code)
             }
-            // The packet bytes are only valid inside this closure; verdicts are collected here
-            // and encoded after it.
-            decided.removeAll(keepingCapacity: true)
-            receiveBuffer.withUnsafeBytes { raw in
+            plan.reset()
+            for slot in 0..<received {
+                let slotFlags = Int(flags[slot])
+                if slotFlags & CTCPCopyShims_nfq_foreign != 0 {
+                    malformed += 1
+                    continue
+                }
+                // A cut datagram counts once, however its walk ends.
+                let truncated = slotFlags & CTCPCopyShims_nfq_truncated != 0
+                if truncated { malformed += 1 }
+                let datagram = slots + slot * Self.slotBytes
+                let length = min(Int(lengths[slot]), Self.slotBytes)
                 var offset = 0
                 var packet = CTCPCopyShims_nfq_packet()
-                while true {
-                    let status = CTCPCopyShims_nfq_next_packet(raw.baseAddress, received, &offset, &packet)
-                    if status == 0 || status == -2 { break }
-                    if status == -1 {
+                walk: while true {
+                    switch Int(CTCPCopyShims_nfq_next_packet(datagram, length, &offset, &packet)) {
+                    case CTCPCopyShims_nfq_found where !truncated:
+                        let bytes = UnsafeRawBufferPointer(start: packet.payload, count: Int(packet.payload_len))
+                        plan.add(id: packet.packet_id, accept: decide(bytes))
+                    case CTCPCopyShims_nfq_found, CTCPCopyShims_nfq_unreadable:
+                        if !truncated { malformed += 1 }
+                        plan.add(id: packet.packet_id, accept: false)
+                    case CTCPCopyShims_nfq_error:
                         // An error report for an earlier verdict: count it, keep reading.
                         netlinkErrors += 1
-                        continue
+                    case CTCPCopyShims_nfq_malformed:
+                        if !truncated { malformed += 1 }
+                    default:
+                        break walk
                     }
-                    let bytes = UnsafeRawBufferPointer(start: packet.payload, count: Int(packet.payload_len))
-                    decided.append((packet.packet_id, decide(bytes)))
                 }
             }
-            for (id, accept) in decided { try addVerdict(id: id, accept: accept) }
-            try flushVerdicts()
+            plan.finish()
+            try send(plan.commands)
+            // Fewer than asked for: the socket is empty, and one more call would only say so.
+            if received < Self.receiveSlots { break }
         }
-        try flushVerdicts()
     }
 
-    private func addVerdict(id: UInt32, accept: Bool) throws(SystemCallError) {
-        let capacity = verdicts.count
-        var used = verdictBytes
-        var status = verdicts.withUnsafeMutableBytes {
-            CTCPCopyShims_nfq_put_verdict($0.baseAddress, capacity, &used, queue, id, accept ? 1 : 0)
-        }
-        if status != 0 {
-            try flushVerdicts()
-            used = 0
-            status = verdicts.withUnsafeMutableBytes {
-                CTCPCopyShims_nfq_put_verdict($0.baseAddress, capacity, &used, queue, id, accept ? 1 : 0)
+    /// Sends the verdict messages in order, in as few netlink writes as they fit.
+    private func send(_ commands: [VerdictPlan.Command]) throws(SystemCallError) {
+        var used = 0
+        for command in commands {
+            if !put(command, used: &used) {
+                try write(used)
+                used = 0
+                _ = put(command, used: &used)  // always fits an empty buffer
             }
         }
-        verdictBytes = used
+        try write(used)
     }
 
-    private func flushVerdicts() throws(SystemCallError) {
-        guard verdictBytes > 0 else { return }
-        defer { verdictBytes = 0 }
-        let sent = verdicts.withUnsafeBytes { mnl_socket_sendto(socket, $0.baseAddress, verdictBytes) }
-        if sent < 0 { throw SystemCallError("mnl_socket_sendto(verdicts)", errno: errno) }
+    private func put(_ command: VerdictPlan.Command, used: inout Int) -> Bool {
+        let capacity = Self.verdictBytes
+        switch command {
+        case .accept(let id):
+            return CTCPCopyShims_nfq_put_verdict(verdicts, capacity, &used, queue, id, 1) == 0
+        case .drop(let id):
+            return CTCPCopyShims_nfq_put_verdict(verdicts, capacity, &used, queue, id, 0) == 0
+        case .dropThrough(let id):
+            return CTCPCopyShims_nfq_put_drop_through(verdicts, capacity, &used, queue, id) == 0
+        }
+    }
+
+    private func write(_ count: Int) throws(SystemCallError) {
+        guard count > 0 else { return }
+        while mnl_socket_sendto(socket, verdicts, count) < 0 {
+            let code = errno
+            if code == EINTR { continue }
+            throw SystemCallError("mnl_socket_sendto(verdicts)", errno: code)
+        }
     }
 }

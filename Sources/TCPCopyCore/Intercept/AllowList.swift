@@ -1,0 +1,29 @@
+/// The destinations whose responses intercept lets through (`--allow`), asked about for every
+/// queued packet. The list is a handful of hosts, for which a scan beats hashing the address;
+/// a long one is searched in sorted order.
+struct AllowList: Sendable {
+    private static let scanned = 16
+    /// Unique, ascending.
+    private let addresses: [UInt32]
+
+    init(_ list: [IPv4Address]) {
+        addresses = Set(list.map { $0.value }).sorted()
+    }
+
+    var isEmpty: Bool { addresses.isEmpty }
+
+    func contains(_ address: IPv4Address) -> Bool {
+        let value = address.value
+        if addresses.count <= Self.scanned {
+            for allowed in addresses where allowed == value { return true }
+            return false
+        }
+        var low = 0
+        var high = addresses.count
+        while low < high {
+            let middle = (low + high) / 2
+            if addresses[middle] < value { low = middle + 1 } else { high = middle }
+        }
+        return low < addresses.count && addresses[low] == value
+    }
+}
