@@ -93,3 +93,39 @@ import Testing
         #expect(unscaled.target(seq: t, ack: c + 300, window: 300, at: 4).sent.count == 1)
     }
 }
+
+/// The target answers the SYN with a bare ACK when it still holds an older connection on the
+/// port (TIME_WAIT): we reset that connection, as a client's TCP would, and send the SYN again.
+@Suite struct EmulatedSessionStaleConnectionTests {
+    @Test func aChallengeACKIsAnsweredWithARSTAtItsAcknowledgmentAndANewSYN() throws {
+        var driver = SessionDriver()
+        let actions = driver.target(seq: 123_456, ack: 99_999, .ack, at: 5)
+        try #require(actions.count == 2)
+        guard case .send(let reset) = actions[0], case .send(let syn) = actions[1] else {
+            Issue.record("expected two segments, got \(actions)")
+            return
+        }
+        #expect(reset.flags == .rst)
+        #expect(reset.sequence == SequenceNumber(99_999))
+        #expect(reset.options == TCPOptions())
+        #expect(syn.flags == .syn)
+        #expect(syn.sequence == SequenceNumber(driver.clientISN))
+        #expect(driver.state == .synSent)
+        // The new connection then starts as usual.
+        #expect(!driver.synAck(at: 6).isEmpty)
+        #expect(driver.state == .established)
+    }
+
+    @Test func aTargetThatKeepsAnsweringSoIsLeftToTheRetransmissionTimer() {
+        var driver = SessionDriver()
+        for attempt in 1...3 {
+            #expect(driver.target(seq: 123_456, ack: 99_999, .ack, at: Int64(attempt)).count == 2)
+        }
+        #expect(driver.target(seq: 123_456, ack: 99_999, .ack, at: 4).isEmpty)
+    }
+
+    @Test func anACKOfOurOwnSYNIsNotAStaleConnection() {
+        var driver = SessionDriver()
+        #expect(driver.target(seq: 123_456, ack: driver.clientISN &+ 1, .ack, at: 1).isEmpty)
+    }
+}

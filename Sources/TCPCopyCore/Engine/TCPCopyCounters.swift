@@ -35,6 +35,9 @@ public struct TCPCopyCounters: Sendable, Equatable {
     /// Response headers for no live session (late packets of a finished session).
     public var responsesUnmatched = 0
     public var retransmissions = 0
+    /// Old connections the target still held on a copy's port (TIME_WAIT, left by an earlier
+    /// copy), answered with a RST so that the new session could start.
+    public var staleConnectionsReset = 0
     /// Late target packets of finished sessions answered with a RST (our last packet was lost).
     public var lingerResets = 0
 
@@ -64,6 +67,7 @@ public struct TCPCopyCounters: Sendable, Equatable {
         line.add("responses", responses)
         line.add("responses_unmatched", responsesUnmatched)
         line.add("retransmissions", retransmissions)
+        line.add("stale_connections_reset", staleConnectionsReset)
         line.add("linger_resets", lingerResets)
         return line
     }

@@ -67,6 +67,8 @@ public struct EmulatedSession: Sendable {
     private var gapSince: MonotonicTime?
     /// Data retransmissions this session made (for the daemon's counters).
     public private(set) var retransmissions = 0
+    /// Old connections of this port the target still held and we reset (`staleConnectionReset`).
+    public private(set) var staleConnectionResets = 0
     /// The target keeps this port in TIME_WAIT after we finish: its FIN did not acknowledge
     /// ours (it closed first, or the two FINs crossed, which also ends in TIME_WAIT on its side).
     public private(set) var targetHoldsTimeWait = false
@@ -230,7 +232,9 @@ public struct EmulatedSession: Sendable {
             actions.append(.send(acknowledgment()))
             return pump(now: now, actions: &actions)
         }
-        guard state != .synSent else { return }
+        guard state != .synSent else {
+            return staleConnectionReset(answering: header, now: now, actions: &actions)
+        }
         if let ts = header.options.timestamp?.value { targetTimestamp = ts }
         if header.flags.contains(.ack) {
             processAcknowledgment(header, now: now, actions: &actions)
@@ -472,6 +476,30 @@ public struct EmulatedSession: Sendable {
         actions.append(.send(reset()))
         finish(.completed, actions: &actions)
     }
+
+    /// Our SYN was answered with a bare ACK that does not acknowledge it: the target still holds
+    /// an older connection on this port (TIME_WAIT, typically left by an earlier copy: a previous
+    /// tcpcopy run, or one whose port it did not know was cooling) and sent the challenge ACK
+    /// of RFC 5961. A client's TCP answers it with a RST whose sequence is that ACK's
+    /// acknowledgment (RFC 793, SYN-SENT), which ends the old connection, and its next SYN opens
+    /// the new one; we send that SYN at once instead of a second later. Three times at most per
+    /// session: a target that keeps answering so is left to the SYN retransmission timer.
+    private mutating func staleConnectionReset(
+        answering header: TCPPacket, now: MonotonicTime, actions: inout [SessionAction]
+    ) {
+        guard header.flags.contains(.ack), header.acknowledgment != clientISN + 1,
+            staleConnectionResets < Self.maximumStaleConnectionResets
+        else { return }
+        staleConnectionResets += 1
+        // Without options: a timestamp older than the old connection's would fail its PAWS
+        // check, and the RST would be ignored.
+        var reset = outgoing(header.acknowledgment, .rst)
+        reset.options = TCPOptions()
+        actions.append(.send(reset))
+        actions.append(.send(synSegment()))
+    }
+
+    private static let maximumStaleConnectionResets = 3
 
     // MARK: - Retransmission
 
