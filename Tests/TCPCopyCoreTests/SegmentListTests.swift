@@ -23,8 +23,8 @@ import Testing
                 #expect(list.removeFirst() == reference.removeFirst())
             case 3:
                 let limit = SequenceNumber(UInt32(step) * 10) + -Int.random(in: 0..<60, using: &generator)
-                list.removeAll { $0.end <= limit }
-                reference.removeAll { $0.end <= limit }
+                list.removeFirst { $0.end <= limit }
+                while let first = reference.first, first.end <= limit { reference.removeFirst() }
             case 4 where !reference.isEmpty:
                 list[0].trimFront(to: list[0].sequence + 3)
                 reference[0].trimFront(to: reference[0].sequence + 3)
@@ -45,7 +45,33 @@ import Testing
         list.append(Self.segment(11, fin: true))
         #expect(list.count == 1)
         #expect(list.first?.isFin == true)
-        list.removeAll { $0.isFin }
+        list.removeFirst { $0.isFin }
         #expect(list.isEmpty)
+    }
+
+    /// A lagging copy: thousands queued, consumed from the front while more arrive, through
+    /// many compactions.
+    @Test func aDeepListConsumedFromTheFrontKeepsItsOrder() {
+        var list = SegmentList()
+        var next: UInt32 = 0
+        var expected: UInt32 = 0
+        for round in 0..<50 {
+            for _ in 0..<(round % 2 == 0 ? 300 : 100) {
+                list.append(Self.segment(next * 10))
+                next += 1
+            }
+            for _ in 0..<150 where !list.isEmpty {
+                #expect(list.removeFirst().sequence == SequenceNumber(expected * 10))
+                expected += 1
+            }
+            #expect(list.count == Int(next - expected))
+            if let first = list.first { #expect(first.sequence == SequenceNumber(expected * 10)) }
+            if !list.isEmpty { #expect(list[list.count - 1].sequence == SequenceNumber((next - 1) * 10)) }
+        }
+        while !list.isEmpty {
+            #expect(list.removeFirst().sequence == SequenceNumber(expected * 10))
+            expected += 1
+        }
+        #expect(expected == next)
     }
 }

@@ -25,8 +25,10 @@ public struct TCPCopyEngine: Sendable {
     private var ports = CopyPortAllocator()
     private let sampler: SessionSampler
     /// Connections whose sessions all ended lately: their late packets (retransmissions, the
-    /// last ACK) must not look like connections opened before tcpcopy started.
-    private var recentlyClosed = ExpiryQueue<CaptureKey>(lifetimeMilliseconds: 30_000)
+    /// last ACK) must not look like connections opened before tcpcopy started. 10 s outlasts a
+    /// client's retransmissions (1 + 2 + 4 s of backoff) and keeps the table to 30,000 entries
+    /// at 3,000 connections a second (30 s kept 90,000, about 3 MB).
+    private var recentlyClosed = ExpiryQueue<CaptureKey>(lifetimeMilliseconds: 10_000)
     /// Connections none of whose copies could start (table full, no client port): their later
     /// packets are counted as lost once, not retried (and counted again) packet after packet.
     private var refused = ExpiryQueue<CaptureKey>(lifetimeMilliseconds: 30_000)

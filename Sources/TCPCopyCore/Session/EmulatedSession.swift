@@ -32,6 +32,11 @@ public struct EmulatedSession: Sendable {
     private var clientNext: SequenceNumber
     /// Captured, in order, not yet sent.
     private var queue = SegmentList()
+    /// Payload bytes in `queue`, and whether it ends with the client's FIN: kept as the queue
+    /// changes, because a copy that lags its client can queue thousands of segments and these
+    /// are asked for on every captured packet.
+    private var queuedPayloadBytes = 0
+    private var finQueued = false
     /// Captured ahead of a gap (lost or reordered capture).
     private var outOfOrder: [PendingSegment] = []
     /// Sent, not yet acknowledged by the target; kept for retransmission.
@@ -297,8 +302,10 @@ public struct EmulatedSession: Sendable {
 
     // MARK: - The client's stream
 
+    /// Queued and out-of-order bytes (out-of-order segments are few: at most
+    /// `maximumOutOfOrderSegments`).
     private var queuedBytes: Int {
-        queue.reduce(0) { $0 + $1.payload.count } + outOfOrder.reduce(0) { $0 + $1.payload.count }
+        queuedPayloadBytes + outOfOrder.reduce(0) { $0 + $1.payload.count }
     }
 
     /// Puts a captured segment in stream order: duplicates dropped, overlaps trimmed, segments
@@ -328,15 +335,17 @@ public struct EmulatedSession: Sendable {
     }
 
     private mutating func append(_ segment: PendingSegment) {
-        guard finSequence == nil, !queue.contains(where: \.isFin) else { return }
+        guard finSequence == nil, !finQueued else { return }
         queue.append(segment)
+        queuedPayloadBytes += segment.payload.count
+        if segment.isFin { finQueued = true }
         clientNext = segment.end
     }
 
     /// Sends whatever the gate, the target's window and the close rules allow.
     private mutating func pump(now: MonotonicTime, actions: inout [SessionAction]) {
         guard state == .established || state == .closeWait else { return }
-        if state == .closeWait, queue.contains(where: { !$0.payload.isEmpty }) {
+        if state == .closeWait, queuedPayloadBytes > 0 {
             return handOver(.completed, now: now, actions: &actions)
         }
         while let segment = queue.first {
@@ -352,6 +361,7 @@ public struct EmulatedSession: Sendable {
             let inFlightBytes = sendNext - targetAcked
             if inFlightBytes > 0 && inFlightBytes + segment.payload.count > targetWindow { break }
             queue.removeFirst()
+            queuedPayloadBytes -= segment.payload.count
             gate.release(clientAck: segment.clientAck, now: now)
             transmit(segment, actions: &actions)
             inFlight.append(segment)
@@ -428,7 +438,7 @@ public struct EmulatedSession: Sendable {
         targetWindow = Int(header.window) << targetWindowScale
         if ack > targetAcked && ack <= sendNext {
             targetAcked = ack
-            inFlight.removeAll { $0.end <= ack }
+            inFlight.removeFirst { $0.end <= ack }
             if !inFlight.isEmpty { inFlight[0].trimFront(to: ack) }
             duplicateAcks = 0
             if let probe = roundTripProbe, ack >= probe.end {
@@ -546,6 +556,7 @@ public struct EmulatedSession: Sendable {
     private mutating func finish(_ outcome: SessionOutcome, actions: inout [SessionAction]) {
         state = .closed(outcome)
         queue.removeAll()
+        queuedPayloadBytes = 0
         outOfOrder.removeAll()
         inFlight.removeAll()
         actions.append(.finished(key, outcome))

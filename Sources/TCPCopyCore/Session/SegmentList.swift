@@ -1,10 +1,16 @@
 /// The segments a session holds in order (queued, or in flight). A short session holds one at a
 /// time (the request, later the FIN), which is kept inline: the session then allocates nothing
 /// for its lists. More go to an array behind it.
+///
+/// A copy that lags its client (a keep-alive connection at full load) can hold thousands, so
+/// every operation a packet triggers is O(1) amortised: the array is consumed from a start index
+/// and compacted once half of it is consumed, never shifted element by element.
 struct SegmentList: RandomAccessCollection, MutableCollection, Sendable, Equatable {
     /// The first segment; nil only when the list is empty.
     private var head: PendingSegment?
     private var tail: [PendingSegment] = []
+    /// Entries of `tail` before this index are consumed (kept until the next compaction).
+    private var tailStart = 0
 
     init() {}
 
@@ -12,17 +18,19 @@ struct SegmentList: RandomAccessCollection, MutableCollection, Sendable, Equatab
         for segment in segments { append(segment) }
     }
 
+    static func == (lhs: SegmentList, rhs: SegmentList) -> Bool { lhs.elementsEqual(rhs) }
+
     var startIndex: Int { 0 }
-    var endIndex: Int { head == nil ? 0 : 1 + tail.count }
+    var endIndex: Int { head == nil ? 0 : 1 + tail.count - tailStart }
 
     subscript(position: Int) -> PendingSegment {
         get {
             precondition(position >= 0 && position < endIndex, "segment index out of range")
-            return position == 0 ? head! : tail[position - 1]
+            return position == 0 ? head! : tail[tailStart + position - 1]
         }
         set {
             precondition(position >= 0 && position < endIndex, "segment index out of range")
-            if position == 0 { head = newValue } else { tail[position - 1] = newValue }
+            if position == 0 { head = newValue } else { tail[tailStart + position - 1] = newValue }
         }
     }
 
@@ -34,23 +42,33 @@ struct SegmentList: RandomAccessCollection, MutableCollection, Sendable, Equatab
     mutating func removeFirst() -> PendingSegment {
         precondition(head != nil, "removeFirst on an empty list")
         let first = head!
-        head = tail.isEmpty ? nil : tail.removeFirst()
+        if tailStart < tail.count {
+            head = tail[tailStart]
+            tailStart += 1
+            if tailStart == tail.count {
+                tail.removeAll(keepingCapacity: true)
+                tailStart = 0
+            } else if tailStart >= 32 && tailStart * 2 >= tail.count {
+                // The consumed half goes (and its payloads with it) in one move.
+                tail.removeFirst(tailStart)
+                tailStart = 0
+            }
+        } else {
+            head = nil
+        }
         return first
     }
 
-    mutating func removeAll(where shouldBeRemoved: (PendingSegment) throws -> Bool) rethrows {
-        guard let first = head else { return }
-        if tail.isEmpty {
-            if try shouldBeRemoved(first) { head = nil }
-            return
-        }
-        let kept = try filter { try !shouldBeRemoved($0) }
-        self = SegmentList(kept)
+    /// Removes segments from the front while `shouldBeRemoved` holds: the acknowledged ones of a
+    /// list in sequence order.
+    mutating func removeFirst(while shouldBeRemoved: (PendingSegment) -> Bool) {
+        while let first = head, shouldBeRemoved(first) { removeFirst() }
     }
 
     /// Empties the list and releases its array.
     mutating func removeAll() {
         head = nil
         tail = []
+        tailStart = 0
     }
 }
