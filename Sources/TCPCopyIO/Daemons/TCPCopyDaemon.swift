@@ -59,7 +59,6 @@ public final class TCPCopyDaemon {
     private var lastTrim = MonotonicTime.zero
     private var synsSinceMemoryCheck = 0
     private var capture: RawCaptureSocket?
-    private var sender: RawSendSocket?
 
     /// Called once everything is set up and the daemon starts its loop (`-d` waits for it, and
     /// the pid file is written then).
@@ -112,7 +111,6 @@ public final class TCPCopyDaemon {
                 "capturing without a port filter (the kernel refused the BPF program, or there are over 200 ports): tcpcopy reads and skips every TCP packet this host receives")
         }
         let sender = try RawSendSocket(sendBufferBytes: 4 << 20)
-        self.sender = sender
         try loop.add(capture.descriptor.rawValue, token: Token.capture)
         checkMemory(now: monotonicNow(), atStart: true)
         logger.info(
