@@ -100,11 +100,6 @@ int CTCPCopyShims_epoll_wait(int epfd, uint64_t *tokens, uint32_t *events, int m
 /// because its receive buffer was full (SO_RXQ_OVFL). Returns setsockopt's result.
 int CTCPCopyShims_enable_drop_count(int fd);
 
-/// recv through recvmsg, reading the SO_RXQ_OVFL control message: the kernel's cumulative count
-/// of packets dropped for the socket goes to `*dropped` (left as it is when none came).
-/// Returns the bytes received, or -1 with errno set.
-long CTCPCopyShims_recv_counting_drops(int fd, void *buf, size_t len, uint32_t *dropped);
-
 /// Attaches a classic BPF program to `fd` (SO_ATTACH_FILTER). Each instruction comes packed as
 /// code << 48 | jt << 40 | jf << 32 | k. Returns setsockopt's result.
 int CTCPCopyShims_attach_filter(int fd, const uint64_t *packed, int count);

@@ -202,7 +202,8 @@ public final class TCPCopyDaemon {
             if counterSchedule.isDue(now: now) {
                 logger.info("tcpcopy stats: \(statsLine())")
             }
-            // Registrations reach intercept before the SYNs they announce leave.
+            // Registrations reach intercept before the SYNs they announce leave (sendQueued
+            // writes the links again, which costs nothing once they are empty).
             for (index, target) in targets.enumerated() {
                 if let link = links[target] {
                     flush(link, target: target, loop: loop, token: Token.firstTarget + UInt64(index), sender: sender)
@@ -213,7 +214,6 @@ public final class TCPCopyDaemon {
         // Release every target socket we hold, then say goodbye.
         engine.shutdown(now: monotonicNow(), actions: &actions)
         perform(sender: sender)
-        for link in links.values { try? link.flush() }
         sendQueued(sender)
         for link in links.values {
             link.send(.goodbye(.shuttingDown))
@@ -248,10 +248,7 @@ public final class TCPCopyDaemon {
             case .send(let segment):
                 // Counted in the funnel as handed to the kernel; the kernel's refusals are
                 // counted as send errors when the queue is sent.
-                if sender.queuedCount >= RawSendSocket.batchLimit {
-                    for link in links.values { try? link.flush() }
-                    sendQueued(sender)
-                }
+                if sender.queuedCount >= RawSendSocket.batchLimit { sendQueued(sender) }
                 sender.queue(segment)
                 funnel.sent(segment)
                 metrics?.sent(segment)
@@ -260,9 +257,12 @@ public final class TCPCopyDaemon {
         actions.removeAll(keepingCapacity: true)
     }
 
-    /// Sends the queued packets (the caller has written the control links first).
+    /// Sends the queued packets, after writing what the control links hold: a registration
+    /// must reach intercept before the SYN it announces. (A link whose write fails is dealt
+    /// with by the end-of-turn flush, which also tracks its writable interest.)
     private func sendQueued(_ sender: RawSendSocket) {
         guard sender.queuedCount > 0 else { return }
+        for link in links.values { try? link.flush() }
         packetsSent += sender.flush { error in
             sendErrors[error.errnoName, default: 0] += 1
             if sendErrors[error.errnoName] == 1 {

@@ -67,9 +67,7 @@ func nonBlocking<T: BinaryInteger>(_ name: String, _ body: () -> T) throws(Syste
 
 /// The monotonic clock, for the core's timers.
 func monotonicNow() -> MonotonicTime {
-    var spec = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &spec)
-    return MonotonicTime(milliseconds: Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000)
+    MonotonicTime(milliseconds: monotonicMicroseconds() / 1000)
 }
 
 /// The monotonic clock in microseconds, for `WakeupWindow`.
