@@ -144,6 +144,7 @@ chmod 0755 "$TMPDIR"
 lab_init
 trap bench_on_exit EXIT
 bench_lab_create
+[[ ${BENCH_NAPI_THREADS:-0} == 1 ]] && bench_lab_napi_threads
 lab_nginx_start online
 lab_nginx_start target
 lab_rules_apply target 80 0

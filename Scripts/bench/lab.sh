@@ -101,3 +101,19 @@ bench_listen_drops() {
     line=${line#*ListenDrops=}
     echo "${line%% *}" | grep -E '^[0-9]+$' || echo 0
 }
+
+# bench_lab_napi_threads: every veth end receives through its own NAPI kernel thread, as a NIC
+# does, instead of in the sender's context. A veth queues to NAPI only when its receiving end
+# has GRO on and, for TCP, its sending end has TSO off (veth_skb_is_eligible_for_gro).
+bench_lab_napi_threads() {
+    local node ns dev
+    for node in client online router target; do
+        ns=$(lab_ns "$node")
+        for dev in $(ip -n "$ns" -o link show type veth | awk -F': ' '{print $2}' | cut -d@ -f1); do
+            ip netns exec "$ns" ethtool -K "$dev" tso off gro on >/dev/null 2>&1 ||
+                lab_die "ethtool -K $dev tso off gro on failed in $ns"
+            ip netns exec "$ns" sh -c "echo 1 > /sys/class/net/$dev/threaded" ||
+                lab_die "cannot switch $dev to threaded NAPI in $ns"
+        done
+    done
+}

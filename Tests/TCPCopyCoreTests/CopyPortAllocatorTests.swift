@@ -43,6 +43,48 @@ import Testing
         #expect(allocator.allocate(for: key, clientPort: 40000, copyNumber: 0) == .preferred(40000))
     }
 
+    @Test func copyZeroReclaimsACoolingPortButNeverALiveOne() {
+        var allocator = CopyPortAllocator()
+        var used = key
+        used.clientPort = 40000
+        _ = allocator.allocate(for: key, clientPort: 40000, copyNumber: 0)
+        // Live: no reclaiming.
+        #expect(
+            allocator.allocate(for: key, clientPort: 40000, copyNumber: 0, reclaimingCooling: true) == .relocated(40001))
+        allocator.release(used, now: .zero, busyFor: CopyPortAllocator.timeWaitMilliseconds)
+        // Cooling: only when asked, and only for copy 0.
+        #expect(allocator.allocate(for: key, clientPort: 40000, copyNumber: 0) == .relocated(40002))
+        let copyOne = CopyPortAllocator.preferredPort(clientPort: 40000, copyNumber: 1)
+        var usedByCopyOne = key
+        usedByCopyOne.clientPort = copyOne
+        _ = allocator.allocate(for: key, clientPort: 40000, copyNumber: 1)
+        allocator.release(usedByCopyOne, now: .zero, busyFor: CopyPortAllocator.timeWaitMilliseconds)
+        #expect(allocator.allocate(for: key, clientPort: 40000, copyNumber: 1, reclaimingCooling: true) != .reclaimed(copyOne))
+        #expect(
+            allocator.allocate(for: key, clientPort: 40000, copyNumber: 0, reclaimingCooling: true) == .reclaimed(40000))
+        // The old connection's cooling no longer frees the port under its new session ...
+        allocator.purge(now: MonotonicTime(milliseconds: 61_000))
+        #expect(allocator.allocate(for: key, clientPort: 40000, copyNumber: 0) != .preferred(40000))
+    }
+
+    @Test func aPortTakenBackAndCooledAgainKeepsOnlyItsLatestCooling() {
+        var allocator = CopyPortAllocator()
+        var used = key
+        used.clientPort = 40000
+        let timeWait = CopyPortAllocator.timeWaitMilliseconds
+        _ = allocator.allocate(for: key, clientPort: 40000, copyNumber: 0)
+        allocator.release(used, now: MonotonicTime(milliseconds: 1000), busyFor: timeWait)
+        #expect(
+            allocator.allocate(for: key, clientPort: 40000, copyNumber: 0, reclaimingCooling: true) == .reclaimed(40000))
+        allocator.release(used, now: MonotonicTime(milliseconds: 3000), busyFor: timeWait)
+        // The first cooling's time is up, the second's is not: the port stays busy.
+        allocator.purge(now: MonotonicTime(milliseconds: 62_000))
+        #expect(allocator.busyCount(for: key) == 1)
+        allocator.purge(now: MonotonicTime(milliseconds: 63_000))
+        #expect(allocator.busyCount(for: key) == 0)
+        #expect(allocator.coolingCount == 0)
+    }
+
     @Test func fullSpaceIsReportedNotReusedAndStaysCheap() {
         var allocator = CopyPortAllocator()
         // Fill every unprivileged port (the set turns into a bitmap on the way).

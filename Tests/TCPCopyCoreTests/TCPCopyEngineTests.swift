@@ -259,6 +259,31 @@ import Testing
         #expect(engine.counters.strayControl == 1)
     }
 
+    /// A client that opens a new connection from the port of one the target closed first (so
+    /// the target holds it in TIME_WAIT for 60 s): copy 0 takes the port back, as the client's
+    /// TCP did at the online server, and keeps it registered when the old route's lingering ends.
+    @Test func clientsNewConnectionReclaimsItsPortFromTimeWait() {
+        var engine = makeEngine()
+        _ = capture(&engine, syn)
+        _ = respond(&engine, synAck(for: Lab.key), at: 1)
+        _ = capture(&engine, client.bytes(seq: c, ack: s, [.ack, .psh], payload: request(100)), at: 2)
+        _ = respond(&engine, RespondingTarget().header(seq: t, ack: c + 100, [.ack, .fin], length: 300), at: 3)
+        _ = capture(&engine, client.bytes(seq: c + 100, ack: s + 301, [.ack, .fin]), at: 4)
+        _ = respond(&engine, RespondingTarget().header(seq: t + 301, ack: c + 101, .ack), at: 5)
+        #expect(engine.counters.sessionsEnded == [.completed: 1])
+
+        let again = capture(&engine, client.bytes(seq: 90_000, .syn), at: 1000)
+        #expect(
+            again == [
+                .control(.register(Lab.key), target: Lab.target),
+                .send(toTarget(seq: 90_000, ack: 0, .syn)),
+            ])
+        #expect(engine.counters.portsReclaimed == 1)
+        #expect(engine.counters.portsRelocated == 0)
+        // The old route's lingering would have ended at 3,005 ms: the new session's route stays.
+        #expect(tick(&engine, at: 3010).controls.isEmpty)
+    }
+
     @Test func responseForNoSessionIsCounted() {
         var engine = makeEngine()
         #expect(respond(&engine, synAck(for: Lab.key)).isEmpty)

@@ -12,6 +12,16 @@
 /// moves the copy to the next free one (a relocation); when every port of the client address
 /// towards that target is busy, the copy is not started (a collision), because reusing a busy
 /// port would mix two sessions at the target.
+///
+/// One exception: a client that opens a new connection from the port of an old one reuses the
+/// old one's TIME_WAIT at the online server, which accepts it because the new SYN's sequence
+/// number and timestamp are newer (RFC 6191; Linux's TIME_WAIT takes such a SYN as a new
+/// connection). Copy 0 of such a SYN carries the same sequence number and timestamp to the same
+/// port, so it may take its cooling port back (`reclaimed`) where the client did. Without this, a
+/// client opening more than 64,512 connections a minute would exhaust the port space towards
+/// the target, which keeps each of them in TIME_WAIT for 60 s. Should the target still refuse
+/// (a port last used by another connection), the session resets the old connection and sends
+/// its SYN again (`EmulatedSession`'s stale-connection reset).
 public struct CopyPortAllocator: Sendable {
     /// How long the target keeps a port it closed first (Linux TIME_WAIT is 60 s).
     public static let timeWaitMilliseconds: Int64 = 60_000
@@ -42,9 +52,16 @@ public struct CopyPortAllocator: Sendable {
     /// Each space is changed in place through its dictionary index: a copy taken out and put
     /// back would share its bitmap with the stored one, and the change would copy all 8 KiB.
     private var spaces: [SpaceKey: PortSpace] = [:]
-    /// Keys whose session ended but whose port stays busy a while, one queue per duration
-    /// (there are only a few), so that expiry pops from the front instead of scanning.
-    private var cooling: [ExpiryQueue<SessionKey>] = []
+    /// Ports whose session ended but which stay busy a while, one queue per duration (there
+    /// are only a few), oldest first, so that expiry pops from the front instead of scanning.
+    /// An entry frees its port only if the port still carries its mark (`PortSpace`).
+    private var cooling: [CoolingQueue] = []
+
+    struct CoolingQueue: Sendable {
+        let lifetime: Int64
+        var entries: [(key: SessionKey, since: MonotonicTime)] = []
+        var head = 0
+    }
 
     public init() {}
 
@@ -58,13 +75,18 @@ public struct CopyPortAllocator: Sendable {
 
     public enum Choice: Equatable, Sendable {
         case preferred(UInt16)
+        /// The preferred port, taken back while it was cooling after a finished session.
+        case reclaimed(UInt16)
         case relocated(UInt16)
         case exhausted
     }
 
     /// Takes a port for a new session of `key`'s client address and target (its `clientPort`
-    /// is ignored), starting from the preferred one, and marks it busy.
-    public mutating func allocate(for key: RouteKey, clientPort: UInt16, copyNumber: Int) -> Choice {
+    /// is ignored), starting from the preferred one, and marks it busy. With `reclaimingCooling`
+    /// copy 0 takes its preferred port even while it cools (never while a session uses it).
+    public mutating func allocate(
+        for key: RouteKey, clientPort: UInt16, copyNumber: Int, reclaimingCooling: Bool = false
+    ) -> Choice {
         let spaceKey = SpaceKey(key)
         let index: Dictionary<SpaceKey, PortSpace>.Index
         if let existing = spaces.index(forKey: spaceKey) {
@@ -75,6 +97,10 @@ public struct CopyPortAllocator: Sendable {
         }
         let preferred = Self.preferredPort(clientPort: clientPort, copyNumber: copyNumber)
         if spaces.values[index].insert(preferred) { return .preferred(preferred) }
+        if reclaimingCooling && copyNumber == 0 && spaces.values[index].coolingMark(preferred) != 0 {
+            spaces.values[index].setCoolingMark(preferred, 0)
+            return .reclaimed(preferred)
+        }
         guard
             let free = spaces.values[index].firstFree(
                 from: preferred == 65535 ? UInt16(Self.firstPort) : preferred + 1)
@@ -89,28 +115,50 @@ public struct CopyPortAllocator: Sendable {
     /// The session on `key` ended. Its port is free at once, or stays busy `milliseconds` longer.
     public mutating func release(_ key: RouteKey, now: MonotonicTime, busyFor milliseconds: Int64 = 0) {
         guard milliseconds > 0 else { return free(key) }
+        guard let index = spaces.index(forKey: SpaceKey(key)) else { return }
+        spaces.values[index].setCoolingMark(key.clientPort, Self.mark(now))
+        let entry = (key: SessionKey(key), since: now)
         if let queue = cooling.firstIndex(where: { $0.lifetime == milliseconds }) {
-            cooling[queue].insert(SessionKey(key), now: now)
+            cooling[queue].entries.append(entry)
         } else {
-            var queue = ExpiryQueue<SessionKey>(lifetimeMilliseconds: milliseconds)
-            queue.insert(SessionKey(key), now: now)
-            cooling.append(queue)
+            cooling.append(CoolingQueue(lifetime: milliseconds, entries: [entry]))
         }
     }
 
     /// Frees the ports whose time is up.
     public mutating func purge(now: MonotonicTime) {
         for queue in cooling.indices {
-            // Taken out while popping, so that freeing (which changes `spaces`, another part of
-            // self) does not overlap the queue's access.
-            var expiring = cooling[queue]
-            cooling[queue] = ExpiryQueue(lifetimeMilliseconds: expiring.lifetime)
-            expiring.popExpired(now: now) { free($0.route) }
-            cooling[queue] = expiring
+            let lifetime = cooling[queue].lifetime
+            while cooling[queue].head < cooling[queue].entries.count {
+                let entry = cooling[queue].entries[cooling[queue].head]
+                guard now - entry.since >= lifetime else { break }
+                cooling[queue].head += 1
+                let route = entry.key.route
+                if let index = spaces.index(forKey: SpaceKey(route)),
+                    spaces.values[index].coolingMark(route.clientPort) == Self.mark(entry.since)
+                {
+                    spaces.values[index].remove(route.clientPort)
+                    if spaces.values[index].isEmpty { spaces.remove(at: index) }
+                }
+            }
+            // Compacting in place once the consumed front is most of the array keeps both the
+            // memory and the cost of the move bounded.
+            let head = cooling[queue].head
+            if head > 1024 && head * 2 > cooling[queue].entries.count {
+                cooling[queue].entries.removeSubrange(0..<head)
+                cooling[queue].head = 0
+            }
         }
     }
 
-    public var coolingCount: Int { cooling.reduce(0) { $0 + $1.count } }
+    /// A port's cooling mark: when its cooling started, never 0. Only compared for equality,
+    /// within a cooling time, so the low 32 bits of the milliseconds are enough.
+    private static func mark(_ time: MonotonicTime) -> UInt32 {
+        UInt32(truncatingIfNeeded: time.milliseconds) | 1
+    }
+
+    /// Entries waiting in the cooling queues (some may be stale: their port was taken back).
+    public var coolingCount: Int { cooling.reduce(0) { $0 + $1.entries.count - $1.head } }
 
     /// Busy ports of `key`'s client address towards its target.
     public func busyCount(for key: RouteKey) -> Int { spaces[SpaceKey(key)]?.busyCount ?? 0 }

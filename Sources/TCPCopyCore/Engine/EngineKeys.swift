@@ -22,9 +22,10 @@ struct CaptureKey: Hashable, Sendable {
             && lhs.onlineAddress == rhs.onlineAddress && lhs.onlinePort == rhs.onlinePort
     }
 
-    func hash(into hasher: inout Hasher) {
-        hasher.combine(hashWord(clientAddress, clientPort, onlineAddress, onlinePort))
-    }
+    func hash(into hasher: inout Hasher) { hasher.combine(word) }
+
+    /// Tells apart every client of one online address and port (see `hashWord`).
+    var word: UInt64 { hashWord(clientAddress, clientPort, onlineAddress, onlinePort) }
 }
 
 /// A `RouteKey` as the engine's dictionaries hold it: the same identity, hashed as one word.

@@ -28,6 +28,9 @@ public struct TCPCopyCounters: Sendable, Equatable {
     public var portCollisions = 0
     /// Copies that could not have their preferred port (busy) and took the next free one.
     public var portsRelocated = 0
+    /// Copies of a client's new connection that took back their port from its old connection's
+    /// TIME_WAIT at the target, as the client's TCP did at the online server.
+    public var portsReclaimed = 0
     /// New connections not copied because of `-r`.
     public var sessionsSkippedByRate = 0
     /// Response headers received from intercept.
@@ -63,6 +66,7 @@ public struct TCPCopyCounters: Sendable, Equatable {
         line.add("table_full", tableFull)
         line.add("port_collisions", portCollisions)
         line.add("ports_relocated", portsRelocated)
+        line.add("ports_reclaimed", portsReclaimed)
         line.add("sessions_skipped_by_rate", sessionsSkippedByRate)
         line.add("responses", responses)
         line.add("responses_unmatched", responsesUnmatched)

@@ -27,11 +27,13 @@ public struct TCPCopyEngine: Sendable {
     /// Connections whose sessions all ended lately: their late packets (retransmissions, the
     /// last ACK) must not look like connections opened before tcpcopy started. 10 s outlasts a
     /// client's retransmissions (1 + 2 + 4 s of backoff) and keeps the table to 30,000 entries
-    /// at 3,000 connections a second (30 s kept 90,000, about 3 MB).
-    private var recentlyClosed = ExpiryQueue<CaptureKey>(lifetimeMilliseconds: 10_000)
+    /// at 3,000 connections a second. Keyed by the capture key's hash word (`CaptureKey.word`),
+    /// 8 bytes instead of 16: the table is the largest tcpcopy keeps, and a collision (two
+    /// online addresses, crafted client addresses) would only count one packet as late.
+    private var recentlyClosed = ExpiryQueue<UInt64>(lifetimeMilliseconds: 10_000)
     /// Connections none of whose copies could start (table full, no client port): their later
     /// packets are counted as lost once, not retried (and counted again) packet after packet.
-    private var refused = ExpiryQueue<CaptureKey>(lifetimeMilliseconds: 30_000)
+    private var refused = ExpiryQueue<UInt64>(lifetimeMilliseconds: 30_000)
     /// When each session next needs a tick: a tick touches only those that are due.
     private var timers = DeadlineQueue()
     /// The slots due in the current tick (kept for its capacity).
@@ -116,9 +118,12 @@ public struct TCPCopyEngine: Sendable {
                 for slot in existing where sessions.contains(slot) { sessions.detach(slot) }
                 fanOut.remove(at: index)
             }
-            recentlyClosed.remove(capture)
-            refused.remove(capture)
-            start(capture, routes: routes, destination: packet.destination, now: now, actions: &actions) {
+            recentlyClosed.remove(capture.word)
+            refused.remove(capture.word)
+            start(
+                capture, routes: routes, destination: packet.destination, fromClientSYN: true, now: now,
+                actions: &actions
+            ) {
                 key, tuning, sessionActions in
                 EmulatedSession(key: key, syn: packet, tuning: tuning, now: now, actions: &sessionActions)
             }
@@ -132,18 +137,21 @@ public struct TCPCopyEngine: Sendable {
                 counters.strayControl += 1
                 return
             }
-            if recentlyClosed.contains(capture) {
+            if recentlyClosed.contains(capture.word) {
                 counters.lateData += 1
                 return
             }
-            if refused.contains(capture) {
+            if refused.contains(capture.word) {
                 counters.noSession += 1
                 return
             }
             // A connection opened before we started (or before a restart): make up its handshake
             // and replay from here.
             let synMSS = configuration.synMSS
-            start(capture, routes: routes, destination: packet.destination, now: now, actions: &actions) {
+            start(
+                capture, routes: routes, destination: packet.destination, fromClientSYN: false, now: now,
+                actions: &actions
+            ) {
                 key, tuning, sessionActions in
                 EmulatedSession(
                     key: key, synthesizingFrom: packet, synMSS: synMSS, tuning: tuning, now: now,
@@ -252,16 +260,21 @@ public struct TCPCopyEngine: Sendable {
     // MARK: - Session lifecycle
 
     /// Starts one session per route (of those accepting `destination`) and copy for `capture`;
-    /// `make` builds each session.
+    /// `make` builds each session. `fromClientSYN`: the sessions start from the client's own SYN,
+    /// whose sequence number and timestamp its TCP chose to be accepted over an old connection
+    /// of the same port (see `CopyPortAllocator`); only then may copy 0 reclaim a cooling port,
+    /// and only when client addresses are not rewritten (`-c` maps many clients to one address,
+    /// whose ports then carry other clients' old connections).
     private mutating func start(
-        _ capture: CaptureKey, routes: [CopyRoute], destination: IPv4Address, now: MonotonicTime,
+        _ capture: CaptureKey, routes: [CopyRoute], destination: IPv4Address, fromClientSYN: Bool, now: MonotonicTime,
         actions: inout [EngineAction], make: (RouteKey, SessionTuning, inout [SessionAction]) -> EmulatedSession
     ) {
+        let reclaimingCooling = fromClientSYN && configuration.clientAddresses.isEmpty
         let routeCount = routes.reduce(0) { $0 + ($1.accepts(destination) ? 1 : 0) }
         let wanted = routeCount * configuration.copies
         guard sessions.count + wanted <= configuration.maxSessions else {
             counters.tableFull += 1
-            refused.insert(capture, now: now)
+            refused.insert(capture.word, now: now)
             return
         }
         var slots = SlotList()
@@ -272,10 +285,17 @@ public struct TCPCopyEngine: Sendable {
                     clientAddress: clientAddress, clientPort: capture.clientPort,
                     targetAddress: route.targetAddress, targetPort: route.targetPort)
                 switch ports.allocate(
-                    for: key, clientPort: capture.clientPort, copyNumber: configuration.portShift * 1000 + copy)
+                    for: key, clientPort: capture.clientPort, copyNumber: configuration.portShift * 1000 + copy,
+                    reclaimingCooling: reclaimingCooling)
                 {
                 case .preferred(let port):
                     key.clientPort = port
+                case .reclaimed(let port):
+                    key.clientPort = port
+                    counters.portsReclaimed += 1
+                    // The new session owns the route now: the old one's registration must not
+                    // be withdrawn under it when its lingering ends.
+                    lingering.remove(SessionKey(key))
                 case .relocated(let port):
                     key.clientPort = port
                     counters.portsRelocated += 1
@@ -294,7 +314,7 @@ public struct TCPCopyEngine: Sendable {
                 perform(&actions, slot: slot, now: now)
             }
         }
-        if slots.isEmpty { refused.insert(capture, now: now) } else { fanOut[capture] = slots }
+        if slots.isEmpty { refused.insert(capture.word, now: now) } else { fanOut[capture] = slots }
     }
 
     private mutating func abort(
@@ -379,7 +399,7 @@ public struct TCPCopyEngine: Sendable {
                             fanOut.remove(at: index)
                             // After a timeout the client may still come back: its data then opens a
                             // new session. After a real end, late data is only late.
-                            if outcome.endedTheConnection { recentlyClosed.insert(capture, now: now) }
+                            if outcome.endedTheConnection { recentlyClosed.insert(capture.word, now: now) }
                         }
                     }
                 }
@@ -412,7 +432,7 @@ public struct TCPCopyEngine: Sendable {
         // nothing of the old connection can mix in.
         var key = oldKey
         switch ports.allocate(for: oldKey, clientPort: oldKey.clientPort, copyNumber: 0) {
-        case .preferred(let port), .relocated(let port): key.clientPort = port
+        case .preferred(let port), .relocated(let port), .reclaimed(let port): key.clientPort = port
         case .exhausted:
             counters.portCollisions += 1
             noteExhaustion(of: oldKey, copies: 1, now: now, actions: &actions)
@@ -432,7 +452,7 @@ public struct TCPCopyEngine: Sendable {
             slots.append(slot)
             fanOut[capture] = slots
         }
-        recentlyClosed.remove(capture)
+        recentlyClosed.remove(capture.word)
         counters.sessionsStarted += 1
         counters.sessionsReopened += 1
         perform(&actions, slot: slot, now: now)
