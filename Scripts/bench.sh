@@ -26,6 +26,11 @@
 #   --connections N    wrk connections at full load (default 32; wrk uses 2 threads)
 #   --profile          also profile both daemons at 3,000 short req/s (perf, and callgrind)
 #   --no-idle, --no-rawloop   skip those parts
+#   --veth-rx MODE     threaded (default): every veth end receives in its own NAPI kernel
+#                      thread, as a host's NIC does, so each namespace's network stack runs on
+#                      its own account; inline: the kernel's default for veths, where a sender
+#                      runs its receiver's stack in its own context and is charged for it
+#                      (tcpcopy's sendmmsg then pays for the target's TCP, and nginx for wrk's)
 #   --no-build         use the binaries already in .build-bench (or LAB_BIN_DIR)
 #   --out DIR          where results go (default .build-bench/results/DATE-TIME)
 # Output: the table on stdout and in DIR/table.txt, every figure in DIR/results.json, the raw
@@ -52,6 +57,7 @@ rawloop=1
 build=1
 out=""
 quick=0
+veth_rx=threaded
 
 usage() {
     sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
@@ -75,6 +81,7 @@ while (($#)); do
         --profile) profile=1 ;;
         --no-idle) idle=0 ;;
         --no-rawloop) rawloop=0 ;;
+        --veth-rx) veth_rx=${2:-}; shift ;;
         --no-build) build=0 ;;
         --out) out=${2:-}; shift ;;
         -h | --help) usage; exit 0 ;;
@@ -86,6 +93,8 @@ number_in "$duration" 1 120 --duration
 number_in "$repeat" 1 9 --repeat
 number_in "$workers" 1 16 --workers
 number_in "$connections" 1 1000 --connections
+[[ $veth_rx == threaded || $veth_rx == inline ]] ||
+    lab_die "--veth-rx must be threaded or inline, not '$veth_rx'"
 IFS=, read -ra load_list <<<"$loads"
 for load in "${load_list[@]}"; do
     [[ $load =~ ^(short|keepalive)-([0-9]+|full)$ ]] ||
@@ -95,12 +104,13 @@ done
 lab_require_root
 lab_require_tools
 needed=(gcc python3 awk pgrep)
+[[ $veth_rx == inline ]] || needed+=(ethtool)
 ((profile == 0)) || needed+=(objcopy)
 # wrk drives the full loads only; the paced ones use our own generator.
 [[ ,$loads, != *-full,* ]] || needed+=(wrk)
 for tool in "${needed[@]}"; do
     command -v "$tool" >/dev/null 2>&1 ||
-        lab_die "missing $tool (Debian: apt-get install wrk gcc binutils python3 procps)"
+        lab_die "missing $tool (Debian: apt-get install wrk gcc binutils python3 procps ethtool)"
 done
 if ((profile)); then
     command -v perf >/dev/null 2>&1 || command -v valgrind >/dev/null 2>&1 ||
@@ -144,7 +154,7 @@ chmod 0755 "$TMPDIR"
 lab_init
 trap bench_on_exit EXIT
 bench_lab_create
-[[ ${BENCH_NAPI_THREADS:-0} == 1 ]] && bench_lab_napi_threads
+[[ $veth_rx == inline ]] || bench_lab_napi_threads
 lab_nginx_start online
 lab_nginx_start target
 lab_rules_apply target 80 0
@@ -397,7 +407,7 @@ python3 "$BENCH_DIR/report.py" report "$runs_file" --out "$out" \
     --meta "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" --meta "machine=$machine" \
     --meta "kernel=$(uname -r)" --meta "commit=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
     --meta "duration=$duration" --meta "repeat=$repeat" --meta "workers=$workers" \
-    --meta "connections=$connections" --meta "loadavg_start=$loadavg_start" \
+    --meta "connections=$connections" --meta "loadavg_start=$loadavg_start" --meta "veth_rx=$veth_rx" \
     --meta "binaries=$LAB_BIN_DIR" \
     --meta "loadavg_end=$loadavg_end" --meta "quick=$quick"
 lab_log "results in $out"

@@ -260,9 +260,10 @@ def report(runs_path, out_dir, meta):
     lines.append(title)
     lines.append(
         "commit %s, kernel %s, %s s per load, %s repeat(s) (medians), nginx workers %s, "
-        "load average %s at start, %s at end"
+        "veth receive %s, load average %s at start, %s at end"
         % (meta.get("commit"), meta.get("kernel"), meta.get("duration"), meta.get("repeat"),
-           meta.get("workers"), meta.get("loadavg_start"), meta.get("loadavg_end")))
+           meta.get("workers"), meta.get("veth_rx", "inline"), meta.get("loadavg_start"),
+           meta.get("loadavg_end")))
     during = [number(r, "loadavg1") for r in load_runs if "loadavg1" in r]
     if during:
         meta["loadavg1_runs"] = "%.2f-%.2f" % (min(during), max(during))
