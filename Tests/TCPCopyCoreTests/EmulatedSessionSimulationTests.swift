@@ -273,3 +273,55 @@ private struct SimulatedTarget {
         #expect(now < 10_000, "seed \(seed) took \(now) ms")
     }
 }
+
+/// A short HTTP connection (`Connection: close`): the target answers in one segment and closes
+/// in another, as nginx does on a LAN. What we send for it is what the target's TCP must handle.
+@Suite struct EmulatedSessionShortSessionTests {
+    let c: UInt32 = 1001
+    let s: UInt32 = 5001
+    let t: UInt32 = 700_001
+
+    /// Plays one session, ticking every millisecond, and returns the segments sent. The request
+    /// is captured at 1 ms; the SYN-ACK arrives at `synAckAt`; the target's FIN follows its
+    /// answer by 1 ms, and the client's FIN is captured `clientFinDelay` ms after that.
+    func play(synAckAt: Int64, clientFinDelay: Int64) -> [OutgoingSegment] {
+        var driver = SessionDriver()
+        var sent = driver.started.sent
+        var now: Int64 = 0
+        func run(until end: Int64) {
+            while now < end {
+                now += 1
+                sent += driver.tick(at: now).sent
+            }
+        }
+        var events: [(at: Int64, event: (inout SessionDriver, Int64) -> [SessionAction])] = [
+            (1, { $0.client(seq: c, ack: s, at: $1) }),
+            (1, { $0.client(seq: c, ack: s, [.ack, .psh], payload: request(100), at: $1) }),
+            (synAckAt, { $0.synAck(at: $1) }),
+        ]
+        let answerAt = max(synAckAt, 1) + 1
+        events += [
+            (answerAt, { $0.target(seq: t, ack: c + 100, [.ack, .psh], length: 500, at: $1) }),
+            (answerAt + 1, { $0.target(seq: t + 500, ack: c + 100, [.ack, .fin], at: $1) }),
+            (answerAt + 1 + clientFinDelay, { $0.client(seq: c + 100, ack: s + 501, [.ack, .fin], at: $1) }),
+            (answerAt + 2 + clientFinDelay, { $0.target(seq: t + 501, ack: c + 101, at: $1) }),
+        ]
+        for (at, event) in events.sorted(by: { $0.at < $1.at }) {
+            run(until: at - 1)
+            now = max(now, at)
+            sent += event(&driver, at).sent
+        }
+        #expect(driver.state == .closed(.completed))
+        return sent
+    }
+
+    /// Today every segment of the target's is acknowledged by a bare ACK, and so is the
+    /// SYN-ACK even when the request follows at once: 6 packets where a client's TCP with
+    /// delayed ACKs sends 3 or 4.
+    @Test func aShortSessionSendsAnACKForEverySegmentOfTheTargets() {
+        let everyAck: [TCPFlags] = [.syn, .ack, [.ack, .psh], .ack, .ack, [.ack, .fin]]
+        #expect(play(synAckAt: 2, clientFinDelay: 1).map(\.flags) == everyAck)
+        #expect(play(synAckAt: 0, clientFinDelay: 1).map(\.flags) == everyAck)
+        #expect(play(synAckAt: 2, clientFinDelay: 100).map(\.flags) == everyAck)
+    }
+}
