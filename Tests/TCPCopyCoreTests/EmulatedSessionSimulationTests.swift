@@ -315,13 +315,21 @@ private struct SimulatedTarget {
         return sent
     }
 
-    /// Today every segment of the target's is acknowledged by a bare ACK, and so is the
-    /// SYN-ACK even when the request follows at once: 6 packets where a client's TCP with
-    /// delayed ACKs sends 3 or 4.
-    @Test func aShortSessionSendsAnACKForEverySegmentOfTheTargets() {
-        let everyAck: [TCPFlags] = [.syn, .ack, [.ack, .psh], .ack, .ack, [.ack, .fin]]
-        #expect(play(synAckAt: 2, clientFinDelay: 1).map(\.flags) == everyAck)
-        #expect(play(synAckAt: 0, clientFinDelay: 1).map(\.flags) == everyAck)
-        #expect(play(synAckAt: 2, clientFinDelay: 100).map(\.flags) == everyAck)
+    /// A client's TCP with delayed ACKs sends SYN, request (carrying the handshake's ACK), FIN
+    /// (carrying the ACK of the answer and the target's FIN). With an ACK for every segment of
+    /// the target's this was 6: SYN, ACK, request, ACK, ACK, FIN.
+    @Test func aShortSessionSendsWhatAClientsTCPWould() {
+        let flags = { (segments: [OutgoingSegment]) in segments.map(\.flags) }
+        // The request is captured before the target's SYN-ACK arrives: it carries the ACK.
+        let requestFirst = play(synAckAt: 2, clientFinDelay: 1)
+        #expect(flags(requestFirst) == [.syn, [.ack, .psh], [.ack, .fin]])
+        #expect(requestFirst.last?.acknowledgment == SequenceNumber(t + 501))
+        // The SYN-ACK comes first: the handshake cannot wait for the request.
+        let synAckFirst = play(synAckAt: 0, clientFinDelay: 1)
+        #expect(flags(synAckFirst) == [.syn, .ack, [.ack, .psh], [.ack, .fin]])
+        // The client closes later than the delay: one bare ACK for the answer and the FIN.
+        let slowClientFin = play(synAckAt: 2, clientFinDelay: 100)
+        #expect(flags(slowClientFin) == [.syn, [.ack, .psh], .ack, [.ack, .fin]])
+        #expect(slowClientFin[2].acknowledgment == SequenceNumber(t + 501))
     }
 }
