@@ -183,28 +183,27 @@ import Testing
         #expect(driver.tick(at: 60) == [.send(toTarget(seq: c + 100, ack: t + 1, .ack))])
     }
 
+    /// After 500 bytes of answer not yet acknowledged: the ACK, the RST, the end.
+    func acknowledgedThenReset(_ outcome: SessionOutcome) -> [SessionAction] {
+        [
+            .send(toTarget(seq: c + 100, ack: t + 500, .ack)),
+            .send(toTarget(seq: c + 100, ack: t + 500, [.rst, .ack])),
+            .finished(Lab.key, outcome),
+        ]
+    }
+
     @Test func abortSendsTheOwedACKBeforeItsRST() {
         var driver = requestSent()
         _ = driver.target(seq: t, ack: c + 100, length: 500, at: 20)
         var actions: [SessionAction] = []
         driver.session.abort(.aborted, now: MonotonicTime(milliseconds: 30), actions: &actions)
-        #expect(
-            actions == [
-                .send(toTarget(seq: c + 100, ack: t + 500, .ack)),
-                .send(toTarget(seq: c + 100, ack: t + 500, [.rst, .ack])),
-                .finished(Lab.key, .aborted),
-            ])
+        #expect(actions == acknowledgedThenReset(.aborted))
     }
 
     @Test func clientResetSendsTheOwedACKBeforeItsRST() {
         var driver = requestSent()
         _ = driver.target(seq: t, ack: c + 100, length: 500, at: 20)
-        #expect(
-            driver.client(seq: c + 100, ack: s + 500, [.rst, .ack], at: 30) == [
-                .send(toTarget(seq: c + 100, ack: t + 500, .ack)),
-                .send(toTarget(seq: c + 100, ack: t + 500, [.rst, .ack])),
-                .finished(Lab.key, .clientReset),
-            ])
+        #expect(driver.client(seq: c + 100, ack: s + 500, [.rst, .ack], at: 30) == acknowledgedThenReset(.clientReset))
     }
 
     @Test func aTargetResetOwesNothing() {
