@@ -19,16 +19,13 @@ import Testing
             ])
         // The client read 500 bytes from the online server before writing its second request.
         #expect(driver.client(seq: c + 100, ack: s + 500, payload: second, at: 20).isEmpty)
-        // 300 bytes from the target: acknowledged, but not enough.
-        #expect(
-            driver.target(seq: t, ack: c + 100, length: 300, at: 30) == [
-                .send(toTarget(seq: c + 100, ack: t + 300, .ack))
-            ])
-        // 200 more: now the target has said as much as the online server did.
+        // 300 bytes from the target: not enough (and our ACK of them waits for a ride).
+        #expect(driver.target(seq: t, ack: c + 100, length: 300, at: 30).isEmpty)
+        // 200 more: now the target has said as much as the online server did. The request
+        // carries the ACK of all 500.
         #expect(
             driver.target(seq: t + 300, ack: c + 100, length: 200, at: 40) == [
-                .send(toTarget(seq: c + 100, ack: t + 500, .ack)),
-                .send(toTarget(seq: c + 100, ack: t + 500, [.ack, .psh], payload: second)),
+                .send(toTarget(seq: c + 100, ack: t + 500, [.ack, .psh], payload: second))
             ])
     }
 
@@ -50,8 +47,8 @@ import Testing
         // The third request needs 100 more bytes answered after the second was released; the
         // first answer does not count again.
         #expect(driver.client(seq: c + 20, ack: s + 200, payload: request(10), at: 13).isEmpty)
-        #expect(driver.target(seq: t + 100, ack: c + 20, length: 99, at: 14).sent.count == 1)  // only our ACK
-        #expect(driver.target(seq: t + 199, ack: c + 20, length: 1, at: 15).sent.count == 2)
+        #expect(driver.target(seq: t + 100, ack: c + 20, length: 99, at: 14).isEmpty)
+        #expect(driver.target(seq: t + 199, ack: c + 20, length: 1, at: 15).sent.count == 1)
     }
 
     @Test func pipelinedSegmentsWithTheSameAckGoAtOnce() {
@@ -74,6 +71,8 @@ import Testing
         #expect(driver.client(seq: c + 100, ack: s + 500, payload: request(5), at: 20).isEmpty)
         // The target's answer is shorter (300) and acknowledges everything.
         _ = driver.target(seq: t, ack: c + 100, length: 300, at: 1000)
+        // Nothing of ours carried the ACK within the delay: it goes bare.
+        #expect(driver.tick(at: 1040) == [.send(toTarget(seq: c + 100, ack: t + 300, .ack))])
         #expect(driver.tick(at: 1299).isEmpty)
         #expect(
             driver.tick(at: 1300) == [.send(toTarget(seq: c + 100, ack: t + 300, [.ack, .psh], payload: request(5)))])
@@ -112,8 +111,9 @@ import Testing
         // A pipelined segment of the same second burst must not overtake it.
         #expect(driver.client(seq: c + 20, ack: s + 50, payload: request(10, tag: 2), at: 12).isEmpty)
         let released = driver.target(seq: t, ack: c + 10, length: 50, at: 13).sent
-        #expect(released.map(\.sequence) == [c + 10, c + 10, c + 20].map(SequenceNumber.init))
-        #expect(released.map(\.flags) == [.ack, [.ack, .psh], [.ack, .psh]])
+        #expect(released.map(\.sequence) == [c + 10, c + 20].map(SequenceNumber.init))
+        #expect(released.map(\.flags) == [[.ack, .psh], [.ack, .psh]])
+        #expect(released.map(\.acknowledgment) == [t + 50, t + 50].map(SequenceNumber.init))
     }
 
     @Test func gateUnitAllowsByTheNumbers() {
@@ -165,8 +165,8 @@ import Testing
         // The online server answered 500 bytes; the target has not answered yet.
         let second = driver.client(seq: c + 100, ack: s + 500, payload: request(50, tag: 2), at: 20_050)
         #expect(second.isEmpty)
-        // It waits for the answer, then goes (with the ACK of the answer first).
-        #expect(driver.target(seq: t, ack: c + 100, length: 500, at: 20_100).sent.count == 2)
+        // It waits for the answer, then goes (carrying the ACK of the answer).
+        #expect(driver.target(seq: t, ack: c + 100, length: 500, at: 20_100).sent.count == 1)
     }
 
     /// Finding F2 (redis): the target's answer is a byte shorter than the online server's. The
@@ -206,9 +206,9 @@ import Testing
         #expect(driver.client(seq: c + 30, ack: s + 1000, payload: request(30, tag: 2), at: 11).isEmpty)
         // 200 bytes of headers, pushed: far short of the online server's 1000.
         let headers = driver.target(seq: t, ack: c + 30, [.ack, .psh], length: 200, at: 12)
-        #expect(headers.sent.map(\.payload.count) == [0])
+        #expect(headers.isEmpty)
         // The body, pushed: 900 of 1000 bytes in all, so the answer is complete.
         let body = driver.target(seq: t + 200, ack: c + 30, [.ack, .psh], length: 700, at: 13)
-        #expect(body.sent.map(\.payload.count) == [0, 30])
+        #expect(body.sent.map(\.payload.count) == [30])
     }
 }

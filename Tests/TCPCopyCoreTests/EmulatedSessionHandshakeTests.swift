@@ -31,19 +31,34 @@ import Testing
         #expect(driver.started == [.register(Lab.key), .send(toTarget(seq: 1000, ack: 0, .syn))])
     }
 
-    @Test func synAckIsAcknowledgedAndQueuedDataReleased() {
+    @Test func synAckIsAcknowledgedByTheQueuedRequest() {
         var driver = SessionDriver()
         #expect(driver.client(seq: c, ack: s, at: 1).isEmpty)
         let data = request(100)
         #expect(driver.client(seq: c, ack: s, [.ack, .psh], payload: data, at: 2).isEmpty)
         #expect(driver.state == .synSent)
+        // The request carries the handshake's ACK, as a client's TCP sends it: no bare ACK.
         let actions = driver.synAck(at: 3)
-        #expect(
-            actions == [
-                .send(toTarget(seq: c, ack: t, .ack)),
-                .send(toTarget(seq: c, ack: t, [.ack, .psh], payload: data)),
-            ])
+        #expect(actions == [.send(toTarget(seq: c, ack: t, [.ack, .psh], payload: data))])
         #expect(driver.state == .established)
+        #expect(driver.tick(at: 100).isEmpty)
+    }
+
+    @Test func synAckWithNothingToSendIsAcknowledgedAtOnce() {
+        var driver = SessionDriver()
+        #expect(driver.client(seq: c, ack: s, at: 1).isEmpty)
+        // The handshake must complete: no delay for this ACK.
+        #expect(driver.synAck(at: 3) == [.send(toTarget(seq: c, ack: t, .ack))])
+        #expect(driver.state == .established)
+        #expect(driver.tick(at: 100).isEmpty)
+    }
+
+    @Test func synAckWithARequestHeldByTheGateIsAcknowledgedAtOnce() {
+        var driver = SessionDriver()
+        #expect(driver.client(seq: c, ack: s, at: 1).isEmpty)
+        // A request written after the online server had answered 500 bytes: it waits.
+        #expect(driver.client(seq: c, ack: s + 500, payload: request(10), at: 2).isEmpty)
+        #expect(driver.synAck(at: 3) == [.send(toTarget(seq: c, ack: t, .ack))])
     }
 
     @Test func synAckForAnotherSYNIsIgnored() {

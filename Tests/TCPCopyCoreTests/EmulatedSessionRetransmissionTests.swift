@@ -39,6 +39,7 @@ private func tuning300() -> SessionTuning {
         let data = request(100)
         _ = driver.client(seq: c, ack: s, payload: data, at: 20)
         _ = driver.target(seq: t, ack: c + 60, length: 10, at: 100)  // acks 60 bytes, restarts the timer
+        #expect(driver.tick(at: 140) == [.send(toTarget(seq: c + 100, ack: t + 10, .ack))])  // our delayed ACK
         #expect(driver.tick(at: 399).isEmpty)
         #expect(
             driver.tick(at: 400) == [

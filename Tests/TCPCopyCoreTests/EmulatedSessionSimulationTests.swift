@@ -273,3 +273,63 @@ private struct SimulatedTarget {
         #expect(now < 10_000, "seed \(seed) took \(now) ms")
     }
 }
+
+/// A short HTTP connection (`Connection: close`): the target answers in one segment and closes
+/// in another, as nginx does on a LAN. What we send for it is what the target's TCP must handle.
+@Suite struct EmulatedSessionShortSessionTests {
+    let c: UInt32 = 1001
+    let s: UInt32 = 5001
+    let t: UInt32 = 700_001
+
+    /// Plays one session, ticking every millisecond, and returns the segments sent. The request
+    /// is captured at 1 ms; the SYN-ACK arrives at `synAckAt`; the target's FIN follows its
+    /// answer by 1 ms, and the client's FIN is captured `clientFinDelay` ms after that.
+    func play(synAckAt: Int64, clientFinDelay: Int64) -> [OutgoingSegment] {
+        var driver = SessionDriver()
+        var sent = driver.started.sent
+        var now: Int64 = 0
+        func run(until end: Int64) {
+            while now < end {
+                now += 1
+                sent += driver.tick(at: now).sent
+            }
+        }
+        var events: [(at: Int64, event: (inout SessionDriver, Int64) -> [SessionAction])] = [
+            (1, { $0.client(seq: c, ack: s, at: $1) }),
+            (1, { $0.client(seq: c, ack: s, [.ack, .psh], payload: request(100), at: $1) }),
+            (synAckAt, { $0.synAck(at: $1) }),
+        ]
+        let answerAt = max(synAckAt, 1) + 1
+        events += [
+            (answerAt, { $0.target(seq: t, ack: c + 100, [.ack, .psh], length: 500, at: $1) }),
+            (answerAt + 1, { $0.target(seq: t + 500, ack: c + 100, [.ack, .fin], at: $1) }),
+            (answerAt + 1 + clientFinDelay, { $0.client(seq: c + 100, ack: s + 501, [.ack, .fin], at: $1) }),
+            (answerAt + 2 + clientFinDelay, { $0.target(seq: t + 501, ack: c + 101, at: $1) }),
+        ]
+        for (at, event) in events.sorted(by: { $0.at < $1.at }) {
+            run(until: at - 1)
+            now = max(now, at)
+            sent += event(&driver, at).sent
+        }
+        #expect(driver.state == .closed(.completed))
+        return sent
+    }
+
+    /// A client's TCP with delayed ACKs sends SYN, request (carrying the handshake's ACK), FIN
+    /// (carrying the ACK of the answer and the target's FIN). With an ACK for every segment of
+    /// the target's this was 6: SYN, ACK, request, ACK, ACK, FIN.
+    @Test func aShortSessionSendsWhatAClientsTCPWould() {
+        let flags = { (segments: [OutgoingSegment]) in segments.map(\.flags) }
+        // The request is captured before the target's SYN-ACK arrives: it carries the ACK.
+        let requestFirst = play(synAckAt: 2, clientFinDelay: 1)
+        #expect(flags(requestFirst) == [.syn, [.ack, .psh], [.ack, .fin]])
+        #expect(requestFirst.last?.acknowledgment == SequenceNumber(t + 501))
+        // The SYN-ACK comes first: the handshake cannot wait for the request.
+        let synAckFirst = play(synAckAt: 0, clientFinDelay: 1)
+        #expect(flags(synAckFirst) == [.syn, .ack, [.ack, .psh], [.ack, .fin]])
+        // The client closes later than the delay: one bare ACK for the answer and the FIN.
+        let slowClientFin = play(synAckAt: 2, clientFinDelay: 100)
+        #expect(flags(slowClientFin) == [.syn, [.ack, .psh], .ack, [.ack, .fin]])
+        #expect(slowClientFin[2].acknowledgment == SequenceNumber(t + 501))
+    }
+}

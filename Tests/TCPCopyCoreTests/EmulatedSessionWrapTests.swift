@@ -52,8 +52,8 @@ import Testing
         _ = driver.client(seq: c, ack: 0xFFFF_FFF0, payload: request(10), at: 3)
         // 0x20 further on: 0x10.
         #expect(driver.client(seq: c + 10, ack: 0x10, payload: request(10), at: 4).isEmpty)
-        #expect(driver.target(seq: 700_001, ack: c + 10, length: 0x1F, at: 5).sent.count == 1)
-        #expect(driver.target(seq: 700_001 + 0x1F, ack: c + 10, length: 1, at: 6).sent.count == 2)
+        #expect(driver.target(seq: 700_001, ack: c + 10, length: 0x1F, at: 5).isEmpty)
+        #expect(driver.target(seq: 700_001 + 0x1F, ack: c + 10, length: 1, at: 6).sent.count == 1)
     }
 
     @Test func outOfOrderCaptureAcrossTheWrap() {

@@ -221,9 +221,9 @@ import Testing
         #expect(engine.counters.sessionsEnded.isEmpty)
         #expect(engine.counters.portsRelocated == 1)
         #expect(engine.sessionCount == 2)
-        // The old copy still finishes its work: the target's answer is acknowledged.
-        let answer = respond(&engine, RespondingTarget().header(seq: t, ack: c, .ack, length: 10), at: 11)
-        #expect(answer.sent.map(\.acknowledgment) == [SequenceNumber(t + 10)])
+        // The old copy still finishes its work: the target's answer is acknowledged (delayed).
+        #expect(respond(&engine, RespondingTarget().header(seq: t, ack: c, .ack, length: 10), at: 11).isEmpty)
+        #expect(tick(&engine, at: 51).sent.map(\.acknowledgment) == [SequenceNumber(t + 10)])
     }
 
     @Test func completedSessionIsUnregisteredAndForgotten() {

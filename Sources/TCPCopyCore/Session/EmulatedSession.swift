@@ -15,6 +15,14 @@
 /// gaveUp / aborted / clientReset) as the names say. In closeWait, new client data means the
 /// target closed a connection the client keeps using: the session ends (completed) and hands the
 /// rest of the stream to a new session on another port (`SessionAction.reopen`).
+///
+/// The target's data and FIN are acknowledged as a client's TCP with delayed ACKs does it
+/// (`DelayedAck`): every segment we send carries `acknowledgment = targetNext`, so the ACK waits
+/// up to `SessionTuning.delayedAckMilliseconds` for the next request or our FIN to carry it, and
+/// goes bare only if nothing does. It goes at once when waiting would hurt the target: two full
+/// segments unacknowledged, a segment it repeated (our ACK was lost), its FIN after ours (the
+/// session ends), the end of the session. The handshake's ACK rides on the first request when one
+/// is queued. A short `Connection: close` session thus sends SYN, request, FIN.
 public struct EmulatedSession: Sendable {
     public enum State: Hashable, Sendable {
         case synSent, established, finWait1, finWait2, closeWait, lastAck, closing
@@ -55,7 +63,12 @@ public struct EmulatedSession: Sendable {
     private var targetWindowScale: UInt8 = 0
     private var targetWindow = 65535
     private var targetMSS = 536
+    /// The payload of a full-sized segment from the target: bounded by the MSS our SYN announced
+    /// and by the target's own (its MTU), less the timestamp option.
+    private var targetSegmentSize = 536
     private var targetFinReceived = false
+    /// Our acknowledgment of the target's stream, when no segment has carried it yet.
+    private var delayedAck = DelayedAck()
 
     private var gate: RequestGate
     private var lastActivity: MonotonicTime
@@ -102,7 +115,7 @@ public struct EmulatedSession: Sendable {
         startedAt = now
         retransmitDeadline = now + tuning.synRetransmitMilliseconds
         actions.append(.register(key))
-        actions.append(.send(synSegment()))
+        send(synSegment(), actions: &actions)
     }
 
     /// Starts a session for a connection whose beginning tcpcopy did not see: a SYN is made up
@@ -147,9 +160,11 @@ public struct EmulatedSession: Sendable {
     }
 
     /// Whether a timer shorter than the idle timeout is running: a retransmission, a held
-    /// request's wait, a client reset waiting for the data before it, or the FIN-WAIT-2 limit.
+    /// request's wait, a client reset waiting for the data before it, the FIN-WAIT-2 limit, or a
+    /// delayed ACK.
     public var hasShortTimer: Bool {
         retransmitDeadline != nil || !queue.isEmpty || resetPending || finWait2Since != nil
+            || delayedAck.isPending
     }
 
     /// The next time `tick` may have something to do; nil once closed. Held requests are
@@ -162,6 +177,7 @@ public struct EmulatedSession: Sendable {
             deadline = min(deadline, lastActivity + limit)
         }
         if let retransmit = retransmitDeadline { deadline = min(deadline, retransmit) }
+        if let ack = delayedAck.deadline { deadline = min(deadline, ack) }
         if let since = finWait2Since { deadline = min(deadline, since + tuning.finWait2Milliseconds) }
         if let since = gapSince { deadline = min(deadline, since + tuning.captureGapMilliseconds) }
         if (state == .established || state == .closeWait) && (!queue.isEmpty || resetPending) {
@@ -233,9 +249,12 @@ public struct EmulatedSession: Sendable {
                 state = .established
                 stopRetransmitTimer()
             }
-            // Our ACK of the SYN-ACK; sent again if the target repeats its SYN-ACK.
-            actions.append(.send(acknowledgment()))
-            return pump(now: now, actions: &actions)
+            // Our ACK of the SYN-ACK completes the target's handshake, so it cannot wait: it rides
+            // on the first request if one goes now, else goes bare. A repeated SYN-ACK (our ACK
+            // was lost) is answered the same way.
+            delayedAck.makeDue(now: now)
+            pump(now: now, actions: &actions)
+            return acknowledgeIfDue(now: now, actions: &actions)
         }
         guard state != .synSent else {
             return staleConnectionReset(answering: header, now: now, actions: &actions)
@@ -246,24 +265,33 @@ public struct EmulatedSession: Sendable {
         }
         let carriesSequence = header.payloadLength > 0 || header.flags.contains(.fin)
         if carriesSequence {
-            let end = header.sequence + header.payloadLength + (header.flags.contains(.fin) ? 1 : 0)
-            if end > targetNext {
-                gate.noteAnswer(
-                    end - targetNext, pushed: header.flags.contains(.psh) || header.flags.contains(.fin), now: now)
+            let isFin = header.flags.contains(.fin)
+            let end = header.sequence + header.payloadLength + (isFin ? 1 : 0)
+            let isNew = end > targetNext
+            if isNew {
+                gate.noteAnswer(end - targetNext, pushed: header.flags.contains(.psh) || isFin, now: now)
+                delayedAck.received(end - targetNext, now: now, delay: tuning.delayedAckMilliseconds)
                 targetNext = end
             }
-            if header.flags.contains(.fin) && !targetFinReceived {
+            if isFin && !targetFinReceived {
                 targetFinReceived = true
                 let ackedOurFin = finSequence.map { header.flags.contains(.ack) && header.acknowledgment > $0 }
                 targetHoldsTimeWait = ackedOurFin != true
             }
-            actions.append(.send(acknowledgment()))
+            // At once rather than delayed: nothing new means the target resent what we had
+            // (our ACK was probably lost); two full segments unacknowledged hold back its
+            // sending (RFC 5681 4.2); its FIN after ours ends the session, nothing of ours follows.
+            if !isNew || delayedAck.unacknowledgedBytes >= 2 * targetSegmentSize || (isFin && finSequence != nil) {
+                delayedAck.makeDue(now: now)
+            }
         }
         advanceCloseState(now: now, actions: &actions)
         pump(now: now, actions: &actions)
+        acknowledgeIfDue(now: now, actions: &actions)
     }
 
-    /// Timers: retransmissions, held requests whose wait ran out, idle and close timeouts.
+    /// Timers: retransmissions, held requests whose wait ran out, delayed ACKs, idle and close
+    /// timeouts.
     public mutating func tick(now: MonotonicTime, actions: inout [SessionAction]) {
         guard !isClosed else { return }
         if now - lastActivity >= tuning.idleTimeoutMilliseconds {
@@ -276,7 +304,7 @@ public struct EmulatedSession: Sendable {
         }
         if let since = finWait2Since, now - since >= tuning.finWait2Milliseconds {
             // Everything we had was delivered and acknowledged: the session did its job.
-            actions.append(.send(reset()))
+            sendReset(actions: &actions)
             return finish(.completed, actions: &actions)
         }
         if let deadline = retransmitDeadline, now >= deadline {
@@ -289,6 +317,7 @@ public struct EmulatedSession: Sendable {
             return handOver(.captureGap, now: now, actions: &actions)
         }
         pump(now: now, actions: &actions)
+        acknowledgeIfDue(now: now, actions: &actions)
     }
 
     /// Ends the session now, releasing the target's socket with a RST.
@@ -296,7 +325,7 @@ public struct EmulatedSession: Sendable {
         _ outcome: SessionOutcome, now: MonotonicTime, actions: inout [SessionAction]
     ) {
         guard !isClosed else { return }
-        actions.append(.send(reset()))
+        sendReset(actions: &actions)
         finish(outcome, actions: &actions)
     }
 
@@ -374,14 +403,14 @@ public struct EmulatedSession: Sendable {
             }
         }
         if resetPending && queue.isEmpty && targetAcked == sendNext {
-            actions.append(.send(reset()))
+            sendReset(actions: &actions)
             finish(.clientReset, actions: &actions)
         }
     }
 
     /// Sends one segment, split to the target's MSS (a capture host's GRO hands us packets far
     /// above the MTU).
-    private func transmit(_ segment: PendingSegment, actions: inout [SessionAction]) {
+    private mutating func transmit(_ segment: PendingSegment, actions: inout [SessionAction]) {
         // The MSS counts payload only when no options are sent: our options come out of it
         // (RFC 6691), as they come out of the MTU.
         let optionBytes = timestampsEnabled ? 12 : 0
@@ -394,7 +423,7 @@ public struct EmulatedSession: Sendable {
             if isLast && !segment.payload.isEmpty { flags.insert(.psh) }
             if isLast && segment.isFin { flags.insert(.fin) }
             let sequence = segment.sequence + (offset - segment.payload.startIndex)
-            actions.append(.send(outgoing(sequence, flags, segment.payload[offset..<end])))
+            send(outgoing(sequence, flags, segment.payload[offset..<end]), actions: &actions)
             offset = end
         } while offset < segment.payload.endIndex
     }
@@ -409,7 +438,7 @@ public struct EmulatedSession: Sendable {
     ) {
         var stream = Array(queue) + outOfOrder
         stream.removeAll { $0.sequence < sendNext && $0.end <= sendNext }
-        actions.append(.send(reset()))
+        sendReset(actions: &actions)
         let key = self.key
         let timestamp = clientTimestamp
         finish(outcome, actions: &actions)
@@ -429,6 +458,9 @@ public struct EmulatedSession: Sendable {
         targetWindow = Int(synAck.window)  // a SYN's window is never scaled
         let mss = Int(synAck.options.maximumSegmentSize ?? 536)
         targetMSS = max(1, min(mss, tuning.mtu - 40))
+        // Not capped by our MTU (`-M`): it limits what we send, not what the target sends us.
+        let ourMSS = Int(synOptions.maximumSegmentSize ?? 536)
+        targetSegmentSize = max(1, min(mss, ourMSS) - (timestampsEnabled ? 12 : 0))
     }
 
     private mutating func processAcknowledgment(
@@ -479,11 +511,12 @@ public struct EmulatedSession: Sendable {
         }
     }
 
-    /// The target's FIN was the last packet: our ACK of it (already queued) ends the target's
-    /// LAST-ACK. We keep no TIME-WAIT, so a RST follows: if the ACK is lost, the RST still
-    /// releases the target's socket, which would otherwise wait for an ACK that no one resends.
+    /// The target's FIN was the last packet: our ACK of it (sent first, by `sendReset`) ends
+    /// the target's LAST-ACK. We keep no TIME-WAIT, so a RST follows: if the ACK is lost, the RST
+    /// still releases the target's socket, which would otherwise wait for an ACK that no one
+    /// resends.
     private mutating func finishAfterTargetFin(actions: inout [SessionAction]) {
-        actions.append(.send(reset()))
+        sendReset(actions: &actions)
         finish(.completed, actions: &actions)
     }
 
@@ -505,8 +538,8 @@ public struct EmulatedSession: Sendable {
         // check, and the RST would be ignored.
         var reset = outgoing(header.acknowledgment, .rst)
         reset.options = TCPOptions()
-        actions.append(.send(reset))
-        actions.append(.send(synSegment()))
+        send(reset, actions: &actions)
+        send(synSegment(), actions: &actions)
     }
 
     private static let maximumStaleConnectionResets = 3
@@ -519,7 +552,7 @@ public struct EmulatedSession: Sendable {
             guard retransmitCount <= tuning.maximumSynRetransmits else {
                 return abort(.gaveUp, now: now, actions: &actions)
             }
-            actions.append(.send(synSegment()))
+            send(synSegment(), actions: &actions)
         } else {
             guard retransmitCount <= tuning.maximumRetransmits, !inFlight.isEmpty else {
                 return abort(.gaveUp, now: now, actions: &actions)
@@ -554,6 +587,10 @@ public struct EmulatedSession: Sendable {
     }
 
     private mutating func finish(_ outcome: SessionOutcome, actions: inout [SessionAction]) {
+        // What the target sent must not go unacknowledged, or it would resend it to no one
+        // until it gives up; unless it reset the connection itself.
+        if outcome != .resetByTarget { sendPendingAcknowledgment(actions: &actions) }
+        delayedAck = DelayedAck()
         state = .closed(outcome)
         queue.removeAll()
         queuedPayloadBytes = 0
@@ -562,10 +599,34 @@ public struct EmulatedSession: Sendable {
         actions.append(.finished(key, outcome))
     }
 
-    // MARK: - Segments we build
+    // MARK: - Segments we send
 
-    /// Our receive window: we acknowledge the target's data as it comes, so we never need it
-    /// to slow down.
+    /// Every segment goes out through here. One with the ACK flag acknowledges all we have
+    /// received (its acknowledgment is `targetNext`), so no ACK is owed after it. (A RST's
+    /// acknowledgment is not read by the target, RFC 793: `sendReset` sends what is owed first.)
+    private mutating func send(_ segment: OutgoingSegment, actions: inout [SessionAction]) {
+        if segment.flags.contains(.ack) { delayedAck.carried() }
+        actions.append(.send(segment))
+    }
+
+    private mutating func acknowledgeIfDue(now: MonotonicTime, actions: inout [SessionAction]) {
+        guard !isClosed, delayedAck.isDue(now: now) else { return }
+        send(acknowledgment(), actions: &actions)
+    }
+
+    private mutating func sendPendingAcknowledgment(actions: inout [SessionAction]) {
+        if delayedAck.isPending { send(acknowledgment(), actions: &actions) }
+    }
+
+    /// A RST releasing the target's socket, after the ACK we still owe it (the RST does not
+    /// carry it): the target then knows its data, or its FIN, arrived.
+    private mutating func sendReset(actions: inout [SessionAction]) {
+        sendPendingAcknowledgment(actions: &actions)
+        send(reset(), actions: &actions)
+    }
+
+    /// Our receive window: we acknowledge the target's data within the delayed-ACK time and
+    /// keep none of it, so we never need it to slow down.
     private static let advertisedWindow: UInt16 = 65535
 
     private func timestampOption() -> TCPOptions.Timestamp? {

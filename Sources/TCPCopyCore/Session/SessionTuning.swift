@@ -11,6 +11,12 @@ public struct SessionTuning: Sendable, Equatable {
     public var minimumRetransmitMilliseconds: Int64 = 200
     public var maximumRetransmitMilliseconds: Int64 = 5000
     public var maximumRetransmits = 10
+    /// How long our acknowledgment of the target's data may wait for a segment of ours to carry
+    /// it (the client's next request, its FIN) before it goes as a bare ACK. 40 ms is Linux's
+    /// delayed-ACK floor: a client's TCP waits at least that long, so the target is used to it.
+    /// Two full segments unacknowledged, a repeated segment, or the target's FIN after ours are
+    /// acknowledged at once whatever this says.
+    public var delayedAckMilliseconds: Int64 = 40
     /// A held request is released once the target has answered something and then been quiet
     /// for two round trips (its answer may be shorter than the online server's); this caps that
     /// quiet time when round trips are long.
