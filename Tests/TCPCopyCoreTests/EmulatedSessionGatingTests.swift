@@ -29,6 +29,20 @@ import Testing
             ])
     }
 
+    /// A held request's timer is the gate's clock, not a poll: here a silent target's (1 s after
+    /// the first request's release, the target having acknowledged it and answered nothing).
+    @Test func heldRequestsTimerIsWhenTheGateOpens() {
+        var driver = SessionDriver()
+        driver.establish()
+        _ = driver.client(seq: c, ack: s, payload: request(100), at: 10)
+        #expect(driver.client(seq: c + 100, ack: s + 500, payload: request(50), at: 20).isEmpty)
+        #expect(driver.target(seq: t, ack: c + 100, length: 0, at: 30).isEmpty)
+        let deadline = driver.session.nextDeadline(now: MonotonicTime(milliseconds: 30))
+        #expect(deadline == MonotonicTime(milliseconds: 10 + SessionTuning().silentTargetMilliseconds))
+        #expect(driver.tick(at: 1009).isEmpty)
+        #expect(driver.tick(at: 1010).sent.map(\.sequence) == [SequenceNumber(c + 100)])
+    }
+
     @Test func aLongerAnswerAlsoReleases() {
         var driver = SessionDriver()
         driver.establish()
@@ -152,6 +166,32 @@ import Testing
         #expect(
             gate.allows(
                 clientAck: next + 1, everythingAcked: false, quietMilliseconds: 100, now: MonotonicTime(milliseconds: 1030), tuning: tuning))
+    }
+
+    /// The clock-only opening time matches `allows`: false a millisecond before, true at it.
+    @Test func gateOpensByClockWhenAllowsTurnsTrue() {
+        var tuning = SessionTuning()
+        tuning.responseWaitMilliseconds = 1000
+        tuning.silentTargetMilliseconds = 300
+        var gate = RequestGate(now: .zero)
+        gate.setBaseline(clientAck: SequenceNumber(100))
+        gate.release(clientAck: SequenceNumber(100), now: MonotonicTime(milliseconds: 5))
+        let next = SequenceNumber(200)
+        func check(everythingAcked: Bool, _ expected: Int64) {
+            let opens = gate.opensByClock(everythingAcked: everythingAcked, quietMilliseconds: 50, tuning: tuning)
+            #expect(opens == MonotonicTime(milliseconds: expected))
+            #expect(
+                !gate.allows(
+                    clientAck: next, everythingAcked: everythingAcked, quietMilliseconds: 50, now: opens + (-1),
+                    tuning: tuning))
+            #expect(
+                gate.allows(clientAck: next, everythingAcked: everythingAcked, quietMilliseconds: 50, now: opens, tuning: tuning))
+        }
+        check(everythingAcked: false, 1005)  // the maximum wait
+        check(everythingAcked: true, 305)  // a silent target
+        gate.noteAnswer(10, now: MonotonicTime(milliseconds: 40))
+        check(everythingAcked: true, 90)  // answered, then quiet
+        check(everythingAcked: false, 1005)
     }
 
     /// A connection opened and then left idle (a client's connection pool) before its first

@@ -167,9 +167,7 @@ public struct EmulatedSession: Sendable {
             || delayedAck.isPending
     }
 
-    /// The next time `tick` may have something to do; nil once closed. Held requests are
-    /// looked at every 10 ms (their release depends on several clocks); everything else has an
-    /// exact time.
+    /// The next time `tick` may have something to do; nil once closed.
     public func nextDeadline(now: MonotonicTime) -> MonotonicTime? {
         guard !isClosed else { return nil }
         var deadline = lastActivity + tuning.idleTimeoutMilliseconds
@@ -180,8 +178,16 @@ public struct EmulatedSession: Sendable {
         if let ack = delayedAck.deadline { deadline = min(deadline, ack) }
         if let since = finWait2Since { deadline = min(deadline, since + tuning.finWait2Milliseconds) }
         if let since = gapSince { deadline = min(deadline, since + tuning.captureGapMilliseconds) }
-        if (state == .established || state == .closeWait) && (!queue.isEmpty || resetPending) {
-            deadline = min(deadline, now + 10)
+        if state == .established || state == .closeWait, !queue.isEmpty {
+            // Held requests: the target's answers and acknowledgments arrive as events, which
+            // pump again; by the clock alone only the gate opens. (At full load thousands of
+            // sessions hold their client's FIN until the answer; polling each every 10 ms cost
+            // a sixth of tcpcopy's time.) Not sooner than 10 ms: when the gate is open and the
+            // window or an unacknowledged FIN holds the queue, that is again up to events.
+            let opens = gate.opensByClock(
+                everythingAcked: targetAcked == sendNext,
+                quietMilliseconds: roundTrip.quietTime(maximum: tuning.responseQuietMilliseconds), tuning: tuning)
+            deadline = min(deadline, max(opens, now + 10))
         }
         return deadline
     }

@@ -65,6 +65,19 @@ struct RequestGate: Sendable {
         return now - releasedAt >= tuning.responseWaitMilliseconds
     }
 
+    /// The earliest time `allows` can turn true by the clock alone, for the same arguments: the
+    /// target's answers and acknowledgments arrive as events, each of which looks at the gate
+    /// again, so a held request needs its timer only for this (not a poll every few ms).
+    func opensByClock(everythingAcked: Bool, quietMilliseconds: Int64, tuning: SessionTuning) -> MonotonicTime {
+        var opens = releasedAt + tuning.responseWaitMilliseconds
+        if everythingAcked {
+            opens = min(
+                opens,
+                answered > 0 ? lastAnswerAt + quietMilliseconds : releasedAt + tuning.silentTargetMilliseconds)
+        }
+        return opens
+    }
+
     /// A segment with `clientAck` is being sent: a new burst starts if it acknowledges more.
     mutating func release(clientAck: SequenceNumber, now: MonotonicTime) {
         if let releasedAck {
