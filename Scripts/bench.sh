@@ -33,6 +33,8 @@
 #                      (tcpcopy's sendmmsg then pays for the target's TCP, and nginx for wrk's)
 #   --no-build         use the binaries already in .build-bench (or LAB_BIN_DIR)
 #   --out DIR          where results go (default .build-bench/results/DATE-TIME)
+# Environment: BENCH_TCPCOPY_ARGS, BENCH_INTERCEPT_ARGS: more options for the daemons (say
+# "--batch-window 2000"), for trying settings; the report shows them.
 # Output: the table on stdout and in DIR/table.txt, every figure in DIR/results.json, the raw
 # measurements in DIR/runs.txt, the daemons' logs and profiles in DIR.
 set -euo pipefail
@@ -185,9 +187,13 @@ bench_on_exit() {
 }
 
 start_daemons() {
+    local -a intercept_extra tcpcopy_extra
+    read -ra intercept_extra <<<"${BENCH_INTERCEPT_ARGS:-}"
+    read -ra tcpcopy_extra <<<"${BENCH_TCPCOPY_ARGS:-}"
     # The router is the tcpcopy's source on the target's side: let it in.
-    lab_intercept_start intercept --allow "$LAB_ADMIN_IP" --tcpcopy-allow "$BENCH_ONLINE_ROUTER_SIDE_IP"
-    lab_tcpcopy_start tcpcopy "$LAB_ONLINE_IP" 80 "$LAB_TARGET_IP" 80
+    lab_intercept_start intercept --allow "$LAB_ADMIN_IP" --tcpcopy-allow "$BENCH_ONLINE_ROUTER_SIDE_IP" \
+        "${intercept_extra[@]}"
+    lab_tcpcopy_start tcpcopy "$LAB_ONLINE_IP" 80 "$LAB_TARGET_IP" 80 "${tcpcopy_extra[@]}"
 }
 
 # stop_daemons TAG: SIGTERM both (their final stats lines), keep their logs as DIR/TAG-NAME.log.
@@ -408,6 +414,7 @@ python3 "$BENCH_DIR/report.py" report "$runs_file" --out "$out" \
     --meta "kernel=$(uname -r)" --meta "commit=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
     --meta "duration=$duration" --meta "repeat=$repeat" --meta "workers=$workers" \
     --meta "connections=$connections" --meta "loadavg_start=$loadavg_start" --meta "veth_rx=$veth_rx" \
+    --meta "tcpcopy_args=${BENCH_TCPCOPY_ARGS:-}" --meta "intercept_args=${BENCH_INTERCEPT_ARGS:-}" \
     --meta "binaries=$LAB_BIN_DIR" \
     --meta "loadavg_end=$loadavg_end" --meta "quick=$quick"
 lab_log "results in $out"

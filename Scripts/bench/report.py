@@ -264,6 +264,10 @@ def report(runs_path, out_dir, meta):
         % (meta.get("commit"), meta.get("kernel"), meta.get("duration"), meta.get("repeat"),
            meta.get("workers"), meta.get("veth_rx", "inline"), meta.get("loadavg_start"),
            meta.get("loadavg_end")))
+    extra = ["%s %s" % (name, meta[name + "_args"]) for name in ("tcpcopy", "intercept")
+             if meta.get(name + "_args")]
+    if extra:
+        lines.append("daemons run with extra options: " + "; ".join(extra))
     during = [number(r, "loadavg1") for r in load_runs if "loadavg1" in r]
     if during:
         meta["loadavg1_runs"] = "%.2f-%.2f" % (min(during), max(during))
