@@ -51,7 +51,7 @@ public struct TCPCopyConfiguration: Sendable, Equatable {
     public var memoryLimitMB: Int = 512
     /// Microseconds a busy event loop waits for more packets before it wakes again
     /// (`--batch-window`, `WakeupWindow`); 0 wakes for every packet.
-    public var batchWindowMicroseconds: Int = 1000
+    public var batchWindowMicroseconds: Int = 2000
     /// Seconds between counter lines in the log; 0 prints them only at exit.
     public var statsInterval: Int = 0
     /// Log file (`-l`); nil logs to standard error.
@@ -92,7 +92,7 @@ public struct InterceptConfiguration: Sendable, Equatable {
     public var queueBypass = false
     /// Microseconds a busy event loop waits for more packets before it wakes again
     /// (`--batch-window`, `WakeupWindow`); 0 wakes for every packet.
-    public var batchWindowMicroseconds: Int = 1000
+    public var batchWindowMicroseconds: Int = 2000
     /// Seconds between counter lines in the log; 0 prints them only at exit.
     public var statsInterval: Int = 0
     /// Log file (`-l`); nil logs to standard error.
