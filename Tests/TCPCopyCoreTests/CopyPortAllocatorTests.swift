@@ -101,6 +101,17 @@ import Testing
         freed.clientPort = 3000
         allocator.release(freed, now: .zero)
         #expect(allocator.allocate(for: key, clientPort: 60000, copyNumber: 0) == .relocated(3000))
+        // Full of sessions: nothing to reclaim either.
+        #expect(allocator.allocate(for: key, clientPort: 50000, copyNumber: 0, reclaimingCooling: true) == .exhausted)
+        // Full, one port cooling: copy 0 of a client's SYN takes it, any other copy does not.
+        var cooled = key
+        cooled.clientPort = 4000
+        allocator.release(cooled, now: .zero, busyFor: CopyPortAllocator.timeWaitMilliseconds)
+        #expect(allocator.allocate(for: key, clientPort: 50000, copyNumber: 1, reclaimingCooling: true) == .exhausted)
+        #expect(allocator.allocate(for: key, clientPort: 50000, copyNumber: 0) == .exhausted)
+        #expect(
+            allocator.allocate(for: key, clientPort: 50000, copyNumber: 0, reclaimingCooling: true) == .reclaimed(4000))
+        #expect(allocator.allocate(for: key, clientPort: 50000, copyNumber: 0, reclaimingCooling: true) == .exhausted)
     }
 
     @Test func portSpaceFindsTheNextFreePortAcrossTheWrap() {

@@ -21,7 +21,8 @@
 /// client opening more than 64,512 connections a minute would exhaust the port space towards
 /// the target, which keeps each of them in TIME_WAIT for 60 s. Should the target still refuse
 /// (a port last used by another connection), the session resets the old connection and sends
-/// its SYN again (`EmulatedSession`'s stale-connection reset).
+/// its SYN again (`EmulatedSession`'s stale-connection reset). For the same reason, once every
+/// port is busy, copy 0 of a client's SYN takes another cooling port rather than not start.
 public struct CopyPortAllocator: Sendable {
     /// How long the target keeps a port it closed first (Linux TIME_WAIT is 60 s).
     public static let timeWaitMilliseconds: Int64 = 60_000
@@ -101,10 +102,16 @@ public struct CopyPortAllocator: Sendable {
             spaces.values[index].setCoolingMark(preferred, 0)
             return .reclaimed(preferred)
         }
-        guard
-            let free = spaces.values[index].firstFree(
-                from: preferred == 65535 ? UInt16(Self.firstPort) : preferred + 1)
-        else {
+        let next = preferred == 65535 ? UInt16(Self.firstPort) : preferred + 1
+        guard let free = spaces.values[index].firstFree(from: next) else {
+            // Every port is busy. Copy 0 of a client's SYN may still take a cooling one: its
+            // timestamp is newer than any the old connections there carried (the same client's
+            // clock), which is what the target's TIME_WAIT checks; if the target refuses
+            // anyway, the session resets the old connection (see the type's comment).
+            if reclaimingCooling && copyNumber == 0, let cooled = spaces.values[index].firstCooling(from: next) {
+                spaces.values[index].setCoolingMark(cooled, 0)
+                return .reclaimed(cooled)
+            }
             if spaces.values[index].isEmpty { spaces.remove(at: index) }
             return .exhausted
         }

@@ -16,6 +16,8 @@ struct PortSpace: Sendable {
     private var bits: [UInt64]?
     /// One per port once `bits` exists; 0 for a port that is not cooling.
     private var marks: [UInt32] = []
+    /// The cooling ports once `bits` exists (those with a mark), to find one by words.
+    private var coolingBits: [UInt64] = []
     private(set) var busyCount = 0
 
     var isEmpty: Bool { busyCount == 0 }
@@ -35,7 +37,11 @@ struct PortSpace: Sendable {
             bits = map
             small = []
             marks = [UInt32](repeating: 0, count: 65536)
-            for (port, mark) in smallMarks { marks[Int(port)] = mark }
+            coolingBits = [UInt64](repeating: 0, count: 1024)
+            for (port, mark) in smallMarks {
+                marks[Int(port)] = mark
+                coolingBits[Int(port) >> 6] |= 1 << UInt64(port & 63)
+            }
             smallMarks = [:]
         }
         if bits != nil {
@@ -52,6 +58,7 @@ struct PortSpace: Sendable {
         if bits != nil {
             bits![Int(port) >> 6] &= ~(1 << UInt64(port & 63))
             marks[Int(port)] = 0
+            coolingBits[Int(port) >> 6] &= ~(1 << UInt64(port & 63))
         } else {
             small.remove(port)
             smallMarks[port] = nil
@@ -69,9 +76,21 @@ struct PortSpace: Sendable {
         guard contains(port) else { return }
         if bits != nil {
             marks[Int(port)] = mark
+            if mark == 0 {
+                coolingBits[Int(port) >> 6] &= ~(1 << UInt64(port & 63))
+            } else {
+                coolingBits[Int(port) >> 6] |= 1 << UInt64(port & 63)
+            }
         } else {
             smallMarks[port] = mark == 0 ? nil : mark
         }
+    }
+
+    /// The first cooling port from `start` upwards through 1024...65535, wrapping; nil when
+    /// none is. Only asked once every port is busy, which takes the bitmap.
+    func firstCooling(from start: UInt16) -> UInt16? {
+        guard bits != nil else { return nil }
+        return Self.firstSet(in: coolingBits, from: start)
     }
 
     /// The first free port from `start` upwards through 1024...65535, wrapping; nil when all
@@ -88,13 +107,21 @@ struct PortSpace: Sendable {
             }
             return nil
         }
+        return Self.firstSet(in: bits, from: start, inverted: true)
+    }
+
+    /// The first port from `start` upwards through 1024...65535, wrapping, whose bit is set in
+    /// `words` (clear, if `inverted`); nil when there is none.
+    private static func firstSet(in words: [UInt64], from start: UInt16, inverted: Bool = false) -> UInt16? {
+        let low = firstRelocatablePort
+        let first = max(Int(start), low)
         func scan(_ from: Int, _ through: Int) -> UInt16? {
             var word = from >> 6
             var mask = ~UInt64(0) << UInt64(from & 63)
             while word <= through >> 6 {
-                let free = ~bits[word] & mask
-                if free != 0 {
-                    let port = word << 6 + free.trailingZeroBitCount
+                let wanted = (inverted ? ~words[word] : words[word]) & mask
+                if wanted != 0 {
+                    let port = word << 6 + wanted.trailingZeroBitCount
                     return port <= through ? UInt16(port) : nil
                 }
                 word += 1
