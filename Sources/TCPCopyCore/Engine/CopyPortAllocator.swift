@@ -76,7 +76,7 @@ public struct CopyPortAllocator: Sendable {
 
     public enum Choice: Equatable, Sendable {
         case preferred(UInt16)
-        /// The preferred port, taken back while it was cooling after a finished session.
+        /// A cooling port taken back (the preferred one, or any once none is free).
         case reclaimed(UInt16)
         case relocated(UInt16)
         case exhausted
@@ -84,7 +84,8 @@ public struct CopyPortAllocator: Sendable {
 
     /// Takes a port for a new session of `key`'s client address and target (its `clientPort`
     /// is ignored), starting from the preferred one, and marks it busy. With `reclaimingCooling`
-    /// copy 0 takes its preferred port even while it cools (never while a session uses it).
+    /// copy 0 takes its preferred port even while it cools (never while a session uses it), and
+    /// another cooling port when none is free.
     public mutating func allocate(
         for key: RouteKey, clientPort: UInt16, copyNumber: Int, reclaimingCooling: Bool = false
     ) -> Choice {
@@ -104,10 +105,12 @@ public struct CopyPortAllocator: Sendable {
         }
         let next = preferred == 65535 ? UInt16(Self.firstPort) : preferred + 1
         guard let free = spaces.values[index].firstFree(from: next) else {
-            // Every port is busy. Copy 0 of a client's SYN may still take a cooling one: its
-            // timestamp is newer than any the old connections there carried (the same client's
-            // clock), which is what the target's TIME_WAIT checks; if the target refuses
-            // anyway, the session resets the old connection (see the type's comment).
+            // Every port is busy. Copy 0 of a client's SYN may still take a cooling one: the
+            // target's TIME_WAIT accepts the SYN when its timestamp is newer than the old
+            // connection's, and else answers with an ACK, which the session meets by resetting
+            // the old connection (see the type's comment). In the benchmark about half are
+            // refused (timestamp clocks differ per connection): a reset and a second SYN each,
+            // where the alternative was no copy at all.
             if reclaimingCooling && copyNumber == 0, let cooled = spaces.values[index].firstCooling(from: next) {
                 spaces.values[index].setCoolingMark(cooled, 0)
                 return .reclaimed(cooled)
