@@ -73,21 +73,10 @@ public struct TCPCopyDoctorCommand: ParsableCommand {
     public func validate() throws { _ = try parsedRoutes() }
 
     func parsedRoutes() throws -> [CopyRoute] {
-        switch (legacyRoute.isEmpty, routes.isEmpty) {
-        case (true, true):
-            throw ValidationError(
-                "missing target: give the routes you give tcpcopy, e.g. tcpcopy doctor -x 80-10.0.0.2:80")
-        case (false, false):
-            throw ValidationError("routes given twice: use the positional form or -x, not both")
-        case (false, true):
-            return [try validated { () throws(ConfigurationError) in try ConfigurationParser.legacyRoute(legacyRoute) }]
-        case (true, false):
-            return try validated { () throws(ConfigurationError) in
-                var parsed: [CopyRoute] = []
-                for list in routes { parsed += try ConfigurationParser.routeList(list) }
-                return try ConfigurationParser.deduplicatedRoutes(parsed)
-            }
-        }
+        try TCPCopyCLI.parsedRoutes(
+            legacy: legacyRoute, lists: routes,
+            whenMissing: "missing target: give the routes you give tcpcopy, e.g. tcpcopy doctor -x 80-10.0.0.2:80",
+            whenBoth: "routes given twice: use the positional form or -x, not both")
     }
 
     public func run() throws {

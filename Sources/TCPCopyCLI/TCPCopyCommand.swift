@@ -219,29 +219,12 @@ public struct TCPCopyCommand: ParsableCommand {
 
     /// Exactly one of the two route forms must be given.
     private func parsedRoutes() throws -> [CopyRoute] {
-        switch (legacyRoute.isEmpty, routes.isEmpty) {
-        case (true, true):
-            throw ValidationError(
-                "missing target: give ONLINE_IP PORT TARGET_IP PORT or -x PORT-TARGET_IP:PORT, "
-                    + "e.g. tcpcopy 10.0.0.1 80 10.0.0.2 80 or tcpcopy -x 80-10.0.0.2:80")
-        case (false, false):
-            throw ValidationError(
-                "routes given twice: positional \"\(legacyRoute.joined(separator: " "))\" and "
-                    + "-x \"\(routes.joined(separator: ","))\"; use one form (-x for several "
-                    + "routes)")
-        case (false, true):
-            return [
-                try validated { () throws(ConfigurationError) in
-                    try ConfigurationParser.legacyRoute(legacyRoute)
-                }
-            ]
-        case (true, false):
-            return try validated { () throws(ConfigurationError) in
-                var parsed: [CopyRoute] = []
-                for list in routes { parsed += try ConfigurationParser.routeList(list) }
-                return try ConfigurationParser.deduplicatedRoutes(parsed)
-            }
-        }
+        try TCPCopyCLI.parsedRoutes(
+            legacy: legacyRoute, lists: routes,
+            whenMissing: "missing target: give ONLINE_IP PORT TARGET_IP PORT or -x PORT-TARGET_IP:PORT, "
+                + "e.g. tcpcopy 10.0.0.1 80 10.0.0.2 80 or tcpcopy -x 80-10.0.0.2:80",
+            whenBoth: "routes given twice: positional \"\(legacyRoute.joined(separator: " "))\" and "
+                + "-x \"\(routes.joined(separator: ","))\"; use one form (-x for several routes)")
     }
 
     public func run() throws {

@@ -60,8 +60,7 @@ public struct CopyPortAllocator: Sendable {
 
     struct CoolingQueue: Sendable {
         let lifetime: Int64
-        var entries: [(key: SessionKey, since: MonotonicTime)] = []
-        var head = 0
+        var entries = FrontQueue<(key: SessionKey, since: MonotonicTime)>()
     }
 
     public init() {}
@@ -131,7 +130,9 @@ public struct CopyPortAllocator: Sendable {
         if let queue = cooling.firstIndex(where: { $0.lifetime == milliseconds }) {
             cooling[queue].entries.append(entry)
         } else {
-            cooling.append(CoolingQueue(lifetime: milliseconds, entries: [entry]))
+            var queue = CoolingQueue(lifetime: milliseconds)
+            queue.entries.append(entry)
+            cooling.append(queue)
         }
     }
 
@@ -139,10 +140,8 @@ public struct CopyPortAllocator: Sendable {
     public mutating func purge(now: MonotonicTime) {
         for queue in cooling.indices {
             let lifetime = cooling[queue].lifetime
-            while cooling[queue].head < cooling[queue].entries.count {
-                let entry = cooling[queue].entries[cooling[queue].head]
-                guard now - entry.since >= lifetime else { break }
-                cooling[queue].head += 1
+            while let entry = cooling[queue].entries.first, now - entry.since >= lifetime {
+                cooling[queue].entries.removeFirst()
                 let route = entry.key.route
                 if let index = spaces.index(forKey: SpaceKey(route)),
                     spaces.values[index].coolingMark(route.clientPort) == Self.mark(entry.since)
@@ -150,13 +149,6 @@ public struct CopyPortAllocator: Sendable {
                     spaces.values[index].remove(route.clientPort)
                     if spaces.values[index].isEmpty { spaces.remove(at: index) }
                 }
-            }
-            // Compacting in place once the consumed front is most of the array keeps both the
-            // memory and the cost of the move bounded.
-            let head = cooling[queue].head
-            if head > 1024 && head * 2 > cooling[queue].entries.count {
-                cooling[queue].entries.removeSubrange(0..<head)
-                cooling[queue].head = 0
             }
         }
     }
@@ -168,7 +160,7 @@ public struct CopyPortAllocator: Sendable {
     }
 
     /// Entries waiting in the cooling queues (some may be stale: their port was taken back).
-    public var coolingCount: Int { cooling.reduce(0) { $0 + $1.entries.count - $1.head } }
+    public var coolingCount: Int { cooling.reduce(0) { $0 + $1.entries.count } }
 
     /// Busy ports of `key`'s client address towards its target.
     public func busyCount(for key: RouteKey) -> Int { spaces[SpaceKey(key)]?.busyCount ?? 0 }

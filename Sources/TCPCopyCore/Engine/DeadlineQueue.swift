@@ -101,8 +101,7 @@ struct DeadlineQueue: Sendable {
 /// front, never a scan of everything.
 struct ExpiryQueue<Key: Hashable & Sendable>: Sendable {
     let lifetime: Int64
-    private var entries: [(key: Key, added: MonotonicTime)] = []
-    private var head = 0
+    private var entries = FrontQueue<(key: Key, added: MonotonicTime)>()
     private(set) var added: [Key: MonotonicTime] = [:]
 
     init(lifetimeMilliseconds: Int64) { lifetime = lifetimeMilliseconds }
@@ -125,19 +124,12 @@ struct ExpiryQueue<Key: Hashable & Sendable>: Sendable {
 
     /// Hands each key whose lifetime ended by `now` to `body`, and forgets it.
     mutating func popExpired(now: MonotonicTime, _ body: (Key) -> Void) {
-        while head < entries.count, now - entries[head].added >= lifetime {
-            let entry = entries[head]
-            head += 1
+        while let entry = entries.first, now - entry.added >= lifetime {
+            entries.removeFirst()
             if let index = added.index(forKey: entry.key), added.values[index] == entry.added {
                 added.remove(at: index)
                 body(entry.key)
             }
-        }
-        // Compacting in place once the consumed front is most of the array keeps both the
-        // memory and the cost of the move bounded, without a new buffer.
-        if head > 1024 && head * 2 > entries.count {
-            entries.removeSubrange(0..<head)
-            head = 0
         }
     }
 

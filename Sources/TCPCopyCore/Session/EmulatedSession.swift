@@ -186,7 +186,7 @@ public struct EmulatedSession: Sendable {
             // window or an unacknowledged FIN holds the queue, that is again up to events.
             let opens = gate.opensByClock(
                 everythingAcked: targetAcked == sendNext,
-                quietMilliseconds: roundTrip.quietTime(maximum: tuning.responseQuietMilliseconds), tuning: tuning)
+                quietMilliseconds: responseQuietTime, tuning: tuning)
             deadline = min(deadline, max(opens, now + 10))
         }
         return deadline
@@ -377,6 +377,10 @@ public struct EmulatedSession: Sendable {
         clientNext = segment.end
     }
 
+    /// How long the target must have been quiet after answering for its answer to count as
+    /// complete (`RequestGate`): two round trips, capped.
+    private var responseQuietTime: Int64 { roundTrip.quietTime(maximum: tuning.responseQuietMilliseconds) }
+
     /// Sends whatever the gate, the target's window and the close rules allow.
     private mutating func pump(now: MonotonicTime, actions: inout [SessionAction]) {
         guard state == .established || state == .closeWait else { return }
@@ -388,7 +392,7 @@ public struct EmulatedSession: Sendable {
             guard
                 gate.allows(
                     clientAck: segment.clientAck, everythingAcked: everythingAcked,
-                    quietMilliseconds: roundTrip.quietTime(maximum: tuning.responseQuietMilliseconds),
+                    quietMilliseconds: responseQuietTime,
                     now: now, tuning: tuning)
             else { break }
             // The FIN waits until the target has acknowledged every byte before it.
