@@ -227,16 +227,17 @@ run_load() {
 }
 
 # wait_drained ONLINE_BEFORE TARGET_BEFORE: copies lag behind the originals; waits until the
-# target has logged as many requests as online did, or its count stopped moving for 2 s
-# (bounded to 20 s in all).
+# target has logged as many requests as online did, or its count stopped moving for 6 s
+# (bounded to 30 s in all). 6 s: a session backing off between retransmissions waits up to
+# tcpcopy's longest retransmission timeout (5 s), and its request still arrives after it.
 wait_drained() {
     local online_before=$1 target_before=$2 want got last=-1 still=0 i
     want=$(($(lab_nginx_count online) - online_before))
-    for ((i = 0; i < 200; i++)); do
+    for ((i = 0; i < 300; i++)); do
         got=$(($(lab_nginx_count target) - target_before))
         ((got >= want)) && return 0
         if ((got == last)); then
-            ((++still >= 20)) && return 0
+            ((++still >= 60)) && return 0
         else
             still=0
             last=$got

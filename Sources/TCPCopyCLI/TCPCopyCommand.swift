@@ -172,6 +172,17 @@ public struct TCPCopyCommand: ParsableCommand {
     @Option(
         parsing: .unconditional,
         help: ArgumentHelp(
+            "Kernel memory for captured packets not read yet, "
+                + "\(NumericSetting.captureBuffer.rangeDescription): used only while tcpcopy is "
+                + "behind (a burst, or a busy host); beyond it the kernel drops packets and "
+                + "counts them as capture_dropped (default: \(defaults.captureBufferMB)).",
+            valueName: "mb"),
+        transform: { try ConfigurationParser.integer($0, for: .captureBuffer) })
+    public var captureBuffer: Int = defaults.captureBufferMB
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
             "Most sessions tracked at once, \(NumericSetting.maxSessions.rangeDescription); "
                 + "new ones beyond it are counted and skipped (default: \(defaults.maxSessions)).",
             valueName: "n"),
@@ -209,6 +220,7 @@ public struct TCPCopyCommand: ParsableCommand {
         configuration.mtu = mtu
         configuration.synMSS = synMSS
         configuration.memoryLimitMB = memoryLimit
+        configuration.captureBufferMB = captureBuffer
         configuration.maxSessions = maxSessions
         configuration.batchWindowMicroseconds = batching.batchWindow
         configuration.statsInterval = logging.statsInterval

@@ -64,7 +64,7 @@ private func failure(
     @Test func everyOptionReachesTheConfiguration() throws {
         let parsed = try configuration([
             "-x", "80-10.0.0.2:80", "-n", "3", "-p", "4000", "-t", "30", "-M", "9000", "-S", "8960",
-            "-m", "2048", "--max-sessions", "10", "-l", "/tmp/tcpcopy.log", "--log-level", "debug",
+            "-m", "2048", "--max-sessions", "10", "--capture-buffer", "256", "-l", "/tmp/tcpcopy.log", "--log-level", "debug",
             "--stats-interval", "60",
         ])
         #expect(parsed.copies == 3)
@@ -74,6 +74,7 @@ private func failure(
         #expect(parsed.synMSS == 8960)
         #expect(parsed.memoryLimitMB == 2048)
         #expect(parsed.maxSessions == 10)
+        #expect(parsed.captureBufferMB == 256)
         #expect(parsed.logFile == "/tmp/tcpcopy.log")
         #expect(parsed.statsInterval == 60)
         let command = try TCPCopyCommand.parse(["-x", "80-10.0.0.2:80", "--log-level", "debug"])
@@ -83,6 +84,12 @@ private func failure(
     @Test func memoryLimitAbove255IsKept() throws {
         // The original stored -m in a bit-field: 2048 became 0.
         #expect(try configuration(["-x", "80-10.0.0.2:80", "-m", "2048"]).memoryLimitMB == 2048)
+    }
+
+    @Test func captureBufferOutsideItsRangeIsRefused() throws {
+        #expect(failure(["-x", "80-10.0.0.2:80", "--capture-buffer", "0"])?.contains("capture buffer") == true)
+        #expect(failure(["-x", "80-10.0.0.2:80", "--capture-buffer", "1025"])?.contains("from 1 to 1024 MiB") == true)
+        #expect(try configuration(["-x", "80-10.0.0.2:80"]).captureBufferMB == 64)
     }
 
     @Test func missingTarget() {

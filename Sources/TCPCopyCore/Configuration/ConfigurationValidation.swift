@@ -22,6 +22,7 @@ extension TCPCopyConfiguration {
         if synMSS > mtu - 40 { throw .synMSSTooLarge(mss: synMSS, mtu: mtu) }
         try check(maxSessions, .maxSessions)
         try check(memoryLimitMB, .memoryLimit)
+        try check(captureBufferMB, .captureBuffer)
         try check(statsInterval, .statsInterval)
         try check(batchWindowMicroseconds, .batchWindow)
     }

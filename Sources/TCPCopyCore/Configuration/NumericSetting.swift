@@ -39,6 +39,10 @@ extension NumericSetting {
     /// The original stored `-m` in a bit-field and silently read 2048 as 0; ours takes up to 1 TiB.
     public static let memoryLimit = NumericSetting(
         name: "memory limit", range: 16...1_048_576, unit: "MiB")
+    /// Kernel memory for captured packets tcpcopy has not read yet. At least 1 MiB: less drops
+    /// copies in any burst; at most 1 GiB, which holds tens of seconds of a busy service.
+    public static let captureBuffer = NumericSetting(
+        name: "capture buffer", range: 1...1024, unit: "MiB")
     /// Bounded so that tables sized from it stay allocatable.
     public static let maxSessions = NumericSetting(
         name: "session limit", range: 1...16_777_216, unit: "sessions")
