@@ -223,7 +223,7 @@ public struct InterceptCommand: ParsableCommand {
         configuration.installRule = installRule
         configuration.servicePort = servicePort
         configuration.queueBypass = queueBypass
-        configuration.batchWindowMicroseconds = batching.batchWindow
+        if let window = batching.batchWindow { configuration.batchWindowMicroseconds = window }
         configuration.statsInterval = logging.statsInterval
         configuration.logFile = logging.logFile
         try validated { () throws(ConfigurationError) in try configuration.validate() }

@@ -222,7 +222,7 @@ public struct TCPCopyCommand: ParsableCommand {
         configuration.memoryLimitMB = memoryLimit
         configuration.captureBufferMB = captureBuffer
         configuration.maxSessions = maxSessions
-        configuration.batchWindowMicroseconds = batching.batchWindow
+        if let window = batching.batchWindow { configuration.batchWindowMicroseconds = window }
         configuration.statsInterval = logging.statsInterval
         configuration.logFile = logging.logFile
         try validated { () throws(ConfigurationError) in try configuration.validate() }

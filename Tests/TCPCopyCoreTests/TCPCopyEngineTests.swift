@@ -226,6 +226,34 @@ import Testing
         #expect(tick(&engine, at: 51).sent.map(\.acknowledgment) == [SequenceNumber(t + 10)])
     }
 
+    @Test func aHeldRequestMakesTheEngineAskForItsAnswerAtOnce() {
+        var engine = makeEngine()
+        _ = capture(&engine, syn)
+        _ = respond(&engine, synAck(for: Lab.key), at: 1)
+        _ = capture(&engine, client.bytes(seq: c, ack: s, [.ack, .psh], payload: request(100)), at: 2)
+        // The first request went out; nothing waits.
+        #expect(!engine.requestsAwaitAnswers)
+        // The client read 300 bytes of answer and asked again: held until the target answers.
+        #expect(capture(&engine, client.bytes(seq: c + 100, ack: s + 300, [.ack, .psh], payload: request(50)), at: 3).sent.isEmpty)
+        #expect(engine.requestsAwaitAnswers)
+        // The answer releases it.
+        let released = respond(&engine, RespondingTarget().header(seq: t, ack: c + 100, [.ack, .psh], length: 300), at: 4)
+        #expect(released.sent.map(\.payload.count) == [50])
+        #expect(!engine.requestsAwaitAnswers)
+    }
+
+    @Test func aSessionThatEndsHoldingARequestNoLongerCounts() {
+        var engine = makeEngine()
+        _ = capture(&engine, syn)
+        _ = respond(&engine, synAck(for: Lab.key), at: 1)
+        _ = capture(&engine, client.bytes(seq: c, ack: s, [.ack, .psh], payload: request(100)), at: 2)
+        _ = capture(&engine, client.bytes(seq: c + 100, ack: s + 300, [.ack, .psh], payload: request(50)), at: 3)
+        #expect(engine.requestsAwaitAnswers)
+        _ = respond(&engine, RespondingTarget().header(seq: t, ack: c + 100, .rst), at: 4)
+        #expect(engine.sessionCount == 0)
+        #expect(!engine.requestsAwaitAnswers)
+    }
+
     @Test func completedSessionIsUnregisteredAndForgotten() {
         var engine = makeEngine()
         _ = capture(&engine, syn)

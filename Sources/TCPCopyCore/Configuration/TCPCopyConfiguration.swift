@@ -56,8 +56,12 @@ public struct TCPCopyConfiguration: Sendable, Equatable {
     /// short full load, 85% fidelity); 64 MiB held the backlog (99.9%).
     public var captureBufferMB: Int = 64
     /// Microseconds a busy event loop waits for more packets before it wakes again
-    /// (`--batch-window`, `WakeupWindow`); 0 wakes for every packet.
-    public var batchWindowMicroseconds: Int = 2000
+    /// (`--batch-window`, `WakeupWindow`); 0 wakes for every packet. 5 ms: in the benchmark at
+    /// 3,000 short req/s tcpcopy used 0.27 CPU-s per 10k requests at 2 ms, 0.18 at 5 ms and 0.16
+    /// at 10 ms (one run each; a wake-up costs more than the packets it handles). Only the
+    /// copies wait: the online service is not touched, and while a session holds a request
+    /// for the target's answer the loop does not wait at all (`requestsAwaitAnswers`).
+    public var batchWindowMicroseconds: Int = 5000
     /// Seconds between counter lines in the log; 0 prints them only at exit.
     public var statsInterval: Int = 0
     /// Log file (`-l`); nil logs to standard error.
@@ -97,7 +101,8 @@ public struct InterceptConfiguration: Sendable, Equatable {
     /// (`--queue-bypass`): responses then reach the real clients.
     public var queueBypass = false
     /// Microseconds a busy event loop waits for more packets before it wakes again
-    /// (`--batch-window`, `WakeupWindow`); 0 wakes for every packet.
+    /// (`--batch-window`, `WakeupWindow`); 0 wakes for every packet. 2 ms, shorter than
+    /// tcpcopy's: the packets intercept accepts (allow-listed clients) wait for their verdict.
     public var batchWindowMicroseconds: Int = 2000
     /// Seconds between counter lines in the log; 0 prints them only at exit.
     public var statsInterval: Int = 0

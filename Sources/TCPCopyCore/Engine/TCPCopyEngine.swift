@@ -36,6 +36,8 @@ public struct TCPCopyEngine: Sendable {
     private var refused = ExpiryQueue<UInt64>(lifetimeMilliseconds: 30_000)
     /// When each session next needs a tick: a tick touches only those that are due.
     private var timers = DeadlineQueue()
+    /// Slots whose session holds request data until the target answers (`holdsRequestData`).
+    private var holding = SlotFlags()
     /// The slots due in the current tick (kept for its capacity).
     private var dueSlots: [Int] = []
     /// The routes of each online port, sorted by port, so that a packet finds its routes by a
@@ -60,6 +62,10 @@ public struct TCPCopyEngine: Sendable {
     }
 
     public var sessionCount: Int { sessions.count }
+
+    /// Whether some session holds a request until the target's answer arrives: the caller
+    /// should then handle the next events at once rather than let them gather (`WakeupWindow`).
+    public var requestsAwaitAnswers: Bool { holding.count > 0 }
 
     /// How long the caller may sleep before the next `tick` is useful (at most `limit`).
     public func millisecondsUntilNextTick(now: MonotonicTime, limit: Int64) -> Int64 {
@@ -356,6 +362,7 @@ public struct TCPCopyEngine: Sendable {
         } else {
             timers.cancel(slot)
         }
+        holding.set(slot, sessions.contains(slot) && sessions.read(slot, { $0.holdsRequestData }))
     }
 
     /// Turns the actions of the session in `slot` into engine actions, forgets it if it
@@ -391,6 +398,7 @@ public struct TCPCopyEngine: Sendable {
                 let capture = sessions.capture(of: finished)
                 sessions.remove(finished)
                 timers.cancel(finished)
+                holding.set(finished, false)
                 if let capture {
                     ended = (key, capture)
                     if let index = fanOut.index(forKey: capture) {

@@ -200,6 +200,16 @@ public struct EmulatedSession: Sendable {
     /// Whether `syn` is the SYN that started this session (a retransmission of it).
     public func isStartedBy(_ syn: TCPPacket) -> Bool { syn.sequence == clientISN }
 
+    /// Whether request bytes of an established session wait in the queue: held until the
+    /// target answers the previous request (or its window opens). The event loop then handles
+    /// the answer at once instead of sleeping out its batching window, so that a client sending
+    /// request after request on one connection is copied at the target's pace, not one request
+    /// per window. A request waiting for the handshake does not count: nearly every new
+    /// session has one, and a handshake per window is the batching that saves the CPU.
+    public var holdsRequestData: Bool {
+        queuedPayloadBytes > 0 && (state == .established || state == .closeWait)
+    }
+
     /// Bytes held for this session (queued, out of order, in flight).
     public var bufferedBytes: Int {
         queuedBytes + inFlight.reduce(0) { $0 + $1.payload.count }

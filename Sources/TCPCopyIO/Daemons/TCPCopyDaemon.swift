@@ -132,7 +132,7 @@ public final class TCPCopyDaemon {
             let timeout: Int32 =
                 pendingLinks.isEmpty
                 ? Int32(max(10, engine.millisecondsUntilNextTick(now: monotonicNow(), limit: 500))) : 10
-            for event in try loop.wait(timeoutMilliseconds: timeout) {
+            for event in try loop.wait(timeoutMilliseconds: timeout, urgent: engine.requestsAwaitAnswers) {
                 let now = monotonicNow()
                 switch event.token {
                 case Token.signals:

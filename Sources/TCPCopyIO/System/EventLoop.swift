@@ -50,9 +50,10 @@ final class EventLoop {
     }
 
     /// Waits up to `timeoutMilliseconds` and returns the ready descriptors. When the last
-    /// wake-up was less than a batching window ago, sleeps out the window first.
-    func wait(timeoutMilliseconds: Int32) throws(SystemCallError) -> [Event] {
-        if batching.microseconds > 0 {
+    /// wake-up was less than a batching window ago, sleeps out the window first, unless
+    /// `urgent` (the caller waits for an answer that lets more work go).
+    func wait(timeoutMilliseconds: Int32, urgent: Bool = false) throws(SystemCallError) -> [Event] {
+        if batching.microseconds > 0 && !urgent {
             let pause = batching.pause(atMicroseconds: monotonicMicroseconds())
             if pause > 0 { sleepMicroseconds(pause) }
         }
