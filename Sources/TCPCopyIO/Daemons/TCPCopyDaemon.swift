@@ -104,7 +104,8 @@ public final class TCPCopyDaemon {
             logger.info("connected to intercept", metadata: ["target": "\(target):\(configuration.interceptPort)"])
         }
         let capture = try RawCaptureSocket(
-            receiveBufferBytes: Int32(configuration.captureBufferMB) << 20, filter: CaptureFilter(routes: configuration.routes))
+            receiveBufferBytes: Int32(configuration.captureBufferMB) << 20,
+            filter: CaptureFilter(routes: configuration.routes))
         self.capture = capture
         if !capture.filtered {
             logger.warning(
