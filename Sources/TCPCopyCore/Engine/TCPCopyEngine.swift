@@ -356,13 +356,16 @@ public struct TCPCopyEngine: Sendable {
         exhaustedSinceNotice = 0
     }
 
+    /// Also keeps the slot's `holding` flag current: this runs after every event of a session.
     private mutating func refreshTimer(of slot: Int, now: MonotonicTime) {
-        if sessions.contains(slot), let deadline = sessions.read(slot, { $0.nextDeadline(now: now) }) {
-            timers.schedule(slot, at: deadline)
-        } else {
+        guard sessions.contains(slot) else {
             timers.cancel(slot)
+            holding.set(slot, false)
+            return
         }
-        holding.set(slot, sessions.contains(slot) && sessions.read(slot, { $0.holdsRequestData }))
+        let (deadline, holds) = sessions.read(slot) { ($0.nextDeadline(now: now), $0.holdsRequestData) }
+        if let deadline { timers.schedule(slot, at: deadline) } else { timers.cancel(slot) }
+        holding.set(slot, holds)
     }
 
     /// Turns the actions of the session in `slot` into engine actions, forgets it if it
