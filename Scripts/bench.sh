@@ -28,7 +28,10 @@
 #   --no-idle, --no-rawloop   skip those parts
 #   --veth-rx MODE     threaded (default): every veth end receives in its own NAPI kernel
 #                      thread, as a host's NIC does, so each namespace's network stack runs on
-#                      its own account; inline: the kernel's default for veths, where a sender
+#                      its own account, and sends through a transmit queue (pfifo_fast, 1000
+#                      packets) as a NIC's driver does, instead of dropping a burst that finds
+#                      the NAPI ring full (--no-veth-queue leaves the veths without one, to see
+#                      what that drops); inline: the kernel's default for veths, where a sender
 #                      runs its receiver's stack in its own context and is charged for it
 #                      (tcpcopy's sendmmsg then pays for the target's TCP, and nginx for wrk's)
 #   --no-build         use the binaries already in .build-bench (or LAB_BIN_DIR)
@@ -60,6 +63,7 @@ build=1
 out=""
 quick=0
 veth_rx=threaded
+veth_queue=pfifo_fast
 
 usage() {
     sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
@@ -84,6 +88,7 @@ while (($#)); do
         --no-idle) idle=0 ;;
         --no-rawloop) rawloop=0 ;;
         --veth-rx) veth_rx=${2:-}; shift ;;
+        --no-veth-queue) veth_queue=none ;;
         --no-build) build=0 ;;
         --out) out=${2:-}; shift ;;
         -h | --help) usage; exit 0 ;;
@@ -156,7 +161,7 @@ chmod 0755 "$TMPDIR"
 lab_init
 trap bench_on_exit EXIT
 bench_lab_create
-[[ $veth_rx == inline ]] || bench_lab_napi_threads
+[[ $veth_rx == inline ]] || bench_lab_napi_threads "$veth_queue"
 lab_nginx_start online
 lab_nginx_start target
 lab_rules_apply target 80 0
@@ -264,10 +269,11 @@ measure() {
     pids[tg]=$(bench_nginx_pids target)
     pids[tc]=$tcpcopy_pid
     pids[ic]=$intercept_pid
-    local name online0 target0 started ended listen0
+    local name online0 target0 started ended listen0 links0
     online0=$(lab_nginx_count online)
     target0=$(lab_nginx_count target)
     listen0="$(bench_listen_drops online) $(bench_listen_drops target)"
+    links0=$(bench_link_drops)
     for name in on tg tc ic; do
         # shellcheck disable=SC2086  # a list of pids
         cpu0[$name]=$(bench_cpu ${pids[$name]})
@@ -281,10 +287,11 @@ measure() {
     else
         sleep 0.5
     fi
-    local online1 target1 hwm_tc=0 hwm_ic=0 listen1
+    local online1 target1 hwm_tc=0 hwm_ic=0 listen1 links1
     online1=$(lab_nginx_count online)
     target1=$(lab_nginx_count target)
     listen1="$(bench_listen_drops online) $(bench_listen_drops target)"
+    links1=$(bench_link_drops)
     for name in on tg tc ic; do
         # shellcheck disable=SC2086
         cpu1[$name]=$(bench_cpu ${pids[$name]})
@@ -314,6 +321,7 @@ measure() {
     read -ra a <<<"$listen0"
     read -ra b <<<"$listen1"
     line+=" online_listen_drops=$((b[0] - a[0])) target_listen_drops=$((b[1] - a[1]))"
+    line+=" link_drops=$((links1 - links0))"
     line+=" hwm_tc_kb=$hwm_tc hwm_ic_kb=$hwm_ic raw_drops=$raw_drops"
     line+=" queue_dropped=${queue_drops% *} queue_user_dropped=${queue_drops#* } $result"
     line+=" tc_stats=$(echo "$tc_stats" | tr -s ' ' | sed 's/^ //; s/ $//; s/ /,/g')"
@@ -415,6 +423,7 @@ python3 "$BENCH_DIR/report.py" report "$runs_file" --out "$out" \
     --meta "kernel=$(uname -r)" --meta "commit=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
     --meta "duration=$duration" --meta "repeat=$repeat" --meta "workers=$workers" \
     --meta "connections=$connections" --meta "loadavg_start=$loadavg_start" --meta "veth_rx=$veth_rx" \
+    --meta "veth_queue=$veth_queue" \
     --meta "tcpcopy_args=${BENCH_TCPCOPY_ARGS:-}" --meta "intercept_args=${BENCH_INTERCEPT_ARGS:-}" \
     --meta "binaries=$LAB_BIN_DIR" \
     --meta "loadavg_end=$loadavg_end" --meta "quick=$quick"

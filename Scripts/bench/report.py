@@ -163,6 +163,8 @@ def run_figures(run):
     ns_tc = number(run, "cpu_tc_ns") / 1e9
     figures["tc_pps_per_core_sched"] = tc["captured"] / ns_tc if "captured" in tc and ns_tc > 0 else None
     figures["raw_drops"] = number(run, "raw_drops")
+    figures["link_drops"] = number(run, "link_drops")
+    figures["tc_retransmissions"] = tc.get("retransmissions")
     figures["online_listen_drops"] = number(run, "online_listen_drops")
     figures["target_listen_drops"] = number(run, "target_listen_drops")
     figures["queue_dropped"] = number(run, "queue_dropped") + number(run, "queue_user_dropped")
@@ -260,9 +262,11 @@ def report(runs_path, out_dir, meta):
     lines.append(title)
     lines.append(
         "commit %s, kernel %s, %s s per load, %s repeat(s) (medians), nginx workers %s, "
-        "veth receive %s, load average %s at start, %s at end"
+        "veth receive %s%s, load average %s at start, %s at end"
         % (meta.get("commit"), meta.get("kernel"), meta.get("duration"), meta.get("repeat"),
-           meta.get("workers"), meta.get("veth_rx", "inline"), meta.get("loadavg_start"),
+           meta.get("workers"), meta.get("veth_rx", "inline"),
+           " (transmit queue %s)" % meta.get("veth_queue", "none") if meta.get("veth_rx") == "threaded" else "",
+           meta.get("loadavg_start"),
            meta.get("loadavg_end")))
     extra = ["%s %s" % (name, meta[name + "_args"]) for name in ("tcpcopy", "intercept")
              if meta.get(name + "_args")]
@@ -321,18 +325,20 @@ def report(runs_path, out_dir, meta):
             load,
             fmt(c.get("tc_captured"), "%.0f"),
             fmt(c.get("raw_drops"), "%.0f"),
+            fmt(c.get("link_drops"), "%.0f"),
             "%s / %s / %s" % (fmt(c.get("tc_sessions_started"), "%.0f"),
                               fmt(c.get("tc_sessions_completed"), "%.0f"),
                               fmt(c.get("tc_sessions_aborted"), "%.0f")),
             fmt(c.get("ic_queued"), "%.0f"),
             fmt(c.get("queue_dropped"), "%.0f"),
             fmt(c.get("target_listen_drops"), "%.0f"),
+            fmt(c.get("tc_retransmissions"), "%.0f"),
             fmt(c.get("tc_pps_per_core"), "%.0f"),
             "%s / %s" % (fmt(c.get("tc_core_pct"), "%.0f%%"), fmt(c.get("ic_core_pct"), "%.0f%%")),
         ])
     lines.append(table(
-        ["load", "captured", "raw socket drops", "sessions started/completed/aborted",
-         "NFQUEUE queued", "NFQUEUE drops", "target listen drops", "tcpcopy packets/CPU-s",
+        ["load", "captured", "raw socket drops", "link drops", "sessions started/completed/aborted",
+         "NFQUEUE queued", "NFQUEUE drops", "target listen drops", "retransmissions", "tcpcopy packets/CPU-s",
          "tcpcopy/intercept % of a core"],
         rows))
     lines.append("")
