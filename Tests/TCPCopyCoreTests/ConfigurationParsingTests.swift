@@ -258,6 +258,16 @@ private func error<T>(
         try InterceptConfiguration().validate()
     }
 
+    @Test func netlinkBufferHoldsAFullQueue() {
+        var intercept = InterceptConfiguration()
+        #expect(intercept.netlinkReceiveBufferBytes == 32 << 20)  // the default 65536 packets
+        intercept.queueMaxLength = 0  // the kernel's 1024
+        #expect(intercept.netlinkReceiveBufferBytes == 8 << 20)
+        intercept.queueMaxLength = 1_048_576  // the largest -q: still an Int32 for setsockopt
+        #expect(intercept.netlinkReceiveBufferBytes == 512 << 20)
+        #expect(intercept.netlinkReceiveBufferBytes <= Int(Int32.max))
+    }
+
     @Test func needsARoute() {
         let failure = error { () throws(ConfigurationError) in
             try TCPCopyConfiguration(routes: []).validate()

@@ -80,8 +80,16 @@ public struct InterceptConfiguration: Sendable, Equatable {
     /// Largest number of packets the kernel holds in the queue (`-q`); 0 keeps the kernel's
     /// (1024). Packets wait there only until intercept's verdict, so the queue is deep only in
     /// bursts, and the kernel's 1024 overflows under `tcpcopy -n` bursts: a fifth of the
-    /// target's packets were lost at `-n 100` (fleet finding 10).
-    public var queueMaxLength: UInt32 = 16384
+    /// target's packets were lost at `-n 100` (fleet finding 10). 65536 holds about 0.7 s of a
+    /// target answering 20,000 short sessions a second: with 16384 the queue overflowed by
+    /// 58,000-73,000 packets per 10 s of that (the benchmark's short full load), none with 65536.
+    public var queueMaxLength: UInt32 = 65536
+    /// Receive buffer to ask for on the queue's netlink socket: room for every packet the queue
+    /// may hold, or a full queue overflows the socket instead (counted by the kernel as user
+    /// drops: `-q 65536` did so with a fixed 8 MiB). Each packet comes as one netlink message
+    /// (its headers only) that takes up to 1 KiB of the buffer, and the kernel doubles what is
+    /// asked for: 512 bytes a packet. The memory is used only while intercept is behind.
+    public var netlinkReceiveBufferBytes: Int { max(8 << 20, Int(queueMaxLength) * 512) }
     /// TCP port tcpcopy connects to (`-p`).
     public var listenPort: UInt16 = 36524
     /// Address to listen on (`-b`); nil listens on all addresses.

@@ -63,7 +63,7 @@ public final class InterceptDaemon {
         do {
             queue = try NetfilterQueue(
                 queue: configuration.queue, maximumLength: configuration.queueMaxLength,
-                receiveBufferBytes: 8 << 20)
+                receiveBufferBytes: Int32(clamping: configuration.netlinkReceiveBufferBytes))
         } catch {
             logger.critical(
                 "cannot open NFQUEUE queue \(configuration.queue): \(error). intercept needs CAP_NET_ADMIN and the nfnetlink_queue module, and no other process may read the same queue."
