@@ -98,7 +98,8 @@ public struct CopyPortAllocator: Sendable {
         }
         let preferred = Self.preferredPort(clientPort: clientPort, copyNumber: copyNumber)
         if spaces.values[index].insert(preferred) { return .preferred(preferred) }
-        if reclaimingCooling && copyNumber == 0 && spaces.values[index].coolingMark(preferred) != 0 {
+        let mayReclaim = reclaimingCooling && copyNumber == 0
+        if mayReclaim && spaces.values[index].coolingMark(preferred) != 0 {
             spaces.values[index].setCoolingMark(preferred, 0)
             return .reclaimed(preferred)
         }
@@ -110,7 +111,7 @@ public struct CopyPortAllocator: Sendable {
             // the old connection (see the type's comment). In the benchmark about half are
             // refused (timestamp clocks differ per connection): a reset and a second SYN each,
             // where the alternative was no copy at all.
-            if reclaimingCooling && copyNumber == 0, let cooled = spaces.values[index].firstCooling(from: next) {
+            if mayReclaim, let cooled = spaces.values[index].firstCooling(from: next) {
                 spaces.values[index].setCoolingMark(cooled, 0)
                 return .reclaimed(cooled)
             }

@@ -400,8 +400,7 @@ public struct TCPCopyEngine: Sendable {
                 ports.release(key, now: now, busyFor: busyFor)
                 let capture = sessions.capture(of: finished)
                 sessions.remove(finished)
-                timers.cancel(finished)
-                holding.set(finished, false)
+                refreshTimer(of: finished, now: now)  // the slot is empty: cancels its timer and flag
                 if let capture {
                     ended = (key, capture)
                     if let index = fanOut.index(forKey: capture) {
