@@ -44,14 +44,15 @@ import Testing
 
 @Suite struct ExpiryQueueTests {
     @Test func keysExpireAfterTheirLifetimeAndRenewalsCount() {
-        var queue = ExpiryQueue<String>(lifetimeMilliseconds: 100)
-        queue.insert("a", now: MonotonicTime(milliseconds: 0))
-        queue.insert("b", now: MonotonicTime(milliseconds: 50))
-        queue.insert("a", now: MonotonicTime(milliseconds: 60))  // renewed
+        let a: UInt64 = 0xA, b: UInt64 = 0xB
+        var queue = ExpiryQueue<UInt64>(lifetimeMilliseconds: 100)
+        queue.insert(a, now: MonotonicTime(milliseconds: 0))
+        queue.insert(b, now: MonotonicTime(milliseconds: 50))
+        queue.insert(a, now: MonotonicTime(milliseconds: 60))  // renewed
         #expect(queue.popExpired(now: MonotonicTime(milliseconds: 100)).isEmpty)
-        #expect(queue.popExpired(now: MonotonicTime(milliseconds: 150)) == ["b"])
-        #expect(queue.contains("a"))
-        queue.remove("a")
+        #expect(queue.popExpired(now: MonotonicTime(milliseconds: 150)) == [b])
+        #expect(queue.contains(a))
+        queue.remove(a)
         #expect(queue.popExpired(now: MonotonicTime(milliseconds: 500)).isEmpty)
         #expect(queue.count == 0)
     }

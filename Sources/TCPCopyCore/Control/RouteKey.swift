@@ -1,7 +1,7 @@
 /// The exact identity of one emulated session at the target, as its response packets carry it:
 /// they come from `targetAddress:targetPort` and go to `clientAddress:clientPort`. intercept
 /// routes by the whole key (never a hash of it), so two sessions cannot be confused.
-public struct RouteKey: Hashable, Sendable, CustomStringConvertible {
+public struct RouteKey: Hashable, Sendable, CustomStringConvertible, FlatTableKey {
     public var clientAddress: IPv4Address
     public var clientPort: UInt16
     public var targetAddress: IPv4Address
@@ -29,6 +29,9 @@ public struct RouteKey: Hashable, Sendable, CustomStringConvertible {
         hasher.combine(UInt64(clientAddress.value) << 32 | UInt64(targetAddress.value))
         hasher.combine(UInt32(clientPort) << 16 | UInt32(targetPort))
     }
+
+    /// Tells apart every client of one target address and port (see `hashWord`).
+    var word: UInt64 { hashWord(clientAddress, clientPort, targetAddress, targetPort) }
 
     public var description: String {
         "\(clientAddress):\(clientPort)->\(targetAddress):\(targetPort)"

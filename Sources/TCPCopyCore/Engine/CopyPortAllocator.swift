@@ -60,7 +60,7 @@ public struct CopyPortAllocator: Sendable {
 
     struct CoolingQueue: Sendable {
         let lifetime: Int64
-        var entries = FrontQueue<(key: SessionKey, since: MonotonicTime)>()
+        var entries = FrontQueue<(key: RouteKey, since: MonotonicTime)>()
     }
 
     public init() {}
@@ -127,7 +127,7 @@ public struct CopyPortAllocator: Sendable {
         guard milliseconds > 0 else { return free(key) }
         guard let index = spaces.index(forKey: SpaceKey(key)) else { return }
         spaces.values[index].setCoolingMark(key.clientPort, Self.mark(now))
-        let entry = (key: SessionKey(key), since: now)
+        let entry = (key: key, since: now)
         if let queue = cooling.firstIndex(where: { $0.lifetime == milliseconds }) {
             cooling[queue].entries.append(entry)
         } else {
@@ -143,7 +143,7 @@ public struct CopyPortAllocator: Sendable {
             let lifetime = cooling[queue].lifetime
             while let entry = cooling[queue].entries.first, now - entry.since >= lifetime {
                 cooling[queue].entries.removeFirst()
-                let route = entry.key.route
+                let route = entry.key
                 if let index = spaces.index(forKey: SpaceKey(route)),
                     spaces.values[index].coolingMark(route.clientPort) == Self.mark(entry.since)
                 {

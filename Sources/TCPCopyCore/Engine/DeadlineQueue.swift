@@ -99,34 +99,32 @@ struct DeadlineQueue: Sendable {
 
 /// Keys that expire a fixed time after they were added, oldest first: expiry is a pop from the
 /// front, never a scan of everything.
-struct ExpiryQueue<Key: Hashable & Sendable>: Sendable {
+struct ExpiryQueue<Key: FlatTableKey>: Sendable {
     let lifetime: Int64
     private var entries = FrontQueue<(key: Key, added: MonotonicTime)>()
-    private(set) var added: [Key: MonotonicTime] = [:]
+    private(set) var added = FlatTable<Key, MonotonicTime>()
 
     init(lifetimeMilliseconds: Int64) { lifetime = lifetimeMilliseconds }
 
     var count: Int { added.count }
 
-    func contains(_ key: Key) -> Bool { added[key] != nil }
+    func contains(_ key: Key) -> Bool { added.index(forKey: key) != nil }
 
     /// Adds (or renews) `key` at `now`; times must not go backwards.
     mutating func insert(_ key: Key, now: MonotonicTime) {
-        added[key] = now
+        added.updateValue(now, forKey: key)
         entries.append((key, now))
     }
 
     mutating func remove(_ key: Key) {
-        // Most removals are of keys that are not there (a new connection's key): looking is
-        // cheaper than the removal's write access.
-        if !added.isEmpty, let index = added.index(forKey: key) { added.remove(at: index) }
+        added.removeValue(forKey: key)
     }
 
     /// Hands each key whose lifetime ended by `now` to `body`, and forgets it.
     mutating func popExpired(now: MonotonicTime, _ body: (Key) -> Void) {
         while let entry = entries.first, now - entry.added >= lifetime {
             entries.removeFirst()
-            if let index = added.index(forKey: entry.key), added.values[index] == entry.added {
+            if let index = added.index(forKey: entry.key), added.value(at: index) == entry.added {
                 added.remove(at: index)
                 body(entry.key)
             }

@@ -1,17 +1,16 @@
-/// The engine's dictionary keys. Each hashes one 64-bit word made of its fields: the standard
-/// Hasher (seeded per process, which keeps crafted addresses and ports from colliding on
-/// purpose) costs mostly per `combine`, and the synthesised conformance would make four.
+/// The word a connection is found by in the engine's and intercept's tables (`FlatTable`).
 ///
 /// The word is `a·2³² + portA·2¹⁶ + portB`, XORed with `b` times an odd constant: for a fixed
 /// `b` and `portB` (a target, an online address) it tells every `a:portA` (a client) apart, so
-/// that only fields the operator chose can ever make two keys hash alike.
+/// that only fields the operator chose can ever make two keys share a word. The table's secret
+/// multiplier then spreads the words over its buckets.
 @inline(__always)
 func hashWord(_ a: IPv4Address, _ portA: UInt16, _ b: IPv4Address, _ portB: UInt16) -> UInt64 {
     (UInt64(a.value) << 32 | UInt64(portA) << 16 | UInt64(portB)) ^ (UInt64(b.value) &* 0x9E37_79B9_7F4A_7C15)
 }
 
 /// A connection as the online server sees it.
-struct CaptureKey: Hashable, Sendable {
+struct CaptureKey: Hashable, FlatTableKey {
     var clientAddress: IPv4Address
     var clientPort: UInt16
     var onlineAddress: IPv4Address
@@ -26,20 +25,4 @@ struct CaptureKey: Hashable, Sendable {
 
     /// Tells apart every client of one online address and port (see `hashWord`).
     var word: UInt64 { hashWord(clientAddress, clientPort, onlineAddress, onlinePort) }
-}
-
-/// A `RouteKey` as the engine's dictionaries hold it: the same identity, hashed as one word.
-struct SessionKey: Hashable, Sendable {
-    var route: RouteKey
-
-    init(_ route: RouteKey) { self.route = route }
-
-    static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.route.clientAddress == rhs.route.clientAddress && lhs.route.clientPort == rhs.route.clientPort
-            && lhs.route.targetAddress == rhs.route.targetAddress && lhs.route.targetPort == rhs.route.targetPort
-    }
-
-    func hash(into hasher: inout Hasher) {
-        hasher.combine(hashWord(route.clientAddress, route.clientPort, route.targetAddress, route.targetPort))
-    }
 }

@@ -19,7 +19,7 @@ struct SessionTable: Sendable {
     }
 
     private var entries: [Entry] = []
-    private var slotOf: [SessionKey: Int] = [:]
+    private var slotOf = FlatTable<RouteKey, Int>()
     private var free: [Int] = []
     private var freedDuringEvent: [Int] = []
 
@@ -27,7 +27,7 @@ struct SessionTable: Sendable {
 
     /// The slot of the session on `key`, if it is live.
     func slot(of key: RouteKey) -> Int? {
-        slotOf.isEmpty ? nil : slotOf[SessionKey(key)]
+        slotOf[key]
     }
 
     func contains(_ slot: Int) -> Bool {
@@ -62,7 +62,7 @@ struct SessionTable: Sendable {
     /// Adds `session` and returns its slot. A live session on the same key (the port allocator
     /// never hands out a busy port, so this does not happen) would be replaced in its slot.
     mutating func insert(_ session: EmulatedSession, capture: CaptureKey?) -> Int {
-        let key = SessionKey(session.key)
+        let key = session.key
         let slot: Int
         if let existing = slotOf[key] {
             entries[existing] = Entry(session: session, capture: capture, isLive: true)
@@ -74,14 +74,14 @@ struct SessionTable: Sendable {
             slot = entries.count
             entries.append(Entry(session: session, capture: capture, isLive: true))
         }
-        slotOf[key] = slot
+        slotOf.updateValue(slot, forKey: key)
         return slot
     }
 
     /// Forgets the session in `slot`; the slot is reused after the current event.
     mutating func remove(_ slot: Int) {
         guard contains(slot) else { return }
-        if let index = slotOf.index(forKey: SessionKey(read(slot, { $0.key }))) { slotOf.remove(at: index) }
+        slotOf.removeValue(forKey: read(slot, { $0.key }))
         entries[slot].isLive = false
         entries[slot].capture = nil
         freedDuringEvent.append(slot)

@@ -20,7 +20,7 @@ public struct TCPCopyEngine: Sendable {
     public private(set) var counters = TCPCopyCounters()
     private var sessions = SessionTable()
     /// The sessions each captured connection fans out to.
-    private var fanOut: [CaptureKey: SlotList] = [:]
+    private var fanOut = FlatTable<CaptureKey, SlotList>()
     private var sessionActions: [SessionAction] = []
     private var ports = CopyPortAllocator()
     private let sampler: SessionSampler
@@ -46,7 +46,7 @@ public struct TCPCopyEngine: Sendable {
     /// Finished sessions whose route stays registered for a while, so that a late packet of the
     /// target (a FIN retransmitted because our last ACK or RST was lost) is answered with a RST
     /// instead of leaving the target's socket waiting.
-    private var lingering = ExpiryQueue<SessionKey>(lifetimeMilliseconds: lingerMilliseconds)
+    private var lingering = ExpiryQueue<RouteKey>(lifetimeMilliseconds: lingerMilliseconds)
     static let lingerMilliseconds: Int64 = 3000
     private var lastExhaustionNotice: MonotonicTime?
     private var exhaustedSinceNotice = 0
@@ -114,7 +114,7 @@ public struct TCPCopyEngine: Sendable {
 
         if packet.flags.contains(.syn) && !packet.flags.contains(.ack) {
             if let index = fanOut.index(forKey: capture) {
-                let existing = fanOut.values[index]
+                let existing = fanOut.value(at: index)
                 if existing.allSatisfy({ !sessions.contains($0) || sessions.read($0, { $0.isStartedBy(packet) }) }) {
                     return  // the client retransmitted its SYN; our sessions time their own
                 }
@@ -194,7 +194,7 @@ public struct TCPCopyEngine: Sendable {
         counters.responses += 1
         let key = RouteKey(response: header.packet)
         guard let slot = sessions.slot(of: key) else {
-            if lingering.contains(SessionKey(key)), !header.packet.flags.contains(.rst) {
+            if lingering.contains(key), !header.packet.flags.contains(.rst) {
                 counters.lingerResets += 1
                 actions.append(.send(Self.reset(answering: header.packet)))
             } else {
@@ -215,7 +215,7 @@ public struct TCPCopyEngine: Sendable {
         recentlyClosed.popExpired(now: now) { _ in }
         refused.popExpired(now: now) { _ in }
         lingering.popExpired(now: now) { key in
-            actions.append(.control(.unregister(key.route), target: key.route.targetAddress))
+            actions.append(.control(.unregister(key), target: key.targetAddress))
         }
         dueSlots.removeAll(keepingCapacity: true)
         timers.popDue(now: now, into: &dueSlots)
@@ -246,9 +246,9 @@ public struct TCPCopyEngine: Sendable {
     }
 
     private mutating func unregisterLingering(actions: inout [EngineAction], where matches: (RouteKey) -> Bool) {
-        for key in lingering.added.keys where matches(key.route) {
+        for key in lingering.added.keys where matches(key) {
             lingering.remove(key)
-            actions.append(.control(.unregister(key.route), target: key.route.targetAddress))
+            actions.append(.control(.unregister(key), target: key.targetAddress))
         }
     }
 
@@ -301,7 +301,7 @@ public struct TCPCopyEngine: Sendable {
                     counters.portsReclaimed += 1
                     // The new session owns the route now: the old one's registration must not
                     // be withdrawn under it when its lingering ends.
-                    lingering.remove(SessionKey(key))
+                    lingering.remove(key)
                 case .relocated(let port):
                     key.clientPort = port
                     counters.portsRelocated += 1
@@ -320,7 +320,7 @@ public struct TCPCopyEngine: Sendable {
                 perform(&actions, slot: slot, now: now)
             }
         }
-        if slots.isEmpty { refused.insert(capture.word, now: now) } else { fanOut[capture] = slots }
+        if slots.isEmpty { refused.insert(capture.word, now: now) } else { fanOut.updateValue(slots, forKey: capture) }
     }
 
     private mutating func abort(
@@ -404,8 +404,7 @@ public struct TCPCopyEngine: Sendable {
                 if let capture {
                     ended = (key, capture)
                     if let index = fanOut.index(forKey: capture) {
-                        fanOut.values[index].remove(finished)
-                        if fanOut.values[index].isEmpty {
+                        if fanOut.modifyValue(at: index, { $0.remove(finished); return $0.isEmpty }) {
                             fanOut.remove(at: index)
                             // After a timeout the client may still come back: its data then opens a
                             // new session. After a real end, late data is only late.
@@ -416,7 +415,7 @@ public struct TCPCopyEngine: Sendable {
                 if outcome == .resetByTarget {
                     actions.append(.control(.unregister(key), target: key.targetAddress))
                 } else {
-                    lingering.insert(SessionKey(key), now: now)
+                    lingering.insert(key, now: now)
                 }
             case .reopen(let key, let stream, let timestamp):
                 if let ended, ended.key == key, !stream.isEmpty {
@@ -456,11 +455,11 @@ public struct TCPCopyEngine: Sendable {
             capture: capture)
         defer { refreshTimer(of: slot, now: now) }
         if let index = fanOut.index(forKey: capture) {
-            fanOut.values[index].append(slot)
+            fanOut.modifyValue(at: index) { $0.append(slot) }
         } else {
             var slots = SlotList()
             slots.append(slot)
-            fanOut[capture] = slots
+            fanOut.updateValue(slots, forKey: capture)
         }
         recentlyClosed.remove(capture.word)
         counters.sessionsStarted += 1

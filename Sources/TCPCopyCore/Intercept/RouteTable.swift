@@ -27,7 +27,7 @@ public struct RouteTable<Owner: Hashable & Sendable>: Sendable {
         case duplicate(existing: Owner)
     }
 
-    private struct Route {
+    private struct Route: Sendable {
         var owner: Owner
         var lastUsed: MonotonicTime
     }
@@ -38,7 +38,7 @@ public struct RouteTable<Owner: Hashable & Sendable>: Sendable {
     }
 
     public let limits: Limits
-    private var routes: [RouteKey: Route] = [:]
+    private var routes = FlatTable<RouteKey, Route>()
     private var held: [RouteKey: [Held]] = [:]
     public private(set) var heldCount = 0
 
@@ -47,15 +47,13 @@ public struct RouteTable<Owner: Hashable & Sendable>: Sendable {
     public var routeCount: Int { routes.count }
 
     public mutating func register(_ key: RouteKey, owner: Owner, now: MonotonicTime) -> RegisterOutcome {
-        // One hash lookup for a new route or a refresh (every session registers); a duplicate,
-        // rare, puts the first owner's route back.
-        if let existing = routes.updateValue(Route(owner: owner, lastUsed: now), forKey: key) {
-            guard existing.owner == owner else {
-                routes[key] = existing
-                return .duplicate(existing: existing.owner)
-            }
+        if let bucket = routes.index(forKey: key) {
+            let existing = routes.value(at: bucket).owner
+            guard existing == owner else { return .duplicate(existing: existing) }
+            routes.modifyValue(at: bucket) { $0.lastUsed = now }
             return .refreshed
         }
+        routes.updateValue(Route(owner: owner, lastUsed: now), forKey: key)
         // Most registrations find nothing held: skip the lookup then. A closure, not a key
         // path: in this generic type a key path is instantiated by the runtime on every call.
         guard heldCount > 0, let waiting = held.removeValue(forKey: key) else { return .added(held: []) }
@@ -65,15 +63,16 @@ public struct RouteTable<Owner: Hashable & Sendable>: Sendable {
 
     /// Removes the route if `owner` holds it; another owner's route is left alone.
     public mutating func unregister(_ key: RouteKey, owner: Owner) {
-        if let index = routes.index(forKey: key), routes.values[index].owner == owner { routes.remove(at: index) }
+        if let bucket = routes.index(forKey: key), routes.value(at: bucket).owner == owner { routes.remove(at: bucket) }
     }
 
     /// The owner of `key`, marking the route as used.
     public mutating func owner(of key: RouteKey, now: MonotonicTime) -> Owner? {
-        // One hash lookup per response, not three.
-        guard let index = routes.index(forKey: key) else { return nil }
-        routes.values[index].lastUsed = now
-        return routes.values[index].owner
+        guard let bucket = routes.index(forKey: key) else { return nil }
+        return routes.modifyValue(at: bucket) { route in
+            route.lastUsed = now
+            return route.owner
+        }
     }
 
     /// Keeps an unrouted response for a while. Returns false (and keeps nothing) when the hold
@@ -88,15 +87,12 @@ public struct RouteTable<Owner: Hashable & Sendable>: Sendable {
     /// Forgets every route of `owner` (its connection closed). Returns how many there were.
     @discardableResult
     public mutating func removeAll(ownedBy owner: Owner) -> Int {
-        let before = routes.count
-        routes = routes.filter { $0.value.owner != owner }
-        return before - routes.count
+        routes.removeAll { $1.owner == owner }
     }
 
     /// Drops idle routes and responses held too long. Returns (routes, held responses) dropped.
     public mutating func expire(now: MonotonicTime) -> (routes: Int, held: Int) {
-        let routesBefore = routes.count
-        routes = routes.filter { now - $0.value.lastUsed < limits.routeIdleMilliseconds }
+        let idleRoutes = routes.removeAll { now - $1.lastUsed >= limits.routeIdleMilliseconds }
         var heldDropped = 0
         for key in Array(held.keys) {
             let kept = held[key]!.filter { now - $0.arrival < limits.holdMilliseconds }
@@ -104,6 +100,6 @@ public struct RouteTable<Owner: Hashable & Sendable>: Sendable {
             held[key] = kept.isEmpty ? nil : kept
         }
         heldCount -= heldDropped
-        return (routesBefore - routes.count, heldDropped)
+        return (idleRoutes, heldDropped)
     }
 }

@@ -168,6 +168,7 @@ public struct EmulatedSession: Sendable {
     }
 
     /// The next time `tick` may have something to do; nil once closed.
+    @inline(__always)
     public func nextDeadline(now: MonotonicTime) -> MonotonicTime? {
         guard !isClosed else { return nil }
         var deadline = lastActivity + tuning.idleTimeoutMilliseconds

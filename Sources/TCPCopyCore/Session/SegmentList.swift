@@ -11,6 +11,10 @@ struct SegmentList: RandomAccessCollection, MutableCollection, Sendable, Equatab
     private var tail: [PendingSegment] = []
     /// Entries of `tail` before this index are consumed (kept until the next compaction).
     private var tailStart = 0
+    /// How many segments the list holds. Stored because testing `head` for nil copies the
+    /// optional segment (retaining its payload) on every call, and `endIndex` is called several
+    /// times a packet: profiles showed it at 8% of the engine's instructions.
+    private var storedCount = 0
 
     init() {}
 
@@ -21,7 +25,7 @@ struct SegmentList: RandomAccessCollection, MutableCollection, Sendable, Equatab
     static func == (lhs: SegmentList, rhs: SegmentList) -> Bool { lhs.elementsEqual(rhs) }
 
     var startIndex: Int { 0 }
-    var endIndex: Int { head == nil ? 0 : 1 + tail.count - tailStart }
+    var endIndex: Int { storedCount }
 
     subscript(position: Int) -> PendingSegment {
         get {
@@ -35,13 +39,15 @@ struct SegmentList: RandomAccessCollection, MutableCollection, Sendable, Equatab
     }
 
     mutating func append(_ segment: PendingSegment) {
-        if head == nil { head = segment } else { tail.append(segment) }
+        if storedCount == 0 { head = segment } else { tail.append(segment) }
+        storedCount += 1
     }
 
     @discardableResult
     mutating func removeFirst() -> PendingSegment {
-        precondition(head != nil, "removeFirst on an empty list")
+        precondition(storedCount > 0, "removeFirst on an empty list")
         let first = head!
+        storedCount -= 1
         if tailStart < tail.count {
             head = tail[tailStart]
             tailStart += 1
@@ -62,7 +68,7 @@ struct SegmentList: RandomAccessCollection, MutableCollection, Sendable, Equatab
     /// Removes segments from the front while `shouldBeRemoved` holds: the acknowledged ones of a
     /// list in sequence order.
     mutating func removeFirst(while shouldBeRemoved: (PendingSegment) -> Bool) {
-        while let first = head, shouldBeRemoved(first) { removeFirst() }
+        while storedCount > 0, shouldBeRemoved(head!) { removeFirst() }
     }
 
     /// Empties the list and releases its array.
@@ -70,5 +76,6 @@ struct SegmentList: RandomAccessCollection, MutableCollection, Sendable, Equatab
         head = nil
         tail = []
         tailStart = 0
+        storedCount = 0
     }
 }
