@@ -33,6 +33,10 @@ public struct RouteKey: Hashable, Sendable, CustomStringConvertible, FlatTableKe
     /// Tells apart every client of one target address and port (see `hashWord`).
     var word: UInt64 { hashWord(clientAddress, clientPort, targetAddress, targetPort) }
 
+    static var placeholder: RouteKey {
+        RouteKey(clientAddress: IPv4Address(0), clientPort: 0, targetAddress: IPv4Address(0), targetPort: 0)
+    }
+
     public var description: String {
         "\(clientAddress):\(clientPort)->\(targetAddress):\(targetPort)"
     }

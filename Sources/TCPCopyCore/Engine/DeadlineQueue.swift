@@ -102,7 +102,7 @@ struct DeadlineQueue: Sendable {
 struct ExpiryQueue<Key: FlatTableKey>: Sendable {
     let lifetime: Int64
     private var entries = FrontQueue<(key: Key, added: MonotonicTime)>()
-    private(set) var added = FlatTable<Key, MonotonicTime>()
+    private(set) var added = FlatTable<Key, MonotonicTime>(placeholder: MonotonicTime(milliseconds: 0))
 
     init(lifetimeMilliseconds: Int64) { lifetime = lifetimeMilliseconds }
 

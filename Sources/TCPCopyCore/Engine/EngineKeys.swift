@@ -25,4 +25,8 @@ struct CaptureKey: Hashable, FlatTableKey {
 
     /// Tells apart every client of one online address and port (see `hashWord`).
     var word: UInt64 { hashWord(clientAddress, clientPort, onlineAddress, onlinePort) }
+
+    static var placeholder: CaptureKey {
+        CaptureKey(clientAddress: IPv4Address(0), clientPort: 0, onlineAddress: IPv4Address(0), onlinePort: 0)
+    }
 }

@@ -1,10 +1,13 @@
-/// A key of a `FlatTable`: equality, and one 64-bit word that tells keys apart (see `hashWord`).
+/// A key of a `FlatTable`: equality, one 64-bit word that tells keys apart (see `hashWord`),
+/// and a value for empty buckets to hold.
 protocol FlatTableKey: Equatable, Sendable {
     var word: UInt64 { get }
+    static var placeholder: Self { get }
 }
 
 /// The hash table of the engine's per-packet look-ups (a captured packet's connection, a
-/// response's session): open addressing with linear probing, at most half full.
+/// response's session, intercept's routes): open addressing with linear probing, at most three
+/// quarters full.
 ///
 /// Swift's `Dictionary` runs SipHash over every key, seeding, combining and finalising, and that
 /// was a sixth of the engine's instructions per packet. Here a key's word is multiplied by an
@@ -12,22 +15,32 @@ protocol FlatTableKey: Equatable, Sendable {
 /// (multiply-shift hashing): a few instructions, and since the constant is secret, clients
 /// cannot choose addresses and ports that pile up in one bucket on purpose.
 ///
-/// Keys and values live in separate arrays, so that probing reads keys only and finding a key
-/// never copies (retains) a value. A removal shifts the entries after it back (no tombstones):
-/// a table that sees a million short connections keeps its probe sequences short.
+/// Each bucket has a control byte (0 when empty, else seven more bits of the product), so a
+/// probe reads keys only where the byte matches: a look-up of an absent key (most of them, for
+/// the expiry queues) touches one cache line of control bytes and nothing else. Keys and values
+/// sit in their own arrays, empty buckets holding placeholders, so that a bucket costs what a
+/// `Dictionary`'s does (no optional's tag, padded to the next word). A removal shifts the
+/// entries after it back (no tombstones): a table that sees a million short connections keeps
+/// its probe sequences short.
 struct FlatTable<Key: FlatTableKey, Value: Sendable>: Sendable {
-    private var storedKeys: [Key?]
-    private var values: [Value?]
+    private var control: [UInt8]
+    private var storedKeys: [Key]
+    private var values: [Value]
+    /// What an empty bucket's value is.
+    private let placeholder: Value
     /// 64 − log₂(capacity): the product's top bits are the bucket.
     private var shift: UInt64
     private let multiplier: UInt64
     private(set) var count = 0
 
-    /// An empty table. `multiplier` is for tests that need a fixed layout; it is made odd.
-    init(multiplier: UInt64 = FlatTableSeed.multiplier) {
+    /// An empty table; `placeholder` fills empty buckets' values. `multiplier` is for tests that
+    /// need a fixed layout; it is made odd.
+    init(placeholder: Value, multiplier: UInt64 = FlatTableSeed.multiplier) {
+        self.placeholder = placeholder
         self.multiplier = multiplier | 1
-        storedKeys = Array(repeating: nil, count: Self.initialCapacity)
-        values = Array(repeating: nil, count: Self.initialCapacity)
+        control = Array(repeating: 0, count: Self.initialCapacity)
+        storedKeys = Array(repeating: .placeholder, count: Self.initialCapacity)
+        values = Array(repeating: placeholder, count: Self.initialCapacity)
         shift = UInt64(64 - Self.initialCapacity.trailingZeroBitCount)
     }
 
@@ -35,25 +48,31 @@ struct FlatTable<Key: FlatTableKey, Value: Sendable>: Sendable {
 
     var isEmpty: Bool { count == 0 }
 
-    /// Buckets allocated (a power of two, at least twice `count`).
-    var capacity: Int { storedKeys.count }
+    /// Buckets allocated (a power of two; at most three quarters are used).
+    var capacity: Int { control.count }
 
+    /// The bucket a key's probe starts at, and its control byte.
     @inline(__always)
-    private func home(of key: Key) -> Int {
-        Int(truncatingIfNeeded: (key.word &* multiplier) >> shift)
+    private func hash(of key: Key) -> (home: Int, tag: UInt8) {
+        let product = key.word &* multiplier
+        return (Int(truncatingIfNeeded: product >> shift), UInt8(truncatingIfNeeded: product >> (shift - 7)) | 0x80)
     }
 
     /// The bucket holding `key`, if the table has it. Valid until the next insertion or removal.
     func index(forKey key: Key) -> Int? {
         guard count > 0 else { return nil }
-        return storedKeys.withUnsafeBufferPointer { keys in
-            let mask = keys.count - 1
-            var bucket = home(of: key)
-            while let stored = keys[bucket] {
-                if stored == key { return bucket }
-                bucket = (bucket + 1) & mask
+        let (home, tag) = hash(of: key)
+        return control.withUnsafeBufferPointer { control in
+            storedKeys.withUnsafeBufferPointer { keys in
+                let mask = control.count - 1
+                var bucket = home
+                while true {
+                    let byte = control[bucket]
+                    if byte == 0 { return nil }
+                    if byte == tag && keys[bucket] == key { return bucket }
+                    bucket = (bucket + 1) & mask
+                }
             }
-            return nil
         }
     }
 
@@ -63,15 +82,13 @@ struct FlatTable<Key: FlatTableKey, Value: Sendable>: Sendable {
     }
 
     /// The value in `bucket`, which `index(forKey:)` returned.
-    func value(at bucket: Int) -> Value { values[bucket]! }
+    func value(at bucket: Int) -> Value { values[bucket] }
 
     /// Changes the value in `bucket` in place (no copy of it is made, so an array in it is not
     /// copied on write).
     mutating func modifyValue<Result>(at bucket: Int, _ body: (inout Value) -> Result) -> Result {
-        values.withUnsafeMutableBufferPointer { values in
-            precondition(values[bucket] != nil, "no entry in bucket \(bucket)")
-            return body(&values[bucket]!)
-        }
+        precondition(control[bucket] != 0, "no entry in bucket \(bucket)")
+        return values.withUnsafeMutableBufferPointer { body(&$0[bucket]) }
     }
 
     /// Stores `value` under `key`, replacing the value it had.
@@ -80,41 +97,41 @@ struct FlatTable<Key: FlatTableKey, Value: Sendable>: Sendable {
             values[bucket] = value
             return
         }
-        if (count + 1) * 2 > storedKeys.count { grow() }
+        if (count + 1) * 4 > control.count * 3 { grow() }
         insertNew(key, value)
     }
 
     /// Removes the entry in `bucket`, which `index(forKey:)` returned.
     mutating func remove(at bucket: Int) {
-        precondition(storedKeys[bucket] != nil, "no entry in bucket \(bucket)")
-        let mask = storedKeys.count - 1
+        precondition(control[bucket] != 0, "no entry in bucket \(bucket)")
+        let mask = control.count - 1
         var hole = bucket
         var next = (bucket + 1) & mask
         // Each later entry of the run moves into the hole if the hole lies on its probe path,
         // that is, between its home bucket and where it sits; the hole then moves to it.
-        while let key = storedKeys[next] {
-            if (next &- home(of: key)) & mask >= (next &- hole) & mask {
-                storedKeys[hole] = key
+        while control[next] != 0 {
+            if (next &- hash(of: storedKeys[next]).home) & mask >= (next &- hole) & mask {
+                control[hole] = control[next]
+                storedKeys[hole] = storedKeys[next]
                 values.swapAt(hole, next)
                 hole = next
             }
             next = (next + 1) & mask
         }
-        storedKeys[hole] = nil
-        values[hole] = nil
+        control[hole] = 0
+        storedKeys[hole] = .placeholder
+        values[hole] = placeholder
         count -= 1
     }
 
     /// Every key, in no particular order (a copy: the table may change while it is walked).
-    var keys: [Key] { storedKeys.compactMap { $0 } }
+    var keys: [Key] { control.indices.filter { control[$0] != 0 }.map { storedKeys[$0] } }
 
     /// Removes every entry for which `shouldRemove` holds. Returns how many it removed.
     @discardableResult
     mutating func removeAll(where shouldRemove: (Key, Value) -> Bool) -> Int {
-        var doomed: [Key] = []
-        for bucket in storedKeys.indices {
-            if let key = storedKeys[bucket], shouldRemove(key, values[bucket]!) { doomed.append(key) }
-        }
+        let doomed = control.indices.filter { control[$0] != 0 && shouldRemove(storedKeys[$0], values[$0]) }
+            .map { storedKeys[$0] }
         for key in doomed { removeValue(forKey: key) }
         return doomed.count
     }
@@ -125,35 +142,40 @@ struct FlatTable<Key: FlatTableKey, Value: Sendable>: Sendable {
     }
 
     private mutating func insertNew(_ key: Key, _ value: Value) {
-        let mask = storedKeys.count - 1
-        var bucket = home(of: key)
-        while storedKeys[bucket] != nil { bucket = (bucket + 1) & mask }
+        let (home, tag) = hash(of: key)
+        let mask = control.count - 1
+        var bucket = home
+        while control[bucket] != 0 { bucket = (bucket + 1) & mask }
+        control[bucket] = tag
         storedKeys[bucket] = key
         values[bucket] = value
         count += 1
     }
 
     private mutating func grow() {
+        let oldControl = control
         let oldKeys = storedKeys
-        var oldValues = values
-        let capacity = storedKeys.count * 2
-        storedKeys = Array(repeating: nil, count: capacity)
-        values = Array(repeating: nil, count: capacity)
+        let oldValues = values
+        let capacity = control.count * 2
+        control = Array(repeating: 0, count: capacity)
+        storedKeys = Array(repeating: .placeholder, count: capacity)
+        values = Array(repeating: placeholder, count: capacity)
         shift -= 1
         count = 0
-        for bucket in oldKeys.indices {
-            guard let key = oldKeys[bucket] else { continue }
-            insertNew(key, oldValues[bucket].take()!)
+        for bucket in oldControl.indices where oldControl[bucket] != 0 {
+            insertNew(oldKeys[bucket], oldValues[bucket])
         }
     }
 }
 
 extension UInt64: FlatTableKey {
     var word: UInt64 { self }
+    static var placeholder: UInt64 { 0 }
 }
 
 extension Int: FlatTableKey {
     var word: UInt64 { UInt64(UInt(bitPattern: self)) }
+    static var placeholder: Int { 0 }
 }
 
 /// The per-process multiplier of every `FlatTable`. Taken from the standard library's hasher,

@@ -19,7 +19,7 @@ struct SessionTable: Sendable {
     }
 
     private var entries: [Entry] = []
-    private var slotOf = FlatTable<RouteKey, Int>()
+    private var slotOf = FlatTable<RouteKey, Int>(placeholder: -1)
     private var free: [Int] = []
     private var freedDuringEvent: [Int] = []
 

@@ -38,7 +38,7 @@ public struct RouteTable<Owner: Hashable & Sendable>: Sendable {
     }
 
     public let limits: Limits
-    private var routes = FlatTable<RouteKey, Route>()
+    private var routes = FlatTable<RouteKey, Route?>(placeholder: nil)
     private var held: [RouteKey: [Held]] = [:]
     public private(set) var heldCount = 0
 
@@ -48,9 +48,9 @@ public struct RouteTable<Owner: Hashable & Sendable>: Sendable {
 
     public mutating func register(_ key: RouteKey, owner: Owner, now: MonotonicTime) -> RegisterOutcome {
         if let bucket = routes.index(forKey: key) {
-            let existing = routes.value(at: bucket).owner
+            let existing = routes.value(at: bucket)!.owner
             guard existing == owner else { return .duplicate(existing: existing) }
-            routes.modifyValue(at: bucket) { $0.lastUsed = now }
+            routes.modifyValue(at: bucket) { $0!.lastUsed = now }
             return .refreshed
         }
         routes.updateValue(Route(owner: owner, lastUsed: now), forKey: key)
@@ -63,15 +63,15 @@ public struct RouteTable<Owner: Hashable & Sendable>: Sendable {
 
     /// Removes the route if `owner` holds it; another owner's route is left alone.
     public mutating func unregister(_ key: RouteKey, owner: Owner) {
-        if let bucket = routes.index(forKey: key), routes.value(at: bucket).owner == owner { routes.remove(at: bucket) }
+        if let bucket = routes.index(forKey: key), routes.value(at: bucket)!.owner == owner { routes.remove(at: bucket) }
     }
 
     /// The owner of `key`, marking the route as used.
     public mutating func owner(of key: RouteKey, now: MonotonicTime) -> Owner? {
         guard let bucket = routes.index(forKey: key) else { return nil }
         return routes.modifyValue(at: bucket) { route in
-            route.lastUsed = now
-            return route.owner
+            route!.lastUsed = now
+            return route!.owner
         }
     }
 
@@ -87,12 +87,13 @@ public struct RouteTable<Owner: Hashable & Sendable>: Sendable {
     /// Forgets every route of `owner` (its connection closed). Returns how many there were.
     @discardableResult
     public mutating func removeAll(ownedBy owner: Owner) -> Int {
-        routes.removeAll { $1.owner == owner }
+        routes.removeAll { $1!.owner == owner }
     }
 
     /// Drops idle routes and responses held too long. Returns (routes, held responses) dropped.
     public mutating func expire(now: MonotonicTime) -> (routes: Int, held: Int) {
-        let idleRoutes = routes.removeAll { now - $1.lastUsed >= limits.routeIdleMilliseconds }
+        let idle = limits.routeIdleMilliseconds
+        let idleRoutes = routes.removeAll { now - $1!.lastUsed >= idle }
         var heldDropped = 0
         for key in Array(held.keys) {
             let kept = held[key]!.filter { now - $0.arrival < limits.holdMilliseconds }
