@@ -257,6 +257,9 @@ import Testing
     @Test func completedSessionIsUnregisteredAndForgotten() {
         var engine = makeEngine()
         _ = capture(&engine, syn)
+        // What a control link that comes back registers again.
+        #expect(engine.registeredRoutes(of: Lab.target) == [Lab.key])
+        #expect(engine.registeredRoutes(of: IPv4Address(10, 9, 9, 9)).isEmpty)
         _ = capture(&engine, client.bytes(seq: c, ack: s, .ack))
         _ = respond(&engine, synAck(for: Lab.key), at: 1)
         _ = capture(&engine, client.bytes(seq: c, ack: s, [.ack, .psh], payload: request(100)), at: 2)
@@ -277,8 +280,10 @@ import Testing
         #expect(late.sent.first?.sequence == SequenceNumber(c + 101))
         #expect(engine.counters.lingerResets == 1)
         #expect(engine.counters.responsesUnmatched == 0)
+        #expect(engine.registeredRoutes(of: Lab.target) == [Lab.key])
         // ... and is unregistered a few seconds later.
         #expect(tick(&engine, at: 3010).controls == [.unregister(Lab.key)])
+        #expect(engine.registeredRoutes(of: Lab.target).isEmpty)
         #expect(respond(&engine, RespondingTarget().header(seq: t + 301, ack: c + 101, .ack), at: 3011).isEmpty)
         #expect(engine.counters.responsesUnmatched == 1)
         // And the client's last ACK belongs to no session any more: a stray, not a lost request.

@@ -94,6 +94,9 @@ struct SessionTable: Sendable {
         freedDuringEvent.removeAll(keepingCapacity: true)
     }
 
+    /// The key of the session in `slot`.
+    func key(of slot: Int) -> RouteKey { entries[slot].session.key }
+
     /// The live slots, in slot order.
     var liveSlots: [Int] { entries.indices.filter { contains($0) } }
 }

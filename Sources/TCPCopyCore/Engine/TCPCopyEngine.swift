@@ -76,6 +76,15 @@ public struct TCPCopyEngine: Sendable {
     /// The online ports we copy, for the capture filter.
     public var onlinePorts: Set<UInt16> { Set(configuration.routes.map(\.onlinePort)) }
 
+    /// The routes registered with `target`'s intercept and not withdrawn since: every live
+    /// session registered its route when it started, and a finished one's route stays
+    /// registered while it lingers. A control link that comes back registers them again, so the
+    /// daemon keeps no set of its own (which cost two hash insertions a session).
+    public func registeredRoutes(of target: IPv4Address) -> [RouteKey] {
+        sessions.liveSlots.map { sessions.key(of: $0) }.filter { $0.targetAddress == target }
+            + lingering.added.keys.filter { $0.targetAddress == target }
+    }
+
     /// The distinct targets, each with its intercept.
     public var targets: [IPv4Address] {
         var seen: Set<IPv4Address> = []

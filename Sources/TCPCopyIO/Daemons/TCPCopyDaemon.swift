@@ -44,10 +44,8 @@ public final class TCPCopyDaemon {
     /// sessions started while the link was down. They are registered again when the link is
     /// back (`registrationsReplayed`); those that gave up before are lost.
     private var registrationsWithoutLink = 0
-    /// The sessions registered with each target's intercept (or meant to be, while its link was
-    /// down): replayed when a link is re-established, so that sessions started during an outage
-    /// get their responses once intercept is back.
-    private var registeredKeys: [IPv4Address: Set<RouteKey>] = [:]
+    /// Registrations sent again when a link was re-established (`engine.registeredRoutes`), so
+    /// that sessions started during an outage get their responses once intercept is back.
     private var registrationsReplayed = 0
     /// Control traffic of links already lost, so that totals survive reconnections.
     private var closedControlBytes = (received: 0, sent: 0)
@@ -231,12 +229,8 @@ public final class TCPCopyDaemon {
             switch action {
             case .control(let message, let target):
                 switch message {
-                case .register(let key):
-                    registeredKeys[target, default: []].insert(key)
-                    metrics?.sessionStarted(key)
-                case .unregister(let key):
-                    registeredKeys[target]?.remove(key)
-                    metrics?.sessionEnded(key)
+                case .register(let key): metrics?.sessionStarted(key)
+                case .unregister(let key): metrics?.sessionEnded(key)
                 default: break
                 }
                 guard let link = links[target] else {
@@ -348,7 +342,7 @@ public final class TCPCopyDaemon {
             try? loop.modify(link.descriptor, token: token, writable: false)
             links[target] = link.connection
             let attempts = (backoffs.removeValue(forKey: target)?.failures ?? 0) + 1
-            let replayed = registeredKeys[target] ?? []
+            let replayed = engine.registeredRoutes(of: target)
             for key in replayed { link.connection.send(.register(key)) }
             registrationsReplayed += replayed.count
             logger.warning(
