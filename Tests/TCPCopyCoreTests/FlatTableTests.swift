@@ -3,24 +3,12 @@ import Testing
 @testable import TCPCopyCore
 
 @Suite struct FlatTableTests {
-    /// A deterministic generator, so that a failure replays.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Random insertions, replacements and removals, checked against a Dictionary after each.
     /// With `multiplier` 1 every small key has bucket 0: every entry sits in one long run, which
     /// exercises probing, wrapping round the end and the removal's backward shift.
     @Test(arguments: [UInt64(1), FlatTableSeed.multiplier])
     func behavesLikeADictionary(multiplier: UInt64) {
-        var random = SplitMix(state: multiplier)
+        var random = SeededGenerator(seed: multiplier)
         var table = FlatTable<UInt64, Int>(placeholder: -1, multiplier: multiplier)
         var reference: [UInt64: Int] = [:]
         for step in 0..<4000 {
