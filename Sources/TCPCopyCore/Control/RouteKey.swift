@@ -24,11 +24,9 @@ public struct RouteKey: Hashable, Sendable, CustomStringConvertible, FlatTableKe
             targetAddress: packet.source, targetPort: packet.sourcePort)
     }
 
-    /// Two words instead of four fields: intercept hashes a key for every response it routes.
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(UInt64(clientAddress.value) << 32 | UInt64(targetAddress.value))
-        hasher.combine(UInt32(clientPort) << 16 | UInt32(targetPort))
-    }
+    /// One word, the one the tables find a key by (`FlatTable`): what still hashes a key with
+    /// `Hasher` (responses held for their registration, metrics, tests) pays one `combine`.
+    public func hash(into hasher: inout Hasher) { hasher.combine(word) }
 
     /// Tells apart every client of one target address and port (see `hashWord`).
     var word: UInt64 { hashWord(clientAddress, clientPort, targetAddress, targetPort) }

@@ -10,18 +10,11 @@ func hashWord(_ a: IPv4Address, _ portA: UInt16, _ b: IPv4Address, _ portB: UInt
 }
 
 /// A connection as the online server sees it.
-struct CaptureKey: Hashable, FlatTableKey {
+struct CaptureKey: FlatTableKey {
     var clientAddress: IPv4Address
     var clientPort: UInt16
     var onlineAddress: IPv4Address
     var onlinePort: UInt16
-
-    static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.clientAddress == rhs.clientAddress && lhs.clientPort == rhs.clientPort
-            && lhs.onlineAddress == rhs.onlineAddress && lhs.onlinePort == rhs.onlinePort
-    }
-
-    func hash(into hasher: inout Hasher) { hasher.combine(word) }
 
     /// Tells apart every client of one online address and port (see `hashWord`).
     var word: UInt64 { hashWord(clientAddress, clientPort, onlineAddress, onlinePort) }

@@ -95,8 +95,14 @@ struct FlatTable<Key: FlatTableKey, Value: Sendable>: Sendable {
     mutating func updateValue(_ value: Value, forKey key: Key) {
         if let bucket = index(forKey: key) {
             values[bucket] = value
-            return
+        } else {
+            insert(value, forAbsentKey: key)
         }
+    }
+
+    /// Stores `value` under `key`, which the caller has just looked up and not found: saves
+    /// `updateValue` its second search.
+    mutating func insert(_ value: Value, forAbsentKey key: Key) {
         if (count + 1) * 4 > control.count * 3 { grow() }
         insertNew(key, value)
     }

@@ -64,7 +64,8 @@ struct SessionTable: Sendable {
     mutating func insert(_ session: EmulatedSession, capture: CaptureKey?) -> Int {
         let key = session.key
         let slot: Int
-        if let existing = slotOf[key] {
+        if let bucket = slotOf.index(forKey: key) {
+            let existing = slotOf.value(at: bucket)
             entries[existing] = Entry(session: session, capture: capture, isLive: true)
             return existing
         } else if let reused = free.popLast() {
@@ -74,7 +75,7 @@ struct SessionTable: Sendable {
             slot = entries.count
             entries.append(Entry(session: session, capture: capture, isLive: true))
         }
-        slotOf.updateValue(slot, forKey: key)
+        slotOf.insert(slot, forAbsentKey: key)
         return slot
     }
 

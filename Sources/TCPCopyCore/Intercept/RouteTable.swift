@@ -53,7 +53,7 @@ public struct RouteTable<Owner: Hashable & Sendable>: Sendable {
             routes.modifyValue(at: bucket) { $0!.lastUsed = now }
             return .refreshed
         }
-        routes.updateValue(Route(owner: owner, lastUsed: now), forKey: key)
+        routes.insert(Route(owner: owner, lastUsed: now), forAbsentKey: key)
         // Most registrations find nothing held: skip the lookup then. A closure, not a key
         // path: in this generic type a key path is instantiated by the runtime on every call.
         guard heldCount > 0, let waiting = held.removeValue(forKey: key) else { return .added(held: []) }
