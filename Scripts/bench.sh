@@ -278,10 +278,20 @@ measure() {
         # shellcheck disable=SC2086  # a list of pids
         cpu0[$name]=$(bench_cpu ${pids[$name]})
     done
+    # The machine's CPU over the load alone (the drain after it is the daemons' catching up):
+    # the budget the copying and the online work shared.
+    local machine0 machine1
+    local -A cpu_load
+    machine0=$(bench_machine_cpu)
     started=$(date +%s.%N)
     local result
     result=$(run_load "$mode" "$rate" "$tag")
     ended=$(date +%s.%N)
+    machine1=$(bench_machine_cpu)
+    for name in on tg tc ic; do
+        # shellcheck disable=SC2086
+        cpu_load[$name]=$(bench_cpu ${pids[$name]})
+    done
     if ((copy)); then
         wait_drained "$online0" "$target0"
     else
@@ -317,7 +327,13 @@ measure() {
         read -ra a <<<"${cpu0[$name]}"
         read -ra b <<<"${cpu1[$name]}"
         line+=" cpu_${name}_ticks=$((b[0] - a[0])) cpu_${name}_ns=$((b[1] - a[1]))"
+        read -ra b <<<"${cpu_load[$name]}"
+        line+=" cpu_${name}_load_ticks=$((b[0] - a[0]))"
     done
+    read -ra a <<<"$machine0"
+    read -ra b <<<"$machine1"
+    line+=" machine_busy_ticks=$((b[0] - a[0])) machine_total_ticks=$((b[1] - a[1]))"
+    line+=" machine_steal_ticks=$((b[2] - a[2])) machine_softirq_ticks=$((b[3] - a[3]))"
     read -ra a <<<"$listen0"
     read -ra b <<<"$listen1"
     line+=" online_listen_drops=$((b[0] - a[0])) target_listen_drops=$((b[1] - a[1]))"

@@ -62,6 +62,15 @@ bench_cpu() {
     echo "$ticks $ns"
 }
 
+# bench_machine_cpu: "BUSY TOTAL STEAL SOFTIRQ", clock ticks summed over every CPU so far, from
+# the first line of /proc/stat (user nice system idle iowait irq softirq steal ...). Busy is
+# user + nice + system + irq + softirq; total adds idle, iowait and steal (time the hypervisor
+# gave to someone else, which no process here could use).
+bench_machine_cpu() {
+    awk '$1 == "cpu" { busy = $2 + $3 + $4 + $7 + $8; print busy, busy + $5 + $6 + $9, $9, $8; exit }' \
+        /proc/stat
+}
+
 # bench_vmhwm PID: peak resident set (VmHWM) in kB; 0 if the process is gone.
 bench_vmhwm() {
     awk '/^VmHWM:/ { print $2; found = 1 } END { if (!found) print 0 }' "/proc/$1/status" \

@@ -152,6 +152,18 @@ def run_figures(run):
     figures["ic_vs_nginx"] = ratio(figures["cpu_ic_per10k"], figures["cpu_tg_per10k"])
     figures["tc_vs_nginx_sched"] = ratio(figures["cpu_tc_per10k_sched"], figures["cpu_on_per10k_sched"])
     figures["ic_vs_nginx_sched"] = ratio(figures["cpu_ic_per10k_sched"], figures["cpu_tg_per10k_sched"])
+    # The whole machine over the load's wall time (/proc/stat), and the daemons' and the target
+    # nginx's share of it over the same window: what the CPU budget table is made of.
+    busy = number(run, "machine_busy_ticks") / CLOCK_TICKS
+    total = number(run, "machine_total_ticks") / CLOCK_TICKS
+    daemons = (number(run, "cpu_tc_load_ticks") + number(run, "cpu_ic_load_ticks")) / CLOCK_TICKS
+    figures["machine_busy_s"] = busy if total > 0 else None
+    figures["machine_busy_pct"] = 100 * busy / total if total > 0 else None
+    figures["machine_steal_pct"] = 100 * number(run, "machine_steal_ticks") / CLOCK_TICKS / total if total > 0 else None
+    figures["machine_per10k"] = per_10k(busy, online) if total > 0 else None
+    figures["daemons_load_s"] = daemons if total > 0 else None
+    figures["daemons_load_per10k"] = per_10k(daemons, online) if total > 0 else None
+    figures["tg_load_per10k"] = per_10k(number(run, "cpu_tg_load_ticks") / CLOCK_TICKS, online) if total > 0 else None
     figures["hwm_tc_mb"] = number(run, "hwm_tc_kb") / 1024
     figures["hwm_ic_mb"] = number(run, "hwm_ic_kb") / 1024
     tc = stats_map(run.get("tc_stats"))
@@ -192,6 +204,37 @@ def median_figures(runs):
     return merged
 
 
+def cpu_budget(w, c):
+    """What copying cost the whole machine per request at a load, and what the bar allows.
+
+    With the machine saturated in both runs, each online request without copying costs u =
+    busy / requests of the machine (client, online nginx, the kernel); with copying it costs u
+    plus the copy path (tcpcopy, intercept, the target nginx, the target's and the router's
+    kernel work). A ratio of 0.75x leaves the copy path u / 0.75 - u = u / 3 per request.
+    "Free daemons" is the ratio this run would have shown had tcpcopy and intercept used no
+    CPU at all: the same busy time spread over requests that cost only the rest.
+    """
+    keys = ("machine_per10k", "machine_busy_s", "daemons_load_s")
+    if any(w.get(k) is None or c.get(k) is None for k in keys) or not w.get("machine_per10k"):
+        return None
+    u = w["machine_per10k"]
+    free = None
+    if c["machine_busy_s"] > c["daemons_load_s"] > 0 and w["online_rps"]:
+        free = c["online_rps"] * c["machine_busy_s"] / (c["machine_busy_s"] - c["daemons_load_s"]) / w["online_rps"]
+    return {
+        "busy_pct_without": w["machine_busy_pct"],
+        "busy_pct_with": c["machine_busy_pct"],
+        "steal_pct": max(w["machine_steal_pct"] or 0, c["machine_steal_pct"] or 0),
+        "per10k_without": u,
+        "per10k_with": c["machine_per10k"],
+        "copy_path_per10k": c["machine_per10k"] - u,
+        "allowed_per10k": u * (1 / BAR["full_ratio"] - 1),
+        "target_nginx_per10k": c["tg_load_per10k"],
+        "daemons_per10k": c["daemons_load_per10k"],
+        "ratio_free_daemons": free,
+    }
+
+
 def fmt(value, spec="%.2f", none="-"):
     return none if value is None else spec % value
 
@@ -223,6 +266,7 @@ def report(runs_path, out_dir, meta):
         w, c = loads[load]["without_copying"], loads[load]["with_copying"]
         if w and c:
             loads[load]["online_rps_ratio"] = ratio(c["online_rps"], w["online_rps"])
+            loads[load]["budget"] = cpu_budget(w, c)
 
     idle = {}
     for run in runs:
@@ -342,6 +386,31 @@ def report(runs_path, out_dir, meta):
          "tcpcopy/intercept % of a core"],
         rows))
     lines.append("")
+
+    budgets = [(load, e["budget"]) for load, e in loads.items()
+               if load.endswith("-full") and e.get("budget")]
+    if budgets:
+        lines.append("CPU budget at full load: the whole machine (/proc/stat) over the load's wall time, "
+                     "CPU-s per 10k online requests")
+        rows = []
+        for load, b in budgets:
+            rows.append([
+                load,
+                "%s / %s" % (fmt(b["busy_pct_without"], "%.0f%%"), fmt(b["busy_pct_with"], "%.0f%%")),
+                fmt(b["steal_pct"], "%.1f%%"),
+                fmt(b["per10k_without"], "%.3f"),
+                fmt(b["per10k_with"], "%.3f"),
+                fmt(b["copy_path_per10k"], "%.3f"),
+                fmt(b["allowed_per10k"], "%.3f"),
+                fmt(b["target_nginx_per10k"], "%.3f"),
+                fmt(b["daemons_per10k"], "%.3f"),
+                fmt(b["ratio_free_daemons"], "%.2fx"),
+            ])
+        lines.append(table(
+            ["load", "machine busy w/o / with", "steal", "machine w/o", "machine with",
+             "copy path (with - w/o)", "copy path allowed at 0.75x", "of it: target nginx",
+             "of it: tcpcopy + intercept", "with/w/o had the daemons used no CPU"], rows))
+        lines.append("")
 
     for phase, entry in idle.items():
         lines.append(
