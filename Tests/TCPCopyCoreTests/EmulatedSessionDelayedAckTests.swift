@@ -30,6 +30,21 @@ import Testing
         #expect(driver.tick(at: 60).isEmpty)
     }
 
+    /// The client's FIN, captured before the target answered, waits for the whole answer, the
+    /// target's FIN included, even past a pushed write that would release a request: so it
+    /// carries the ACK of that FIN and the session needs no bare ACK (three packets in all).
+    @Test func theClientsFINWaitsForTheTargetsFINAndCarriesItsACK() {
+        var driver = requestSent()
+        // The client read 500 bytes and the online server's FIN (501), then closed.
+        #expect(driver.client(seq: c + 100, ack: s + 501, [.ack, .fin], at: 15).isEmpty)
+        #expect(driver.target(seq: t, ack: c + 100, [.ack, .psh], length: 500, at: 20).isEmpty)
+        #expect(
+            driver.target(seq: t + 500, ack: c + 100, [.ack, .fin], at: 21) == [
+                .send(toTarget(seq: c + 100, ack: t + 501, [.ack, .fin]))
+            ])
+        #expect(driver.tick(at: 70).isEmpty)
+    }
+
     @Test func withNothingToCarryItTheACKGoesBareAtTheDeadline() {
         var driver = requestSent()
         #expect(driver.target(seq: t, ack: c + 100, length: 500, at: 20).isEmpty)

@@ -404,7 +404,7 @@ public struct EmulatedSession: Sendable {
                 gate.allows(
                     clientAck: segment.clientAck, everythingAcked: everythingAcked,
                     quietMilliseconds: responseQuietTime,
-                    now: now, tuning: tuning)
+                    now: now, tuning: tuning, closing: segment.isFin && segment.payload.isEmpty)
             else { break }
             // The FIN waits until the target has acknowledged every byte before it.
             if segment.isFin && targetAcked != segment.sequence { break }

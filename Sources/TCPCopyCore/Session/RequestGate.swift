@@ -40,10 +40,11 @@ struct RequestGate: Sendable {
     }
 
     /// `quietMilliseconds`: how long the target must have been silent after answering something
-    /// for its answer to count as complete.
+    /// for its answer to count as complete. `closing`: the burst is the client's bare FIN, which
+    /// waits for the whole answer (see below).
     func allows(
         clientAck: SequenceNumber, everythingAcked: Bool, quietMilliseconds: Int64, now: MonotonicTime,
-        tuning: SessionTuning
+        tuning: SessionTuning, closing: Bool = false
     ) -> Bool {
         guard let releasedAck else { return true }
         let expected = clientAck - releasedAck
@@ -53,7 +54,13 @@ struct RequestGate: Sendable {
         // least half as much as the online server: take its answer as complete now, rather than
         // after round trips of quiet that CPU load can stretch. (Half: an answer a little shorter
         // than the online one is common; a header written apart from its body is not the end.)
-        if answered > 0 && everythingAcked && answerPushed && answered * 2 >= expected { return true }
+        //
+        // Not for the client's FIN: nothing follows it, so it loses nothing by waiting for the
+        // rest of the answer, which is usually the target's own FIN a moment behind its last
+        // write. Sent after that FIN, ours carries the acknowledgment of it and the session takes
+        // three packets (SYN, request, FIN); sent between them, the target's FIN needs a bare ACK
+        // of its own, a fourth packet through the whole copy path.
+        if !closing && answered > 0 && everythingAcked && answerPushed && answered * 2 >= expected { return true }
         if answered > 0 && everythingAcked
             && now - lastAnswerAt >= quietMilliseconds
         {
