@@ -114,6 +114,25 @@ import Testing
         #expect(driver.tick(at: 1_000_000).isEmpty)
     }
 
+    /// A session's port may have carried an older connection the target still holds; a RST of
+    /// that connection, in its own sequence space, must not end the session.
+    @Test func aResetOfAnOlderConnectionOnThePortIsIgnored() {
+        var driver = SessionDriver()
+        // During the handshake: a RST without ACK, or acknowledging something else.
+        #expect(driver.target(seq: 0x4000_0000, ack: 0, .rst, at: 1).isEmpty)
+        #expect(driver.target(seq: 0x4000_0000, ack: 77_777, [.rst, .ack], at: 1).isEmpty)
+        #expect(driver.state == .synSent)
+        driver.establish(at: 2)
+        _ = driver.client(seq: c, ack: s, payload: request(100), at: 10)
+        // Established: a RST far from the target's stream.
+        #expect(driver.target(seq: t &+ 0x4000_0000, ack: c + 100, [.rst, .ack], at: 20).isEmpty)
+        #expect(driver.target(seq: t &- 1, ack: c + 100, .rst, at: 20).isEmpty)
+        #expect(driver.state == .established)
+        #expect(driver.session.strayResets == 4)
+        // The target's own reset, a little past what we saw of its stream (a segment missed).
+        #expect(driver.target(seq: t + 1000, ack: c + 100, .rst, at: 21) == [.finished(Lab.key, .resetByTarget)])
+    }
+
     @Test func targetResetDuringTheHandshake() {
         // A target that refuses the connection (port closed).
         var driver = SessionDriver()

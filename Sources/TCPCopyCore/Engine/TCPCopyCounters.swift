@@ -41,6 +41,9 @@ public struct TCPCopyCounters: Sendable, Equatable {
     /// Old connections the target still held on a copy's port (TIME_WAIT, left by an earlier
     /// copy), answered with a RST so that the new session could start.
     public var staleConnectionsReset = 0
+    /// The target's RSTs of an older connection on a session's port (a client reused it while
+    /// the target still held the old one), not taken as the end of the new session.
+    public var strayResetsIgnored = 0
     /// Late target packets of finished sessions answered with a RST (our last packet was lost).
     public var lingerResets = 0
 
@@ -73,6 +76,7 @@ public struct TCPCopyCounters: Sendable, Equatable {
         line.add("retransmissions", retransmissions)
         line.add("stale_connections_reset", staleConnectionsReset)
         line.add("linger_resets", lingerResets)
+        line.add("stray_resets_ignored", strayResetsIgnored)
         return line
     }
 }

@@ -402,11 +402,12 @@ public struct TCPCopyEngine: Sendable {
                         ? slot : sessions.slot(of: key)
                 else { break }
                 counters.sessionsEnded[outcome, default: 0] += 1
-                let (retransmissions, staleResets, targetHoldsTimeWait) = sessions.read(finished) {
-                    ($0.retransmissions, $0.staleConnectionResets, $0.targetHoldsTimeWait)
+                let (retransmissions, staleResets, strayResets, targetHoldsTimeWait) = sessions.read(finished) {
+                    ($0.retransmissions, $0.staleConnectionResets, $0.strayResets, $0.targetHoldsTimeWait)
                 }
                 counters.retransmissions += retransmissions
                 counters.staleConnectionsReset += staleResets
+                counters.strayResetsIgnored += strayResets
                 // The port stays busy while the target may still hold it: TIME_WAIT when it
                 // closed first, or while the route lingers; a reset target holds nothing.
                 let busyFor: Int64 =

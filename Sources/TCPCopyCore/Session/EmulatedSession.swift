@@ -87,6 +87,8 @@ public struct EmulatedSession: Sendable {
     public private(set) var retransmissions = 0
     /// Old connections of this port the target still held and we reset (`staleConnectionReset`).
     public private(set) var staleConnectionResets = 0
+    /// RSTs of an older connection on this port, turned away (`resetBelongsHere`).
+    public private(set) var strayResets = 0
     /// The target keeps this port in TIME_WAIT after we finish: its FIN did not acknowledge
     /// ours (it closed first, or the two FINs crossed, which also ends in TIME_WAIT on its side).
     public private(set) var targetHoldsTimeWait = false
@@ -256,6 +258,10 @@ public struct EmulatedSession: Sendable {
         guard !isClosed else { return }
         lastActivity = now
         if header.flags.contains(.rst) {
+            guard resetBelongsHere(header) else {
+                strayResets += 1
+                return
+            }
             return finish(.resetByTarget, actions: &actions)
         }
         if header.flags.contains(.syn) {
@@ -306,6 +312,28 @@ public struct EmulatedSession: Sendable {
         pump(now: now, actions: &actions)
         acknowledgeIfDue(now: now, actions: &actions)
     }
+
+    /// Whether a RST from the target ends this connection or an older one on the same port.
+    ///
+    /// A session's port may have carried an older connection that the target still holds (a
+    /// reclaimed TIME_WAIT port, a client that reused its port); a RST of that connection, in
+    /// its own sequence space, reaches this session through intercept, which routes by port.
+    /// As RFC 793 and RFC 5961 say: during the handshake a RST counts only if it acknowledges
+    /// our SYN; after it, only if its sequence number is where the target's stream is (at or a
+    /// little past what we have seen of it, in case intercept missed a segment). A real reset
+    /// this turns away is not lost: the target answers our next segment with a RST whose
+    /// sequence number is that segment's acknowledgment, exactly where we are.
+    private func resetBelongsHere(_ reset: TCPPacket) -> Bool {
+        if state == .synSent {
+            return reset.flags.contains(.ack) && reset.acknowledgment == clientISN + 1
+        }
+        let offset = reset.sequence - targetNext
+        return offset >= 0 && offset < Self.resetWindow
+    }
+
+    /// How far past what we have seen of the target's stream a RST may start: 1 MiB, far more
+    /// than a target sends unseen, while a stranger's sequence number lands in it once in 4,096.
+    private static let resetWindow = 1 << 20
 
     /// Timers: retransmissions, held requests whose wait ran out, delayed ACKs, idle and close
     /// timeouts.
