@@ -71,14 +71,25 @@ import Testing
         #expect(driver.state == .synSent)
     }
 
-    @Test func repeatedSynAckIsAcknowledgedAgainWithoutResendingData() {
+    /// The request carried our ACK of the SYN-ACK and the target repeats its SYN-ACK: the
+    /// handshake did not complete there, so the request goes again, its sequence number where
+    /// the target's handshake (a SYN cookie's check, too) expects the ACK.
+    @Test func repeatedSynAckResendsTheUnacknowledgedRequest() {
         var driver = SessionDriver()
         driver.establish()
         let data = request(10)
         #expect(driver.client(seq: c, ack: s, payload: data, at: 2).sent.count == 1)
         let again = driver.synAck(at: 3)
-        #expect(again == [.send(toTarget(seq: c + 10, ack: t, .ack))])
+        #expect(again == [.send(toTarget(seq: c, ack: t, [.ack, .psh], payload: data))])
         #expect(driver.state == .established)
+        #expect(driver.session.retransmissions == 1)
+    }
+
+    /// With nothing unacknowledged, a repeated SYN-ACK is answered by an ACK at once.
+    @Test func repeatedSynAckWithNothingInFlightIsAcknowledgedAgain() {
+        var driver = SessionDriver()
+        driver.establish()
+        #expect(driver.synAck(at: 3) == [.send(toTarget(seq: c, ack: t, .ack))])
     }
 
     @Test func clientSYNRetransmissionDoesNothing() {

@@ -266,6 +266,7 @@ public struct EmulatedSession: Sendable {
         }
         if header.flags.contains(.syn) {
             guard header.flags.contains(.ack), header.acknowledgment == clientISN + 1 else { return }
+            let repeated = state != .synSent
             if state == .synSent {
                 if retransmitCount == 0 { roundTrip.add(sampleMilliseconds: now - startedAt) }
                 learnHandshake(from: header)
@@ -273,9 +274,19 @@ public struct EmulatedSession: Sendable {
                 stopRetransmitTimer()
             }
             // Our ACK of the SYN-ACK completes the target's handshake, so it cannot wait: it rides
-            // on the first request if one goes now, else goes bare. A repeated SYN-ACK (our ACK
-            // was lost) is answered the same way.
+            // on the first request if one goes now, else goes bare.
             delayedAck.makeDue(now: now)
+            // A repeated SYN-ACK: the segment that carried our ACK did not complete the
+            // handshake (lost, or dropped by a full accept queue). The ACK must start again at
+            // our first unacknowledged byte, on that segment resent. An ACK at the end of what we
+            // sent would also do for a target that kept the half-open connection; but a target
+            // whose SYN queue overflowed answers with SYN cookies and keeps nothing, and checks
+            // the cookie against the ACK's sequence number less one: it resets an ACK past the
+            // data it never got, and the session and its request are lost (traced in the
+            // benchmark at short full load, where the target's listen queue overflows).
+            if repeated && !inFlight.isEmpty {
+                return resendFirstUnacknowledged(actions: &actions)
+            }
             pump(now: now, actions: &actions)
             return acknowledgeIfDue(now: now, actions: &actions)
         }
