@@ -251,6 +251,18 @@ wait_drained() {
     done
 }
 
+# cpu_readings ARRAY: ARRAY[NAME] = the CPU so far (bench_cpu) of the processes of measure's
+# pids[NAME], for each of the four names.
+cpu_readings() {
+    local -n readings=$1
+    local name
+    for name in on tg tc ic; do
+        # A list of pids; `readings` is the caller's associative array (a nameref).
+        # shellcheck disable=SC2086,SC2034,SC2004
+        readings[$name]=$(bench_cpu ${pids[$name]})
+    done
+}
+
 # measure LOAD COPY REP: one run; appends one line of key=value to runs.txt.
 measure() {
     local load=$1 copy=$2 rep=$3 mode=${1%%-*} rate=${1#*-} tag
@@ -274,10 +286,7 @@ measure() {
     target0=$(lab_nginx_count target)
     listen0="$(bench_listen_drops online) $(bench_listen_drops target)"
     links0=$(bench_link_drops)
-    for name in on tg tc ic; do
-        # shellcheck disable=SC2086  # a list of pids
-        cpu0[$name]=$(bench_cpu ${pids[$name]})
-    done
+    cpu_readings cpu0
     # The machine's CPU over the load alone (the drain after it is the daemons' catching up):
     # the budget the copying and the online work shared.
     local machine0 machine1
@@ -288,10 +297,7 @@ measure() {
     result=$(run_load "$mode" "$rate" "$tag")
     ended=$(date +%s.%N)
     machine1=$(bench_machine_cpu)
-    for name in on tg tc ic; do
-        # shellcheck disable=SC2086
-        cpu_load[$name]=$(bench_cpu ${pids[$name]})
-    done
+    cpu_readings cpu_load
     if ((copy)); then
         wait_drained "$online0" "$target0"
     else
@@ -302,10 +308,7 @@ measure() {
     target1=$(lab_nginx_count target)
     listen1="$(bench_listen_drops online) $(bench_listen_drops target)"
     links1=$(bench_link_drops)
-    for name in on tg tc ic; do
-        # shellcheck disable=SC2086
-        cpu1[$name]=$(bench_cpu ${pids[$name]})
-    done
+    cpu_readings cpu1
     local tc_stats="" ic_stats="" raw_drops=0 queue_drops="0 0"
     if ((copy)); then
         raw_drops=$(bench_raw_drops online)
@@ -333,7 +336,7 @@ measure() {
     read -ra a <<<"$machine0"
     read -ra b <<<"$machine1"
     line+=" machine_busy_ticks=$((b[0] - a[0])) machine_total_ticks=$((b[1] - a[1]))"
-    line+=" machine_steal_ticks=$((b[2] - a[2])) machine_softirq_ticks=$((b[3] - a[3]))"
+    line+=" machine_steal_ticks=$((b[2] - a[2]))"
     read -ra a <<<"$listen0"
     read -ra b <<<"$listen1"
     line+=" online_listen_drops=$((b[0] - a[0])) target_listen_drops=$((b[1] - a[1]))"

@@ -62,12 +62,12 @@ bench_cpu() {
     echo "$ticks $ns"
 }
 
-# bench_machine_cpu: "BUSY TOTAL STEAL SOFTIRQ", clock ticks summed over every CPU so far, from
+# bench_machine_cpu: "BUSY TOTAL STEAL", clock ticks summed over every CPU so far, from
 # the first line of /proc/stat (user nice system idle iowait irq softirq steal ...). Busy is
 # user + nice + system + irq + softirq; total adds idle, iowait and steal (time the hypervisor
 # gave to someone else, which no process here could use).
 bench_machine_cpu() {
-    awk '$1 == "cpu" { busy = $2 + $3 + $4 + $7 + $8; print busy, busy + $5 + $6 + $9, $9, $8; exit }' \
+    awk '$1 == "cpu" { busy = $2 + $3 + $4 + $7 + $8; print busy, busy + $5 + $6 + $9, $9; exit }' \
         /proc/stat
 }
 

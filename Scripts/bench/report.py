@@ -154,16 +154,20 @@ def run_figures(run):
     figures["ic_vs_nginx_sched"] = ratio(figures["cpu_ic_per10k_sched"], figures["cpu_tg_per10k_sched"])
     # The whole machine over the load's wall time (/proc/stat), and the daemons' and the target
     # nginx's share of it over the same window: what the CPU budget table is made of.
+    # (Runs written before the readings existed have none: their figures are None.)
     busy = number(run, "machine_busy_ticks") / CLOCK_TICKS
     total = number(run, "machine_total_ticks") / CLOCK_TICKS
     daemons = (number(run, "cpu_tc_load_ticks") + number(run, "cpu_ic_load_ticks")) / CLOCK_TICKS
-    figures["machine_busy_s"] = busy if total > 0 else None
-    figures["machine_busy_pct"] = 100 * busy / total if total > 0 else None
-    figures["machine_steal_pct"] = 100 * number(run, "machine_steal_ticks") / CLOCK_TICKS / total if total > 0 else None
-    figures["machine_per10k"] = per_10k(busy, online) if total > 0 else None
-    figures["daemons_load_s"] = daemons if total > 0 else None
-    figures["daemons_load_per10k"] = per_10k(daemons, online) if total > 0 else None
-    figures["tg_load_per10k"] = per_10k(number(run, "cpu_tg_load_ticks") / CLOCK_TICKS, online) if total > 0 else None
+    machine = {
+        "machine_busy_s": busy,
+        "machine_busy_pct": 100 * busy / total if total > 0 else None,
+        "machine_steal_pct": 100 * number(run, "machine_steal_ticks") / CLOCK_TICKS / total if total > 0 else None,
+        "machine_per10k": per_10k(busy, online),
+        "daemons_load_s": daemons,
+        "daemons_load_per10k": per_10k(daemons, online),
+        "tg_load_per10k": per_10k(number(run, "cpu_tg_load_ticks") / CLOCK_TICKS, online),
+    }
+    figures.update(machine if total > 0 else dict.fromkeys(machine))
     figures["hwm_tc_mb"] = number(run, "hwm_tc_kb") / 1024
     figures["hwm_ic_mb"] = number(run, "hwm_ic_kb") / 1024
     tc = stats_map(run.get("tc_stats"))
