@@ -5,11 +5,13 @@
 // time; 70 s of them warm the engine up before the measured ones. Each one is five captured packets (SYN, the handshake ACK, a 120-byte request, the ACK of
 // the 400-byte response, FIN) and five response headers from the target (SYN-ACK, the ACK of the
 // request, the 400-byte response, its FIN, the ACK of our FIN), interleaved as a real run
-// interleaves them; the engine ticks every 10 ms. Every segment the engine sends is encoded into
-// one reused buffer, as the daemon does.
+// interleaves them; the engine ticks every 10 ms. Each response header reaches the engine through
+// the control decoder, from the frame intercept would send, and every segment the engine sends is
+// encoded into one reused buffer, as the daemon does.
 //
 // Packets and headers are built outside the measured functions (named `instrumented…`, which
-// engine.sh's callgrind collects alone), so the figures are the engine's and the encoder's.
+// engine.sh's callgrind collects alone), so the figures are the engine's, the decoder's and the
+// encoder's.
 // Heap allocations are counted around the same calls when Scripts/bench/malloc-count.c is
 // preloaded (it exports the counter this reads).
 import Glibc
@@ -80,6 +82,8 @@ struct Replay {
     private var actions: [EngineAction] = []
     private var packetBuffer: [UInt8] = []
     private var captureBuffer: [UInt8] = []
+    private var frameBuffer: [UInt8] = []
+    private var decoder = ControlDecoder()
     private var lastTick = MonotonicTime.zero
     /// The session the last SYN registered: its responses' addresses.
     private var lastRegistered: RouteKey?
@@ -219,14 +223,20 @@ struct Replay {
             options: options ?? TCPOptions(timestamp: .init(value: 90_000 + clock, echoReply: clock)),
             payload: response[..<length]
         ).encode()
-        let header = ResponseHeader(packetPrefix: bytes)!
+        // As intercept sends it: the headers in a control frame, which the daemon decodes.
+        let headerLength = ResponseHeader(packetPrefix: bytes)!.packet.headerLength
+        frameBuffer.removeAll(keepingCapacity: true)
+        bytes.withUnsafeBytes {
+            ControlEncoder.encodeResponse(headers: UnsafeRawBufferPointer(rebasing: $0[..<headerLength]), into: &frameBuffer)
+        }
         tally.responses += 1
         if counting {
             let before = AllocationCounter.value
-            instrumentedResponse(&engine, header, now: now, actions: &actions)
+            instrumentedResponse(&engine, &decoder, frameBuffer, now: now, actions: &actions)
             tally.allocations += AllocationCounter.value - before
         } else {
-            engine.response(header, now: now, actions: &actions)
+            decoder.append(frameBuffer)
+            if case .response(let header)? = try! decoder.next() { engine.response(header, now: now, actions: &actions) }
         }
         perform(counting: counting)
     }
@@ -263,9 +273,11 @@ func instrumentedCaptured(
 
 @inline(never)
 func instrumentedResponse(
-    _ engine: inout TCPCopyEngine, _ header: ResponseHeader, now: MonotonicTime, actions: inout [EngineAction]
+    _ engine: inout TCPCopyEngine, _ decoder: inout ControlDecoder, _ frame: [UInt8], now: MonotonicTime,
+    actions: inout [EngineAction]
 ) {
-    engine.response(header, now: now, actions: &actions)
+    decoder.append(frame)
+    if case .response(let header)? = try! decoder.next() { engine.response(header, now: now, actions: &actions) }
 }
 
 @inline(never)

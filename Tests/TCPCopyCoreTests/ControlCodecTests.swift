@@ -111,6 +111,21 @@ private func frame(type: UInt8, flags: UInt8 = 0, body: [UInt8], length: Int? = 
         #expect(decoded == .response(header))
     }
 
+    @Test func headerBytesHoldUpTo120BytesAndCompareByContent() throws {
+        let bytes = (0..<120).map { UInt8($0) }
+        let whole = try #require(HeaderBytes(bytes))
+        #expect(whole.withUnsafeBytes { Array($0) } == bytes)
+        #expect(HeaderBytes(bytes + [0]) == nil)
+        // Made from an array or from a slice of a longer one: the same value, the same hash.
+        let fromArray = try #require(HeaderBytes(Array(bytes[10..<62])))
+        let fromSlice = try #require(HeaderBytes(bytes[10..<62]))
+        #expect(fromArray == fromSlice)
+        #expect(fromArray.hashValue == fromSlice.hashValue)
+        #expect(fromArray.count == 52)
+        #expect(fromArray != HeaderBytes(bytes[10..<61]))
+        #expect(fromArray != HeaderBytes(bytes[11..<63]))
+    }
+
     @Test func encodeIntoAppends() {
         var buffer: [UInt8] = [0xEE]
         ControlEncoder.encode(.heartbeat, into: &buffer)

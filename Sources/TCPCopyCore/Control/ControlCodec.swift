@@ -57,7 +57,7 @@ public enum ControlEncoder {
                 body.storeBigEndian(key.targetPort, at: 10)
             }
         case .response(let header):
-            header.bytes.withUnsafeBytes { appendFrame(.response, body: $0, into: &buffer) }
+            header.headers.withUnsafeBytes { appendFrame(.response, body: $0, into: &buffer) }
         case .heartbeat:
             appendFrame(.heartbeat, body: UnsafeRawBufferPointer(start: nil, count: 0), into: &buffer)
         }
@@ -215,7 +215,7 @@ public struct ControlDecoder: Sendable {
                 targetPort: body.readUInt16(at: 10)!)
             return type == .register ? .register(key) : .unregister(key)
         case .response:
-            guard let header = ResponseHeader(bytes: Array(body)) else {
+            guard let header = ResponseHeader(bytes: body) else {
                 throw .badBody(type: type.rawValue)
             }
             return .response(header)

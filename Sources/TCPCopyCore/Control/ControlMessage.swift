@@ -31,25 +31,76 @@ public enum GoodbyeReason: UInt16, Sendable, CaseIterable {
 /// The headers of one response packet, validated: IPv4, TCP, lengths consistent. Its bytes are
 /// exactly the IP header and the TCP header with options; the IP total length field still says
 /// how long the packet was, payload included.
+///
+/// The bytes are kept inline (`HeaderBytes`), not in an array: tcpcopy decodes one of these for
+/// every packet the target sends, and an array each time was a heap allocation and a free per
+/// response (about 500 of the 1,200 instructions decoding one took, Scripts/bench/engine.sh).
 public struct ResponseHeader: Hashable, Sendable {
-    public let bytes: [UInt8]
+    public let headers: HeaderBytes
     public let packet: TCPPacket
 
+    /// The header bytes as an array (a copy, for tests and logs).
+    public var bytes: [UInt8] { headers.withUnsafeBytes { Array($0) } }
+
     /// Validates `bytes`; nil unless they are exactly an IPv4 header and a TCP header.
-    public init?(bytes: [UInt8]) {
-        guard case .success(let packet) = TCPPacket.parse(bytes, requirePayload: false),
-            packet.headerLength == bytes.count
-        else { return nil }
-        self.bytes = bytes
-        self.packet = packet
+    public init?<C: Collection>(bytes: C) where C.Element == UInt8, C.Index == Int {
+        self.init(bytes, exactly: true)
     }
 
     /// The headers at the front of a packet (`bytes` may be longer, or hold only headers).
     public init?<C: Collection>(packetPrefix bytes: C) where C.Element == UInt8, C.Index == Int {
-        guard case .success(let packet) = TCPPacket.parse(bytes, requirePayload: false) else {
-            return nil
-        }
-        self.bytes = Array(bytes.prefix(packet.headerLength))
+        self.init(bytes, exactly: false)
+    }
+
+    private init?<C: Collection>(_ bytes: C, exactly: Bool) where C.Element == UInt8, C.Index == Int {
+        guard case .success(let packet) = TCPPacket.parse(bytes, requirePayload: false),
+            !exactly || packet.headerLength == bytes.count,
+            let headers = HeaderBytes(bytes.prefix(packet.headerLength))
+        else { return nil }
+        self.headers = headers
         self.packet = packet
+    }
+}
+
+/// Up to 120 bytes (the longest IPv4 header, 60, and the longest TCP header, 60) stored in the
+/// value itself, so that making one allocates nothing.
+public struct HeaderBytes: Hashable, Sendable {
+    public static let capacity = 120
+
+    private var storage:
+        (
+            UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+            UInt64, UInt64, UInt64
+        ) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    public let count: Int
+
+    /// Nil when `bytes` are longer than `capacity`.
+    public init?<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        // Arrays and their slices are copied in one go; other collections through an array.
+        let made =
+            bytes.withContiguousStorageIfAvailable { Self(UnsafeRawBufferPointer($0)) }
+            ?? Array(bytes).withUnsafeBytes { Self($0) }
+        guard let made else { return nil }
+        self = made
+    }
+
+    /// Nil when `bytes` are longer than `capacity`.
+    public init?(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count <= Self.capacity else { return nil }
+        count = bytes.count
+        withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: bytes) }
+    }
+
+    /// Calls `body` with the bytes (valid only during the call).
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try Swift.withUnsafeBytes(of: storage) { try body(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+    }
+
+    public static func == (lhs: HeaderBytes, rhs: HeaderBytes) -> Bool {
+        lhs.count == rhs.count && lhs.withUnsafeBytes { l in rhs.withUnsafeBytes { r in l.elementsEqual(r) } }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        withUnsafeBytes { hasher.combine(bytes: $0) }
     }
 }
