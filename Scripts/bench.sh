@@ -232,23 +232,29 @@ run_load() {
 }
 
 # wait_drained ONLINE_BEFORE TARGET_BEFORE: copies lag behind the originals; waits until the
-# target has logged as many requests as online did, or its count stopped moving for 6 s
-# (bounded to 30 s in all). 6 s: a session backing off between retransmissions waits up to
-# tcpcopy's longest retransmission timeout (5 s), and its request still arrives after it.
+# target has logged as many requests as online did, or its count stopped moving for 17 s
+# (bounded to 45 s in all). 17 s covers the target's SYN-ACK back-off (Linux repeats a SYN-ACK
+# after 1, 2, 4, 8 and 16 s) as well as tcpcopy's own retransmissions (at most 5 s apart). With
+# 6 s, busy short full-load runs ended with 29 to 255 sessions still retrying
+# (sessions_aborted), each a copy counted as lost.
 wait_drained() {
     local online_before=$1 target_before=$2 want got last=-1 still=0 i
     want=$(($(lab_nginx_count online) - online_before))
-    for ((i = 0; i < 300; i++)); do
+    for ((i = 0; i < 450; i++)); do
         got=$(($(lab_nginx_count target) - target_before))
         ((got >= want)) && return 0
         if ((got == last)); then
-            ((++still >= 60)) && return 0
+            if ((++still >= 170)); then
+                lab_log "  drain: the target's count stood still for 17 s at $got of $want"
+                return 0
+            fi
         else
             still=0
             last=$got
         fi
         sleep 0.1
     done
+    lab_log "  drain: stopped waiting after 45 s at $got of $want"
 }
 
 # cpu_readings ARRAY: ARRAY[NAME] = the CPU so far (bench_cpu) of the processes of measure's
