@@ -378,6 +378,21 @@ import Testing
         #expect(engine.counters.sessionsEnded == [.aborted: 2])
     }
 
+    @Test func shutdownCountsWhatEachSessionWasWaitingFor() {
+        // Two copies of one connection: the target answers one copy's SYN only.
+        var engine = makeEngine(copies: 2)
+        _ = capture(&engine, syn)
+        _ = respond(&engine, synAck(for: Lab.key))
+        _ = capture(&engine, client.bytes(seq: c, ack: s, [.ack, .psh], payload: request(10)), at: 10)
+        var actions: [EngineAction] = []
+        engine.shutdown(now: at(20), actions: &actions)
+        #expect(engine.counters.stoppedWaiting == [.handshake: 1, .acknowledgment: 1])
+        let text = engine.counters.line.text
+        #expect(text.contains("sessions_stopped_awaiting_handshake=1"))
+        #expect(text.contains("sessions_stopped_awaiting_acknowledgment=1"))
+        #expect(!text.contains("sessions_stopped_awaiting_answer"))
+    }
+
     @Test func droppingOneTargetsSessionsLeavesTheOthers() {
         let second = IPv4Address(10, 0, 0, 3)
         var engine = makeEngine(routes: [

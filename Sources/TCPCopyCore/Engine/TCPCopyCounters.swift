@@ -22,6 +22,9 @@ public struct TCPCopyCounters: Sendable, Equatable {
     /// client kept using it.
     public var sessionsReopened = 0
     public var sessionsEnded: [SessionOutcome: Int] = [:]
+    /// The sessions still live when tcpcopy stopped (counted in `sessions_aborted`), by what
+    /// each was waiting for: a copy lost at the end of a run shows here why it was late.
+    public var stoppedWaiting: [EmulatedSession.Wait: Int] = [:]
     /// New sessions refused because the table was at `--max-sessions`.
     public var tableFull = 0
     /// Copies not started because every client port of their address was busy at the target.
@@ -65,6 +68,9 @@ public struct TCPCopyCounters: Sendable, Equatable {
         line.add("sessions_reopened", sessionsReopened)
         for outcome in SessionOutcome.allCases {
             line.add("sessions_\(outcome.rawValue)", sessionsEnded[outcome, default: 0])
+        }
+        for wait in EmulatedSession.Wait.allCases where stoppedWaiting[wait, default: 0] > 0 {
+            line.add("sessions_stopped_awaiting_\(wait.rawValue)", stoppedWaiting[wait]!)
         }
         line.add("table_full", tableFull)
         line.add("port_collisions", portCollisions)

@@ -239,7 +239,10 @@ public struct TCPCopyEngine: Sendable {
     /// Ends every session, releasing the target's sockets (tcpcopy is stopping).
     public mutating func shutdown(now: MonotonicTime, actions: inout [EngineAction]) {
         sessions.reclaimFreedSlots()
-        for slot in sessions.liveSlots { abort(slot, .aborted, now: now, actions: &actions) }
+        for slot in sessions.liveSlots {
+            counters.stoppedWaiting[sessions.read(slot, { $0.waitingFor }), default: 0] += 1
+            abort(slot, .aborted, now: now, actions: &actions)
+        }
         unregisterLingering(actions: &actions) { _ in true }
     }
 

@@ -200,6 +200,30 @@ public struct EmulatedSession: Sendable {
         return false
     }
 
+    /// What a live session is waiting for. tcpcopy counts the sessions it ends when it stops
+    /// by this (`sessions_stopped_awaiting_*`): the copies a run lost at its end, and why.
+    public enum Wait: String, CaseIterable, Sendable {
+        /// Our SYN is unanswered.
+        case handshake
+        /// Data of ours is unacknowledged (retransmitting, or not yet due).
+        case acknowledgment
+        /// A request waits in the queue for the target's answer to the one before.
+        case answer
+        /// Closing: a FIN exchange is under way.
+        case close
+        /// Nothing of ours outstanding: the client is quiet.
+        case client
+    }
+
+    public var waitingFor: Wait {
+        switch state {
+        case .synSent: .handshake
+        case .finWait1, .finWait2, .lastAck, .closing, .closed: .close
+        case .established, .closeWait:
+            !inFlight.isEmpty ? .acknowledgment : !queue.isEmpty ? .answer : .client
+        }
+    }
+
     /// Whether `syn` is the SYN that started this session (a retransmission of it).
     public func isStartedBy(_ syn: TCPPacket) -> Bool { syn.sequence == clientISN }
 
