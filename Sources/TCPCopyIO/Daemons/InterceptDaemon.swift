@@ -100,8 +100,12 @@ public final class InterceptDaemon {
         var counterSchedule = CounterSchedule(intervalSeconds: configuration.statsInterval, now: lastTick)
         var running = true
         var messages: [ControlMessage] = []
+        // The last turn left queued packets unread: the next wait skips the batching window's
+        // pause (see tcpcopy's loop).
+        var behind = false
         while running {
-            var events = try loop.wait(timeoutMilliseconds: 1000)
+            var events = try loop.wait(timeoutMilliseconds: 1000, urgent: behind)
+            behind = false
             // The queue goes last: a registration that arrived with its session's first response
             // then routes that response directly, instead of it being held and released.
             if let queueEvent = events.firstIndex(where: { $0.token == Token.queue }) {
@@ -113,7 +117,7 @@ public final class InterceptDaemon {
                 case Token.signals:
                     running = signals.handlePending { logStats() } && running
                 case Token.queue:
-                    try drain(queue, engine: &engine, now: now)
+                    behind = try drain(queue, engine: &engine, now: now)
                 case Token.listener:
                     try acceptConnections(listener, loop: loop, now: now)
                 case Token.metrics:
@@ -243,10 +247,11 @@ public final class InterceptDaemon {
     /// `engine` is passed in (one exclusive access to the property for the whole batch) and the
     /// forwarding state is a local: the closure runs per packet, and each access to a class
     /// property there would cost a runtime exclusivity check.
-    private func drain(_ queue: NetfilterQueue, engine: inout InterceptEngine<UInt64>, now: MonotonicTime) throws {
+    /// Handles up to four batches of queued responses; true when more are probably waiting.
+    private func drain(_ queue: NetfilterQueue, engine: inout InterceptEngine<UInt64>, now: MonotonicTime) throws -> Bool {
         var forwarding = ForwardingRun()
         defer { finish(forwarding, counters: &engine.counters) }
-        try queue.process(maximumBatches: 4) { bytes in
+        return try queue.process(maximumBatches: 4) { bytes in
             let (verdict, forward) = engine.queued(bytes.bindMemory(to: UInt8.self), now: now)
             if let forward {
                 let headers = UnsafeRawBufferPointer(rebasing: bytes[..<forward.headerLength])

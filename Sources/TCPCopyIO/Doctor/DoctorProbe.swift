@@ -98,7 +98,7 @@ struct DoctorProbe {
                 }
             }
             var direct = false
-            try? capture.receive(limit: 64) { bytes in
+            _ = try? capture.receive(limit: 64) { bytes in
                 guard case .success(let packet) = TCPPacket.parse(bytes, requirePayload: false) else { return }
                 if answers(packet, to: syn) && packet.flags.contains(.ack) { direct = true }
             }

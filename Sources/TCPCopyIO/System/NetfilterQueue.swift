@@ -82,8 +82,10 @@ final class NetfilterQueue {
     /// gets its verdict before this returns; one whose message cannot be read is dropped when
     /// its id can be read, and otherwise left to the next batch verdict or, at the latest, to the
     /// kernel, which drops what is still queued when the queue is closed. Nothing is accepted
-    /// that `decide` did not accept.
-    func process(maximumBatches: Int, _ decide: (UnsafeRawBufferPointer) -> Bool) throws(SystemCallError) {
+    /// that `decide` did not accept. Returns true when it stopped after `maximumBatches` full
+    /// batches: more packets are probably queued.
+    @discardableResult
+    func process(maximumBatches: Int, _ decide: (UnsafeRawBufferPointer) -> Bool) throws(SystemCallError) -> Bool {
         // Hot state in locals, written back once: every access to a class property is checked
         // for exclusivity at run time, and this loop runs for every packet.
         var plan = VerdictPlan()
@@ -102,7 +104,7 @@ final class NetfilterQueue {
             if received < 0 {
                 let code = errno
                 if code == EINTR { continue }
-                if code == EAGAIN || code == EWOULDBLOCK { break }
+                if code == EAGAIN || code == EWOULDBLOCK { return false }
                 if code == ENOBUFS {
                     overruns += 1
                     continue
@@ -144,8 +146,9 @@ final class NetfilterQueue {
             plan.finish()
             try send(plan.commands)
             // Fewer than asked for: the socket is empty, and one more call would only say so.
-            if received < Self.receiveSlots { break }
+            if received < Self.receiveSlots { return false }
         }
+        return true
     }
 
     /// Sends the verdict messages in order, in as few netlink writes as they fit.

@@ -51,14 +51,16 @@ final class RawCaptureSocket {
     deinit { CTCPCopyShims_receive_batch_destroy(batch) }
 
     /// Reads up to about `limit` packets, calling `body` with each (the bytes are valid only
-    /// during the call); stops early when none is left.
-    func receive(limit: Int, _ body: (UnsafeRawBufferPointer) -> Void) throws(SystemCallError) {
+    /// during the call); stops early when none is left. Returns true when it stopped at the
+    /// limit with the last batch full: more packets are probably waiting.
+    @discardableResult
+    func receive(limit: Int, _ body: (UnsafeRawBufferPointer) -> Void) throws(SystemCallError) -> Bool {
         var handled = 0
         while handled < limit {
             let result = try nonBlocking("recvmmsg(raw)") {
                 Int(CTCPCopyShims_receive_batch_read(batch, descriptor.rawValue, &kernelDropped))
             }
-            guard case .done(let count) = result, count > 0 else { return }
+            guard case .done(let count) = result, count > 0 else { return false }
             for index in 0..<Int32(count) {
                 var length = 0
                 var cut: Int32 = 0
@@ -70,8 +72,9 @@ final class RawCaptureSocket {
                 body(UnsafeRawBufferPointer(start: start, count: length))
             }
             handled += count
-            if count < Int(Self.batchSlots) { return }
+            if count < Int(Self.batchSlots) { return false }
         }
+        return true
     }
 }
 
