@@ -103,6 +103,9 @@ public final class InterceptDaemon {
         // The last turn left queued packets unread: the next wait skips the batching window's
         // pause (see tcpcopy's loop).
         var behind = false
+        // The kernel's drops of this queue, read once a second while responses come in.
+        var queueLoss = LossNotice(baseline: KernelQueueStatistics.losses(of: configuration.queue) ?? 0)
+        var queuedAtLastCheck = 0
         while running {
             var events = try loop.wait(timeoutMilliseconds: 1000, urgent: behind)
             behind = false
@@ -179,6 +182,14 @@ public final class InterceptDaemon {
                 lastTick = now
                 engine.tick(now: now)
                 dropSilent(loop: loop, now: now)
+                if engine.counters.queued != queuedAtLastCheck, let total = KernelQueueStatistics.losses(of: configuration.queue),
+                    let lost = queueLoss.check(total: total, now: now)
+                {
+                    logger.warning(
+                        "the kernel dropped \(lost) responses of queue \(configuration.queue) (kernel_queue_dropped + kernel_user_dropped = \(total)): intercept is behind, and the sessions they belong to lose them until the target retransmits. Raise -q (the queue's length) for bursts; a steady loss needs more CPU for intercept."
+                    )
+                }
+                queuedAtLastCheck = engine.counters.queued
             }
             if counterSchedule.isDue(now: now) {
                 logStats()

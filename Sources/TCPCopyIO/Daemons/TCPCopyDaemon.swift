@@ -134,6 +134,7 @@ public final class TCPCopyDaemon {
         // without. What is left is the share of the two cores the scheduler gives tcpcopy
         // (about a quarter of one) on a host this busy.
         var behind = false
+        var captureLoss = LossNotice()
         while running {
             // Sleep until the next session timer is due (the engine keeps them in a heap), so
             // that idle keep-alive sessions do not wake the loop every 10 ms.
@@ -208,6 +209,12 @@ public final class TCPCopyDaemon {
             if now - lastMemoryCheck >= 100 {
                 lastMemoryCheck = now
                 checkMemory(now: now, atStart: false)
+                let dropped = Int(capture.kernelDropped)
+                if let lost = captureLoss.check(total: dropped, now: now) {
+                    logger.warning(
+                        "the kernel dropped \(lost) captured packets (capture_dropped=\(dropped)): tcpcopy is behind the traffic, and the copies of those sessions are cut. Give tcpcopy more CPU, or a larger --capture-buffer if the traffic comes in bursts."
+                    )
+                }
             }
             if counterSchedule.isDue(now: now) {
                 logger.info("tcpcopy stats: \(statsLine())")
