@@ -69,8 +69,8 @@ public struct TCPCopyCounters: Sendable, Equatable {
         for outcome in SessionOutcome.allCases {
             line.add("sessions_\(outcome.rawValue)", sessionsEnded[outcome, default: 0])
         }
-        for wait in EmulatedSession.Wait.allCases where stoppedWaiting[wait, default: 0] > 0 {
-            line.add("sessions_stopped_awaiting_\(wait.rawValue)", stoppedWaiting[wait]!)
+        for wait in EmulatedSession.Wait.allCases {
+            if let count = stoppedWaiting[wait], count > 0 { line.add("sessions_stopped_awaiting_\(wait.rawValue)", count) }
         }
         line.add("table_full", tableFull)
         line.add("port_collisions", portCollisions)

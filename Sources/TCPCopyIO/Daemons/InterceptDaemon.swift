@@ -182,7 +182,8 @@ public final class InterceptDaemon {
                 lastTick = now
                 engine.tick(now: now)
                 dropSilent(loop: loop, now: now)
-                if engine.counters.queued != queuedAtLastCheck, let total = KernelQueueStatistics.losses(of: configuration.queue),
+                if engine.counters.queued != queuedAtLastCheck,
+                    let total = KernelQueueStatistics.losses(of: configuration.queue),
                     let lost = queueLoss.check(total: total, now: now)
                 {
                     logger.warning(

@@ -209,6 +209,8 @@ public final class TCPCopyDaemon {
             if now - lastMemoryCheck >= 100 {
                 lastMemoryCheck = now
                 checkMemory(now: now, atStart: false)
+                // The capture's drop count, on the same 100 ms beat (reading it costs nothing:
+                // each read of the socket brings it).
                 let dropped = Int(capture.kernelDropped)
                 if let lost = captureLoss.check(total: dropped, now: now) {
                     logger.warning(

@@ -84,7 +84,6 @@ final class NetfilterQueue {
     /// kernel, which drops what is still queued when the queue is closed. Nothing is accepted
     /// that `decide` did not accept. Returns true when it stopped after `maximumBatches` full
     /// batches: more packets are probably queued.
-    @discardableResult
     func process(maximumBatches: Int, _ decide: (UnsafeRawBufferPointer) -> Bool) throws(SystemCallError) -> Bool {
         // Hot state in locals, written back once: every access to a class property is checked
         // for exclusivity at run time, and this loop runs for every packet.

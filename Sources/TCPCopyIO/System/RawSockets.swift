@@ -53,7 +53,6 @@ final class RawCaptureSocket {
     /// Reads up to about `limit` packets, calling `body` with each (the bytes are valid only
     /// during the call); stops early when none is left. Returns true when it stopped at the
     /// limit with the last batch full: more packets are probably waiting.
-    @discardableResult
     func receive(limit: Int, _ body: (UnsafeRawBufferPointer) -> Void) throws(SystemCallError) -> Bool {
         var handled = 0
         while handled < limit {
