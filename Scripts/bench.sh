@@ -287,11 +287,12 @@ measure() {
     pids[tg]=$(bench_nginx_pids target)
     pids[tc]=$tcpcopy_pid
     pids[ic]=$intercept_pid
-    local name online0 target0 started ended listen0 links0
+    local name online0 target0 started ended listen0 links0 service0
     online0=$(lab_nginx_count online)
     target0=$(lab_nginx_count target)
     listen0="$(bench_listen_drops online) $(bench_listen_drops target)"
     links0=$(bench_link_drops)
+    service0=$(bench_service_packets)
     cpu_readings cpu0
     # The machine's CPU over the load alone (the drain after it is the daemons' catching up):
     # the budget the copying and the online work shared.
@@ -309,11 +310,12 @@ measure() {
     else
         sleep 0.5
     fi
-    local online1 target1 hwm_tc=0 hwm_ic=0 listen1 links1
+    local online1 target1 hwm_tc=0 hwm_ic=0 listen1 links1 service1
     online1=$(lab_nginx_count online)
     target1=$(lab_nginx_count target)
     listen1="$(bench_listen_drops online) $(bench_listen_drops target)"
     links1=$(bench_link_drops)
+    service1=$(bench_service_packets)
     cpu_readings cpu1
     local tc_stats="" ic_stats="" raw_drops=0 queue_drops="0 0"
     if ((copy)); then
@@ -346,7 +348,7 @@ measure() {
     read -ra a <<<"$listen0"
     read -ra b <<<"$listen1"
     line+=" online_listen_drops=$((b[0] - a[0])) target_listen_drops=$((b[1] - a[1]))"
-    line+=" link_drops=$((links1 - links0))"
+    line+=" link_drops=$((links1 - links0)) service_packets=$((service1 - service0))"
     line+=" hwm_tc_kb=$hwm_tc hwm_ic_kb=$hwm_ic raw_drops=$raw_drops"
     line+=" queue_dropped=${queue_drops% *} queue_user_dropped=${queue_drops#* } $result"
     line+=" tc_stats=$(echo "$tc_stats" | tr -s ' ' | sed 's/^ //; s/ $//; s/ /,/g')"
@@ -413,8 +415,10 @@ if ((rawloop)); then
                 lab_die "rawloop did not start"
             pid=$(lab_daemon_pid rawloop)
             c0=$(bench_cpu "$pid")
+            s0=$(bench_service_packets)
             result=$(run_load short "${load#short-}" "$tag")
             sleep 0.5
+            s1=$(bench_service_packets)
             c1=$(bench_cpu "$pid")
             raw_drops=$(bench_raw_drops online)
             lab_daemon_stop rawloop 5 || true
@@ -425,7 +429,7 @@ if ((rawloop)); then
             forwarded=$(sed -n 's/.*forwarded=\([0-9]*\).*/\1/p' "$out/$tag.log")
             echo "rawloop=$load rep=$rep duration=$duration cpu_rl_ticks=$((b[0] - a[0]))" \
                 "cpu_rl_ns=$((b[1] - a[1])) received=${received:-0} forwarded=${forwarded:-0}" \
-                "raw_drops=$raw_drops" \
+                "raw_drops=$raw_drops service_packets=$((s1 - s0))" \
                 "$result" >>"$runs_file"
             lab_log "  $(tail -n 1 "$runs_file")"
         done

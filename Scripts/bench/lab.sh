@@ -100,6 +100,13 @@ bench_raw_drops() {
         /proc/net/raw 2>/dev/null || echo 0
 }
 
+# bench_service_packets: packets the online server has received from the client side so far
+# (rx_packets of its link to the client): the service's inbound traffic, every packet tcpcopy
+# (or the raw loop) is there to handle, including those its capture filter leaves to the kernel.
+bench_service_packets() {
+    lab_exec online cat /sys/class/net/to-client/statistics/rx_packets 2>/dev/null || echo 0
+}
+
 # bench_queue_drops ROLE QUEUE: "QUEUE_DROPPED USER_DROPPED" of NFQUEUE QUEUE in ROLE: packets
 # the kernel dropped because the queue was full, or could not be sent to the reader.
 bench_queue_drops() {

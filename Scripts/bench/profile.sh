@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2154  # duration, out and tools_dir are bench.sh's
-# bench/profile.sh: where tcpcopy and intercept spend their time at 3,000 short req/s.
-# Sourced by bench.sh (--profile) inside its lab; writes to $out:
+# bench/profile.sh: where tcpcopy and intercept spend their time at 3,000 short req/s
+# (BENCH_PROFILE_RATE=full: under wrk's full short load instead, for perf). Sourced by bench.sh (--profile) inside its lab; writes to $out:
 #   profile-perf-{tcpcopy,intercept}.txt       perf record -e cpu-clock (a software clock: VMs
 #                                              often have no hardware counters), self time per
 #                                              function, the daemon running at full speed
@@ -12,6 +12,7 @@
 # Either tool may be missing; each part says so and the rest goes on.
 
 BENCH_PROFILE_TOP=${BENCH_PROFILE_TOP:-15}
+BENCH_PROFILE_RATE=${BENCH_PROFILE_RATE:-3000}
 
 _bench_demangle() {
     if command -v swift-demangle >/dev/null 2>&1; then
@@ -49,7 +50,7 @@ _bench_profile_perf() {
         echo "perf: perf record -e cpu-clock does not work here (perf_event_paranoid?)"
         return 0
     fi
-    lab_log "profile: perf record -e cpu-clock, 3,000 short req/s for ${duration} s"
+    lab_log "profile: perf record -e cpu-clock, short load at $BENCH_PROFILE_RATE req/s for ${duration} s"
     start_daemons
     local name pid
     local -a perf_pids=()
@@ -61,7 +62,7 @@ _bench_profile_perf() {
         perf_pids+=($!)
     done
     sleep 0.5
-    run_load short 3000 profile-perf >/dev/null
+    run_load short "$BENCH_PROFILE_RATE" profile-perf >/dev/null
     sleep 1
     for pid in "${perf_pids[@]}"; do
         _lab_stop_pid "$pid" INT 30 perf || true

@@ -98,6 +98,17 @@ def number(record, key, default=0.0):
         return default
 
 
+def handled_packets(run, fallback):
+    """The service's packets a daemon handled: what reached the online server from the client
+    side (rx_packets of its link), less what the daemon's capture socket dropped. tcpcopy's
+    capture filter leaves the client's bare ACKs to the kernel, so its own `captured` counts
+    fewer; the raw loop reads them all. Runs from before the field fall back to the daemon's
+    own count."""
+    if "service_packets" not in run:
+        return fallback
+    return max(0.0, number(run, "service_packets") - number(run, "raw_drops"))
+
+
 def stats_map(text):
     result = {}
     for item in (text or "").split(","):
@@ -175,9 +186,11 @@ def run_figures(run):
     figures["tc_captured"] = tc.get("captured")
     figures["tc_packets_sent"] = tc.get("packets_sent")
     cpu_tc = number(run, "cpu_tc_ticks") / CLOCK_TICKS
-    figures["tc_pps_per_core"] = tc["captured"] / cpu_tc if "captured" in tc and cpu_tc > 0 else None
+    handled = handled_packets(run, tc.get("captured"))
+    figures["tc_handled"] = handled
+    figures["tc_pps_per_core"] = handled / cpu_tc if handled is not None and cpu_tc > 0 else None
     ns_tc = number(run, "cpu_tc_ns") / 1e9
-    figures["tc_pps_per_core_sched"] = tc["captured"] / ns_tc if "captured" in tc and ns_tc > 0 else None
+    figures["tc_pps_per_core_sched"] = handled / ns_tc if handled is not None and ns_tc > 0 else None
     figures["raw_drops"] = number(run, "raw_drops")
     figures["link_drops"] = number(run, "link_drops")
     figures["tc_retransmissions"] = tc.get("retransmissions")
@@ -293,9 +306,9 @@ def report(runs_path, out_dir, meta):
         for run in [r for r in runs if r.get("rawloop") == load]:
             cpu = number(run, "cpu_rl_ticks") / CLOCK_TICKS
             ns = number(run, "cpu_rl_ns") / 1e9
-            received = number(run, "received")
-            values.append(received / cpu if cpu > 0 else None)
-            values_sched.append(received / ns if ns > 0 else None)
+            handled = handled_packets(run, number(run, "received"))
+            values.append(handled / cpu if cpu > 0 else None)
+            values_sched.append(handled / ns if ns > 0 else None)
         entry = {"rawloop_pps_per_core": median(values), "rawloop_pps_per_core_sched": median(values_sched)}
         if load in loads and loads[load]["with_copying"]:
             c = loads[load]["with_copying"]
@@ -386,7 +399,8 @@ def report(runs_path, out_dir, meta):
         ])
     lines.append(table(
         ["load", "captured", "raw socket drops", "link drops", "sessions started/completed/aborted",
-         "NFQUEUE queued", "NFQUEUE drops", "target listen drops", "retransmissions", "tcpcopy packets/CPU-s",
+         "NFQUEUE queued", "NFQUEUE drops", "target listen drops", "retransmissions",
+         "tcpcopy service packets/CPU-s",
          "tcpcopy/intercept % of a core"],
         rows))
     lines.append("")
@@ -424,7 +438,7 @@ def report(runs_path, out_dir, meta):
                entry["intercept_pct_sched"], entry["tcpcopy_pct"], entry["intercept_pct"]))
     for load, entry in rawloop.items():
         lines.append(
-            "Raw loop at %s: %s packets/s per core; tcpcopy %s captured packets/s per core: %s "
+            "Raw loop at %s: %s service packets/s per core; tcpcopy %s service packets/s per core: %s "
             "(schedstat: %s)"
             % (load, fmt(entry.get("rawloop_pps_per_core"), "%.0f"),
                fmt(entry.get("tcpcopy_pps_per_core"), "%.0f"), fmt(entry.get("ratio"), "%.2fx"),
