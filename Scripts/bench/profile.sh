@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2154  # duration, out and tools_dir are bench.sh's
 # bench/profile.sh: where tcpcopy and intercept spend their time at 3,000 short req/s
-# (BENCH_PROFILE_RATE=full: under wrk's full short load instead, for perf). Sourced by bench.sh (--profile) inside its lab; writes to $out:
+# (BENCH_PROFILE_RATE=full: under wrk's full load instead, for perf; BENCH_PROFILE_MODE=keepalive:
+# keep-alive connections). Sourced by bench.sh (--profile) inside its lab; writes to $out:
 #   profile-perf-{tcpcopy,intercept}.txt       perf record -e cpu-clock (a software clock: VMs
 #                                              often have no hardware counters), self time per
 #                                              function, the daemon running at full speed
@@ -13,6 +14,7 @@
 
 BENCH_PROFILE_TOP=${BENCH_PROFILE_TOP:-15}
 BENCH_PROFILE_RATE=${BENCH_PROFILE_RATE:-3000}
+BENCH_PROFILE_MODE=${BENCH_PROFILE_MODE:-short}
 
 _bench_demangle() {
     if command -v swift-demangle >/dev/null 2>&1; then
@@ -50,7 +52,7 @@ _bench_profile_perf() {
         echo "perf: perf record -e cpu-clock does not work here (perf_event_paranoid?)"
         return 0
     fi
-    lab_log "profile: perf record -e cpu-clock, short load at $BENCH_PROFILE_RATE req/s for ${duration} s"
+    lab_log "profile: perf record -e cpu-clock, $BENCH_PROFILE_MODE load at $BENCH_PROFILE_RATE req/s for ${duration} s"
     start_daemons
     local name pid
     local -a perf_pids=()
@@ -62,7 +64,7 @@ _bench_profile_perf() {
         perf_pids+=($!)
     done
     sleep 0.5
-    run_load short "$BENCH_PROFILE_RATE" profile-perf >/dev/null
+    run_load "$BENCH_PROFILE_MODE" "$BENCH_PROFILE_RATE" profile-perf >/dev/null
     sleep 1
     for pid in "${perf_pids[@]}"; do
         _lab_stop_pid "$pid" INT 30 perf || true
