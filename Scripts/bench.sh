@@ -24,7 +24,8 @@
 #   --workers N        nginx worker processes on online and target (default: one per core, as
 #                      nginx's "auto": at full load the online server can use the whole machine)
 #   --connections N    wrk connections at full load (default 32; wrk uses 2 threads)
-#   --profile          also profile both daemons at 3,000 short req/s (perf, and callgrind)
+#   --profile          also profile both daemons at 3,000 short req/s (perf, and callgrind;
+#                      BENCH_PROFILE_RATE=full and BENCH_PROFILE_MODE=keepalive move perf's load)
 #   --no-idle, --no-rawloop   skip those parts
 #   --veth-rx MODE     threaded (default): every veth end receives in its own NAPI kernel
 #                      thread, as a host's NIC does, so each namespace's network stack runs on
