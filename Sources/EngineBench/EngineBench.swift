@@ -6,8 +6,7 @@
 // packets (SYN, a 120-byte request, FIN: the client's two bare ACKs, the handshake's and the
 // response's, stay in the kernel, left out by the capture filter) and five response headers from
 // the target (SYN-ACK, the ACK of the request, the 400-byte response, its FIN, the ACK of our
-// FIN), interleaved as a real run
-// interleaves them; the engine ticks every 10 ms. Each response header reaches the engine through
+// FIN), interleaved as a real run interleaves them; the engine ticks every 10 ms. Each response header reaches the engine through
 // the control decoder, from the frame intercept would send, and every segment the engine sends is
 // encoded into one reused buffer, as the daemon does.
 //

@@ -84,20 +84,22 @@ public struct CaptureFilter: Equatable, Sendable {
         }
         program.append(op(Code.returnConstant, 0))
         // X still holds the IP header length. A bare ACK: of FIN, SYN, RST and ACK only ACK set,
-        // and the IP total length no more than the two headers (IP + 4 × data offset).
+        // and the IP total length that of the two headers (IP + 4 × data offset).
+        let keep = bareAckTest + 10
+        let drop = keep + 1
         program += [
             op(Code.loadByteIndexed, 13),
             op(Code.andConstant, Self.flagsThatMatter),
-            op(Code.jumpIfEqual, Self.bareAcknowledgment, ifFalse: 7),
+            op(Code.jumpIfEqual, Self.bareAcknowledgment, ifFalse: keep - (bareAckTest + 3)),
             op(Code.loadByteIndexed, 12),
             op(Code.shiftRightConstant, 2),
             op(Code.andConstant, 0x3c),
             op(Code.addIndex),
             op(Code.copyToIndex),
             op(Code.loadHalfAbsolute, 2),
-            op(Code.jumpIfEqualIndex, ifTrue: 1),
-            op(Code.returnConstant, Self.acceptAll),
-            op(Code.returnConstant, 0),
+            op(Code.jumpIfEqualIndex, ifTrue: drop - keep),
+            op(Code.returnConstant, Self.acceptAll),  // keep
+            op(Code.returnConstant, 0),  // drop
         ]
         instructions = program
     }
