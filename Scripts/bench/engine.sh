@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # bench/engine.sh [SESSIONS]: instructions and heap allocations per packet in tcpcopy's core.
 # Builds Sources/EngineBench (TCPCOPY_BENCH=1, release, scratch path .build-enginebench) and
-# feeds SESSIONS short HTTP sessions (default 20,000; three captured packets, what the capture
-# filter lets through, and five response headers each) through TCPCopyEngine, encoding every
-# segment it sends, after 70 s (simulated) of the same traffic so that the engine's tables are
-# in their steady state (BENCH_WARMUP sessions instead, if set). Each response header goes
-# through the control decoder first, from its frame. Only the decoder's, the engine's and the
-# encoder's calls are measured, so building the packets does not count:
+# feeds SESSIONS short HTTP sessions (default 20,000; five captured packets and five response
+# headers each) through TCPCopyEngine, encoding every segment it sends, after 70 s (simulated)
+# of the same traffic so that the engine's tables are in their steady state (BENCH_WARMUP
+# sessions instead, if set). Each response header goes through the control decoder first, from
+# its frame. Only the decoder's, the engine's and the encoder's calls are measured, so building
+# the packets does not count:
 #   instructions  callgrind, collecting only inside the bench's instrumented… functions;
 #                 instruction counts do not depend on the machine's load, unlike timings
 #   mallocs       calls to malloc, calloc, realloc and the aligned allocators inside the same

@@ -2,11 +2,10 @@
 // under callgrind (Scripts/bench/engine.sh). Built only with TCPCOPY_BENCH=1.
 //
 // Short HTTP sessions (Connection: close) arrive at 3,000 a second of simulated time, 30 at a
-// time; 70 s of them warm the engine up before the measured ones. Each one is three captured
-// packets (SYN, a 120-byte request, FIN: the client's two bare ACKs, the handshake's and the
-// response's, stay in the kernel, left out by the capture filter) and five response headers from
-// the target (SYN-ACK, the ACK of the request, the 400-byte response, its FIN, the ACK of our
-// FIN), interleaved as a real run interleaves them; the engine ticks every 10 ms. Each response header reaches the engine through
+// time; 70 s of them warm the engine up before the measured ones. Each one is five captured packets (SYN, the handshake ACK, a 120-byte request, the ACK of
+// the 400-byte response, FIN) and five response headers from the target (SYN-ACK, the ACK of the
+// request, the 400-byte response, its FIN, the ACK of our FIN), interleaved as a real run
+// interleaves them; the engine ticks every 10 ms. Each response header reaches the engine through
 // the control decoder, from the frame intercept would send, and every segment the engine sends is
 // encoded into one reused buffer, as the daemon does.
 //
@@ -160,6 +159,7 @@ struct Replay {
                     maximumSegmentSize: 1460, windowScale: 7, sackPermitted: true,
                     timestamp: .init(value: 90_000 + clock, echoReply: clock)),
                 now: now, counting: counting)
+            captured(index, seq: c + 1, ack: s + 1, .ack, now: now, counting: counting)
         case 2:
             captured(index, seq: c + 1, ack: s + 1, [.psh, .ack], payload: true, now: now, counting: counting)
         case 3:
@@ -172,6 +172,7 @@ struct Replay {
                 counting: counting)
         case 4:
             let acked = s + 1 + UInt32(response)
+            captured(index, seq: c + 1 + UInt32(request), ack: acked, .ack, now: now, counting: counting)
             captured(index, seq: c + 1 + UInt32(request), ack: acked + 1, [.fin, .ack], now: now, counting: counting)
         default:
             respond(

@@ -39,11 +39,5 @@ lab_capture_stop leak
 lab_expect_no_leak leak
 lab_expect_stat_positive intercept dropped
 lab_expect_stat_positive intercept forwarded
-# The kernel took the capture filter, bare ACKs included: of a connection's SYN, handshake ACK,
-# request, ACK and FIN, tcpcopy reads the SYN, the request and the FIN (a client that folds its
-# ACK into its FIN still sends four packets, so four or more a connection means no filter).
-captured=$(lab_stat_int "$(lab_daemon_log tcpcopy)" captured)
-((captured < 4 * requests)) ||
-    lab_fail "packets tcpcopy read (bare ACKs left to the kernel)" "< $((4 * requests))" "$captured"
 
-lab_log "PASS copy_short: online $online, target $target, 0 leaked, tcpcopy read $captured packets"
+lab_log "PASS copy_short: online $online, target $target, 0 leaked"

@@ -4,8 +4,8 @@ import TCPCopyCore
 
 /// The capture side of tcpcopy: an AF_INET raw socket for TCP, which the kernel hands a copy
 /// of every TCP packet delivered to this host (inbound only), IP header included. A BPF filter
-/// (`CaptureFilter`) keeps only the routes' ports, less the client's bare ACKs, and packets are
-/// read many per system call (recvmmsg).
+/// (`CaptureFilter`) keeps only the routes' ports, and packets are read many per system call
+/// (recvmmsg).
 final class RawCaptureSocket {
     /// Packets read per recvmmsg.
     static let batchSlots: Int32 = 64

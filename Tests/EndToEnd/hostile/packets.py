@@ -6,7 +6,7 @@
         that nothing about the IP header is fixed up by the kernel), and prints one line per
         case: "case NAME sent=N expect=REASON" where REASON is the counter the case should
         reach in tcpcopy's stats ("not_delivered" when the online host's kernel drops it before any
-        raw socket sees it, "capture_filter" when tcpcopy's capture filter leaves it out).
+        raw socket sees it).
     packets.py flood SRC DST DPORT COUNT
         Sends COUNT SYNs from SRC to DST:DPORT from random source ports with an IP_HDRINCL raw
         socket; prints "flood sent=N secs=S".
@@ -87,7 +87,7 @@ def malformed_cases(src, dst, dport):
         ip_packet(src, dst, frag_seg[24:], frag=3, ident=ident, total=20 + len(frag_seg) - 24),
     ], "no_session"))
     cases.append(("zero_length_ack_urg_psh", ip_packet(src, dst, tcp_header(src, dst, port(), dport, 5, 5, ACK | URG | PSH)),
-                  "capture_filter"))
+                  "stray_control"))
     return cases
 
 def malformed(args):
