@@ -187,7 +187,6 @@ def run_figures(run):
     figures["tc_packets_sent"] = tc.get("packets_sent")
     cpu_tc = number(run, "cpu_tc_ticks") / CLOCK_TICKS
     handled = handled_packets(run, tc.get("captured"))
-    figures["tc_handled"] = handled
     figures["tc_pps_per_core"] = handled / cpu_tc if handled is not None and cpu_tc > 0 else None
     ns_tc = number(run, "cpu_tc_ns") / 1e9
     figures["tc_pps_per_core_sched"] = handled / ns_tc if handled is not None and ns_tc > 0 else None
