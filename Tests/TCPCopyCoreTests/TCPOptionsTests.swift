@@ -27,6 +27,19 @@ import Testing
         #expect(TCPOptions(parsing: [] as [UInt8]) == TCPOptions())
     }
 
+    @Test func readsTheUsualTimestampLayoutAsTheWalkDoes() {
+        let usual: [UInt8] = [1, 1, 8, 10, 0xFF, 0xFF, 0xFF, 0xFE, 0x01, 0x02, 0x03, 0x04]
+        #expect(TCPOptions(parsing: usual) == TCPOptions(timestamp: .init(value: 0xFFFF_FFFE, echoReply: 0x0102_0304)))
+        // As a slice of a packet, away from index 0, as the decoder hands it over.
+        let packet: [UInt8] = [9, 9, 9] + usual + [7]
+        #expect(TCPOptions(parsing: packet[3..<15]) == TCPOptions(parsing: usual))
+        // Twelve bytes in another layout still go through the walk.
+        let other: [UInt8] = [8, 10, 0, 0, 0, 5, 0, 0, 0, 6, 1, 0]
+        #expect(TCPOptions(parsing: other) == TCPOptions(timestamp: .init(value: 5, echoReply: 6)))
+        let sackFirst: [UInt8] = [1, 1, 4, 2, 1, 1, 8, 10, 0, 0, 0, 5]
+        #expect(TCPOptions(parsing: sackFirst) == TCPOptions(sackPermitted: true))
+    }
+
     @Test func skipsNoOperations() {
         #expect(TCPOptions(parsing: [1, 1, 1, 2, 4, 0, 100] as [UInt8]) == TCPOptions(maximumSegmentSize: 100))
     }

@@ -29,6 +29,15 @@ public struct TCPOptions: Hashable, Sendable {
     /// Reads the options area of a TCP header. A malformed option ends the walk: the options
     /// already read are kept, as a receiving stack would.
     public init<C: Collection>(parsing bytes: C) where C.Element == UInt8, C.Index == Int {
+        // After the handshake a Linux or BSD peer sends this one layout on every segment (NOP,
+        // NOP, timestamp): read it without the walk, which cost 300 instructions a packet.
+        if bytes.count == 12,
+            let usual = bytes.withContiguousStorageIfAvailable({ Self.usualTimestamp(UnsafeRawBufferPointer($0)) }),
+            let usual
+        {
+            timestamp = usual
+            return
+        }
         var index = bytes.startIndex
         while index < bytes.endIndex {
             let kind = bytes[index]
@@ -53,6 +62,16 @@ public struct TCPOptions: Hashable, Sendable {
             }
             index += length
         }
+    }
+
+    /// The timestamp of twelve option bytes laid out as NOP, NOP, timestamp; nil otherwise.
+    private static func usualTimestamp(_ bytes: UnsafeRawBufferPointer) -> Timestamp? {
+        guard bytes.count == 12,
+            UInt32(bigEndian: bytes.loadUnaligned(as: UInt32.self)) == 0x0101_080A
+        else { return nil }
+        return Timestamp(
+            value: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self)),
+            echoReply: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
     }
 
     /// Encoded size: always a multiple of four.
