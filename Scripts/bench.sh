@@ -24,6 +24,9 @@
 #   --workers N        nginx worker processes on online and target (default: one per core, as
 #                      nginx's "auto": at full load the online server can use the whole machine)
 #   --connections N    wrk connections at full load (default 32; wrk uses 2 threads)
+#   --backlog N        listen backlog of both nginx, with somaxconn and tcp_max_syn_backlog in
+#                      their namespaces to match (default 511, nginx's own; 4096 is what a
+#                      server tuned for bursts of connections has)
 #   --profile          also profile both daemons at 3,000 short req/s (perf, and callgrind;
 #                      BENCH_PROFILE_RATE=full and BENCH_PROFILE_MODE=keepalive move perf's load)
 #   --no-idle, --no-rawloop   skip those parts
@@ -57,6 +60,7 @@ repeat=1
 loads="short-200,short-1000,short-3000,short-full,keepalive-200,keepalive-1000,keepalive-3000,keepalive-full"
 workers=$(nproc)
 connections=32
+backlog=511
 profile=0
 idle=1
 rawloop=1
@@ -85,6 +89,7 @@ while (($#)); do
         --loads) loads=${2:-}; shift ;;
         --workers) workers=${2:-}; shift ;;
         --connections) connections=${2:-}; shift ;;
+        --backlog) backlog=${2:-}; shift ;;
         --profile) profile=1 ;;
         --no-idle) idle=0 ;;
         --no-rawloop) rawloop=0 ;;
@@ -101,6 +106,7 @@ number_in "$duration" 1 120 --duration
 number_in "$repeat" 1 9 --repeat
 number_in "$workers" 1 16 --workers
 number_in "$connections" 1 1000 --connections
+number_in "$backlog" 16 65535 --backlog
 [[ $veth_rx == threaded || $veth_rx == inline ]] ||
     lab_die "--veth-rx must be threaded or inline, not '$veth_rx'"
 IFS=, read -ra load_list <<<"$loads"
@@ -165,6 +171,10 @@ bench_lab_create
 [[ $veth_rx == inline ]] || bench_lab_napi_threads "$veth_queue"
 lab_nginx_start online
 lab_nginx_start target
+if ((backlog != 511)); then
+    lab_topo_nginx_capacity online "$backlog" 4096
+    lab_topo_nginx_capacity target "$backlog" 4096
+fi
 lab_rules_apply target 80 0
 lab_log "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -403,36 +413,40 @@ done
 # ---------------------------------------------------------------------------------------------
 # The ceiling: the raw loop in tcpcopy's place, under the same short loads (3,000 req/s and
 # full). The target's rule stays and no intercept reads the queue, so the target's answers to
-# the forwarded packets are dropped on the target.
-
+# the forwarded packets are dropped on the target. Each run is followed by one of the same loop
+# batched (64 packets a recvmmsg and a sendmmsg), reported beside it: the kernel's share of a
+# batching copier's cost, without any session logic.
 if ((rawloop)); then
     for load in short-3000 short-full; do
         [[ ,$loads, == *,$load,* ]] || continue
         for ((rep = 1; rep <= repeat; rep++)); do
-            tag="rawloop-$load-$rep"
-            lab_log "run $tag (${duration} s)"
-            lab_daemon_start rawloop online "$tools_dir/rawloop" 80 "$LAB_TARGET_IP"
-            lab_retry 50 0.1 grep -q forwarding "$LAB_DIR/rawloop.log" ||
-                lab_die "rawloop did not start"
-            pid=$(lab_daemon_pid rawloop)
-            c0=$(bench_cpu "$pid")
-            s0=$(bench_service_packets)
-            result=$(run_load short "${load#short-}" "$tag")
-            sleep 0.5
-            s1=$(bench_service_packets)
-            c1=$(bench_cpu "$pid")
-            raw_drops=$(bench_raw_drops online)
-            lab_daemon_stop rawloop 5 || true
-            mv "$LAB_DIR/rawloop.log" "$out/$tag.log"
-            read -ra a <<<"$c0"
-            read -ra b <<<"$c1"
-            received=$(sed -n 's/.*received=\([0-9]*\).*/\1/p' "$out/$tag.log")
-            forwarded=$(sed -n 's/.*forwarded=\([0-9]*\).*/\1/p' "$out/$tag.log")
-            echo "rawloop=$load rep=$rep duration=$duration cpu_rl_ticks=$((b[0] - a[0]))" \
-                "cpu_rl_ns=$((b[1] - a[1])) received=${received:-0} forwarded=${forwarded:-0}" \
-                "raw_drops=$raw_drops service_packets=$((s1 - s0))" \
-                "$result" >>"$runs_file"
-            lab_log "  $(tail -n 1 "$runs_file")"
+            for batch in 1 64; do
+                tag="rawloop-$load-$rep"
+                ((batch == 1)) || tag="rawloop-batch$batch-$load-$rep"
+                lab_log "run $tag (${duration} s)"
+                lab_daemon_start rawloop online "$tools_dir/rawloop" 80 "$LAB_TARGET_IP" "$batch"
+                lab_retry 50 0.1 grep -q forwarding "$LAB_DIR/rawloop.log" ||
+                    lab_die "rawloop did not start"
+                pid=$(lab_daemon_pid rawloop)
+                c0=$(bench_cpu "$pid")
+                s0=$(bench_service_packets)
+                result=$(run_load short "${load#short-}" "$tag")
+                sleep 0.5
+                s1=$(bench_service_packets)
+                c1=$(bench_cpu "$pid")
+                raw_drops=$(bench_raw_drops online)
+                lab_daemon_stop rawloop 5 || true
+                mv "$LAB_DIR/rawloop.log" "$out/$tag.log"
+                read -ra a <<<"$c0"
+                read -ra b <<<"$c1"
+                received=$(sed -n 's/.*received=\([0-9]*\).*/\1/p' "$out/$tag.log")
+                forwarded=$(sed -n 's/.*forwarded=\([0-9]*\).*/\1/p' "$out/$tag.log")
+                echo "rawloop=$load batch=$batch rep=$rep duration=$duration cpu_rl_ticks=$((b[0] - a[0]))" \
+                    "cpu_rl_ns=$((b[1] - a[1])) received=${received:-0} forwarded=${forwarded:-0}" \
+                    "raw_drops=$raw_drops service_packets=$((s1 - s0))" \
+                    "$result" >>"$runs_file"
+                lab_log "  $(tail -n 1 "$runs_file")"
+            done
         done
     done
 fi
@@ -453,7 +467,7 @@ python3 "$BENCH_DIR/report.py" report "$runs_file" --out "$out" \
     --meta "kernel=$(uname -r)" --meta "commit=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
     --meta "duration=$duration" --meta "repeat=$repeat" --meta "workers=$workers" \
     --meta "connections=$connections" --meta "loadavg_start=$loadavg_start" --meta "veth_rx=$veth_rx" \
-    --meta "veth_queue=$veth_queue" \
+    --meta "veth_queue=$veth_queue" --meta "backlog=$backlog" \
     --meta "tcpcopy_args=${BENCH_TCPCOPY_ARGS:-}" --meta "intercept_args=${BENCH_INTERCEPT_ARGS:-}" \
     --meta "binaries=$LAB_BIN_DIR" \
     --meta "loadavg_end=$loadavg_end" --meta "quick=$quick"

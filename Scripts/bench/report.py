@@ -298,17 +298,27 @@ def report(runs_path, out_dir, meta):
                 "duration": duration,
             }
 
-    rawloop = {}
-    for load in sorted({r["rawloop"] for r in runs if "rawloop" in r}):
+    def loop_pps(load, batched):
+        """Median service packets per CPU-second of the loop's runs at `load`, one packet a
+        syscall (runs from before the batched loop carry no batch field) or batched."""
         values = []
         values_sched = []
-        for run in [r for r in runs if r.get("rawloop") == load]:
+        for run in [r for r in runs if r.get("rawloop") == load and (number(r, "batch", 1) > 1) == batched]:
             cpu = number(run, "cpu_rl_ticks") / CLOCK_TICKS
             ns = number(run, "cpu_rl_ns") / 1e9
             handled = handled_packets(run, number(run, "received"))
             values.append(handled / cpu if cpu > 0 else None)
             values_sched.append(handled / ns if ns > 0 else None)
-        entry = {"rawloop_pps_per_core": median(values), "rawloop_pps_per_core_sched": median(values_sched)}
+        return median(values), median(values_sched)
+
+    rawloop = {}
+    for load in sorted({r["rawloop"] for r in runs if "rawloop" in r}):
+        pps, pps_sched = loop_pps(load, batched=False)
+        entry = {"rawloop_pps_per_core": pps, "rawloop_pps_per_core_sched": pps_sched}
+        batched, _ = loop_pps(load, batched=True)
+        if batched is not None:
+            entry["batched_loop_pps_per_core"] = batched
+            entry["batched_ratio"] = ratio(batched, pps)
         if load in loads and loads[load]["with_copying"]:
             c = loads[load]["with_copying"]
             entry["tcpcopy_pps_per_core"] = c["tc_pps_per_core"]
@@ -322,9 +332,9 @@ def report(runs_path, out_dir, meta):
     lines.append(title)
     lines.append(
         "commit %s, kernel %s, %s s per load, %s repeat(s) (medians), nginx workers %s, "
-        "veth receive %s%s, load average %s at start, %s at end"
+        "listen backlog %s, veth receive %s%s, load average %s at start, %s at end"
         % (meta.get("commit"), meta.get("kernel"), meta.get("duration"), meta.get("repeat"),
-           meta.get("workers"), meta.get("veth_rx", "inline"),
+           meta.get("workers"), meta.get("backlog", 511), meta.get("veth_rx", "inline"),
            " (transmit queue %s)" % meta.get("veth_queue", "none") if meta.get("veth_rx") == "threaded" else "",
            meta.get("loadavg_start"),
            meta.get("loadavg_end")))
@@ -442,6 +452,12 @@ def report(runs_path, out_dir, meta):
             % (load, fmt(entry.get("rawloop_pps_per_core"), "%.0f"),
                fmt(entry.get("tcpcopy_pps_per_core"), "%.0f"), fmt(entry.get("ratio"), "%.2fx"),
                fmt(entry.get("ratio_sched"), "%.2fx")))
+        if entry.get("batched_loop_pps_per_core") is not None:
+            lines.append(
+                "  the loop batched (64 packets a recvmmsg/sendmmsg, no sessions): %s service packets/s "
+                "per core, %s the raw loop's; tcpcopy %s of it"
+                % (fmt(entry["batched_loop_pps_per_core"], "%.0f"), fmt(entry.get("batched_ratio"), "%.2fx"),
+                   fmt(ratio(entry.get("tcpcopy_pps_per_core"), entry["batched_loop_pps_per_core"]), "%.2fx")))
     lines.append("")
 
     # The bar of issue 6, each with the original's figure.
