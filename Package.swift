@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Release builds leave out the run-time exclusivity checks (swift_beginAccess on every access
-// to a class's stored property): in the daemons' loops they were 6% of tcpcopy's and 7% of
+// to a class's stored property): in the daemons' loops they were 6.4% of tcpcopy's and 4.8% of
 // intercept's instructions (callgrind at 3,000 short req/s). Debug builds, which the unit and
 // end-to-end tests of Scripts/test.sh run, keep them, so an overlapping access still traps there.
 let releaseWithoutExclusivityChecks: SwiftSetting = .unsafeFlags(

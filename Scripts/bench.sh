@@ -12,7 +12,8 @@
 # wrk has no rate option) and full load (Debian's wrk), each with short (Connection: close) and
 # keep-alive connections. Then: the daemons' idle CPU over the same duration, fresh and after
 # traffic; and the ceiling: a trivial raw forwarding loop (Scripts/bench/rawloop.c, one recv + one
-# sendto per packet) in tcpcopy's place under the same loads, packets per CPU-second.
+# sendto per packet) in tcpcopy's place under the same loads, packets per CPU-second, and the
+# same loop batched (64 packets a recvmmsg and a sendmmsg) beside it.
 # With --profile, tcpcopy and intercept are also profiled under the 3,000 short req/s load.
 #
 # Usage: Scripts/bench.sh [options]
