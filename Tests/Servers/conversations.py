@@ -31,6 +31,7 @@ Conversations (the first argument):
 """
 
 import argparse
+import errno
 import os
 import socket
 import struct
@@ -366,12 +367,23 @@ class Conversation:
         a = self.args
         port = None
         for c in range(a.conns):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.settimeout(TIMEOUT)
-            sock.bind(("", port or 0))
-            port = sock.getsockname()[1]
-            sock.connect((a.server, a.port))
+            # close() returns before the server's last ACK arrives; until it does, the old
+            # connection holds the 4-tuple and connect() fails with EADDRNOTAVAIL (seen in CI on
+            # a busy machine). Wait for it, up to 2 s.
+            for attempt in range(200):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.settimeout(TIMEOUT)
+                sock.bind(("", port or 0))
+                port = sock.getsockname()[1]
+                try:
+                    sock.connect((a.server, a.port))
+                    break
+                except OSError as error:
+                    sock.close()
+                    if error.errno != errno.EADDRNOTAVAIL or attempt == 199:
+                        raise
+                    time.sleep(0.01)
             with self.lock:
                 self.connections += 1
             buffer = bytearray()
