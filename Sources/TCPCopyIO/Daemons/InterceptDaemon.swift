@@ -255,11 +255,11 @@ public final class InterceptDaemon {
         duplicatesSinceNotice = 0
     }
 
-    /// Gives every queued packet its verdict and forwards the headers of routed responses.
-    /// `engine` is passed in (one exclusive access to the property for the whole batch) and the
-    /// forwarding state is a local: the closure runs per packet, and each access to a class
-    /// property there would cost a runtime exclusivity check.
-    /// Handles up to four batches of queued responses; true when more are probably waiting.
+    /// Gives every queued packet of up to four batches its verdict and forwards the headers of
+    /// routed responses; true when more are probably waiting. `engine` is passed in (one
+    /// exclusive access to the property for the whole batch) and the forwarding state is a
+    /// local: the closure runs per packet, and each access to a class property there costs a
+    /// load through `self` (and, in debug builds, a run-time exclusivity check; see Package.swift).
     private func drain(_ queue: NetfilterQueue, engine: inout InterceptEngine<UInt64>, now: MonotonicTime) throws -> Bool {
         var forwarding = ForwardingRun()
         defer { finish(forwarding, counters: &engine.counters) }

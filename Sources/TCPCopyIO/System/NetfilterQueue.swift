@@ -85,8 +85,9 @@ final class NetfilterQueue {
     /// that `decide` did not accept. Returns true when it stopped after `maximumBatches` full
     /// batches: more packets are probably queued.
     func process(maximumBatches: Int, _ decide: (UnsafeRawBufferPointer) -> Bool) throws(SystemCallError) -> Bool {
-        // Hot state in locals, written back once: every access to a class property is checked
-        // for exclusivity at run time, and this loop runs for every packet.
+        // Hot state in locals, written back once: this loop runs for every packet, and every
+        // access to a class property goes through `self` (and, in debug builds, a run-time
+        // exclusivity check; release builds leave those out, see Package.swift).
         var plan = VerdictPlan()
         swap(&plan, &self.plan)
         var overruns = 0
