@@ -286,7 +286,8 @@ func decodeResponse(
     actions: inout [EngineAction]
 ) {
     decoder.append(frame)
-    if case .response(let header)? = try! decoder.next() { engine.response(header, now: now, actions: &actions) }
+    // As the daemon reads them (`ControlConnection.read(handling:)`).
+    if case .response(let packet)? = try! decoder.nextEvent() { engine.response(packet, now: now, actions: &actions) }
 }
 
 @inline(never)

@@ -1,6 +1,7 @@
 // libFuzzer entry for the control decoder: any byte stream, fed in any pieces, yields whole
 // valid messages or a protocol error, never a trap; every message decoded re-encodes to a frame
-// that decodes to the same message. Built only by Scripts/fuzz.sh.
+// that decodes to the same message; tcpcopy's way of reading (`nextEvent`), fed the same
+// pieces, agrees message for message and fails where `next` fails. Built only by Scripts/fuzz.sh.
 import TCPCopyCore
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -11,11 +12,13 @@ public func fuzzControlDecoder(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CI
     let piece = Int(bytes[0]) + 1
     let stream = bytes.dropFirst()
     var decoder = ControlDecoder()
+    var events = ControlDecoder()
     var index = stream.startIndex
     var failed = false
     while index < stream.endIndex && !failed {
         let end = min(index + piece, stream.endIndex)
         decoder.append(stream[index..<end])
+        events.append(stream[index..<end])
         index = end
         while true {
             do {
@@ -24,7 +27,16 @@ public func fuzzControlDecoder(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CI
                 again.append(ControlEncoder.encode(message))
                 let decodedAgain = try? again.next()
                 precondition(decodedAgain == message, "a decoded message does not survive re-encoding")
+                switch (try? events.nextEvent(), message) {
+                case (.response(let packet)??, .response(let header)):
+                    precondition(packet == header.packet, "nextEvent read another response")
+                case (.message(let other)??, _):
+                    precondition(other == message, "nextEvent read another message")
+                default:
+                    preconditionFailure("nextEvent disagrees with next")
+                }
             } catch {
+                precondition((try? events.nextEvent()) == nil && events.failure == decoder.failure)
                 failed = true
                 // Once corrupt, always corrupt: the rest of the stream is never trusted.
                 precondition(decoder.failure != nil)

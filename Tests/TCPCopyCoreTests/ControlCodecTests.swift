@@ -27,16 +27,23 @@ private func drain(_ decoder: inout ControlDecoder) throws(ControlProtocolError)
     return messages
 }
 
-/// The error decoding `bytes` (fed whole) ends with; nil (and a test failure) if none.
+/// The error decoding `bytes` (fed whole) ends with; nil (and a test failure) if none. Decoded
+/// both ways (`next` and tcpcopy's `nextEvent`), which must fail alike.
 private func failure(_ bytes: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) -> ControlProtocolError? {
     var decoder = ControlDecoder()
     decoder.append(bytes)
+    var events = ControlDecoder()
+    events.append(bytes)
     do {
         let messages = try drain(&decoder)
         Issue.record("decoded \(messages) without an error", sourceLocation: sourceLocation)
         return nil
     } catch {
         #expect(decoder.failure == error, sourceLocation: sourceLocation)
+        #expect(throws: error, sourceLocation: sourceLocation) { while try events.nextEvent() != nil {} }
+        #expect(events.failure == error, sourceLocation: sourceLocation)
+        // A failed stream stays failed.
+        #expect(throws: error, sourceLocation: sourceLocation) { try events.nextEvent() }
         return error
     }
 }
@@ -59,6 +66,24 @@ private func frame(type: UInt8, flags: UInt8 = 0, body: [UInt8], length: Int? = 
         decoder.append(bytes)
         #expect(try decoder.next() == message)
         #expect(try decoder.next() == nil)
+        #expect(decoder.bufferedCount == 0)
+    }
+
+    /// tcpcopy's way of reading: a response as its packet, every other message as itself.
+    @Test(arguments: everyControlMessage)
+    func decodesAsAnEvent(_ message: ControlMessage) throws {
+        var decoder = ControlDecoder()
+        decoder.append(ControlEncoder.encode(message) + ControlEncoder.encode(.heartbeat))
+        switch (try decoder.nextEvent(), message) {
+        case (.response(let packet)?, .response(let header)): #expect(packet == header.packet)
+        case (.message(let decoded)?, _): #expect(decoded == message)
+        case (let event, _): Issue.record("\(message) decoded as \(String(describing: event))")
+        }
+        guard case .message(.heartbeat)? = try decoder.nextEvent() else {
+            Issue.record("the frame after it was not read")
+            return
+        }
+        #expect(try decoder.nextEvent() == nil)
         #expect(decoder.bufferedCount == 0)
     }
 

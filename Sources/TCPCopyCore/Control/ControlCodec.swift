@@ -156,16 +156,40 @@ public struct ControlDecoder: Sendable {
     /// The next whole message, nil if more bytes are needed, or the error that makes the rest
     /// of the stream unusable.
     public mutating func next() throws(ControlProtocolError) -> ControlMessage? {
+        try remembering { decoder throws(ControlProtocolError) in
+            guard let (type, body) = try decoder.nextFrame() else { return nil }
+            return try Self.decodeBody(decoder.buffer[body], type: type)
+        }
+    }
+
+    /// Like `next`, but a response comes as its parsed packet only. tcpcopy reads one for every
+    /// packet the target sends and needs nothing else of it: the header bytes are not copied out
+    /// of the decoder's buffer, and no message is built.
+    public mutating func nextEvent() throws(ControlProtocolError) -> ControlEvent? {
+        try remembering { decoder throws(ControlProtocolError) in
+            guard let (type, body) = try decoder.nextFrame() else { return nil }
+            guard type == .response else { return .message(try Self.decodeBody(decoder.buffer[body], type: type)) }
+            return .response(try Self.responsePacket(decoder.buffer[body]))
+        }
+    }
+
+    /// Runs `decode` on the decoder, remembering its error: after one, the decoder refuses the
+    /// rest of the stream.
+    private mutating func remembering<T>(
+        _ decode: (inout ControlDecoder) throws(ControlProtocolError) -> T
+    ) throws(ControlProtocolError) -> T {
         if let failure { throw failure }
         do {
-            return try decodeNext()
+            return try decode(&self)
         } catch {
             failure = error
             throw error
         }
     }
 
-    private mutating func decodeNext() throws(ControlProtocolError) -> ControlMessage? {
+    /// The type and body of the next whole frame, whose header and checksum are valid; nil if
+    /// more bytes are needed. The frame counts as read.
+    private mutating func nextFrame() throws(ControlProtocolError) -> (ControlFrame.MessageType, Range<Int>)? {
         let available = buffer.count - readIndex
         guard available >= 2 else { return nil }
         let magic = buffer.readUInt16(at: readIndex)!
@@ -184,10 +208,8 @@ public struct ControlDecoder: Sendable {
         guard buffer.readUInt16(at: readIndex + 6)! == ControlEncoder.checksum(buffer, frameStart: readIndex)
         else { throw .badChecksum }
         let bodyStart = readIndex + ControlFrame.headerLength
-        let body = buffer[bodyStart..<(bodyStart + length)]
-        let message = try Self.decodeBody(body, type: type)
         readIndex = bodyStart + length
-        return message
+        return (type, bodyStart..<readIndex)
     }
 
     private static func bodyLengthIsValid(_ length: Int, for type: ControlFrame.MessageType) -> Bool {
@@ -222,4 +244,21 @@ public struct ControlDecoder: Sendable {
         case .heartbeat: return .heartbeat
         }
     }
+
+    /// A response body's packet: exactly an IPv4 header and a TCP header, as `ResponseHeader`
+    /// accepts them.
+    private static func responsePacket(_ body: ArraySlice<UInt8>) throws(ControlProtocolError) -> TCPPacket {
+        guard case .success(let packet) = TCPPacket.parse(body, requirePayload: false),
+            packet.headerLength == body.count
+        else { throw .badBody(type: ControlFrame.MessageType.response.rawValue) }
+        return packet
+    }
+}
+
+/// One message from the control stream, as `ControlDecoder.nextEvent` hands it over.
+public enum ControlEvent: Sendable {
+    /// The target's response: its IP and TCP headers, parsed.
+    case response(TCPPacket)
+    /// Any other message.
+    case message(ControlMessage)
 }

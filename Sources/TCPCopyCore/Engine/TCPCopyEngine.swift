@@ -199,20 +199,28 @@ public struct TCPCopyEngine: Sendable {
     public mutating func response(
         _ header: ResponseHeader, now: MonotonicTime, actions: inout [EngineAction]
     ) {
+        response(header.packet, now: now, actions: &actions)
+    }
+
+    /// A response relayed by intercept: the packet its headers describe
+    /// (`ControlDecoder.nextEvent`).
+    public mutating func response(
+        _ packet: TCPPacket, now: MonotonicTime, actions: inout [EngineAction]
+    ) {
         sessions.reclaimFreedSlots()
         counters.responses += 1
-        let key = RouteKey(response: header.packet)
+        let key = RouteKey(response: packet)
         guard let slot = sessions.slot(of: key) else {
-            if lingering.contains(key), !header.packet.flags.contains(.rst) {
+            if lingering.contains(key), !packet.flags.contains(.rst) {
                 counters.lingerResets += 1
-                actions.append(.send(Self.reset(answering: header.packet)))
+                actions.append(.send(Self.reset(answering: packet)))
             } else {
                 counters.responsesUnmatched += 1
             }
             return
         }
         clearSessionActions()
-        sessions[slot].targetSent(header.packet, now: now, actions: &sessionActions)
+        sessions[slot].targetSent(packet, now: now, actions: &sessionActions)
         refreshTimer(of: slot, now: now)
         perform(&actions, slot: slot, now: now)
     }

@@ -77,6 +77,23 @@ final class ControlConnection {
     /// starve the others: the level-triggered loop comes back for the rest) and decodes whole
     /// messages into `messages`.
     func read(into messages: inout [ControlMessage], maximumReads: Int = 16) -> ReadOutcome {
+        receive(maximumReads: maximumReads) { decoder throws(ControlProtocolError) in
+            while let message = try decoder.next() { messages.append(message) }
+        }
+    }
+
+    /// Like `read(into:)`, but hands each message to `handle` as it is decoded, a response as
+    /// its parsed packet (`ControlDecoder.nextEvent`): tcpcopy's path for the target's responses,
+    /// one per packet the target sends.
+    func read(maximumReads: Int = 16, handling handle: (ControlEvent) -> Void) -> ReadOutcome {
+        receive(maximumReads: maximumReads) { decoder throws(ControlProtocolError) in
+            while let event = try decoder.nextEvent() { handle(event) }
+        }
+    }
+
+    private func receive(
+        maximumReads: Int, decodeAll: (inout ControlDecoder) throws(ControlProtocolError) -> Void
+    ) -> ReadOutcome {
         for _ in 0..<maximumReads {
             let result: IOResult<Int>
             do {
@@ -92,7 +109,7 @@ final class ControlConnection {
             decoder.append(readBuffer[0..<count])
             bytesReceived += count
             do {
-                while let message = try decoder.next() { messages.append(message) }
+                try decodeAll(&decoder)
             } catch {
                 return .corrupt(error)
             }

@@ -124,7 +124,6 @@ public final class TCPCopyDaemon {
         var lastMemoryCheck = lastTick
         var counterSchedule = CounterSchedule(intervalSeconds: configuration.statsInterval, now: lastTick)
         var running = true
-        var messages: [ControlMessage] = []
         // The last turn stopped reading the capture at its limit with packets still waiting.
         // The batching window then must not pause the loop: the window saves wake-ups when
         // packets trickle in, but with a backlog every turn finds a full batch anyway, and a
@@ -173,18 +172,16 @@ public final class TCPCopyDaemon {
                     guard let link = links[target] else { continue }
                     if event.writable { flush(link, target: target, loop: loop, token: event.token, sender: sender) }
                     guard event.readable || event.failed else { continue }
-                    messages.removeAll(keepingCapacity: true)
-                    let outcome = link.read(into: &messages)
-                    funnel.controlMessagesReceived += messages.count
-                    for message in messages {
-                        switch message {
-                        case .response(let header):
-                            engine.response(header, now: now, actions: &actions)
-                            funnel.responded(header.packet)
-                            metrics?.responded(header.packet)
-                        case .goodbye(let reason):
+                    let outcome = link.read { event in
+                        funnel.controlMessagesReceived += 1
+                        switch event {
+                        case .response(let packet):
+                            engine.response(packet, now: now, actions: &actions)
+                            funnel.responded(packet)
+                            metrics?.responded(packet)
+                        case .message(.goodbye(let reason)):
                             logger.warning("intercept at \(target) says goodbye: \(reason)")
-                        default:
+                        case .message:
                             break
                         }
                     }
