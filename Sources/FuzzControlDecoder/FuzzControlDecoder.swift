@@ -28,9 +28,9 @@ public func fuzzControlDecoder(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CI
                 let decodedAgain = try? again.next()
                 precondition(decodedAgain == message, "a decoded message does not survive re-encoding")
                 switch (try? events.nextEvent(), message) {
-                case (.response(let packet)??, .response(let header)):
+                case (.response(let packet)?, .response(let header)):
                     precondition(packet == header.packet, "nextEvent read another response")
-                case (.message(let other)??, _):
+                case (.message(let other)?, _):
                     precondition(other == message, "nextEvent read another message")
                 default:
                     preconditionFailure("nextEvent disagrees with next")

@@ -12,7 +12,10 @@ public enum ControlMessage: Hashable, Sendable {
     /// tcpcopy → intercept: the session is over; forget its route.
     case unregister(RouteKey)
     /// intercept → tcpcopy: the IP and TCP headers (options included) of one response.
-    case response(ResponseHeader)
+    /// Boxed: its 192 bytes would otherwise be the size of every message and of every action
+    /// tcpcopy's engine queues (`EngineAction.control`), copied on each append; tcpcopy reads
+    /// responses without building this case (`ControlDecoder.nextEvent`).
+    indirect case response(ResponseHeader)
     /// Either side: I am alive (sent when the connection is otherwise idle).
     case heartbeat
 
