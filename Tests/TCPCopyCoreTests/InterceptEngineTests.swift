@@ -271,3 +271,113 @@ import Testing
         #expect(text.contains("duplicate_registrations=0"))
     }
 }
+
+/// Bare ACKs held to the end of a batch (`HeldAcks`).
+@Suite struct InterceptHeldAckTests {
+    typealias Engine = InterceptEngine<Int>
+
+    /// An engine with one route, `Lab.key`, owned by connection 1.
+    func routedEngine() -> Engine {
+        var engine = Engine(allowList: [], limits: .init(routeIdleMilliseconds: 120_000))
+        var deliveries: [Engine.Delivery] = []
+        _ = engine.received(.hello(version: 1), from: 1, now: .zero, deliveries: &deliveries)
+        _ = engine.received(.register(Lab.key), from: 1, now: .zero, deliveries: &deliveries)
+        return engine
+    }
+
+    /// A packet of `Lab.key`'s session from the target.
+    func response(ack: UInt32, _ flags: TCPFlags = .ack, length: Int = 0, clientPort: UInt16 = Lab.clientPort) -> [UInt8] {
+        OutgoingSegment(
+            source: Lab.target, destination: Lab.client, sourcePort: Lab.targetPort, destinationPort: clientPort,
+            sequence: SequenceNumber(500), acknowledgment: SequenceNumber(ack), flags: flags, window: 100,
+            payload: [UInt8](repeating: 1, count: length)[...]
+        ).encode()
+    }
+
+    /// Queues `packets` as one batch; returns what went to tcpcopy, in order (each packet's
+    /// acknowledgment number and payload length), as intercept's drain sends it.
+    func batch(_ engine: inout Engine, _ packets: [[UInt8]]) -> [(ack: UInt32, length: Int)] {
+        var sent: [(ack: UInt32, length: Int)] = []
+        func record(_ headers: [UInt8]) {
+            guard case .success(let packet) = TCPPacket.parse(headers, requirePayload: false) else {
+                Issue.record("forwarded headers do not parse")
+                return
+            }
+            sent.append((packet.acknowledgment.rawValue, packet.payloadLength))
+        }
+        for bytes in packets {
+            let (verdict, forward) = engine.queued(bytes, now: .zero)
+            #expect(verdict == .drop)
+            guard let forward else { continue }
+            #expect(forward.connection == 1)
+            if let earlier = forward.earlierAck { record(earlier.withUnsafeBytes { Array($0) }) }
+            if !forward.isHeld { record(Array(bytes[..<forward.headerLength])) }
+        }
+        engine.releaseHeldAcks { connection, headers in
+            #expect(connection == 1)
+            record(headers.withUnsafeBytes { Array($0) })
+        }
+        return sent
+    }
+
+    @Test func anAckFollowedByTheResponseIsNotForwarded() {
+        var engine = routedEngine()
+        let sent = batch(&engine, [response(ack: 121), response(ack: 121, [.ack, .psh], length: 400)])
+        #expect(sent.map(\.ack) == [121])
+        #expect(sent.map(\.length) == [400])
+        #expect(engine.counters.acksCoalesced == 1)
+    }
+
+    @Test func anAckFollowedByAFinOrALargerAckIsNotForwarded() {
+        var engine = routedEngine()
+        #expect(batch(&engine, [response(ack: 121), response(ack: 121, [.ack, .fin])]).map(\.ack) == [121])
+        #expect(batch(&engine, [response(ack: 121), response(ack: 122)]).map(\.ack) == [122])
+        #expect(engine.counters.acksCoalesced == 2)
+    }
+
+    @Test func anAckAloneGoesAtTheEndOfItsBatch() {
+        var engine = routedEngine()
+        let other = RouteKey(
+            clientAddress: Lab.client, clientPort: Lab.clientPort + 1, targetAddress: Lab.target,
+            targetPort: Lab.targetPort)
+        var deliveries: [Engine.Delivery] = []
+        _ = engine.received(.register(other), from: 1, now: .zero, deliveries: &deliveries)
+        // Another session's response does not supersede it; the ACK goes after it.
+        let sent = batch(&engine, [response(ack: 121), response(ack: 9, length: 10, clientPort: Lab.clientPort + 1)])
+        #expect(sent.map(\.ack) == [9, 121])
+        #expect(engine.counters.acksCoalesced == 0)
+        // The next batch starts with nothing held.
+        #expect(batch(&engine, [response(ack: 121, [.ack, .psh], length: 5)]).map(\.ack) == [121])
+    }
+
+    /// A duplicate ACK is news of its own (tcpcopy counts them to retransmit early), and so is
+    /// anything a SYN or RST says: the held ACK goes first, in order.
+    @Test func duplicatesAndResetsKeepTheAckBeforeThem() {
+        var engine = routedEngine()
+        let duplicates = batch(&engine, [response(ack: 121), response(ack: 121), response(ack: 121)])
+        #expect(duplicates.map(\.ack) == [121, 121, 121])
+        let reset = batch(&engine, [response(ack: 121), response(ack: 130, [.rst, .ack])])
+        #expect(reset.map(\.ack) == [121, 130])
+        // An older ACK (reordered) does not supersede a newer one either.
+        #expect(batch(&engine, [response(ack: 121), response(ack: 120, length: 3)]).map(\.ack) == [121, 120])
+        #expect(engine.counters.acksCoalesced == 0)
+    }
+
+    @Test func unroutedAndAllowListedAcksAreNotHeld() {
+        var engine = Engine(allowList: [Lab.client], limits: .init(routeIdleMilliseconds: 120_000))
+        let (verdict, forward) = engine.queued(response(ack: 121), now: .zero)
+        #expect(verdict == .accept)
+        #expect(forward == nil)
+        var unrouted = routedEngine()
+        let stranger = OutgoingSegment(
+            source: Lab.target, destination: IPv4Address(192, 168, 7, 7), sourcePort: Lab.targetPort,
+            destinationPort: 4000, sequence: SequenceNumber(1), acknowledgment: SequenceNumber(2), flags: .ack,
+            window: 100
+        ).encode()
+        #expect(unrouted.queued(stranger, now: .zero).1 == nil)
+        #expect(unrouted.counters.held == 1)
+        var released = 0
+        unrouted.releaseHeldAcks { _, _ in released += 1 }
+        #expect(released == 0)
+    }
+}

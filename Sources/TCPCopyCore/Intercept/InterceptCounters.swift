@@ -8,6 +8,9 @@ public struct InterceptCounters: Sendable, Equatable {
     public var dropped = 0
     /// Dropped packets whose headers went to the tcpcopy that registered the session.
     public var forwarded = 0
+    /// Pure ACKs not forwarded because a later packet of the same session in the same batch
+    /// acknowledged as much, with more (`HeldAcks`).
+    public var acksCoalesced = 0
     /// Dropped packets that could not be parsed as IPv4/TCP (nothing to forward).
     public var malformed = 0
     /// Dropped packets with no route: held for a late registration, then expired.
@@ -55,6 +58,7 @@ public struct InterceptCounters: Sendable, Equatable {
         line.add("connections_refused", connectionsRefused)
         line.add("connections_timed_out", connectionsTimedOut)
         line.add("connections_overflowed", connectionsOverflowed)
+        line.add("acks_coalesced", acksCoalesced)
         return line
     }
 }

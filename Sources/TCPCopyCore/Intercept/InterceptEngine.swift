@@ -22,15 +22,21 @@ public struct InterceptEngine<Connection: Hashable & Sendable>: Sendable {
 
     /// Where the headers of a queued packet go: its first `headerLength` bytes (the IP and TCP
     /// headers, validated) to `connection`. The caller sends them from the bytes it holds, so a
-    /// forwarded response costs no copy and no allocation here.
+    /// forwarded response costs no copy and no allocation here; unless `isHeld`: a pure ACK,
+    /// kept until `releaseHeldAcks` in case a later packet supersedes it (`HeldAcks`).
+    /// `earlierAck`, when set, must go to `connection` first: an ACK of the same session held
+    /// earlier in the batch that this packet does not supersede.
     public struct Forward: Sendable, Equatable {
         public var connection: Connection
         public var headerLength: Int
+        public var isHeld = false
+        public var earlierAck: HeaderBytes?
     }
 
     private let allowList: AllowList
     private var routes: RouteTable<Connection>
     private var greeted: Set<Connection> = []
+    private var heldAcks = HeldAcks<Connection>()
     public var counters = InterceptCounters()
 
     public init(allowList: [IPv4Address], limits: RouteTable<Connection>.Limits) {
@@ -64,8 +70,23 @@ public struct InterceptEngine<Connection: Hashable & Sendable>: Sendable {
         }
         counters.dropped += 1
         let key = RouteKey(response: packet)
-        if let owner = routes.owner(of: key, now: now) {
-            return (.drop, Forward(connection: owner, headerLength: packet.headerLength))
+        let ackToHold = HeldAcks<Connection>.isPureAck(packet) ? HeaderBytes(bytes.prefix(packet.headerLength)) : nil
+        var mark = HeldAckMark()
+        let next = ackToHold != nil ? heldAcks.nextMark : HeldAckMark()
+        if let owner = routes.owner(of: key, now: now, updatingMark: { mark = $0; $0 = next }) {
+            var forward = Forward(connection: owner, headerLength: packet.headerLength, isHeld: ackToHold != nil)
+            if let index = heldAcks.waiting(mark, key: key) {
+                let headers = heldAcks.settle(index)
+                if HeldAcks<Connection>.supersedes(packet, heldAcknowledgment: heldAcks.acknowledgment(at: index)) {
+                    counters.acksCoalesced += 1
+                } else {
+                    forward.earlierAck = headers
+                }
+            }
+            if let ackToHold {
+                heldAcks.hold(ackToHold, acknowledgment: packet.acknowledgment, key: key, for: owner)
+            }
+            return (.drop, forward)
         }
         // Only a held response is copied (it must outlive the caller's buffer), and parsed whole.
         if let header = ResponseHeader(packetPrefix: bytes), routes.hold(header, for: key, now: now) {
@@ -74,6 +95,13 @@ public struct InterceptEngine<Connection: Hashable & Sendable>: Sendable {
             counters.unrouted += 1
         }
         return (.drop, nil)
+    }
+
+    /// Ends a batch of queued packets: hands each pure ACK still held to `send`, in the order
+    /// they came. The caller calls it after every batch, before anything else it does.
+    public mutating func releaseHeldAcks(_ send: (Connection, HeaderBytes) -> Void) {
+        guard !heldAcks.isEmpty else { return }
+        heldAcks.release(send)
     }
 
     /// A message from a tcpcopy connection. Held responses its registration releases are

@@ -30,6 +30,8 @@ public struct RouteTable<Owner: Hashable & Sendable>: Sendable {
     private struct Route: Sendable {
         var owner: Owner
         var lastUsed: MonotonicTime
+        /// Which of `InterceptEngine`'s held ACKs is this route's, in which batch.
+        var heldAck = HeldAckMark()
     }
 
     private struct Held {
@@ -75,6 +77,19 @@ public struct RouteTable<Owner: Hashable & Sendable>: Sendable {
         }
     }
 
+    /// The owner of `key`, marking the route as used, with its held-ACK mark for `update` to
+    /// read and change: one look-up for both.
+    mutating func owner(
+        of key: RouteKey, now: MonotonicTime, updatingMark update: (inout HeldAckMark) -> Void
+    ) -> Owner? {
+        guard let bucket = routes.index(forKey: key) else { return nil }
+        return routes.modifyValue(at: bucket) { route in
+            route!.lastUsed = now
+            update(&route!.heldAck)
+            return route!.owner
+        }
+    }
+
     /// Keeps an unrouted response for a while. Returns false (and keeps nothing) when the hold
     /// area is full.
     public mutating func hold(_ header: ResponseHeader, for key: RouteKey, now: MonotonicTime) -> Bool {
@@ -103,4 +118,11 @@ public struct RouteTable<Owner: Hashable & Sendable>: Sendable {
         heldCount -= heldDropped
         return (idleRoutes, heldDropped)
     }
+}
+
+/// A route's note of the pure ACK of it that intercept holds back in the present batch: the
+/// batch's number and the ACK's place among the held ones. A note of another batch is stale.
+struct HeldAckMark: Sendable {
+    var batch: UInt32 = 0
+    var index: Int32 = 0
 }

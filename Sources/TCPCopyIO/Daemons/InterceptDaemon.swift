@@ -256,19 +256,32 @@ public final class InterceptDaemon {
     }
 
     /// Gives every queued packet of up to four batches its verdict and forwards the headers of
-    /// routed responses; true when more are probably waiting. `engine` is passed in (one
+    /// routed responses (a pure ACK at the end, unless a later packet of its session supersedes
+    /// it: `HeldAcks`); true when more are probably waiting. `engine` is passed in (one
     /// exclusive access to the property for the whole batch) and the forwarding state is a
     /// local: the closure runs per packet, and each access to a class property there costs a
     /// load through `self` (and, in debug builds, a run-time exclusivity check; see Package.swift).
     private func drain(_ queue: NetfilterQueue, engine: inout InterceptEngine<UInt64>, now: MonotonicTime) throws -> Bool {
         var forwarding = ForwardingRun()
-        defer { finish(forwarding, counters: &engine.counters) }
+        defer {
+            // The pure ACKs held for a later packet of their session that did not come.
+            engine.releaseHeldAcks { token, headers in
+                let connection = connection(for: token, in: &forwarding)
+                forwarding.count(headers.withUnsafeBytes { connection?.sendResponse(headers: $0) }, to: token)
+            }
+            finish(forwarding, counters: &engine.counters)
+        }
         return try queue.process(maximumBatches: 4) { bytes in
             let (verdict, forward) = engine.queued(bytes.bindMemory(to: UInt8.self), now: now)
             if let forward {
-                let headers = UnsafeRawBufferPointer(rebasing: bytes[..<forward.headerLength])
                 let connection = connection(for: forward.connection, in: &forwarding)
-                forwarding.count(connection?.sendResponse(headers: headers), to: forward.connection)
+                if let earlier = forward.earlierAck {
+                    forwarding.count(earlier.withUnsafeBytes { connection?.sendResponse(headers: $0) }, to: forward.connection)
+                }
+                if !forward.isHeld {
+                    let headers = UnsafeRawBufferPointer(rebasing: bytes[..<forward.headerLength])
+                    forwarding.count(connection?.sendResponse(headers: headers), to: forward.connection)
+                }
             }
             return verdict == .accept
         }

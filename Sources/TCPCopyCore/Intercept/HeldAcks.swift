@@ -1,0 +1,77 @@
+/// The target's pure ACKs that intercept holds back until the end of a batch of queued packets,
+/// in case a later packet of the same session in the batch carries the same news further.
+///
+/// A short HTTP session has the target send five packets: SYN-ACK, the ACK of the request,
+/// the response, its FIN, the ACK of ours. The ACK of the request is sent the moment the request
+/// arrives (a new connection acknowledges at once) and the response right after it, so the two
+/// usually reach intercept together; the response acknowledges the same bytes. Forwarding only
+/// the response spares tcpcopy a fifth of the control messages it decodes and handles, and
+/// intercept a fifth of those it writes.
+///
+/// A later packet supersedes a held ACK when it acknowledges more, or the same with data or a
+/// FIN (that is news the ACK does not have). One that acknowledges the same without either, a
+/// duplicate ACK, does not: tcpcopy counts duplicates to retransmit early. Nor does a SYN or RST.
+/// A held ACK that is not superseded goes out before the next packet of its session, or at the
+/// end of the batch: a session's packets reach tcpcopy in the order the target sent them.
+struct HeldAcks<Connection: Hashable & Sendable>: Sendable {
+    private struct Entry: Sendable {
+        var key: RouteKey
+        var connection: Connection
+        var headers: HeaderBytes
+        var acknowledgment: SequenceNumber
+        /// Sent before a later packet of its session, or superseded: nothing left to do.
+        var settled = false
+    }
+
+    private var entries: [Entry] = []
+    /// Never 0, the number of a route that holds nothing.
+    private var batch: UInt32 = 1
+
+    /// Whether intercept holds `packet` back: a bare ACK.
+    static func isPureAck(_ packet: TCPPacket) -> Bool {
+        packet.flags.contains(.ack) && packet.payloadLength == 0
+            && !packet.flags.contains(.syn) && !packet.flags.contains(.fin) && !packet.flags.contains(.rst)
+    }
+
+    /// Whether `later`, of the same session, makes a held ACK of `acknowledgment` redundant.
+    static func supersedes(_ later: TCPPacket, heldAcknowledgment acknowledgment: SequenceNumber) -> Bool {
+        guard later.flags.contains(.ack), !later.flags.contains(.syn), !later.flags.contains(.rst) else {
+            return false
+        }
+        if later.acknowledgment > acknowledgment { return true }
+        return later.acknowledgment == acknowledgment && (later.payloadLength > 0 || later.flags.contains(.fin))
+    }
+
+    /// The mark a route gets for the ACK `hold` is about to keep.
+    var nextMark: HeldAckMark { HeldAckMark(batch: batch, index: Int32(entries.count)) }
+
+    /// The held ACK a route's `mark` names, if it is of this batch, of `key`, and still waiting.
+    func waiting(_ mark: HeldAckMark, key: RouteKey) -> Int? {
+        let index = Int(mark.index)
+        guard mark.batch == batch, index < entries.count, entries[index].key == key, !entries[index].settled
+        else { return nil }
+        return index
+    }
+
+    func acknowledgment(at index: Int) -> SequenceNumber { entries[index].acknowledgment }
+
+    /// The held ACK at `index` is done with: superseded, or sent now by the caller.
+    mutating func settle(_ index: Int) -> HeaderBytes {
+        entries[index].settled = true
+        return entries[index].headers
+    }
+
+    /// Keeps the headers of a pure ACK of `key` for `connection` (at `nextMark`).
+    mutating func hold(_ headers: HeaderBytes, acknowledgment: SequenceNumber, key: RouteKey, for connection: Connection) {
+        entries.append(Entry(key: key, connection: connection, headers: headers, acknowledgment: acknowledgment))
+    }
+
+    /// Hands every ACK still held to `send`, in the order they came, and starts the next batch.
+    mutating func release(_ send: (Connection, HeaderBytes) -> Void) {
+        for entry in entries where !entry.settled { send(entry.connection, entry.headers) }
+        entries.removeAll(keepingCapacity: true)
+        batch = batch == UInt32.max ? 1 : batch + 1
+    }
+
+    var isEmpty: Bool { entries.isEmpty }
+}
