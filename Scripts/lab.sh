@@ -141,7 +141,7 @@ echo "tcpcopy (online):"
 funnel_of tcpcopy captured sessions_started syns_sent syn_acks_seen data_segments_sent response_data_seen \
     responses sessions_completed
 echo "intercept (target):"
-funnel_of intercept queued dropped forwarded accepted
+funnel_of intercept queued dropped forwarded acks_coalesced accepted
 echo "lost or left over, by reason (zeros omitted):"
 losses_of tcpcopy no_session sessions_skipped_by_rate table_full memory_full port_collisions capture_dropped \
     send_errors sessions_timed_out sessions_gave_up sessions_aborted sessions_reset_by_target responses_unmatched
