@@ -31,7 +31,7 @@ public struct CopyPortAllocator: Sendable {
     static let stride = 7919
 
     /// Ports are counted per client address and target endpoint.
-    struct SpaceKey: Hashable, Sendable {
+    struct SpaceKey: FlatTableKey {
         var client: IPv4Address
         var target: IPv4Address
         var targetPort: UInt16
@@ -42,17 +42,23 @@ public struct CopyPortAllocator: Sendable {
             targetPort = key.targetPort
         }
 
-        static func == (lhs: Self, rhs: Self) -> Bool {
-            lhs.client == rhs.client && lhs.target == rhs.target && lhs.targetPort == rhs.targetPort
+        private init(client: IPv4Address, target: IPv4Address, targetPort: UInt16) {
+            self.client = client
+            self.target = target
+            self.targetPort = targetPort
         }
 
         /// One word, as the engine's keys (see `hashWord`).
-        func hash(into hasher: inout Hasher) { hasher.combine(hashWord(client, 0, target, targetPort)) }
+        var word: UInt64 { hashWord(client, 0, target, targetPort) }
+
+        static var placeholder: SpaceKey { SpaceKey(client: IPv4Address(0), target: IPv4Address(0), targetPort: 0) }
     }
 
-    /// Each space is changed in place through its dictionary index: a copy taken out and put
-    /// back would share its bitmap with the stored one, and the change would copy all 8 KiB.
-    private var spaces: [SpaceKey: PortSpace] = [:]
+    /// Each space is changed in place (`FlatTable.modifyValue`): a copy taken out and put back
+    /// would share its bitmap with the stored one, and the change would copy all 8 KiB. A
+    /// `FlatTable`, not a `Dictionary`: every session looks its space up twice, and SipHash was
+    /// most of what that cost.
+    private var spaces = FlatTable<SpaceKey, PortSpace>(placeholder: PortSpace())
     /// Ports whose session ended but which stay busy a while, one queue per duration (there
     /// are only a few), oldest first, so that expiry pops from the front instead of scanning.
     /// An entry frees its port only if the port still carries its mark (`PortSpace`).
@@ -89,36 +95,36 @@ public struct CopyPortAllocator: Sendable {
         for key: RouteKey, clientPort: UInt16, copyNumber: Int, reclaimingCooling: Bool = false
     ) -> Choice {
         let spaceKey = SpaceKey(key)
-        let index: Dictionary<SpaceKey, PortSpace>.Index
+        let index: Int
         if let existing = spaces.index(forKey: spaceKey) {
             index = existing
         } else {
-            spaces[spaceKey] = PortSpace()
+            spaces.insert(PortSpace(), forAbsentKey: spaceKey)
             index = spaces.index(forKey: spaceKey)!
         }
         let preferred = Self.preferredPort(clientPort: clientPort, copyNumber: copyNumber)
-        if spaces.values[index].insert(preferred) { return .preferred(preferred) }
+        if spaces.modifyValue(at: index, { $0.insert(preferred) }) { return .preferred(preferred) }
         let mayReclaim = reclaimingCooling && copyNumber == 0
-        if mayReclaim && spaces.values[index].coolingMark(preferred) != 0 {
-            spaces.values[index].setCoolingMark(preferred, 0)
+        if mayReclaim && spaces.value(at: index).coolingMark(preferred) != 0 {
+            spaces.modifyValue(at: index) { $0.setCoolingMark(preferred, 0) }
             return .reclaimed(preferred)
         }
         let next = preferred == 65535 ? UInt16(Self.firstPort) : preferred + 1
-        guard let free = spaces.values[index].firstFree(from: next) else {
+        guard let free = spaces.value(at: index).firstFree(from: next) else {
             // Every port is busy. Copy 0 of a client's SYN may still take a cooling one: the
             // target's TIME_WAIT accepts the SYN when its timestamp is newer than the old
             // connection's, and else answers with an ACK, which the session meets by resetting
             // the old connection (see the type's comment). In the benchmark about half are
             // refused (timestamp clocks differ per connection): a reset and a second SYN each,
             // where the alternative was no copy at all.
-            if mayReclaim, let cooled = spaces.values[index].firstCooling(from: next) {
-                spaces.values[index].setCoolingMark(cooled, 0)
+            if mayReclaim, let cooled = spaces.value(at: index).firstCooling(from: next) {
+                spaces.modifyValue(at: index) { $0.setCoolingMark(cooled, 0) }
                 return .reclaimed(cooled)
             }
-            if spaces.values[index].isEmpty { spaces.remove(at: index) }
+            if spaces.value(at: index).isEmpty { spaces.remove(at: index) }
             return .exhausted
         }
-        _ = spaces.values[index].insert(free)
+        _ = spaces.modifyValue(at: index) { $0.insert(free) }
         return .relocated(free)
     }
 
@@ -126,7 +132,7 @@ public struct CopyPortAllocator: Sendable {
     public mutating func release(_ key: RouteKey, now: MonotonicTime, busyFor milliseconds: Int64 = 0) {
         guard milliseconds > 0 else { return free(key) }
         guard let index = spaces.index(forKey: SpaceKey(key)) else { return }
-        spaces.values[index].setCoolingMark(key.clientPort, Self.mark(now))
+        spaces.modifyValue(at: index) { $0.setCoolingMark(key.clientPort, Self.mark(now)) }
         let entry = (key: key, since: now)
         if let queue = cooling.firstIndex(where: { $0.lifetime == milliseconds }) {
             cooling[queue].entries.append(entry)
@@ -145,10 +151,11 @@ public struct CopyPortAllocator: Sendable {
                 cooling[queue].entries.removeFirst()
                 let route = entry.key
                 if let index = spaces.index(forKey: SpaceKey(route)),
-                    spaces.values[index].coolingMark(route.clientPort) == Self.mark(entry.since)
+                    spaces.value(at: index).coolingMark(route.clientPort) == Self.mark(entry.since)
                 {
-                    spaces.values[index].remove(route.clientPort)
-                    if spaces.values[index].isEmpty { spaces.remove(at: index) }
+                    if spaces.modifyValue(at: index, { $0.remove(route.clientPort); return $0.isEmpty }) {
+                        spaces.remove(at: index)
+                    }
                 }
             }
         }
@@ -168,7 +175,6 @@ public struct CopyPortAllocator: Sendable {
 
     private mutating func free(_ key: RouteKey) {
         guard let index = spaces.index(forKey: SpaceKey(key)) else { return }
-        spaces.values[index].remove(key.clientPort)
-        if spaces.values[index].isEmpty { spaces.remove(at: index) }
+        if spaces.modifyValue(at: index, { $0.remove(key.clientPort); return $0.isEmpty }) { spaces.remove(at: index) }
     }
 }
