@@ -46,24 +46,28 @@ struct HeldAcks<Connection: Hashable & Sendable>: Sendable {
     /// The mark a route gets for the ACK `hold` is about to keep.
     var nextMark: HeldAckMark { HeldAckMark(batch: batch, index: Int32(entries.count)) }
 
-    /// The held ACK a route's `mark` names, if it is of this batch, of `key`, and still waiting.
-    func waiting(_ mark: HeldAckMark, key: RouteKey) -> Int? {
+    /// Settles the ACK a route's `mark` names, if it is of this batch, of `key` and still
+    /// waiting, against `later`, the next packet of its session: nil when there is none or
+    /// `later` supersedes it (counted in `superseded`), else its headers, which the caller
+    /// must send before `later`.
+    mutating func settle(
+        _ mark: HeldAckMark, key: RouteKey, by later: TCPPacket, superseded: inout Int
+    ) -> HeaderBytes? {
         let index = Int(mark.index)
         guard mark.batch == batch, index < entries.count, entries[index].key == key, !entries[index].settled
         else { return nil }
-        return index
-    }
-
-    func acknowledgment(at index: Int) -> SequenceNumber { entries[index].acknowledgment }
-
-    /// The held ACK at `index` is done with: superseded, or sent now by the caller.
-    mutating func settle(_ index: Int) -> HeaderBytes {
         entries[index].settled = true
+        if Self.supersedes(later, heldAcknowledgment: entries[index].acknowledgment) {
+            superseded += 1
+            return nil
+        }
         return entries[index].headers
     }
 
     /// Keeps the headers of a pure ACK of `key` for `connection` (at `nextMark`).
-    mutating func hold(_ headers: HeaderBytes, acknowledgment: SequenceNumber, key: RouteKey, for connection: Connection) {
+    mutating func hold(
+        _ headers: HeaderBytes, acknowledgment: SequenceNumber, key: RouteKey, for connection: Connection
+    ) {
         entries.append(Entry(key: key, connection: connection, headers: headers, acknowledgment: acknowledgment))
     }
 
@@ -75,4 +79,11 @@ struct HeldAcks<Connection: Hashable & Sendable>: Sendable {
     }
 
     var isEmpty: Bool { entries.isEmpty }
+}
+
+/// A route's note of the pure ACK of it that intercept holds back in the present batch: the
+/// batch's number and the ACK's place among the held ones. A note of another batch is stale.
+struct HeldAckMark: Sendable {
+    var batch: UInt32 = 0
+    var index: Int32 = 0
 }

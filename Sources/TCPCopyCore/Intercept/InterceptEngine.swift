@@ -70,23 +70,26 @@ public struct InterceptEngine<Connection: Hashable & Sendable>: Sendable {
         }
         counters.dropped += 1
         let key = RouteKey(response: packet)
-        let ackToHold = HeldAcks<Connection>.isPureAck(packet) ? HeaderBytes(bytes.prefix(packet.headerLength)) : nil
+        let isPureAck = HeldAcks<Connection>.isPureAck(packet)
         var mark = HeldAckMark()
-        let next = ackToHold != nil ? heldAcks.nextMark : HeldAckMark()
-        if let owner = routes.owner(of: key, now: now, updatingMark: { mark = $0; $0 = next }) {
-            var forward = Forward(connection: owner, headerLength: packet.headerLength, isHeld: ackToHold != nil)
-            if let index = heldAcks.waiting(mark, key: key) {
-                let headers = heldAcks.settle(index)
-                if HeldAcks<Connection>.supersedes(packet, heldAcknowledgment: heldAcks.acknowledgment(at: index)) {
-                    counters.acksCoalesced += 1
-                } else {
-                    forward.earlierAck = headers
-                }
+        let next = isPureAck ? heldAcks.nextMark : HeldAckMark()
+        let owner = routes.owner(of: key, now: now) { routeMark in
+            mark = routeMark
+            routeMark = next
+        }
+        if let owner {
+            let earlierAck = heldAcks.settle(mark, key: key, by: packet, superseded: &counters.acksCoalesced)
+            if isPureAck {
+                // Validated headers are at most 120 bytes, what `HeaderBytes` holds.
+                heldAcks.hold(
+                    HeaderBytes(bytes.prefix(packet.headerLength))!, acknowledgment: packet.acknowledgment, key: key,
+                    for: owner)
             }
-            if let ackToHold {
-                heldAcks.hold(ackToHold, acknowledgment: packet.acknowledgment, key: key, for: owner)
-            }
-            return (.drop, forward)
+            return (
+                .drop,
+                Forward(
+                    connection: owner, headerLength: packet.headerLength, isHeld: isPureAck, earlierAck: earlierAck)
+            )
         }
         // Only a held response is copied (it must outlive the caller's buffer), and parsed whole.
         if let header = ResponseHeader(packetPrefix: bytes), routes.hold(header, for: key, now: now) {

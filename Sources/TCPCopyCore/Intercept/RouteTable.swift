@@ -70,11 +70,7 @@ public struct RouteTable<Owner: Hashable & Sendable>: Sendable {
 
     /// The owner of `key`, marking the route as used.
     public mutating func owner(of key: RouteKey, now: MonotonicTime) -> Owner? {
-        guard let bucket = routes.index(forKey: key) else { return nil }
-        return routes.modifyValue(at: bucket) { route in
-            route!.lastUsed = now
-            return route!.owner
-        }
+        owner(of: key, now: now, updatingMark: { _ in })
     }
 
     /// The owner of `key`, marking the route as used, with its held-ACK mark for `update` to
@@ -118,11 +114,4 @@ public struct RouteTable<Owner: Hashable & Sendable>: Sendable {
         heldCount -= heldDropped
         return (idleRoutes, heldDropped)
     }
-}
-
-/// A route's note of the pure ACK of it that intercept holds back in the present batch: the
-/// batch's number and the ACK's place among the held ones. A note of another batch is stale.
-struct HeldAckMark: Sendable {
-    var batch: UInt32 = 0
-    var index: Int32 = 0
 }
