@@ -8,7 +8,8 @@
                                 DIR/results.json
 
 Every figure of a run is computed first and the median over repeats taken last, so a row's
-ratios come from the same runs as its absolute figures.
+ratios come from the same runs as its absolute figures. The throughput ratio (with/w/o) is the
+median of each repeat's ratio: a copying run against the run without copying just before it.
 """
 import json
 import re
@@ -220,6 +221,29 @@ def median_figures(runs):
     return merged
 
 
+def paired_ratios(plain, copy):
+    """Online req/s with copying over without, repeat by repeat: each copying run against the
+    run without copying just before it, so that a ratio compares two runs ten seconds apart
+    rather than the medians of runs minutes apart (the machine drifts between repeats). Each
+    with the larger of the two runs' steal, the time the VM's host took from it."""
+    before = {r.get("rep"): run_figures(r) for r in plain}
+    pairs = []
+    for run in copy:
+        w = before.get(run.get("rep"))
+        c = run_figures(run)
+        value = ratio(c["online_rps"], w["online_rps"]) if w else None
+        if value is not None:
+            steals = [f["machine_steal_pct"] for f in (w, c) if f["machine_steal_pct"] is not None]
+            pairs.append({"rep": run.get("rep"), "ratio": value, "steal_pct": max(steals) if steals else None})
+    return pairs
+
+
+def describe_pairs(pairs):
+    """"0.89 (steal 13.6%), 0.73, 0.67": steal shown where it reached 1%."""
+    return ", ".join("%.2f%s" % (p["ratio"], " (steal %.1f%%)" % p["steal_pct"]
+                                 if (p["steal_pct"] or 0) >= 1 else "") for p in pairs)
+
+
 def cpu_budget(w, c):
     """What copying cost the whole machine per request at a load, and what the bar allows.
 
@@ -281,7 +305,10 @@ def report(runs_path, out_dir, meta):
         }
         w, c = loads[load]["without_copying"], loads[load]["with_copying"]
         if w and c:
-            loads[load]["online_rps_ratio"] = ratio(c["online_rps"], w["online_rps"])
+            pairs = paired_ratios(plain, copy)
+            loads[load]["online_rps_ratios"] = pairs
+            loads[load]["online_rps_ratio"] = (
+                median([p["ratio"] for p in pairs]) if pairs else ratio(c["online_rps"], w["online_rps"]))
             loads[load]["budget"] = cpu_budget(w, c)
 
     idle = {}
@@ -506,6 +533,13 @@ def report(runs_path, out_dir, meta):
         lines.append(table(["check", "measured", "bar", "original", ""],
                            [[c["what"], c["value"], c["bar"], c["original"],
                              "PASS" if c["pass"] else "FAIL"] for c in checks]))
+    for load in ("short-full", "keepalive-full"):
+        pairs = (loads.get(load) or {}).get("online_rps_ratios") or []
+        if len(pairs) > 1:
+            lines.append("%s with/w/o, repeat by repeat (the median above): %s" % (load, describe_pairs(pairs)))
+        if any((p["steal_pct"] or 0) >= 5 for p in pairs):
+            lines.append("warning: %s: the VM's host took 5%% or more of the machine in a repeat "
+                         "(steal); its ratio says more about the host than about copying" % load)
     # Paced loads the generator did not deliver make their row meaningless: say so.
     for load, entry in loads.items():
         rate = load.split("-")[1]
