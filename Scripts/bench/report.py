@@ -239,7 +239,7 @@ def paired_ratios(plain, copy):
 
 
 def describe_pairs(pairs):
-    """"0.89 (steal 13.6%), 0.73, 0.67": steal shown where it reached 1%."""
+    """The pairs as text, such as "0.89 (steal 13.6%), 0.73, 0.67": steal where it reached 1%."""
     return ", ".join("%.2f%s" % (p["ratio"], " (steal %.1f%%)" % p["steal_pct"]
                                  if (p["steal_pct"] or 0) >= 1 else "") for p in pairs)
 
