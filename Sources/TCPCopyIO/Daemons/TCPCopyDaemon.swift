@@ -52,6 +52,7 @@ public final class TCPCopyDaemon {
     /// Sessions refused because resident memory was over `-m` (`MemoryBudget`).
     private var memoryRefused = 0
     private var memoryBudget: MemoryBudget
+    private let memoryGauge = ResidentMemoryGauge()
     private var residentBytes = 0
     private var peakResidentBytes = 0
     private var lastTrim = MonotonicTime.zero
@@ -382,11 +383,11 @@ public final class TCPCopyDaemon {
     /// (malloc_trim) once a second, so that the cap can be lifted when it is really free.
     private func checkMemory(now: MonotonicTime, atStart: Bool) {
         synsSinceMemoryCheck = 0
-        guard var resident = residentMemoryBytes() else { return }
+        guard var resident = memoryGauge.residentBytes() else { return }
         if memoryBudget.sessionLimit != nil && now - lastTrim >= 1000 {
             lastTrim = now
             _ = CTCPCopyShims_malloc_trim()
-            resident = residentMemoryBytes() ?? resident
+            resident = memoryGauge.residentBytes() ?? resident
         }
         residentBytes = resident
         peakResidentBytes = max(peakResidentBytes, resident)

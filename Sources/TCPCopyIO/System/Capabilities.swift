@@ -72,14 +72,6 @@ func readSmallFile(_ path: String) -> String? {
     return String(decoding: bytes, as: UTF8.self)
 }
 
-/// The process's resident memory, from /proc/self/statm (its second field, in pages).
-func residentMemoryBytes() -> Int? {
-    guard let statm = readSmallFile("/proc/self/statm") else { return nil }
-    let fields = statm.split(separator: " ")
-    guard fields.count >= 2, let pages = Int(fields[1]) else { return nil }
-    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
-}
-
 /// The IPv4 networks of this host's interfaces (address and netmask of each), for intercept's
 /// default control-port policy.
 func interfaceNetworks() -> [IPv4Network] {
