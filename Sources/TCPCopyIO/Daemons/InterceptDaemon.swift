@@ -266,21 +266,20 @@ public final class InterceptDaemon {
         defer {
             // The pure ACKs held for a later packet of their session that did not come.
             engine.releaseHeldAcks { token, headers in
-                let connection = connection(for: token, in: &forwarding)
-                forwarding.count(headers.withUnsafeBytes { connection?.sendResponse(headers: $0) }, to: token)
+                headers.withUnsafeBytes { forward($0, to: token, in: &forwarding) }
             }
             finish(forwarding, counters: &engine.counters)
         }
         return try queue.process(maximumBatches: 4) { bytes in
             let (verdict, forward) = engine.queued(bytes.bindMemory(to: UInt8.self), now: now)
-            if let forward {
-                let connection = connection(for: forward.connection, in: &forwarding)
-                if let earlier = forward.earlierAck {
-                    forwarding.count(earlier.withUnsafeBytes { connection?.sendResponse(headers: $0) }, to: forward.connection)
+            if let route = forward {
+                if let earlier = route.earlierAck {
+                    earlier.withUnsafeBytes { self.forward($0, to: route.connection, in: &forwarding) }
                 }
-                if !forward.isHeld {
-                    let headers = UnsafeRawBufferPointer(rebasing: bytes[..<forward.headerLength])
-                    forwarding.count(connection?.sendResponse(headers: headers), to: forward.connection)
+                if !route.isHeld {
+                    self.forward(
+                        UnsafeRawBufferPointer(rebasing: bytes[..<route.headerLength]), to: route.connection,
+                        in: &forwarding)
                 }
             }
             return verdict == .accept
@@ -300,6 +299,11 @@ public final class InterceptDaemon {
 
     /// The connection `token` names, looked up (and marked for this turn's flush) only when it
     /// is not the one the run forwarded to last.
+    /// Sends a response's headers to the tcpcopy of `token` and counts the outcome.
+    private func forward(_ headers: UnsafeRawBufferPointer, to token: UInt64, in run: inout ForwardingRun) {
+        run.count(connection(for: token, in: &run)?.sendResponse(headers: headers), to: token)
+    }
+
     private func connection(for token: UInt64, in run: inout ForwardingRun) -> ControlConnection? {
         if token != run.token {
             run.token = token
