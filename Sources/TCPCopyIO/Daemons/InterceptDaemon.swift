@@ -261,7 +261,9 @@ public final class InterceptDaemon {
     /// exclusive access to the property for the whole batch) and the forwarding state is a
     /// local: the closure runs per packet, and each access to a class property there costs a
     /// load through `self` (and, in debug builds, a run-time exclusivity check; see Package.swift).
-    private func drain(_ queue: NetfilterQueue, engine: inout InterceptEngine<UInt64>, now: MonotonicTime) throws -> Bool {
+    private func drain(
+        _ queue: NetfilterQueue, engine: inout InterceptEngine<UInt64>, now: MonotonicTime
+    ) throws -> Bool {
         var forwarding = ForwardingRun()
         defer {
             // The pure ACKs held for a later packet of their session that did not come.
@@ -271,15 +273,14 @@ public final class InterceptDaemon {
             finish(forwarding, counters: &engine.counters)
         }
         return try queue.process(maximumBatches: 4) { bytes in
-            let (verdict, forward) = engine.queued(bytes.bindMemory(to: UInt8.self), now: now)
-            if let route = forward {
+            let (verdict, route) = engine.queued(bytes.bindMemory(to: UInt8.self), now: now)
+            if let route {
                 if let earlier = route.earlierAck {
-                    earlier.withUnsafeBytes { self.forward($0, to: route.connection, in: &forwarding) }
+                    earlier.withUnsafeBytes { forward($0, to: route.connection, in: &forwarding) }
                 }
                 if !route.isHeld {
-                    self.forward(
-                        UnsafeRawBufferPointer(rebasing: bytes[..<route.headerLength]), to: route.connection,
-                        in: &forwarding)
+                    let headers = UnsafeRawBufferPointer(rebasing: bytes[..<route.headerLength])
+                    forward(headers, to: route.connection, in: &forwarding)
                 }
             }
             return verdict == .accept
@@ -297,13 +298,13 @@ public final class InterceptDaemon {
         finish(forwarding, counters: &engine.counters)
     }
 
-    /// The connection `token` names, looked up (and marked for this turn's flush) only when it
-    /// is not the one the run forwarded to last.
     /// Sends a response's headers to the tcpcopy of `token` and counts the outcome.
     private func forward(_ headers: UnsafeRawBufferPointer, to token: UInt64, in run: inout ForwardingRun) {
         run.count(connection(for: token, in: &run)?.sendResponse(headers: headers), to: token)
     }
 
+    /// The connection `token` names, looked up (and marked for this turn's flush) only when it
+    /// is not the one the run forwarded to last.
     private func connection(for token: UInt64, in run: inout ForwardingRun) -> ControlConnection? {
         if token != run.token {
             run.token = token
