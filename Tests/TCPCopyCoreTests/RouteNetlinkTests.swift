@@ -11,7 +11,9 @@ import Testing
 
     private func le16(_ value: UInt16) -> [UInt8] { [UInt8(value & 0xFF), UInt8(value >> 8)] }
     private func le32(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(value >> (8 * $0) & 0xFF) } }
-    private func be(_ address: IPv4Address) -> [UInt8] { (0..<4).reversed().map { UInt8(address.value >> (8 * $0) & 0xFF) } }
+    private func be(_ address: IPv4Address) -> [UInt8] {
+        (0..<4).reversed().map { UInt8(address.value >> (8 * $0) & 0xFF) }
+    }
 
     private func attribute(_ type: UInt16, _ value: [UInt8]) -> [UInt8] {
         var bytes = le16(UInt16(4 + value.count)) + le16(type) + value
@@ -112,7 +114,9 @@ import Testing
 
     @Test func staleNeighbourIsUsableButNotConfirmed() {
         let mac: [UInt8] = [2, 0, 0, 0, 0, 9]
-        guard case .neighbour(let entry) = RouteNetlink.parseAnswer(neighbourReply(sequence: 2, state: 0x04, mac: mac), sequence: 2)
+        guard
+            case .neighbour(let entry) = RouteNetlink.parseAnswer(
+                neighbourReply(sequence: 2, state: 0x04, mac: mac), sequence: 2)
         else {
             Issue.record("expected a neighbour")
             return

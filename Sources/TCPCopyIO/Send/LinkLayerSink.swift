@@ -194,7 +194,7 @@ final class LinkLayerSink: PacketSink {
         case .success(let found):
             let (hop, address) = found
             cache.resolved(destination, address: address, now: now)
-            if reportedFailures.remove(destination) != nil || lookups == 1 || wait {
+            if reportedFailures.remove(destination) != nil || wait {
                 logger.info(
                     "next hop found",
                     metadata: [
