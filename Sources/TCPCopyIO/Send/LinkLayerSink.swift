@@ -35,8 +35,6 @@ final class LinkLayerSink: PacketSink {
     private var lengths: [UInt32] = []
     /// 8 bytes per queued packet: its `sockaddr_ll` link address.
     private var linkAddresses: [UInt8] = []
-    /// The clock of the current batch, read once per flush rather than per packet.
-    private var batchNow: MonotonicTime?
     /// Destinations whose failure was reported, until they resolve again (one warning each).
     private var reportedFailures: Set<IPv4Address> = []
     private(set) var sendErrors: [String: Int] = [:]
@@ -116,8 +114,7 @@ final class LinkLayerSink: PacketSink {
         let destination = segment.destination
         var address: LinkAddress?
         if addressLength > 0 {
-            let now = batchNow ?? monotonicNow()
-            batchNow = now
+            let now = monotonicNow()
             switch cache.lookup(destination, now: now) {
             case .send(let known):
                 address = known
@@ -143,7 +140,6 @@ final class LinkLayerSink: PacketSink {
     }
 
     func flush(refused: (SystemCallError) -> Void) -> Int {
-        batchNow = nil
         var next = 0
         var sent = 0
         let count = offsets.count
