@@ -137,6 +137,23 @@ import Testing
         }
     }
 
+    @Test func aNeighbourAnswerAsTheKernelSentIt() {
+        // RTM_NEWNEIGH for 10.99.0.2 (STALE, NDA_DST, NDA_LLADDR, NDA_PROBES, NDA_CACHEINFO),
+        // received from Linux 6.18 in a veth lab.
+        let hex =
+            "4c0000001c0000000100000075110000020000000200000004000001080001000a6300020a000200aaaf1cef"
+            + "334300000800040004000000140003004a0000004a0000004900000001000000"
+        var bytes: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            bytes.append(UInt8(hex[index..<next], radix: 16)!)
+            index = next
+        }
+        let expected = NeighbourAnswer(state: .stale, linkAddress: LinkAddress([0xAA, 0xAF, 0x1C, 0xEF, 0x33, 0x43]))
+        #expect(RouteNetlink.parseAnswer(bytes, sequence: 1) == .neighbour(expected))
+    }
+
     @Test func errorsAndAcknowledgementsAreTold() {
         #expect(RouteNetlink.parseAnswer(errorReply(sequence: 4, code: -2), sequence: 4) == .failure(errno: 2))
         #expect(RouteNetlink.parseAnswer(errorReply(sequence: 4, code: -101), sequence: 4) == .failure(errno: 101))
