@@ -86,6 +86,9 @@ public final class TCPCopyDaemon {
         let signals = try SignalSource()
         try loop.add(signals.descriptor.rawValue, token: Token.signals)
         if let metrics { try loop.add(metrics.descriptor, token: Token.metrics) }
+        // Before the control links, so that a wrong -o fails at once.
+        let sender = try makeSink()
+        self.sink = sender
         let targets = engine.targets
         for (index, target) in targets.enumerated() {
             let link: ControlConnection
@@ -111,8 +114,6 @@ public final class TCPCopyDaemon {
             logger.warning(
                 "capturing without a port filter (the kernel refused the BPF program, or there are over 200 ports): tcpcopy reads and skips every TCP packet this host receives")
         }
-        let sender = try makeSink()
-        self.sink = sender
         sender.prepare(destinations: targets)
         try loop.add(capture.descriptor.rawValue, token: Token.capture)
         checkMemory(now: monotonicNow(), atStart: true)
