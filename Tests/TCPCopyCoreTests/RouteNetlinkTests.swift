@@ -231,3 +231,21 @@ import Testing
         #expect(cache.lookup(target, now: at(6000)) == .sendAndRefresh(mac))
     }
 }
+
+@Suite struct LinkAddressingTests {
+    @Test func ethernetNeedsAMACAndTunnelsNone() {
+        #expect(LinkAddressing(hardwareType: 1) == .ethernet)
+        #expect(LinkAddressing(hardwareType: 1)?.addressLength == 6)
+        for tunnel: Int32 in [512, 519, 768, 769, 776, 778, 0xFFFE] {
+            #expect(LinkAddressing(hardwareType: tunnel) == LinkAddressing.none, "ARPHRD \(tunnel)")
+            #expect(LinkAddressing(hardwareType: tunnel)?.addressLength == 0)
+        }
+    }
+
+    @Test func otherLinkTypesAreRefused() {
+        // Loopback (its header is Ethernet's, with no neighbour), InfiniBand, IEEE 802.11.
+        for other: Int32 in [772, 32, 801, 0] {
+            #expect(LinkAddressing(hardwareType: other) == nil, "ARPHRD \(other)")
+        }
+    }
+}

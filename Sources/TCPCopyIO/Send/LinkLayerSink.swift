@@ -57,9 +57,10 @@ final class LinkLayerSink: PacketSink {
             throw LinkLayerSinkError.noInterface(interface, error)
         }
         guard flags & UInt32(IFF_UP) != 0 else { throw LinkLayerSinkError.interfaceDown(interface) }
-        guard let length = Self.linkAddressLength(hardwareType: hardwareType) else {
+        guard let addressing = LinkAddressing(hardwareType: hardwareType) else {
             throw LinkLayerSinkError.unsupportedLinkType(interface, hardwareType)
         }
+        let length = addressing.addressLength
         interfaceIndex = index
         addressLength = length
         let descriptor = FileDescriptor(
@@ -86,17 +87,6 @@ final class LinkLayerSink: PacketSink {
                 "interface": "\(interface)", "ifindex": "\(index)", "mtu": "\(mtu)",
                 "link": "\(length == 0 ? "no link header (ARPHRD \(hardwareType))" : "Ethernet")",
             ])
-    }
-
-    /// The link-layer address length frames need on a device of `hardwareType` (ARPHRD_*), or
-    /// nil when the sink cannot send there.
-    static func linkAddressLength(hardwareType: Int32) -> Int? {
-        switch hardwareType {
-        case 1: 6  // ARPHRD_ETHER (veth, bridges, VLAN and bond devices, most NICs)
-        // ARPHRD_PPP, RAWIP, TUNNEL (ipip), TUNNEL6, SIT, IPGRE, NONE (tun): no link header.
-        case 512, 519, 768, 769, 776, 778, 0xFFFE: 0
-        default: nil
-        }
     }
 
     var batchLimit: Int { Self.batchSlots }
