@@ -39,6 +39,9 @@
 #                      what that drops); inline: the kernel's default for veths, where a sender
 #                      runs its receiver's stack in its own context and is charged for it
 #                      (tcpcopy's sendmmsg then pays for the target's TCP, and nginx for wrk's)
+#   --sink SINK        how tcpcopy sends its copies: raw (default: the raw IP socket) or link
+#                      (tcpcopy -o to-router: Ethernet frames from an AF_PACKET socket, the next
+#                      hop being the router, whose MAC tcpcopy looks up itself)
 #   --no-build         use the binaries already in .build-bench (or LAB_BIN_DIR)
 #   --out DIR          where results go (default .build-bench/results/DATE-TIME)
 # Environment: BENCH_TCPCOPY_ARGS, BENCH_INTERCEPT_ARGS: more options for the daemons (say
@@ -70,6 +73,7 @@ out=""
 quick=0
 veth_rx=threaded
 veth_queue=pfifo_fast
+sink=raw
 
 usage() {
     sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
@@ -96,6 +100,7 @@ while (($#)); do
         --no-rawloop) rawloop=0 ;;
         --veth-rx) veth_rx=${2:-}; shift ;;
         --no-veth-queue) veth_queue=none ;;
+        --sink) sink=${2:-}; shift ;;
         --no-build) build=0 ;;
         --out) out=${2:-}; shift ;;
         -h | --help) usage; exit 0 ;;
@@ -108,6 +113,7 @@ number_in "$repeat" 1 9 --repeat
 number_in "$workers" 1 16 --workers
 number_in "$connections" 1 1000 --connections
 number_in "$backlog" 16 65535 --backlog
+[[ $sink == raw || $sink == link ]] || lab_die "--sink must be raw or link, not '$sink'"
 [[ $veth_rx == threaded || $veth_rx == inline ]] ||
     lab_die "--veth-rx must be threaded or inline, not '$veth_rx'"
 IFS=, read -ra load_list <<<"$loads"
@@ -207,6 +213,7 @@ start_daemons() {
     local -a intercept_extra tcpcopy_extra
     read -ra intercept_extra <<<"${BENCH_INTERCEPT_ARGS:-}"
     read -ra tcpcopy_extra <<<"${BENCH_TCPCOPY_ARGS:-}"
+    [[ $sink == raw ]] || tcpcopy_extra=(-o to-router "${tcpcopy_extra[@]}")
     # The router is the tcpcopy's source on the target's side: let it in.
     lab_intercept_start intercept --allow "$LAB_ADMIN_IP" --tcpcopy-allow "$BENCH_ONLINE_ROUTER_SIDE_IP" \
         "${intercept_extra[@]}"
@@ -468,7 +475,7 @@ python3 "$BENCH_DIR/report.py" report "$runs_file" --out "$out" \
     --meta "kernel=$(uname -r)" --meta "commit=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
     --meta "duration=$duration" --meta "repeat=$repeat" --meta "workers=$workers" \
     --meta "connections=$connections" --meta "loadavg_start=$loadavg_start" --meta "veth_rx=$veth_rx" \
-    --meta "veth_queue=$veth_queue" --meta "backlog=$backlog" \
+    --meta "veth_queue=$veth_queue" --meta "backlog=$backlog" --meta "sink=$sink" \
     --meta "tcpcopy_args=${BENCH_TCPCOPY_ARGS:-}" --meta "intercept_args=${BENCH_INTERCEPT_ARGS:-}" \
     --meta "binaries=$LAB_BIN_DIR" \
     --meta "loadavg_end=$loadavg_end" --meta "quick=$quick"

@@ -365,6 +365,8 @@ def report(runs_path, out_dir, meta):
            " (transmit queue %s)" % meta.get("veth_queue", "none") if meta.get("veth_rx") == "threaded" else "",
            meta.get("loadavg_start"),
            meta.get("loadavg_end")))
+    lines.append("tcpcopy sends through the %s" % (
+        "link layer (-o to-router, AF_PACKET)" if meta.get("sink") == "link" else "raw IP socket"))
     extra = ["%s %s" % (name, meta[name + "_args"]) for name in ("tcpcopy", "intercept")
              if meta.get(name + "_args")]
     if extra:

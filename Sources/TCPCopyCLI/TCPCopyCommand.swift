@@ -189,6 +189,19 @@ public struct TCPCopyCommand: ParsableCommand {
         transform: { try ConfigurationParser.integer($0, for: .maxSessions) })
     public var maxSessions: Int = defaults.maxSessions
 
+    @Option(
+        name: [.customShort("o"), .customLong("output-interface")],
+        help: ArgumentHelp(
+            "Send the copies as link-layer frames on this interface (the one facing the target), "
+                + "instead of through the host's IP stack: they then bypass the routing decision, "
+                + "iptables OUTPUT and connection tracking, so a REJECT rule or a full conntrack "
+                + "table (send_error_EPERM) no longer stops them. The next hop's MAC comes from the "
+                + "kernel's route through the interface and its neighbour table (resolved by ARP "
+                + "when missing); copies waiting for it are counted as next_hop_unresolved. Works on "
+                + "Ethernet and on devices without a link header (ipip, gre, tun).",
+            valueName: "iface"))
+    public var outputInterface: String?
+
     @OptionGroup
     public var batching: BatchingOptions
 
@@ -225,6 +238,7 @@ public struct TCPCopyCommand: ParsableCommand {
         if let window = batching.batchWindow { configuration.batchWindowMicroseconds = window }
         configuration.statsInterval = logging.statsInterval
         configuration.logFile = logging.logFile
+        configuration.sendInterface = outputInterface
         try validated { () throws(ConfigurationError) in try configuration.validate() }
         return configuration
     }

@@ -81,6 +81,21 @@ private func failure(
         #expect(command.logging.logLevel == .debug)
     }
 
+    @Test func outputInterfaceChoosesTheLinkLayerSink() throws {
+        #expect(try configuration(["-x", "80-10.0.0.2:80"]).sendInterface == nil)
+        #expect(try configuration(["-x", "80-10.0.0.2:80", "-o", "eth0"]).sendInterface == "eth0")
+        #expect(try configuration(["-x", "80-10.0.0.2:80", "--output-interface", "tunl0"]).sendInterface == "tunl0")
+    }
+
+    @Test func outputInterfaceNamesLinuxWouldRefuseAreRefused() throws {
+        for name in ["", "eth0:1", "a/b", "has space", ".", "..", "abcdefghijklmnop"] {
+            let message = failure(["-x", "80-10.0.0.2:80", "-o", name])
+            #expect(message?.contains("is not an interface name") == true, "\(name): \(message ?? "accepted")")
+        }
+        let longest = "abcdefghijklmno"
+        #expect(try configuration(["-x", "80-10.0.0.2:80", "-o", longest]).sendInterface == longest)
+    }
+
     @Test func memoryLimitAbove255IsKept() throws {
         // The original stored -m in a bit-field: 2048 became 0.
         #expect(try configuration(["-x", "80-10.0.0.2:80", "-m", "2048"]).memoryLimitMB == 2048)

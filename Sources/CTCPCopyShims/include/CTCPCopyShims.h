@@ -125,6 +125,24 @@ const uint8_t *CTCPCopyShims_receive_batch_packet(const CTCPCopyShims_receive_ba
 int CTCPCopyShims_send_batch(int fd, const uint8_t *base, const uint32_t *offsets, const uint32_t *lengths,
                              const uint32_t *destinations, int count);
 
+// --- link-layer send (AF_PACKET) ------------------------------------------------------------
+
+/// The interface `name`'s index, ARPHRD_* link type, IFF_* flags and MTU (SIOCGIF* ioctls).
+/// Returns 0, or -1 with errno set (ENODEV: no such interface).
+int CTCPCopyShims_interface_link(const char *name, int *index, int *hardware_type, unsigned *flags, int *mtu);
+
+/// Binds an AF_PACKET socket to interface `index` with protocol 0, so that it receives nothing.
+int CTCPCopyShims_packet_bind(int fd, int index);
+
+/// One non-blocking sendmmsg of up to 64 IPv4 packets on an AF_PACKET SOCK_DGRAM socket through
+/// interface `index`: packet i is base[offsets[i] ..< offsets[i] + lengths[i]], its link-layer
+/// destination link_addresses[8 * i ..< 8 * i + address_length] (address_length 0 for devices
+/// without a link header; the kernel writes the header). Returns how many were sent from the
+/// first, or -1 with errno set when the first failed.
+int CTCPCopyShims_packet_send_batch(int fd, int index, const uint8_t *base, const uint32_t *offsets,
+                                    const uint32_t *lengths, const uint8_t *link_addresses, int address_length,
+                                    int count);
+
 // --- memory ------------------------------------------------------------------------------------
 
 /// malloc_trim(0): returns freed heap memory to the kernel (<malloc.h> is not in Glibc's module).

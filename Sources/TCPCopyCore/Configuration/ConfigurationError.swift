@@ -20,6 +20,8 @@ public enum ConfigurationError: Error, Hashable, Sendable, CustomStringConvertib
     case noRoutes
     /// Synthesised SYNs would announce segments that do not fit in the MTU.
     case synMSSTooLarge(mss: Int, mtu: Int)
+    /// Not a name Linux accepts for a network interface (`-o`).
+    case invalidInterfaceName(String)
     /// An error found inside a larger value; the context says where.
     indirect case within(ConfigurationContext, ConfigurationError)
 
@@ -56,6 +58,9 @@ public enum ConfigurationError: Error, Hashable, Sendable, CustomStringConvertib
         case .synMSSTooLarge(let mss, let mtu):
             return "a SYN MSS of \(mss) bytes does not fit in an MTU of \(mtu) bytes: the MSS "
                 + "must be at most the MTU minus 40 (\(mtu - 40)), e.g. -M 1500 -S 1460"
+        case .invalidInterfaceName(let text):
+            return "\(quoted(text)) is not an interface name: Linux names are 1 to 15 characters "
+                + "without '/', ':' or spaces, other than \".\" and \"..\"; e.g. eth0 (list them with ip link)"
         case .within(let context, let error):
             return "\(context): \(error)"
         }

@@ -19,6 +19,14 @@ public enum ConfigurationParser {
     }
 
     /// Parses a TCP port, 1...65535. Service names ("http") are not looked up.
+    /// Whether Linux would accept `text` as a network interface name (`dev_valid_name`):
+    /// 1 to 15 bytes, no '/', ':' or whitespace, not "." or "..".
+    public static func isInterfaceName(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard !bytes.isEmpty, bytes.count <= 15, text != ".", text != ".." else { return false }
+        return !bytes.contains { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: ":") || $0 <= 0x20 || $0 == 0x7F }
+    }
+
     public static func port(_ text: some StringProtocol) throws(ConfigurationError) -> UInt16 {
         UInt16(try integer(text, for: .port))
     }

@@ -25,6 +25,9 @@ extension TCPCopyConfiguration {
         try check(captureBufferMB, .captureBuffer)
         try check(statsInterval, .statsInterval)
         try check(batchWindowMicroseconds, .batchWindow)
+        if let sendInterface, !ConfigurationParser.isInterfaceName(sendInterface) {
+            throw .invalidInterfaceName(sendInterface)
+        }
     }
 }
 

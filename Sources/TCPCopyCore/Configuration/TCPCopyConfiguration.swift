@@ -67,6 +67,10 @@ public struct TCPCopyConfiguration: Sendable, Equatable {
     public var statsInterval: Int = 0
     /// Log file (`-l`); nil logs to standard error.
     public var logFile: String?
+    /// `-o`: send copies as link-layer frames on this interface instead of through the raw IP
+    /// socket, bypassing the host's routing, iptables OUTPUT and connection tracking; nil uses
+    /// the raw IP socket.
+    public var sendInterface: String?
 
     public init(routes: [CopyRoute]) { self.routes = routes }
 }

@@ -34,7 +34,6 @@ public final class TCPCopyDaemon {
     private var pendingLinks: [IPv4Address: InterceptLink] = [:]
     /// Targets whose link is down, with when to try again.
     private var backoffs: [IPv4Address: ReconnectBackoff] = [:]
-    private var sendErrors: [String: Int] = [:]
     private var packetsSent = 0
     /// SYNs, SYN-ACKs, requests, responses and control messages: the funnel's middle steps.
     private var funnel = TrafficFunnel()
@@ -58,6 +57,8 @@ public final class TCPCopyDaemon {
     private var lastTrim = MonotonicTime.zero
     private var synsSinceMemoryCheck = 0
     private var capture: RawCaptureSocket?
+    /// Where copies leave: the raw IP socket, or the link layer with `-o`.
+    private var sink: PacketSink?
 
     /// Called once everything is set up and the daemon starts its loop (`-d` waits for it, and
     /// the pid file is written then).
@@ -85,6 +86,9 @@ public final class TCPCopyDaemon {
         let signals = try SignalSource()
         try loop.add(signals.descriptor.rawValue, token: Token.signals)
         if let metrics { try loop.add(metrics.descriptor, token: Token.metrics) }
+        // Before the control links, so that a wrong -o fails at once.
+        let sender = try makeSink()
+        self.sink = sender
         let targets = engine.targets
         for (index, target) in targets.enumerated() {
             let link: ControlConnection
@@ -110,7 +114,7 @@ public final class TCPCopyDaemon {
             logger.warning(
                 "capturing without a port filter (the kernel refused the BPF program, or there are over 200 ports): tcpcopy reads and skips every TCP packet this host receives")
         }
-        let sender = try RawSendSocket(sendBufferBytes: 4 << 20)
+        sender.prepare(destinations: targets)
         try loop.add(capture.descriptor.rawValue, token: Token.capture)
         checkMemory(now: monotonicNow(), atStart: true)
         logger.info(
@@ -242,7 +246,7 @@ public final class TCPCopyDaemon {
     /// Carries out the engine's actions: control messages go to their link's output buffer and
     /// packets to the send queue, both written once per loop turn, the control links first so
     /// that a registration reaches intercept before the SYN it announces leaves.
-    private func perform(sender: RawSendSocket) {
+    private func perform(sender: PacketSink) {
         for action in actions {
             switch action {
             case .control(let message, let target):
@@ -261,7 +265,7 @@ public final class TCPCopyDaemon {
             case .send(let segment):
                 // Counted in the funnel as handed to the kernel; the kernel's refusals are
                 // counted as send errors when the queue is sent.
-                if sender.queuedCount >= RawSendSocket.batchLimit { sendQueued(sender) }
+                if sender.queuedCount >= sender.batchLimit { sendQueued(sender) }
                 sender.queue(segment)
                 funnel.sent(segment)
                 metrics?.sent(segment)
@@ -273,19 +277,27 @@ public final class TCPCopyDaemon {
     /// Sends the queued packets, after writing what the control links hold: a registration
     /// must reach intercept before the SYN it announces. (A link whose write fails is dealt
     /// with by the end-of-turn flush, which also tracks its writable interest.)
-    private func sendQueued(_ sender: RawSendSocket) {
+    private func sendQueued(_ sender: PacketSink) {
         guard sender.queuedCount > 0 else { return }
         for link in links.values { try? link.flush() }
         packetsSent += sender.flush { error in
-            sendErrors[error.errnoName, default: 0] += 1
-            if sendErrors[error.errnoName] == 1 {
-                logger.warning("raw send failed (counted as send_error_\(error.errnoName); copying goes on): \(error)")
+            if sender.sendErrors[error.errnoName] == 1 {
+                logger.warning("send failed (counted as send_error_\(error.errnoName); copying goes on): \(error)")
             }
         }
     }
 
+    /// The sink `-o` chose: frames on that interface, or the raw IP socket by default.
+    private func makeSink() throws -> PacketSink {
+        let sendBufferBytes: Int32 = 4 << 20
+        if let interface = configuration.sendInterface {
+            return try LinkLayerSink(interface: interface, sendBufferBytes: sendBufferBytes, logger: logger)
+        }
+        return try RawIPSink(sendBufferBytes: sendBufferBytes)
+    }
+
     private func flush(
-        _ link: ControlConnection, target: IPv4Address, loop: EventLoop, token: UInt64, sender: RawSendSocket
+        _ link: ControlConnection, target: IPv4Address, loop: EventLoop, token: UInt64, sender: PacketSink
     ) {
         do {
             try link.flush()
@@ -295,7 +307,7 @@ public final class TCPCopyDaemon {
         }
     }
 
-    private func linkLost(_ target: IPv4Address, why: String, loop: EventLoop, sender: RawSendSocket) {
+    private func linkLost(_ target: IPv4Address, why: String, loop: EventLoop, sender: PacketSink) {
         guard let link = links.removeValue(forKey: target) else { return }
         loop.remove(link.descriptor.rawValue)
         closedControlBytes.received += link.bytesReceived
@@ -314,7 +326,7 @@ public final class TCPCopyDaemon {
     }
 
     /// Heartbeats and silence on the established links; reconnection attempts on the lost ones.
-    private func maintainLinks(targets: [IPv4Address], loop: EventLoop, sender: RawSendSocket, now: MonotonicTime) {
+    private func maintainLinks(targets: [IPv4Address], loop: EventLoop, sender: PacketSink, now: MonotonicTime) {
         for (index, target) in targets.enumerated() {
             let token = Token.firstTarget + UInt64(index)
             if let link = links[target] {
@@ -428,8 +440,10 @@ public final class TCPCopyDaemon {
         line.add("sessions_live", engine.sessionCount)
         line.add("packets_sent", packetsSent)
         funnel.add(to: &line)
+        let sendErrors = sink?.sendErrors ?? [:]
         line.add("send_errors", sendErrors.values.reduce(0, +))
         for (name, count) in sendErrors.sorted(by: { $0.key < $1.key }) { line.add("send_error_\(name)", count) }
+        sink?.addCounters(to: &line)
         line.add("control_backlog_dropped", controlBacklogDropped)
         line.add("control_bytes_out", closedControlBytes.sent + links.values.reduce(0) { $0 + $1.bytesSent })
         line.add("control_bytes_in", closedControlBytes.received + links.values.reduce(0) { $0 + $1.bytesReceived })

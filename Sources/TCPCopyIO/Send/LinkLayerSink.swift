@@ -1,0 +1,297 @@
+import CTCPCopyShims
+import Glibc
+import Logging
+import TCPCopyCore
+
+/// `-o IFACE`: copies leave as link-layer frames on one interface through an AF_PACKET socket,
+/// so the host's routing decision, iptables OUTPUT/POSTROUTING and connection tracking never
+/// see them (the qdisc still does). The socket is SOCK_DGRAM: the kernel writes the link header
+/// from the address given with each packet, which serves Ethernet (the next hop's MAC) and
+/// devices without a link header (tunnels: no address) alike.
+///
+/// The next hop's MAC comes from the kernel: the route to the destination through IFACE
+/// (gateway, or the destination itself on link), then that address's neighbour entry. A
+/// missing or unusable entry is resolved by the kernel on request (`NTF_USE`, an ARP
+/// request), and its answer awaited for at most `resolveWaitMilliseconds`; packets for a
+/// destination that cannot be resolved are dropped and counted (`next_hop_unresolved`) until
+/// the next attempt a second later. `NextHopCache` says when to ask again.
+final class LinkLayerSink: PacketSink {
+    static let batchSlots = 64
+    /// The longest the loop pauses for one ARP answer. A neighbour on the link answers in well
+    /// under a millisecond; one that does not answer in this time is retried a second later.
+    static let resolveWaitMilliseconds: Int64 = 100
+    static let pollMicroseconds: Int64 = 1000
+
+    let interfaceName: String
+    private let interfaceIndex: Int32
+    /// 6 on Ethernet; 0 on devices without a link header (no neighbour to resolve).
+    private let addressLength: Int
+    private let descriptor: FileDescriptor
+    private let netlink: RouteNetlinkSocket
+    private let logger: Logger
+    private var cache = NextHopCache()
+    private var bytes: [UInt8] = []
+    private var offsets: [UInt32] = []
+    private var lengths: [UInt32] = []
+    /// 8 bytes per queued packet: its `sockaddr_ll` link address.
+    private var linkAddresses: [UInt8] = []
+    /// Destinations whose failure was reported, until they resolve again (one warning each).
+    private var reportedFailures: Set<IPv4Address> = []
+    private(set) var sendErrors: [String: Int] = [:]
+    private var unresolvedDropped = 0
+    private var lookups = 0
+    private var lookupFailures = 0
+
+    init(interface: String, sendBufferBytes: Int32, logger: Logger) throws {
+        interfaceName = interface
+        self.logger = logger
+        var index: Int32 = 0
+        var hardwareType: Int32 = 0
+        var flags: UInt32 = 0
+        var mtu: Int32 = 0
+        do {
+            try systemCall("ioctl(SIOCGIFINDEX \(interface))") {
+                CTCPCopyShims_interface_link(interface, &index, &hardwareType, &flags, &mtu)
+            }
+        } catch {
+            throw LinkLayerSinkError.noInterface(interface, error)
+        }
+        guard flags & UInt32(IFF_UP) != 0 else { throw LinkLayerSinkError.interfaceDown(interface) }
+        guard let addressing = LinkAddressing(hardwareType: hardwareType) else {
+            throw LinkLayerSinkError.unsupportedLinkType(interface, hardwareType)
+        }
+        let length = addressing.addressLength
+        interfaceIndex = index
+        addressLength = length
+        let descriptor = FileDescriptor(
+            try systemCall("socket(AF_PACKET, SOCK_DGRAM, 0)") {
+                socket(AF_PACKET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            })
+        let fd = descriptor.rawValue
+        try systemCall("bind(AF_PACKET \(interface))") { CTCPCopyShims_packet_bind(fd, index) }
+        try setNonBlocking(fd)
+        do {
+            try setSocketOption(fd, SOL_SOCKET, SO_SNDBUFFORCE, sendBufferBytes, "SO_SNDBUFFORCE")
+        } catch {
+            try setSocketOption(fd, SOL_SOCKET, SO_SNDBUF, sendBufferBytes, "SO_SNDBUF")
+        }
+        self.descriptor = descriptor
+        netlink = try RouteNetlinkSocket(timeoutMilliseconds: 200)
+        bytes.reserveCapacity(Self.batchSlots * 1600)
+        offsets.reserveCapacity(Self.batchSlots)
+        lengths.reserveCapacity(Self.batchSlots)
+        linkAddresses.reserveCapacity(Self.batchSlots * 8)
+        logger.info(
+            "sending copies at the link layer",
+            metadata: [
+                "interface": "\(interface)", "ifindex": "\(index)", "mtu": "\(mtu)",
+                "link": "\(length == 0 ? "no link header (ARPHRD \(hardwareType))" : "Ethernet")",
+            ])
+    }
+
+    var batchLimit: Int { Self.batchSlots }
+    var queuedCount: Int { offsets.count }
+
+    func prepare(destinations: [IPv4Address]) {
+        guard addressLength > 0 else { return }
+        let now = monotonicNow()
+        for destination in destinations where cache.address(of: destination) == nil {
+            _ = resolve(destination, wait: true, now: now)
+        }
+    }
+
+    func queue(_ segment: OutgoingSegment) {
+        let destination = segment.destination
+        var address: LinkAddress?
+        if addressLength > 0 {
+            let now = monotonicNow()
+            switch cache.lookup(destination, now: now) {
+            case .send(let known):
+                address = known
+            case .sendAndRefresh(let known):
+                address = resolve(destination, wait: false, now: now) ?? known
+            case .resolve:
+                address = resolve(destination, wait: true, now: now)
+            case .drop:
+                break
+            }
+            guard address != nil else {
+                unresolvedDropped += 1
+                return
+            }
+        }
+        let start = bytes.count
+        segment.encode(into: &bytes)
+        offsets.append(UInt32(start))
+        lengths.append(UInt32(bytes.count - start))
+        let bytesOfAddress = address?.bytes ?? []
+        linkAddresses += bytesOfAddress
+        linkAddresses += repeatElement(0, count: 8 - bytesOfAddress.count)
+    }
+
+    func flush(refused: (SystemCallError) -> Void) -> Int {
+        var next = 0
+        var sent = 0
+        let count = offsets.count
+        while next < count {
+            let chunk = Int32(min(Self.batchSlots, count - next))
+            let result = bytes.withUnsafeBufferPointer { base in
+                offsets.withUnsafeBufferPointer { offsets in
+                    lengths.withUnsafeBufferPointer { lengths in
+                        linkAddresses.withUnsafeBufferPointer { addresses in
+                            CTCPCopyShims_packet_send_batch(
+                                descriptor.rawValue, interfaceIndex, base.baseAddress, offsets.baseAddress! + next,
+                                lengths.baseAddress! + next, addresses.baseAddress! + next * 8, Int32(addressLength),
+                                chunk)
+                        }
+                    }
+                }
+            }
+            if result > 0 {
+                next += Int(result)
+                sent += Int(result)
+                continue
+            }
+            let code = errno
+            if result < 0 && code == EINTR { continue }
+            let error = SystemCallError("sendmmsg(AF_PACKET \(interfaceName))", errno: result < 0 ? code : EIO)
+            sendErrors[error.errnoName, default: 0] += 1
+            refused(error)
+            next += 1
+        }
+        bytes.removeAll(keepingCapacity: true)
+        offsets.removeAll(keepingCapacity: true)
+        lengths.removeAll(keepingCapacity: true)
+        linkAddresses.removeAll(keepingCapacity: true)
+        return sent
+    }
+
+    func addCounters(to line: inout CounterLine) {
+        line.add("next_hop_unresolved", unresolvedDropped)
+        line.add("next_hop_lookups", lookups)
+        line.add("next_hop_lookup_failures", lookupFailures)
+    }
+
+    /// Looks up the next hop of `destination` and its MAC, records the outcome in the cache,
+    /// and returns the MAC. With `wait`, a neighbour being resolved is awaited (bounded).
+    private func resolve(_ destination: IPv4Address, wait: Bool, now: MonotonicTime) -> LinkAddress? {
+        lookups += 1
+        switch nextHopAddress(of: destination, wait: wait) {
+        case .success(let found):
+            let (hop, address) = found
+            cache.resolved(destination, address: address, now: now)
+            if reportedFailures.remove(destination) != nil || wait {
+                logger.info(
+                    "next hop found",
+                    metadata: [
+                        "destination": "\(destination)", "next_hop": "\(hop)", "mac": "\(address)",
+                        "interface": "\(interfaceName)",
+                    ])
+            }
+            return address
+        case .failure(let problem):
+            lookupFailures += 1
+            cache.failed(destination, now: now)
+            if reportedFailures.insert(destination).inserted {
+                let known = cache.address(of: destination).map { "; still sending with the last known MAC \($0)" }
+                logger.warning(
+                    "cannot resolve the next hop of \(destination) on \(interfaceName): \(problem)\(known ?? "; its copies are dropped (counted as next_hop_unresolved)"), trying again every \(cache.retryMilliseconds) ms"
+                )
+            }
+            return nil
+        }
+    }
+
+    private func nextHopAddress(of destination: IPv4Address, wait: Bool)
+        -> Result<(IPv4Address, LinkAddress), NextHopProblem>
+    {
+        do {
+            let hop: IPv4Address
+            let index = interfaceIndex
+            let route = try netlink.ask("RTM_GETROUTE") {
+                RouteNetlink.routeRequest(to: destination, interfaceIndex: index, sequence: $0)
+            }
+            switch route {
+            case .route(let route) where route.type == RouteNetlink.unicastRoute:
+                hop = route.nextHop(for: destination)
+            case .route(let route):
+                return .failure(.init("the route to it through \(interfaceName) is not unicast (type \(route.type))"))
+            case .failure(let code):
+                return .failure(.init("no route to it through \(interfaceName) (\(String(cString: strerror(code))))"))
+            case let other:
+                return .failure(.init("unexpected answer to RTM_GETROUTE: \(other)"))
+            }
+            var state = NeighbourState()
+            if let entry = try neighbour(hop) {
+                state = entry.state
+                if let address = entry.usableAddress {
+                    // A STALE entry would stay stale: our frames never confirm it.
+                    if !entry.state.isConfirmed { try triggerResolution(of: hop) }
+                    return .success((hop, address))
+                }
+            }
+            try triggerResolution(of: hop)
+            if wait {
+                let deadline = monotonicMicroseconds() + Self.resolveWaitMilliseconds * 1000
+                while monotonicMicroseconds() < deadline {
+                    sleepMicroseconds(Self.pollMicroseconds)
+                    if let entry = try neighbour(hop) {
+                        state = entry.state
+                        if let address = entry.usableAddress { return .success((hop, address)) }
+                    }
+                }
+            }
+            let how = wait ? "no ARP answer within \(Self.resolveWaitMilliseconds) ms" : "resolution started"
+            return .failure(.init("next hop \(hop) has no usable MAC (neighbour state \(state); \(how))"))
+        } catch {
+            return .failure(.init("\(error)"))
+        }
+    }
+
+    /// The neighbour entry of `address` on the interface; nil when there is none.
+    private func neighbour(_ address: IPv4Address) throws(SystemCallError) -> NeighbourAnswer? {
+        let index = interfaceIndex
+        let answer = try netlink.ask("RTM_GETNEIGH") {
+            RouteNetlink.neighbourRequest(for: address, interfaceIndex: index, sequence: $0)
+        }
+        switch answer {
+        case .neighbour(let entry): return entry
+        case .failure(let code) where code == ENOENT: return nil
+        case .failure(let code): throw SystemCallError("RTM_GETNEIGH \(address)", errno: code)
+        default: return nil
+        }
+    }
+
+    /// Asks the kernel to resolve `address` (it sends the ARP request itself).
+    private func triggerResolution(of address: IPv4Address) throws(SystemCallError) {
+        let index = interfaceIndex
+        let answer = try netlink.ask("RTM_NEWNEIGH") {
+            RouteNetlink.resolveRequest(for: address, interfaceIndex: index, sequence: $0)
+        }
+        if case .failure(let code) = answer { throw SystemCallError("RTM_NEWNEIGH NTF_USE \(address)", errno: code) }
+    }
+}
+
+/// Why a next hop could not be resolved, as the warning says it.
+struct NextHopProblem: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Why `-o IFACE` cannot be used, in words that say what to do.
+enum LinkLayerSinkError: Error, CustomStringConvertible {
+    case noInterface(String, SystemCallError)
+    case interfaceDown(String)
+    case unsupportedLinkType(String, Int32)
+
+    var description: String {
+        switch self {
+        case .noInterface(let name, let error):
+            "-o \(name): no such interface in this network namespace (\(error)); list them with `ip link`"
+        case .interfaceDown(let name):
+            "-o \(name): the interface is down; bring it up (ip link set \(name) up) or choose another"
+        case .unsupportedLinkType(let name, let type):
+            "-o \(name): link type \(type) (ARPHRD) is not supported; -o sends on Ethernet devices and on devices without a link header (ipip, gre, tun)"
+        }
+    }
+}
