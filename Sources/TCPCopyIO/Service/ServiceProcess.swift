@@ -133,15 +133,9 @@ public enum Daemonizer {
 
     private static func waitForStart(program: String, logPath: String, pipe: Int32, firstChild: pid_t) -> Never {
         var status: Int32 = 0
-        while waitpid(firstChild, &status, 0) < 0 && errno == EINTR {}
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(pipe, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { break }
-            bytes += chunk[0..<n]
-        }
+        _ = try? systemCall("waitpid") { waitpid(firstChild, &status, 0) }
+        // The child writes its pid and a newline, or nothing before it exits.
+        let bytes = readToEnd(pipe, limit: 4096, chunkSize: 64)
         let pid = String(decoding: bytes, as: UTF8.self).split(separator: "\n").first.map(String.init)
         if let pid, !pid.isEmpty {
             print("\(program) started in the background (pid \(pid)); log: \(logPath)")
