@@ -156,8 +156,10 @@ enum HostInspection {
     static func run(_ arguments: [String]) -> Result<String, DoctorReadError> {
         var output: [Int32] = [0, 0]
         var errors: [Int32] = [0, 0]
-        guard pipe(&output) == 0 else { return .failure(DoctorReadError("pipe failed")) }
-        guard pipe(&errors) == 0 else {
+        guard (try? systemCall("pipe", { pipe(&output) })) != nil else {
+            return .failure(DoctorReadError("pipe failed"))
+        }
+        guard (try? systemCall("pipe", { pipe(&errors) })) != nil else {
             close(output[0])
             close(output[1])
             return .failure(DoctorReadError("pipe failed"))

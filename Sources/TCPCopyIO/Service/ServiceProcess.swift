@@ -53,16 +53,19 @@ public final class PidFile {
     /// sees a half-written file).
     public func write() throws(ServiceError) {
         let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw ServiceError("cannot write the pid file \(path): \(String(cString: strerror(errno)))")
+        let fd: Int32
+        do {
+            fd = try systemCall("open") { open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
+        } catch {
+            throw ServiceError("cannot write the pid file \(path): \(String(cString: strerror(error.errno)))")
         }
         let text = "\(getpid())\n"
-        let written = text.withCString { Glibc.write(fd, $0, strlen($0)) }
+        let written = try? systemCall("write") { text.withCString { Glibc.write(fd, $0, strlen($0)) } }
         close(fd)
-        guard written == text.utf8.count, rename(temporary, path) == 0 else {
+        guard written == text.utf8.count, (try? systemCall("rename", { rename(temporary, path) })) != nil else {
+            let code = errno
             unlink(temporary)
-            throw ServiceError("cannot write the pid file \(path): \(String(cString: strerror(errno)))")
+            throw ServiceError("cannot write the pid file \(path): \(String(cString: strerror(code)))")
         }
     }
 
@@ -107,9 +110,17 @@ public enum Daemonizer {
     /// Returns only in the daemon. Must run before any thread is started.
     public static func detach(program: String, logPath: String) throws(ServiceError) -> Readiness {
         var ends: [Int32] = [0, 0]
-        guard pipe(&ends) == 0 else { throw ServiceError("pipe failed: \(String(cString: strerror(errno)))") }
-        let child = CTCPCopyShims_fork()
-        guard child >= 0 else { throw ServiceError("fork failed: \(String(cString: strerror(errno)))") }
+        do {
+            try systemCall("pipe") { pipe(&ends) }
+        } catch {
+            throw ServiceError("pipe failed: \(String(cString: strerror(error.errno)))")
+        }
+        let child: pid_t
+        do {
+            child = try systemCall("fork") { CTCPCopyShims_fork() }
+        } catch {
+            throw ServiceError("fork failed: \(String(cString: strerror(error.errno)))")
+        }
         if child > 0 {
             close(ends[1])
             waitForStart(program: program, logPath: logPath, pipe: ends[0], firstChild: child)
