@@ -41,7 +41,7 @@ public final class PidFile {
     /// Refuses to start when the file names a live process of `program`; a stale one is replaced
     /// later by `write`.
     public func checkNotRunning(program: String) throws(ServiceError) {
-        guard let pid = Self.pid(in: path), pid != getpid(), kill(pid, 0) == 0 || errno == EPERM else { return }
+        guard let pid = Self.pid(in: path), pid != getpid(), Self.exists(pid) else { return }
         let name = readSmallFile("/proc/\(pid)/comm")?.split(separator: "\n").first.map(String.init) ?? ""
         guard name == program else { return }
         throw ServiceError(
@@ -72,6 +72,16 @@ public final class PidFile {
     /// Removes the file if it still names this process.
     public func remove() {
         if Self.pid(in: path) == getpid() { unlink(path) }
+    }
+
+    /// Whether a process `pid` exists (signal 0; EPERM: it exists, as another user's).
+    private static func exists(_ pid: pid_t) -> Bool {
+        do {
+            try systemCall("kill(0)") { kill(pid, 0) }
+            return true
+        } catch {
+            return error.errno == EPERM
+        }
     }
 
     static func pid(in path: String) -> pid_t? {
