@@ -2,9 +2,10 @@
 import PackageDescription
 
 // Release builds leave out the run-time exclusivity checks (swift_beginAccess on every access
-// to a class's stored property): in the daemons' loops they were 6.4% of tcpcopy's and 4.8% of
-// intercept's instructions (callgrind at 3,000 short req/s). Debug builds, which the unit and
-// end-to-end tests of Scripts/test.sh run, keep them, so an overlapping access still traps there.
+// to a class's stored property): the daemons' loops touch class properties on every packet, and
+// the checks were a measurable share of both daemons' instructions (figures in
+// docs/performance-history.md). Debug builds, which the unit and end-to-end tests of
+// Scripts/test.sh run, keep them, so an overlapping access still traps there.
 let releaseWithoutExclusivityChecks: SwiftSetting = .unsafeFlags(
     ["-enforce-exclusivity=unchecked"], .when(configuration: .release))
 
@@ -36,7 +37,7 @@ let package = Package(
             name: "TCPCopyCore",
             // The hot path calls the core's generic parsing and engines from TCPCopyIO; without
             // cross-module optimisation they run unspecialised there (metadata lookups, witness
-            // tables), which profiles showed as the largest share of intercept's instructions.
+            // tables) on every packet (docs/performance-history.md).
             swiftSettings: [.unsafeFlags(["-cross-module-optimization"]), releaseWithoutExclusivityChecks]),
         // Every syscall and C call, and the two daemons wiring the core to them.
         .target(

@@ -99,8 +99,8 @@ lab_require_tools() {
         command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
     done
     if ((${#missing[@]})); then
-        lab_log "missing tools: ${missing[*]} (Debian: apt-get install iproute2 nginx-light" \
-            "tcpdump curl iptables procps iputils-ping)"
+        lab_log "missing tools: ${missing[*]} (the Debian packages of Scripts/packages.txt;" \
+            "Scripts/lab.sh and Scripts/test.sh install them when run as root)"
         return 1
     fi
 }

@@ -12,7 +12,8 @@
 #               slower per packet, which would make copies lag more than they should)
 # --no-build    use the binaries in LAB_BIN_DIR as they are
 #
-# Everything it creates (namespaces, processes, temp dir) is removed on exit. Needs root.
+# Everything it creates (namespaces, processes, temp dir) is removed on exit. Needs root; installs
+# the Debian packages it lacks first (Scripts/packages.txt).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -51,8 +52,13 @@ if ! [[ $requests =~ ^[0-9]+$ ]] || ((requests < 1 || requests > 100000)); then
 fi
 
 lab_require_root || exit 1
+# A fresh Debian 12 machine lacks the lab's packages: install them (Scripts/packages.txt).
+# shellcheck source=packages-lib.sh
+source "$here/packages-lib.sh"
+packages_install_missing lab.sh || exit 1
 lab_require_tools || exit 1
 if ((build)); then
+    packages_swift_on_path || { lab_log "no swift on PATH or in /opt/swift: install Swift 6 first"; exit 1; }
     lab_log "building ($config)"
     lab_build "$config"
 fi

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# test.sh: the project's test command.
+# test.sh: the project's test command. As root it first installs the Debian packages it lacks
+# (Scripts/packages.txt).
 #   1. swift build            (both daemons, debug)
 #   2. swift test             (unit tests; no privileges needed)
 #   3. Scripts/fuzz.sh        (libFuzzer on the packet parser and control decoder: 60 s each
@@ -13,6 +14,16 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 status=0
+
+# A fresh Debian 12 machine lacks the build's and the lab's packages: install them as root
+# (Scripts/packages.txt, the list .ci/run uses too). Without root, what needs them fails below.
+# shellcheck source=packages-lib.sh
+source Scripts/packages-lib.sh
+if ! packages_install_missing test.sh; then
+    echo "test.sh: packages missing; the steps that need them will fail"
+    status=1
+fi
+packages_swift_on_path || { echo "test.sh: no swift on PATH or in /opt/swift: install Swift 6 first" >&2; exit 1; }
 
 echo "==== swift build"
 if swift build; then

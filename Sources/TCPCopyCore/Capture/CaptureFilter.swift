@@ -2,8 +2,8 @@
 /// only the packets it copies.
 ///
 /// An AF_INET raw socket for TCP receives every TCP packet the host is delivered: besides the
-/// service's traffic, the responses intercept sends over the control connection (about a third
-/// of all packets at 3,000 short requests per second) and whatever else the host talks. Each one
+/// service's traffic, the responses intercept sends over the control connection (a large share
+/// of all packets: docs/performance-history.md) and whatever else the host talks. Each one
 /// costs a copy to user space and a parse. The filter keeps TCP packets whose destination port
 /// is one of the routes' online ports, and non-first fragments never (they carry no ports; the
 /// engine could not use them either).

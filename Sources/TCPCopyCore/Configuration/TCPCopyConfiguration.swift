@@ -52,14 +52,13 @@ public struct TCPCopyConfiguration: Sendable, Equatable {
     /// Receive buffer of the capture socket in MiB (`--capture-buffer`): kernel memory that
     /// holds captured packets while tcpcopy is behind, used only then. Once it is full the
     /// kernel drops packets (`capture_dropped`), and every session that loses one is a broken
-    /// copy. On a saturated 2-core benchmark 16 MiB overflowed (a seventh of all packets at
-    /// short full load, 85% fidelity); 64 MiB held the backlog of runs at up to 19,200 req/s
-    /// (99.8–99.9% fidelity, the rest lost to ports and retransmissions).
+    /// copy. The default is sized to hold the backlog of a saturated host's bursts, which a
+    /// quarter of it did not (docs/performance-history.md, "Figures behind the code's choices").
     public var captureBufferMB: Int = 64
     /// Microseconds a busy event loop waits for more packets before it wakes again
-    /// (`--batch-window`, `WakeupWindow`); 0 wakes for every packet. 5 ms: in the benchmark at
-    /// 3,000 short req/s tcpcopy used 0.27 CPU-s per 10k requests at 2 ms, 0.18 at 5 ms and 0.16
-    /// at 10 ms (one run each; a wake-up costs more than the packets it handles). Only the
+    /// (`--batch-window`, `WakeupWindow`); 0 wakes for every packet. 5 ms because a wake-up
+    /// costs more than the few packets it handles, and a longer window saved little more
+    /// (docs/performance-history.md). Only the
     /// copies wait: the online service is not touched, and while a session holds a request
     /// for the target's answer the loop does not wait at all (`requestsAwaitAnswers`).
     public var batchWindowMicroseconds: Int = 5000
@@ -83,14 +82,13 @@ public struct InterceptConfiguration: Sendable, Equatable {
     public var queue: UInt16 = 0
     /// Largest number of packets the kernel holds in the queue (`-q`); 0 keeps the kernel's
     /// (1024). Packets wait there only until intercept's verdict, so the queue is deep only in
-    /// bursts, and the kernel's 1024 overflows under `tcpcopy -n` bursts: a fifth of the
-    /// target's packets were lost at `-n 100` (fleet finding 10). 65536 holds about 0.7 s of a
-    /// target answering 20,000 short sessions a second: with 16384 the queue overflowed by
-    /// 58,000-73,000 packets per 10 s of that (the benchmark's short full load), none with 65536.
+    /// bursts, and the kernel's 1024 overflows under `tcpcopy -n` bursts (fleet finding 10).
+    /// 65536 holds about 0.7 s of a target answering 20,000 short sessions a second, where a
+    /// quarter of it overflowed (docs/performance-history.md).
     public var queueMaxLength: UInt32 = 65536
     /// Receive buffer to ask for on the queue's netlink socket: room for every packet the queue
     /// may hold, or a full queue overflows the socket instead (counted by the kernel as user
-    /// drops: `-q 65536` did so with a fixed 8 MiB). Each packet comes as one netlink message
+    /// drops, as a fixed 8 MiB did at `-q 65536`). Each packet comes as one netlink message
     /// (its headers only) that takes up to 1 KiB of the buffer, and the kernel doubles what is
     /// asked for: 512 bytes a packet. The memory is used only while intercept is behind.
     public var netlinkReceiveBufferBytes: Int { max(8 << 20, Int(queueMaxLength) * 512) }

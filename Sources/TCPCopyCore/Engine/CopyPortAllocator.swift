@@ -114,9 +114,9 @@ public struct CopyPortAllocator: Sendable {
             // Every port is busy. Copy 0 of a client's SYN may still take a cooling one: the
             // target's TIME_WAIT accepts the SYN when its timestamp is newer than the old
             // connection's, and else answers with an ACK, which the session meets by resetting
-            // the old connection (see the type's comment). In the benchmark about half are
-            // refused (timestamp clocks differ per connection): a reset and a second SYN each,
-            // where the alternative was no copy at all.
+            // the old connection (see the type's comment). Many are refused (timestamp clocks
+            // differ per connection) and cost a reset and a second SYN each, where the
+            // alternative was no copy at all.
             if mayReclaim, let cooled = spaces.value(at: index).firstCooling(from: next) {
                 spaces.modifyValue(at: index) { $0.setCoolingMark(cooled, 0) }
                 return .reclaimed(cooled)

@@ -6,8 +6,7 @@
 /// arrives (a new connection acknowledges at once) and the response right after it, so the two
 /// often reach intercept together; the response acknowledges the same bytes. Forwarding only
 /// the response spares tcpcopy one of such a session's five control messages, and intercept one
-/// write. How often the two share a batch depends on the load (docs/performance-history.md: two
-/// sessions in three at 3,000 short req/s, one in sixteen at full load).
+/// write. How often the two share a batch depends on the load (docs/performance-history.md).
 ///
 /// A later packet supersedes a held ACK when it acknowledges more, or the same with data or a
 /// FIN (that is news the ACK does not have). One that acknowledges the same without either, a

@@ -16,18 +16,6 @@ extension Collection where Element == UInt8, Index == Int {
 }
 
 extension Array where Element == UInt8 {
-    @inlinable mutating func writeUInt16(_ value: UInt16, at offset: Int) {
-        self[offset] = UInt8(value >> 8)
-        self[offset + 1] = UInt8(value & 0xFF)
-    }
-
-    @inlinable mutating func writeUInt32(_ value: UInt32, at offset: Int) {
-        self[offset] = UInt8(value >> 24)
-        self[offset + 1] = UInt8(value >> 16 & 0xFF)
-        self[offset + 2] = UInt8(value >> 8 & 0xFF)
-        self[offset + 3] = UInt8(value & 0xFF)
-    }
-
     @inlinable mutating func appendUInt16(_ value: UInt16) {
         append(UInt8(value >> 8))
         append(UInt8(value & 0xFF))

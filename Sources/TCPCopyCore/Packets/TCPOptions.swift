@@ -30,7 +30,8 @@ public struct TCPOptions: Hashable, Sendable {
     /// already read are kept, as a receiving stack would.
     public init<C: Collection>(parsing bytes: C) where C.Element == UInt8, C.Index == Int {
         // After the handshake a Linux or BSD peer sends this one layout on every segment (NOP,
-        // NOP, timestamp): read it without the walk, which cost 300 instructions a packet.
+        // NOP, timestamp): read it without the walk, which is costly on every packet
+        // (docs/performance-history.md).
         if bytes.count == 12,
             let usual = bytes.withContiguousStorageIfAvailable({ Self.usualTimestamp(UnsafeRawBufferPointer($0)) }),
             let usual

@@ -184,9 +184,10 @@ public struct EmulatedSession: Sendable {
         if state == .established || state == .closeWait, !queue.isEmpty {
             // Held requests: the target's answers and acknowledgments arrive as events, which
             // pump again; by the clock alone only the gate opens. (At full load thousands of
-            // sessions hold their client's FIN until the answer; polling each every 10 ms cost
-            // a sixth of tcpcopy's time.) Not sooner than 10 ms: when the gate is open and the
-            // window or an unacknowledged FIN holds the queue, that is again up to events.
+            // sessions hold their client's FIN until the answer, and polling each every 10 ms
+            // showed in tcpcopy's profile: docs/performance-history.md.) Not sooner than 10 ms:
+            // when the gate is open and the window or an unacknowledged FIN holds the queue,
+            // that is again up to events.
             let opens = gate.opensByClock(
                 everythingAcked: targetAcked == sendNext,
                 quietMilliseconds: responseQuietTime, tuning: tuning)
@@ -306,8 +307,8 @@ public struct EmulatedSession: Sendable {
             // sent would also do for a target that kept the half-open connection; but a target
             // whose SYN queue overflowed answers with SYN cookies and keeps nothing, and checks
             // the cookie against the ACK's sequence number less one: it resets an ACK past the
-            // data it never got, and the session and its request are lost (traced in the
-            // benchmark at short full load, where the target's listen queue overflows).
+            // data it never got, and the session and its request are lost (seen where the
+            // target's listen queue overflows; docs/performance-history.md).
             if repeated && !inFlight.isEmpty {
                 return resendFirstUnacknowledged(actions: &actions)
             }

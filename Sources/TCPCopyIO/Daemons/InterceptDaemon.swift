@@ -377,11 +377,11 @@ public final class InterceptDaemon {
             break
         case .failure(let error):
             logger.critical("cannot read the legacy iptables filter table: \(error)")
-            throw SystemCallError("iptc_init(filter)", errno: EPERM)
+            throw error
         }
         if case .failure(let error) = IptablesRules.insert(rule) {
             logger.critical("cannot install '\(rule)' with libiptc: \(error)")
-            throw SystemCallError("iptc_insert_entry(OUTPUT)", errno: EPERM)
+            throw error
         }
         logger.info(
             "installed '\(rule)' (legacy iptables filter table, libiptc); it is removed when intercept exits",

@@ -132,11 +132,8 @@ public final class TCPCopyDaemon {
         // The last turn stopped reading the capture at its limit with packets still waiting.
         // The batching window then must not pause the loop: the window saves wake-ups when
         // packets trickle in, but with a backlog every turn finds a full batch anyway, and a
-        // pause only lets the backlog grow. Measured in 30 s short full-load runs of the
-        // benchmark, where the capture socket's queue grows from the start and overflows its
-        // 128 MiB after about 18 s: 585,840 and 626,846 packets dropped with the pauses, 85,320
-        // without. What is left is the share of the two cores the scheduler gives tcpcopy
-        // (about a quarter of one) on a host this busy.
+        // pause only lets the backlog grow until the capture buffer overflows (the drops
+        // with and without the pauses are in docs/performance-history.md).
         var behind = false
         var captureLoss = LossNotice()
         while running {

@@ -131,16 +131,21 @@ private final class PortReservation {
     private let descriptor: FileDescriptor
 
     init?(address: IPv4Address) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return nil }
+        guard
+            let fd = try? systemCall(
+                "socket(TCP)", { socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) })
+        else { return nil }
         descriptor = FileDescriptor(fd)
-        guard withSocketAddress(socketAddress(address.value, port: 0), { bind(fd, $0, $1) }) == 0 else { return nil }
+        let any = socketAddress(address.value, port: 0)
+        guard (try? systemCall("bind", { withSocketAddress(any) { bind(fd, $0, $1) } })) != nil else { return nil }
         var local = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let status = withUnsafeMutablePointer(to: &local) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        let status = try? systemCall("getsockname") {
+            withUnsafeMutablePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            }
         }
-        guard status == 0 else { return nil }
+        guard status != nil else { return nil }
         port = UInt16(bigEndian: local.sin_port)
     }
 }

@@ -100,39 +100,27 @@ enum HostInspection {
     }
 
     /// The IPv4 addresses of this host's interfaces.
-    static func localAddresses() -> [IPv4Address] {
-        var list: UnsafeMutablePointer<ifaddrs>? = nil
-        guard getifaddrs(&list) == 0, let first = list else { return [] }
-        defer { freeifaddrs(list) }
-        var addresses: [IPv4Address] = []
-        var cursor: UnsafeMutablePointer<ifaddrs>? = first
-        while let entry = cursor {
-            defer { cursor = entry.pointee.ifa_next }
-            guard let address = entry.pointee.ifa_addr, address.pointee.sa_family == sa_family_t(AF_INET) else {
-                continue
-            }
-            addresses.append(
-                address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
-                    IPv4Address(UInt32(bigEndian: $0.pointee.sin_addr.s_addr))
-                })
-        }
-        return addresses
-    }
+    static func localAddresses() -> [IPv4Address] { interfaceAddresses().map(\.address) }
 
     /// The source address this host would use towards `destination` (a UDP socket's connect
     /// picks it; nothing is sent).
     static func sourceAddress(towards destination: IPv4Address) -> IPv4Address? {
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return nil }
+        guard
+            let fd = try? systemCall(
+                "socket(UDP)", { socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) })
+        else { return nil }
         defer { close(fd) }
         let remote = socketAddress(destination.value, port: 9)
-        guard withSocketAddress(remote, { Glibc.connect(fd, $0, $1) }) == 0 else { return nil }
+        guard (try? systemCall("connect", { withSocketAddress(remote) { Glibc.connect(fd, $0, $1) } })) != nil
+        else { return nil }
         var local = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let status = withUnsafeMutablePointer(to: &local) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        let status = try? systemCall("getsockname") {
+            withUnsafeMutablePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            }
         }
-        return status == 0 ? IPv4Address(UInt32(bigEndian: local.sin_addr.s_addr)) : nil
+        return status != nil ? IPv4Address(UInt32(bigEndian: local.sin_addr.s_addr)) : nil
     }
 
     // MARK: - Helpers
@@ -168,8 +156,10 @@ enum HostInspection {
     static func run(_ arguments: [String]) -> Result<String, DoctorReadError> {
         var output: [Int32] = [0, 0]
         var errors: [Int32] = [0, 0]
-        guard pipe(&output) == 0 else { return .failure(DoctorReadError("pipe failed")) }
-        guard pipe(&errors) == 0 else {
+        guard (try? systemCall("pipe", { pipe(&output) })) != nil else {
+            return .failure(DoctorReadError("pipe failed"))
+        }
+        guard (try? systemCall("pipe", { pipe(&errors) })) != nil else {
             close(output[0])
             close(output[1])
             return .failure(DoctorReadError("pipe failed"))
@@ -199,7 +189,7 @@ enum HostInspection {
         let stdout = readAll(output[0])
         let stderr = readAll(errors[0])
         var exit: Int32 = 0
-        while waitpid(pid, &exit, 0) < 0 && errno == EINTR {}
+        _ = try? systemCall("waitpid") { waitpid(pid, &exit, 0) }
         let exited = exit & 0x7F == 0
         let code = (exit >> 8) & 0xFF
         if !exited || code != 0 {
@@ -210,14 +200,6 @@ enum HostInspection {
     }
 
     private static func readAll(_ fd: Int32) -> String {
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16384)
-        while bytes.count < 16 << 20 {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { break }
-            bytes += chunk[0..<n]
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        String(decoding: readToEnd(fd, limit: 16 << 20, chunkSize: 16384), as: UTF8.self)
     }
 }

@@ -76,10 +76,11 @@ public final class LogFile: Sendable {
     /// path cannot be opened.
     @discardableResult
     public func reopen() -> Bool {
-        let fresh = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard fresh >= 0 else { return false }
+        guard let fresh = try? systemCall("open", { open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644) })
+        else { return false }
         defer { close(fresh) }
-        return dup2(fresh, descriptor) >= 0
+        let target = descriptor
+        return (try? systemCall("dup2") { dup2(fresh, target) }) != nil
     }
 
     private static func workingDirectory() -> String {

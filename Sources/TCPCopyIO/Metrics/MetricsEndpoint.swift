@@ -136,8 +136,10 @@ public final class MetricsEndpoint {
 
     private func acceptScrapes() {
         while true {
-            let fd = accept(listener.rawValue, nil, nil)
-            guard fd >= 0 else { return }
+            let listening = listener.rawValue
+            guard case .done(let fd)? = try? nonBlocking("accept(metrics)", { accept(listening, nil, nil) }) else {
+                return
+            }
             let descriptor = FileDescriptor(fd)
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             guard (try? setNonBlocking(fd)) != nil else { continue }
@@ -152,9 +154,14 @@ public final class MetricsEndpoint {
         guard let scrape = scrapes[fd] else { return }
         if scrape.response.isEmpty {
             var buffer = [UInt8](repeating: 0, count: 4096)
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) { return close(fd) }
-            if n > 0 { scrape.request += buffer[0..<n] }
+            let received = try? nonBlocking("recv(metrics)") {
+                buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            }
+            switch received {
+            case .done(let n)? where n > 0: scrape.request += buffer[0..<n]
+            case .wouldBlock?: break
+            default: return close(fd)  // the scraper closed, or an error
+            }
             switch MetricsHTTP.parse(scrape.request) {
             case .incomplete:
                 return
@@ -172,10 +179,15 @@ public final class MetricsEndpoint {
             _ = CTCPCopyShims_epoll_ctl(epoll.rawValue, EPOLL_CTL_MOD, fd, mask, UInt64(fd))
         }
         while scrape.sent < scrape.response.count {
-            let n = scrape.response[scrape.sent...].withUnsafeBytes {
-                Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            let result = try? nonBlocking("send(metrics)") {
+                scrape.response[scrape.sent...].withUnsafeBytes {
+                    Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+                }
             }
-            if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
+            guard let result, case .done(let n) = result else {
+                if case .wouldBlock? = result { return }
+                break
+            }
             if n <= 0 { break }
             scrape.sent += n
         }

@@ -41,7 +41,7 @@ public final class PidFile {
     /// Refuses to start when the file names a live process of `program`; a stale one is replaced
     /// later by `write`.
     public func checkNotRunning(program: String) throws(ServiceError) {
-        guard let pid = Self.pid(in: path), pid != getpid(), kill(pid, 0) == 0 || errno == EPERM else { return }
+        guard let pid = Self.pid(in: path), pid != getpid(), Self.exists(pid) else { return }
         let name = readSmallFile("/proc/\(pid)/comm")?.split(separator: "\n").first.map(String.init) ?? ""
         guard name == program else { return }
         throw ServiceError(
@@ -53,22 +53,35 @@ public final class PidFile {
     /// sees a half-written file).
     public func write() throws(ServiceError) {
         let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw ServiceError("cannot write the pid file \(path): \(String(cString: strerror(errno)))")
+        let fd: Int32
+        do {
+            fd = try systemCall("open") { open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
+        } catch {
+            throw ServiceError("cannot write the pid file \(path): \(String(cString: strerror(error.errno)))")
         }
         let text = "\(getpid())\n"
-        let written = text.withCString { Glibc.write(fd, $0, strlen($0)) }
+        let written = try? systemCall("write") { text.withCString { Glibc.write(fd, $0, strlen($0)) } }
         close(fd)
-        guard written == text.utf8.count, rename(temporary, path) == 0 else {
+        guard written == text.utf8.count, (try? systemCall("rename", { rename(temporary, path) })) != nil else {
+            let code = errno
             unlink(temporary)
-            throw ServiceError("cannot write the pid file \(path): \(String(cString: strerror(errno)))")
+            throw ServiceError("cannot write the pid file \(path): \(String(cString: strerror(code)))")
         }
     }
 
     /// Removes the file if it still names this process.
     public func remove() {
         if Self.pid(in: path) == getpid() { unlink(path) }
+    }
+
+    /// Whether a process `pid` exists (signal 0; EPERM: it exists, as another user's).
+    private static func exists(_ pid: pid_t) -> Bool {
+        do {
+            try systemCall("kill(0)") { kill(pid, 0) }
+            return true
+        } catch {
+            return error.errno == EPERM
+        }
     }
 
     static func pid(in path: String) -> pid_t? {
@@ -107,9 +120,17 @@ public enum Daemonizer {
     /// Returns only in the daemon. Must run before any thread is started.
     public static func detach(program: String, logPath: String) throws(ServiceError) -> Readiness {
         var ends: [Int32] = [0, 0]
-        guard pipe(&ends) == 0 else { throw ServiceError("pipe failed: \(String(cString: strerror(errno)))") }
-        let child = CTCPCopyShims_fork()
-        guard child >= 0 else { throw ServiceError("fork failed: \(String(cString: strerror(errno)))") }
+        do {
+            try systemCall("pipe") { pipe(&ends) }
+        } catch {
+            throw ServiceError("pipe failed: \(String(cString: strerror(error.errno)))")
+        }
+        let child: pid_t
+        do {
+            child = try systemCall("fork") { CTCPCopyShims_fork() }
+        } catch {
+            throw ServiceError("fork failed: \(String(cString: strerror(error.errno)))")
+        }
         if child > 0 {
             close(ends[1])
             waitForStart(program: program, logPath: logPath, pipe: ends[0], firstChild: child)
@@ -133,15 +154,9 @@ public enum Daemonizer {
 
     private static func waitForStart(program: String, logPath: String, pipe: Int32, firstChild: pid_t) -> Never {
         var status: Int32 = 0
-        while waitpid(firstChild, &status, 0) < 0 && errno == EINTR {}
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(pipe, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { break }
-            bytes += chunk[0..<n]
-        }
+        _ = try? systemCall("waitpid") { waitpid(firstChild, &status, 0) }
+        // The child writes its pid and a newline, or nothing before it exits.
+        let bytes = readToEnd(pipe, limit: 4096, chunkSize: 64)
         let pid = String(decoding: bytes, as: UTF8.self).split(separator: "\n").first.map(String.init)
         if let pid, !pid.isEmpty {
             print("\(program) started in the background (pid \(pid)); log: \(logPath)")

@@ -35,12 +35,11 @@ public enum Capability: Int, CaseIterable, Sendable, CustomStringConvertible {
     /// Throws (after logging why and what to do) when `needed` capabilities are missing.
     static func require(
         _ needed: [Capability], program: String, needs: String, logger: Logger
-    ) throws(SystemCallError) {
+    ) throws(MissingCapabilitiesError) {
         let missing = Capability.missing(needed)
         guard !missing.isEmpty else { return }
         logger.critical("\(explanation(program: program, missing: missing, needs: needs))")
-        throw SystemCallError(
-            "capability check (\(missing.map(\.description).joined(separator: ",")))", errno: EPERM)
+        throw MissingCapabilitiesError(missing: missing)
     }
 
     public static func explanation(program: String, missing: [Capability], needs: String) -> String {
@@ -56,42 +55,11 @@ extension Substring {
     }
 }
 
-/// Reads a /proc file of a few KB (its size is reported as 0, so read until end of file).
-func readSmallFile(_ path: String) -> String? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    while bytes.count < 1 << 20 {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
-        guard n > 0 else { break }
-        bytes += chunk[0..<n]
-    }
-    return String(decoding: bytes, as: UTF8.self)
-}
+/// A daemon started without the capabilities it needs (the log line before it says what to do).
+public struct MissingCapabilitiesError: Error, CustomStringConvertible, Sendable {
+    public let missing: [Capability]
 
-/// The IPv4 networks of this host's interfaces (address and netmask of each), for intercept's
-/// default control-port policy.
-func interfaceNetworks() -> [IPv4Network] {
-    var list: UnsafeMutablePointer<ifaddrs>? = nil
-    guard getifaddrs(&list) == 0, let first = list else { return [] }
-    defer { freeifaddrs(list) }
-    var networks: [IPv4Network] = []
-    var cursor: UnsafeMutablePointer<ifaddrs>? = first
-    while let entry = cursor {
-        defer { cursor = entry.pointee.ifa_next }
-        guard let address = entry.pointee.ifa_addr, address.pointee.sa_family == sa_family_t(AF_INET),
-            let mask = entry.pointee.ifa_netmask
-        else { continue }
-        let host = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
-            UInt32(bigEndian: $0.pointee.sin_addr.s_addr)
-        }
-        let bits = mask.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
-            UInt32(bigEndian: $0.pointee.sin_addr.s_addr)
-        }
-        networks.append(IPv4Network(address: IPv4Address(host), prefixLength: bits.nonzeroBitCount))
+    public var description: String {
+        "missing capabilities: \(missing.map(\.description).joined(separator: ","))"
     }
-    return networks
 }

@@ -45,6 +45,7 @@ enum IptablesRules {
     }
 }
 
+/// A libiptc call that failed, with libiptc's own message (`iptc_strerror`).
 struct IptablesError: Error, CustomStringConvertible {
     let message: String
     init(_ message: UnsafePointer<CChar>?) { self.message = message.map { String(cString: $0) } ?? "unknown error" }

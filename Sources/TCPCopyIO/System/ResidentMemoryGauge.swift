@@ -17,12 +17,16 @@ final class ResidentMemoryGauge {
     /// Resident bytes, or nil if the file cannot be read.
     func residentBytes() -> Int? {
         if descriptor < 0 {
-            descriptor = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else { return nil }
+            guard let fd = try? systemCall("open(statm)", { open("/proc/self/statm", O_RDONLY | O_CLOEXEC) })
+            else { return nil }
+            descriptor = fd
         }
         // The kernel writes the file afresh for each read from offset 0.
-        let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
-        guard count > 0 else { return nil }
+        let fd = descriptor
+        let read = try? systemCall("pread(statm)") {
+            buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        }
+        guard let count = read, count > 0 else { return nil }
         let pages = buffer.withUnsafeBytes {
             ResidentPages.parse(statm: UnsafeRawBufferPointer(rebasing: $0[0..<count]))
         }

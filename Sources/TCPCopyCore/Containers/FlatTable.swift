@@ -9,16 +9,16 @@ protocol FlatTableKey: Equatable, Sendable {
 /// response's session, intercept's routes): open addressing with linear probing, at most three
 /// quarters full.
 ///
-/// Swift's `Dictionary` runs SipHash over every key, seeding, combining and finalising, and that
-/// was a sixth of the engine's instructions per packet. Here a key's word is multiplied by an
-/// odd constant chosen at random per process, its high half folded into its low half, and
-/// multiplied again; the top bits of the result pick the bucket. A handful of instructions, and
-/// since the first constant is secret, clients cannot choose addresses and ports that pile up
-/// in one bucket on purpose. The fold and second multiply matter for linear probing: keys are
+/// Swift's `Dictionary` runs SipHash over every key, seeding, combining and finalising, a large
+/// share of the engine's per-packet work (docs/performance-history.md). Here a key's word is
+/// multiplied by an odd constant chosen at random per process, its high half folded into its
+/// low half, and multiplied again; the top bits of the result pick the bucket. A handful of
+/// instructions, and since the first constant is secret, clients cannot choose addresses and
+/// ports that pile up in one bucket on purpose. The fold and second multiply matter for linear probing: keys are
 /// mostly runs of consecutive ports, and one multiply alone spreads such a run evenly for most
 /// constants but into a few dense clusters for some (those near a fraction with a small
-/// denominator). The engine bench saw removals from the expiry queues cost 4× more
-/// instructions in one process than in another, from that alone.
+/// denominator), and the cost of a removal from the expiry queues then depended on the
+/// process's luck (docs/performance-history.md).
 ///
 /// Each bucket has a control byte (0 when empty, else seven more bits of the product), so a
 /// probe reads keys only where the byte matches: a look-up of an absent key (most of them, for

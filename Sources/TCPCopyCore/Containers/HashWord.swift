@@ -1,0 +1,10 @@
+/// The word a connection is found by in the engine's and intercept's tables (`FlatTable`).
+///
+/// The word is `a·2³² + portA·2¹⁶ + portB`, XORed with `b` times an odd constant: for a fixed
+/// `b` and `portB` (a target, an online address) it tells every `a:portA` (a client) apart, so
+/// that only fields the operator chose can ever make two keys share a word. The table's secret
+/// multiplier then spreads the words over its buckets.
+@inline(__always)
+func hashWord(_ a: IPv4Address, _ portA: UInt16, _ b: IPv4Address, _ portB: UInt16) -> UInt64 {
+    (UInt64(a.value) << 32 | UInt64(portA) << 16 | UInt64(portB)) ^ (UInt64(b.value) &* 0x9E37_79B9_7F4A_7C15)
+}
