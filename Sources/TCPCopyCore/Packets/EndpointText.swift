@@ -115,9 +115,9 @@ public enum EndpointText {
         }
         var networks: [IPNetwork] = []
         for entry in entries {
-            guard let network = IPNetwork(entry), !entry.hasPrefix("[") || entry.contains("]") else {
+            guard let network = IPNetwork(entry) else {
                 // `fd00::1` was cut at its colons: say why rather than blame a piece.
-                if holdsUnbracketedIPv6(text) { return .failure(.unbracketedIPv6(String(text))) }
+                if holdsUnbracketedIPv6(entries, in: text) { return .failure(.unbracketedIPv6(String(text))) }
                 return .failure(entry.isEmpty ? .emptyEntry(String(text)) : .invalidAddress(String(entry)))
             }
             if !networks.contains(network) { networks.append(network) }
@@ -125,12 +125,14 @@ public enum EndpointText {
         return .success(networks)
     }
 
-    /// Whether a comma-separated piece outside brackets is IPv6 text on its own.
-    private static func holdsUnbracketedIPv6(_ text: some StringProtocol) -> Bool {
-        guard case .success(let pieces) = splitList(text, separators: [","]) else { return false }
-        return pieces.contains { piece in
-            !piece.contains("[") && piece.count(where: { $0 == ":" }) >= 2 && IPNetwork(piece) != nil
+    /// Whether the list's pieces look cut from unbracketed IPv6 text: a piece of hex digits
+    /// with a letter (`fd00`), or a number next to a `::` (`::1`). Only for the message.
+    private static func holdsUnbracketedIPv6(_ entries: [Substring], in text: some StringProtocol) -> Bool {
+        let hexOnly = { (entry: Substring) in
+            !entry.isEmpty && entry.count <= 4 && entry.allSatisfy { $0.isASCII && $0.isHexDigit }
         }
+        if entries.contains(where: { hexOnly($0) && !$0.allSatisfy(\.isNumber) }) { return true }
+        return text.contains("::") && entries.contains(where: hexOnly)
     }
 
     /// A decimal port 1...65535, digits only.
