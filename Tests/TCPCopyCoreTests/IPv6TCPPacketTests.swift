@@ -71,7 +71,9 @@ private struct HandBuiltIPv6Packet {
     }
 
     /// A type 0-style routing header with no segments left and one address.
-    static let routing: (type: UInt8, bytes: [UInt8]) = (43, [0, 2, 0, 0, 0, 0, 0, 0] + IPv6Address("fd00:9::9")!.bytes)
+    static let routing: (type: UInt8, bytes: [UInt8]) = (
+        43, [0, 2, 0, 0, 0, 0, 0, 0] + IPv6Address("fd00:9::9")!.bytes
+    )
 
     static func fragment(offset: UInt16 = 0, more: Bool = false) -> (type: UInt8, bytes: [UInt8]) {
         let field = offset << 3 | (more ? 1 : 0)
