@@ -41,8 +41,8 @@ public struct IPv6TCPPacket: Hashable, Sendable {
         public static let experiment2: UInt8 = 254
     }
 
-    /// More extension headers than this is refused: RFC 8200 §4.1's order has at most six, and
-    /// a hostile chain of hundreds must not cost a walk each.
+    /// More extension headers than this is refused: RFC 8200 §4.1's order has seven (AH and ESP
+    /// among them, where we stop anyway), and a hostile chain of hundreds must not cost a walk.
     public static let maximumExtensionHeaders = 8
 
     /// Decodes `bytes`, with the meaning of `requirePayload` and `readOptions` of
