@@ -1,6 +1,7 @@
-// libFuzzer entry for the packet parsers (IPv4, IPv6, and address text): every byte string a raw socket or NFQUEUE could hand
-// us must parse or be refused with a reason, never trap, and a parsed packet must describe
-// bytes that exist. Built only by Scripts/fuzz.sh (-sanitize=fuzzer,address -parse-as-library).
+// libFuzzer entry for the packet parsers (IPv4, IPv6) and address text: every byte string a
+// raw socket or NFQUEUE could hand us must parse or be refused with a reason, never trap, and a
+// parsed packet must describe bytes that exist. Built only by Scripts/fuzz.sh
+// (-sanitize=fuzzer,address -parse-as-library).
 import TCPCopyCore
 
 @_cdecl("LLVMFuzzerTestOneInput")
