@@ -17,7 +17,8 @@ export TCPCOPY_FUZZ=1
 flags=(--scratch-path .build-fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library)
 mkdir -p "$work"
 
-# Seeds: valid IPv4/TCP packets (SYN with options, data, IP options) and valid control frames.
+# Seeds: valid IPv4/TCP and IPv6/TCP packets (SYN with options, data, IP options, IPv6 extension
+# headers), a route in text, and valid control frames.
 seed() {
     python3 - "$work/corpus" <<'PY'
 import os, struct, sys
@@ -38,6 +39,12 @@ def frame(kind, body):
     return head + struct.pack("!H", csum(head + body)) + body
 syn_opts = bytes([2, 4, 5, 0xB4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7])
 packets = [packet(0x02, tcpopt=syn_opts), packet(0x18, b"GET / HTTP/1.1\r\n\r\n"), packet(0x10, ipopt=bytes([1, 1, 1, 0])), packet(0x11)]
+def packet6(flags, payload=b"", tcpopt=b"", ext=b"", first=6):
+    tcp = struct.pack("!HHIIBBHHH", 40000, 80, 1000, 0, (5 + len(tcpopt) // 4) << 4, flags, 64240, 0, 0) + tcpopt
+    src, dst = bytes([0xFD, 0, 0, 1] + [0] * 11 + [2]), bytes([0xFD, 0, 0, 1] + [0] * 11 + [1])
+    return struct.pack("!IHBB", 6 << 28, len(ext) + len(tcp) + len(payload), first, 64) + src + dst + ext + tcp + payload
+# IPv6: a SYN, data behind hop-by-hop and destination options, and a fragment header.
+packets += [packet6(0x02, tcpopt=syn_opts), packet6(0x18, b"GET /", ext=bytes([60, 0, 1, 4, 0, 0, 0, 0, 6, 0, 1, 4, 0, 0, 0, 0]), first=0), packet6(0x10, ext=bytes([6, 0, 0, 1, 0, 0, 0, 1]), first=44), b"[fd00:1::2]:80-[fd00:2::2]:80"]
 key = bytes([10, 77, 1, 2, 0x9C, 0x40, 10, 77, 2, 2, 0, 80])
 frames = [frame(1, b"\0\1"), frame(2, b"\0\1"), frame(3, b"\0\4"), frame(4, key), frame(5, key), frame(7, b""), frame(6, packets[0][:60])]
 for name, seeds, prefix in (("FuzzPacketParser", packets, b"\0"), ("FuzzControlDecoder", frames, b"\7")):

@@ -1,6 +1,7 @@
-// libFuzzer entry for the packet parser: every byte string a raw socket or NFQUEUE could hand
-// us must parse or be refused with a reason, never trap, and a parsed packet must describe
-// bytes that exist. Built only by Scripts/fuzz.sh (-sanitize=fuzzer,address -parse-as-library).
+// libFuzzer entry for the packet parsers (IPv4, IPv6) and address text: every byte string a
+// raw socket or NFQUEUE could hand us must parse or be refused with a reason, never trap, and a
+// parsed packet must describe bytes that exist. Built only by Scripts/fuzz.sh
+// (-sanitize=fuzzer,address -parse-as-library).
 import TCPCopyCore
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -31,6 +32,31 @@ public func fuzzPacketParser(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
             _ = RouteKey(response: packet)
         }
     }
+    for requirePayload in [true, false] {
+        for result in [
+            IPv6TCPPacket.parse(slice, requirePayload: requirePayload),
+            IPv6TCPPacket.parse(Array(slice), requirePayload: requirePayload),
+        ] {
+            guard case .success(let packet) = result else { continue }
+            precondition(packet.tcpOffset >= 40 && packet.headerLength >= packet.tcpOffset + 20, "short headers")
+            precondition(packet.headerLength <= slice.count, "header beyond the bytes")
+            precondition(packet.payloadLength >= 0, "negative payload")
+            if requirePayload {
+                precondition(packet.headerLength + packet.payloadLength <= slice.count, "payload beyond the bytes")
+            }
+        }
+    }
+    // The same bytes as address text: what parses prints canonically and parses back the same.
+    let text = String(decoding: slice, as: UTF8.self)
+    if let address = IPAddress(text) {
+        precondition(IPAddress(address.description) == address, "canonical text that does not parse back")
+    }
+    if let network = IPNetwork(text) {
+        precondition(IPNetwork(network.description) == network, "network text that does not parse back")
+        precondition(network.contains(network.address), "a network without its own address")
+    }
+    _ = EndpointText.route(text)
+    _ = EndpointText.networkList(text)
     if let header = ResponseHeader(packetPrefix: slice) {
         precondition(ResponseHeader(bytes: header.bytes) != nil, "a header prefix that does not parse alone")
     }
