@@ -44,7 +44,7 @@ import Testing
         // Escaped, and nothing is fetched.
         #expect(html.contains("HTTP/1.1 500 &lt;Oops&gt;"))
         #expect(!html.contains("<script") && !html.contains("src=") && !html.contains("href="))
-        #expect(html.contains("1 lines were not records"))
+        #expect(html.contains("1 line was not a record"))
         // The axis spans 0.1 ms to 100 ms: the values 0.7 ms ... 51 ms.
         #expect(html.contains(">0.1</text>") && html.contains(">100</text>"))
     }
@@ -71,5 +71,26 @@ import Testing
 extension String {
     fileprivate func components(_ separator: String) -> Int {
         split(separator: separator, omittingEmptySubsequences: false).count - 1
+    }
+}
+
+@Suite struct CompareReportOrderTests {
+    @Test func mismatchesAreListedWorstFirst() {
+        func record(_ number: UInt64, _ target: AnswerFacts) -> CompareLogRecord {
+            let exchange = Exchange(
+                session: "s", number: number, port: 80, requestFirstLine: "GET /x HTTP/1.1",
+                online: CompareExchangeTests.ok, target: target)
+            return CompareLogRecord(exchange: exchange, outcome: exchange.outcome())
+        }
+        var differentBytes = CompareExchangeTests.ok
+        differentBytes.digest = 7
+        let html = CompareReport(records: [
+            record(1, differentBytes), record(2, AnswerFacts(ending: .reset)), record(3, CompareExchangeTests.ok),
+        ]).html()
+        // Split at #1's row: #2's (the reset) must come before it.
+        let beforeBytes = html.split(separator: "<td class=\"key\">s #1</td>", omittingEmptySubsequences: false)
+        #expect(beforeBytes.count == 2)
+        #expect(beforeBytes.first?.contains("<td class=\"key\">s #2</td>") == true)
+        #expect(!html.contains("s #3</td>"))
     }
 }

@@ -89,7 +89,7 @@ public struct CompareReport {
             svg text{font:12px system-ui,sans-serif;fill:#333}
             </style></head><body>
             <h1>\(Self.escape(title))</h1>
-            <p class="note">\(records.count) exchanges from the log\(skippedLines > 0 ? "; \(skippedLines) lines were not records and were skipped" : ""). \
+            <p class="note">\(records.count) exchanges from the log\(skippedNote). \
             An exchange counts under the first outcome that applies: target reset, target silent, \
             first line differs, length differs, bytes differ, same.</p>
 
@@ -112,6 +112,14 @@ public struct CompareReport {
         }
         page += mismatchList()
         return page + "</body></html>\n"
+    }
+
+    private var skippedNote: String {
+        switch skippedLines {
+        case 0: ""
+        case 1: "; 1 line was not a record and was skipped"
+        default: "; \(skippedLines) lines were not records and were skipped"
+        }
     }
 
     private func outcomeTable(rows: [Row], total: Row) -> String {
@@ -142,7 +150,9 @@ public struct CompareReport {
     }
 
     private func mismatchList() -> String {
-        let mismatches = records.filter { $0.outcome != .same }
+        // The worst first (the outcomes' order), each outcome in the log's order.
+        let mismatches = records.enumerated().filter { $0.element.outcome != .same }
+            .sorted { ($0.element.outcome, $0.offset) < ($1.element.outcome, $1.offset) }.map(\.element)
         guard !mismatches.isEmpty else { return "<h2>Mismatches</h2><p class=\"note\">None.</p>\n" }
         var html = """
             <h2>Mismatches (\(mismatches.count)\(mismatches.count > Self.listedMismatchLimit ? ", the first \(Self.listedMismatchLimit) listed" : ""))</h2>
