@@ -42,6 +42,17 @@ import Testing
             #expect(joined == whole, "cut at \(cut)")
         }
     }
+
+    /// Long second ranges use the high powers of the zero-bytes operator.
+    @Test func combineOverLongRanges() {
+        let head = Array("answer head".utf8)
+        for length in [255, 256, 65_537, 1 << 20] {
+            let tail = [UInt8](repeating: 0xA5, count: length)
+            let joined = CRC32C.combine(CRC32C.checksum(head), CRC32C.checksum(tail), lengthB: UInt64(length))
+            #expect(joined == CRC32C.checksum(head + tail), "length \(length)")
+        }
+        #expect(CRC32C.combine(0x1234_5678, 0, lengthB: 0) == 0x1234_5678)
+    }
 }
 
 /// A small deterministic generator for the tests' data and shuffles.

@@ -146,3 +146,18 @@ extension String {
         split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }
+
+@Suite struct AnswerFactsTests {
+    @Test func factsOfADigestedAnswer() {
+        var digest = AnswerDigest(filter: HeaderMaskFilter(maskedHeaders: ["Date"]))
+        let answer = Array("HTTP/1.1 404 Not Found\r\nDate: today\r\n\r\nnope".utf8)
+        digest.add(offset: 0, answer)
+        let facts = AnswerFacts(answer: digest, latencyMicroseconds: 5)
+        #expect(facts.ending == .answered && facts.firstLine == "HTTP/1.1 404 Not Found")
+        #expect(facts.length == UInt64(answer.count))
+        #expect(facts.comparedLength == UInt64(answer.count - "Date: today\r\n".utf8.count))
+        #expect(facts.digest != nil)
+        let none = AnswerFacts(answer: AnswerDigest(), ending: .reset, latencyMicroseconds: nil)
+        #expect(none.ending == .reset && none.length == 0 && none.firstLine == nil)
+    }
+}

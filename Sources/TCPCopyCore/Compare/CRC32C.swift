@@ -33,31 +33,34 @@ public enum CRC32C {
 
     /// The CRC of range A followed by range B, from `crcA`, `crcB` and B's length only.
     public static func combine(_ crcA: UInt32, _ crcB: UInt32, lengthB: UInt64) -> UInt32 {
-        guard lengthB > 0 else { return crcA }
-        // odd: the operator of one zero bit; even: of two zero bits, squared on each round so
-        // that each set bit of the length applies 2^k zero bytes.
-        var odd = [UInt32](repeating: 0, count: 32)
-        odd[0] = polynomial
-        var row: UInt32 = 1
-        for index in 1..<32 {
-            odd[index] = row
-            row <<= 1
-        }
-        var even = square(odd)  // two zero bits
-        odd = square(even)  // four zero bits
         var crc = crcA
         var length = lengthB
-        repeat {
-            even = square(odd)  // first round: one zero byte
-            if length & 1 == 1 { crc = times(even, crc) }
+        var power = 0
+        while length != 0 {
+            if length & 1 == 1 { crc = times(zeroBytesOperators[power], crc) }
             length >>= 1
-            if length == 0 { break }
-            odd = square(even)
-            if length & 1 == 1 { crc = times(odd, crc) }
-            length >>= 1
-        } while length != 0
+            power += 1
+        }
         return crc ^ crcB
     }
+
+    /// `zeroBytesOperators[k]` appends 2^k zero bytes to a CRC's state: a 32×32 matrix over
+    /// GF(2), one column a word. Built once, so that `combine` costs one matrix-vector product
+    /// per set bit of the length rather than re-squaring from one bit each time.
+    static let zeroBytesOperators: [[UInt32]] = {
+        // The operator of one zero bit: the polynomial in the first column, then a shift.
+        var operatorOfBits = [UInt32](repeating: 0, count: 32)
+        operatorOfBits[0] = polynomial
+        var row: UInt32 = 1
+        for index in 1..<32 {
+            operatorOfBits[index] = row
+            row <<= 1
+        }
+        for _ in 0..<3 { operatorOfBits = square(operatorOfBits) }  // 2, 4, 8 bits: one byte
+        var operators = [operatorOfBits]
+        for _ in 1..<64 { operators.append(square(operators[operators.count - 1])) }
+        return operators
+    }()
 
     private static func times(_ matrix: [UInt32], _ vector: UInt32) -> UInt32 {
         var sum: UInt32 = 0

@@ -35,11 +35,13 @@ public struct AnswerFacts: Equatable, Sendable {
         self.latencyMicroseconds = latencyMicroseconds
     }
 
-    /// The facts of a digested answer.
+    /// The facts of a digested answer. Bytes past a hole count in the compared length as they
+    /// are (they were never filtered), so a masked line is only left in where it was not seen.
     public init(answer: AnswerDigest, ending: AnswerEnding = .answered, latencyMicroseconds: UInt64?) {
         self.init(
             ending: answer.highestEnd > 0 ? .answered : ending, length: answer.highestEnd,
-            comparedLength: answer.isComplete ? answer.digestedLength : nil, digest: answer.digest,
+            comparedLength: answer.digestedLength + (answer.highestEnd - answer.contiguousLength),
+            digest: answer.digest,
             firstLine: TextFirstLine.extract(answer.head), latencyMicroseconds: latencyMicroseconds)
     }
 }
