@@ -196,9 +196,9 @@ enum SubcommandDispatch {
 }
 
 extension TCPCopyCommand {
-    /// The `tcpcopy` executable: `tcpcopy doctor ...`, or the daemon.
+    /// The `tcpcopy` executable: `tcpcopy doctor ...`, `tcpcopy report ...`, or the daemon.
     public static func mainWithSubcommands() -> Never {
-        SubcommandDispatch.main(Self.self, subcommands: [TCPCopyDoctorCommand.self])
+        SubcommandDispatch.main(Self.self, subcommands: [TCPCopyDoctorCommand.self, TCPCopyReportCommand.self])
     }
 }
 

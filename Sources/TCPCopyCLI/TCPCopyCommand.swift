@@ -42,7 +42,7 @@ public struct TCPCopyCommand: ParsableCommand {
               tcpcopy -x 80-10.0.0.2:8080
               tcpcopy -x 10.0.0.1:80-10.0.0.2:80,443-10.0.0.2:443 -l /var/log/tcpcopy.log
             """,
-        subcommands: [TCPCopyDoctorCommand.self])
+        subcommands: [TCPCopyDoctorCommand.self, TCPCopyReportCommand.self])
 
     /// Defaults come from the configuration type, so that they are stated once.
     private static let defaults = TCPCopyConfiguration(routes: [])

@@ -1,0 +1,80 @@
+/// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of iSCSI and SCTP
+/// (RFC 3720 B.4), used to digest answers. Pure Swift, one table, no C.
+///
+/// `combine` joins the CRCs of two adjacent byte ranges without their bytes (zlib's
+/// `crc32_combine` method: the first CRC is shifted over the second range's length by
+/// multiplying with powers of the CRC's matrix over GF(2)), so that per-segment CRCs taken by
+/// intercept can be joined in sequence order by tcpcopy.
+public enum CRC32C {
+    /// The reflected Castagnoli polynomial.
+    public static let polynomial: UInt32 = 0x82F6_3B78
+
+    static let table: [UInt32] = (0..<256).map { index in
+        var crc = UInt32(index)
+        for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ polynomial : crc >> 1 }
+        return crc
+    }
+
+    /// The CRC of `bytes`.
+    public static func checksum<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> UInt32 {
+        update(0, with: bytes)
+    }
+
+    /// The CRC of the bytes `crc` covered followed by `bytes` (`update(0, ...)` starts one).
+    public static func update<Bytes: Sequence<UInt8>>(_ crc: UInt32, with bytes: Bytes) -> UInt32 {
+        var state = ~crc
+        table.withUnsafeBufferPointer { table in
+            for byte in bytes {
+                state = (state >> 8) ^ table[Int((state ^ UInt32(byte)) & 0xFF)]
+            }
+        }
+        return ~state
+    }
+
+    /// The CRC of range A followed by range B, from `crcA`, `crcB` and B's length only.
+    public static func combine(_ crcA: UInt32, _ crcB: UInt32, lengthB: UInt64) -> UInt32 {
+        var crc = crcA
+        var length = lengthB
+        var power = 0
+        while length != 0 {
+            if length & 1 == 1 { crc = times(zeroBytesOperators[power], crc) }
+            length >>= 1
+            power += 1
+        }
+        return crc ^ crcB
+    }
+
+    /// `zeroBytesOperators[k]` appends 2^k zero bytes to a CRC's state: a 32×32 matrix over
+    /// GF(2), one column a word. Built once, so that `combine` costs one matrix-vector product
+    /// per set bit of the length rather than re-squaring from one bit each time.
+    static let zeroBytesOperators: [[UInt32]] = {
+        // The operator of one zero bit: the polynomial in the first column, then a shift.
+        var operatorOfBits = [UInt32](repeating: 0, count: 32)
+        operatorOfBits[0] = polynomial
+        var row: UInt32 = 1
+        for index in 1..<32 {
+            operatorOfBits[index] = row
+            row <<= 1
+        }
+        for _ in 0..<3 { operatorOfBits = square(operatorOfBits) }  // 2, 4, 8 bits: one byte
+        var operators = [operatorOfBits]
+        for _ in 1..<64 { operators.append(square(operators[operators.count - 1])) }
+        return operators
+    }()
+
+    private static func times(_ matrix: [UInt32], _ vector: UInt32) -> UInt32 {
+        var sum: UInt32 = 0
+        var vector = vector
+        var index = 0
+        while vector != 0 {
+            if vector & 1 == 1 { sum ^= matrix[index] }
+            vector >>= 1
+            index += 1
+        }
+        return sum
+    }
+
+    private static func square(_ matrix: [UInt32]) -> [UInt32] {
+        matrix.map { times(matrix, $0) }
+    }
+}
