@@ -124,7 +124,7 @@ public final class InterceptDaemon {
                 case Token.listener:
                     try acceptConnections(listener, loop: loop, now: now)
                 case Token.metrics:
-                    metrics?.serve { statsLine() }
+                    metrics?.serve(values: metricValues)
                 default:
                     guard let connection = connections[event.token] else { continue }
                     if event.writable { touched.insert(event.token) }
@@ -437,19 +437,23 @@ public final class InterceptDaemon {
         for text in connectionLines() { logger.info("\(text)") }
     }
 
-    private func statsLine() -> String {
-        var line = engine.counters.line
-        line.add(
-            "control_bytes_in", closedControlBytes.received + connections.values.reduce(0) { $0 + $1.bytesReceived })
-        line.add("control_bytes_out", closedControlBytes.sent + connections.values.reduce(0) { $0 + $1.bytesSent })
-        line.add("routes", engine.routeCount)
-        line.add("connections_open", connections.count)
-        line.add("queue_overruns", queue?.overruns ?? 0)
-        line.add("netlink_errors", queue?.netlinkErrors ?? 0)
-        line.add("netlink_malformed", queue?.malformedMessages ?? 0)
-        KernelQueueStatistics.add(queue: configuration.queue, to: &line)
-        return line.text
+    /// Every counter and level now: the stats line, and what the metrics endpoint serves.
+    private func metricValues() -> [MetricValue] {
+        var counters = InterceptDaemonCounters()
+        counters.engine = engine.counters
+        counters.controlBytesIn =
+            closedControlBytes.received + connections.values.reduce(0) { $0 + $1.bytesReceived }
+        counters.controlBytesOut = closedControlBytes.sent + connections.values.reduce(0) { $0 + $1.bytesSent }
+        counters.routes = engine.routeCount
+        counters.connectionsOpen = connections.count
+        counters.queueOverruns = queue?.overruns ?? 0
+        counters.netlinkErrors = queue?.netlinkErrors ?? 0
+        counters.netlinkMalformed = queue?.malformedMessages ?? 0
+        KernelQueueStatistics.add(queue: configuration.queue, to: &counters)
+        return counters.metricValues
     }
+
+    private func statsLine() -> String { CounterLine(metricValues()).text }
 }
 
 /// Forwarding for one event: the connection responses went to last (consecutive responses mostly

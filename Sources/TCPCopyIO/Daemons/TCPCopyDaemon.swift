@@ -34,22 +34,12 @@ public final class TCPCopyDaemon {
     private var pendingLinks: [IPv4Address: InterceptLink] = [:]
     /// Targets whose link is down, with when to try again.
     private var backoffs: [IPv4Address: ReconnectBackoff] = [:]
-    private var packetsSent = 0
-    /// SYNs, SYN-ACKs, requests, responses and control messages: the funnel's middle steps.
-    private var funnel = TrafficFunnel()
-    private var controlBacklogDropped = 0
-    private var linkFailures = 0
-    /// Registrations that could not be sent because the target's intercept was unreachable:
-    /// sessions started while the link was down. They are registered again when the link is
-    /// back (`registrationsReplayed`); those that gave up before are lost.
-    private var registrationsWithoutLink = 0
-    /// Registrations sent again when a link was re-established (`engine.registeredRoutes`), so
-    /// that sessions started during an outage get their responses once intercept is back.
-    private var registrationsReplayed = 0
+    /// The stats line's own counters (`registrations_without_link`: sessions started while
+    /// their link was down, registered again when it is back as `registrations_replayed`);
+    /// the engine's and the levels are copied in when the line is rendered.
+    private var counters = TCPCopyDaemonCounters()
     /// Control traffic of links already lost, so that totals survive reconnections.
     private var closedControlBytes = (received: 0, sent: 0)
-    /// Sessions refused because resident memory was over `-m` (`MemoryBudget`).
-    private var memoryRefused = 0
     private var memoryBudget: MemoryBudget
     private let memoryGauge = ResidentMemoryGauge()
     private var residentBytes = 0
@@ -156,7 +146,7 @@ public final class TCPCopyDaemon {
                             synsSinceMemoryCheck += 1
                             if synsSinceMemoryCheck >= 128 { checkMemory(now: now, atStart: false) }
                             if !memoryBudget.admits(liveSessions: engine.sessionCount) && isNewSession(bytes) {
-                                memoryRefused += 1
+                                counters.memoryFull += 1
                                 return
                             }
                         }
@@ -164,7 +154,7 @@ public final class TCPCopyDaemon {
                     }
                     perform(sender: sender)
                 case Token.metrics:
-                    metrics?.serve { statsLine() }
+                    metrics?.serve(values: metricValues)
                 default:
                     let target = targets[Int(event.token - Token.firstTarget)]
                     if pendingLinks[target] != nil {
@@ -175,11 +165,11 @@ public final class TCPCopyDaemon {
                     if event.writable { flush(link, target: target, loop: loop, token: event.token, sender: sender) }
                     guard event.readable || event.failed else { continue }
                     let outcome = link.read { event in
-                        funnel.controlMessagesReceived += 1
+                        counters.funnel.controlMessagesReceived += 1
                         switch event {
                         case .response(let packet):
                             engine.response(packet, now: now, actions: &actions)
-                            funnel.responded(packet)
+                            counters.funnel.responded(packet)
                             metrics?.responded(packet)
                         case .message(.goodbye(let reason)):
                             logger.warning("intercept at \(target) says goodbye: \(reason)")
@@ -253,10 +243,14 @@ public final class TCPCopyDaemon {
                 default: break
                 }
                 guard let link = links[target] else {
-                    if case .register = message { registrationsWithoutLink += 1 }
+                    if case .register = message { counters.registrationsWithoutLink += 1 }
                     continue
                 }
-                if link.send(message) { funnel.controlMessagesSent += 1 } else { controlBacklogDropped += 1 }
+                if link.send(message) {
+                    counters.funnel.controlMessagesSent += 1
+                } else {
+                    counters.controlBacklogDropped += 1
+                }
             case .notice(let text):
                 logger.warning("\(text)")
             case .send(let segment):
@@ -264,7 +258,7 @@ public final class TCPCopyDaemon {
                 // counted as send errors when the queue is sent.
                 if sender.queuedCount >= sender.batchLimit { sendQueued(sender) }
                 sender.queue(segment)
-                funnel.sent(segment)
+                counters.funnel.sent(segment)
                 metrics?.sent(segment)
             }
         }
@@ -277,7 +271,7 @@ public final class TCPCopyDaemon {
     private func sendQueued(_ sender: PacketSink) {
         guard sender.queuedCount > 0 else { return }
         for link in links.values { try? link.flush() }
-        packetsSent += sender.flush { error in
+        counters.packetsSent += sender.flush { error in
             if sender.sendErrors[error.errnoName] == 1 {
                 logger.warning("send failed (counted as send_error_\(error.errnoName); copying goes on): \(error)")
             }
@@ -309,7 +303,7 @@ public final class TCPCopyDaemon {
         loop.remove(link.descriptor.rawValue)
         closedControlBytes.received += link.bytesReceived
         closedControlBytes.sent += link.bytesSent
-        linkFailures += 1
+        counters.controlLinkFailures += 1
         let live = engine.sessionCount
         logger.error(
             "lost the control connection to intercept at \(target): \(why); its sessions are dropped (counted as aborted), reconnecting",
@@ -371,7 +365,7 @@ public final class TCPCopyDaemon {
             let attempts = (backoffs.removeValue(forKey: target)?.failures ?? 0) + 1
             let replayed = engine.registeredRoutes(of: target)
             for key in replayed { link.connection.send(.register(key)) }
-            registrationsReplayed += replayed.count
+            counters.registrationsReplayed += replayed.count
             logger.warning(
                 "reconnected to intercept at \(target):\(configuration.interceptPort) after \(attempts) attempt(s); copying resumes (\(replayed.count) sessions started meanwhile registered again)"
             )
@@ -430,28 +424,23 @@ public final class TCPCopyDaemon {
         return packet.flags.contains(.syn) && !packet.flags.contains(.ack)
     }
 
-    private func statsLine() -> String {
-        var line = engine.counters.line
-        line.add("capture_dropped", Int(capture?.kernelDropped ?? 0))
-        line.add("capture_truncated", capture?.truncated ?? 0)
-        line.add("sessions_live", engine.sessionCount)
-        line.add("packets_sent", packetsSent)
-        funnel.add(to: &line)
-        let sendErrors = sink?.sendErrors ?? [:]
-        line.add("send_errors", sendErrors.values.reduce(0, +))
-        for (name, count) in sendErrors.sorted(by: { $0.key < $1.key }) { line.add("send_error_\(name)", count) }
-        sink?.addCounters(to: &line)
-        line.add("control_backlog_dropped", controlBacklogDropped)
-        line.add("control_bytes_out", closedControlBytes.sent + links.values.reduce(0) { $0 + $1.bytesSent })
-        line.add("control_bytes_in", closedControlBytes.received + links.values.reduce(0) { $0 + $1.bytesReceived })
-        line.add("control_link_failures", linkFailures)
-        line.add("control_links_down", backoffs.count)
-        line.add("registrations_without_link", registrationsWithoutLink)
-        line.add("registrations_replayed", registrationsReplayed)
-        line.add("memory_full", memoryRefused)
-        line.add("memory_session_limit", memoryBudget.sessionLimit ?? 0)
-        line.add("rss_kb", residentBytes >> 10)
-        line.add("rss_peak_kb", peakResidentBytes >> 10)
-        return line.text
+    /// Every counter and level now: the stats line, and what the metrics endpoint serves.
+    private func metricValues() -> [MetricValue] {
+        var counters = counters
+        counters.engine = engine.counters
+        counters.captureDropped = Int(capture?.kernelDropped ?? 0)
+        counters.captureTruncated = capture?.truncated ?? 0
+        counters.sessionsLive = engine.sessionCount
+        counters.sendErrors = sink?.sendErrors ?? [:]
+        sink?.addCounters(to: &counters)
+        counters.controlBytesOut = closedControlBytes.sent + links.values.reduce(0) { $0 + $1.bytesSent }
+        counters.controlBytesIn = closedControlBytes.received + links.values.reduce(0) { $0 + $1.bytesReceived }
+        counters.controlLinksDown = backoffs.count
+        counters.memorySessionLimit = memoryBudget.sessionLimit ?? 0
+        counters.rssKB = residentBytes >> 10
+        counters.rssPeakKB = peakResidentBytes >> 10
+        return counters.metricValues
     }
+
+    private func statsLine() -> String { CounterLine(metricValues()).text }
 }

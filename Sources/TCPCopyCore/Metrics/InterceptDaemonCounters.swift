@@ -1,0 +1,42 @@
+/// intercept's whole stats line: the engine's counters, then what only the daemon sees (the
+/// control connections, the netlink socket, the kernel's own counts for the queue), copied in
+/// when the line is rendered.
+public struct InterceptDaemonCounters: Sendable, Equatable, MetricSet {
+    public var engine = InterceptCounters()
+    public var controlBytesIn = 0
+    public var controlBytesOut = 0
+    public var routes = 0
+    public var connectionsOpen = 0
+    public var queueOverruns = 0
+    public var netlinkErrors = 0
+    public var netlinkMalformed = 0
+    public var kernelQueueDropped = 0
+    public var kernelUserDropped = 0
+
+    public init() {}
+
+    public static let metrics: [MetricDeclaration<Self>] = [
+        .nested(\.engine),
+        .counter(
+            "control_bytes_in", \.controlBytesIn, "Bytes read from the control connections, closed ones included"),
+        .counter(
+            "control_bytes_out", \.controlBytesOut, "Bytes written to the control connections, closed ones included"),
+        .gauge("routes", \.routes, "Routes (registered sessions) held now"),
+        .gauge("connections_open", \.connectionsOpen, "Control connections open now"),
+        .counter(
+            "queue_overruns", \.queueOverruns,
+            "Netlink ENOBUFS: the kernel dropped packets it could not queue to intercept"),
+        .counter(
+            "netlink_errors", \.netlinkErrors,
+            "Error reports from the kernel (e.g. a verdict for a packet id it no longer holds)"),
+        .counter(
+            "netlink_malformed", \.netlinkMalformed,
+            "Netlink messages that could not be used (malformed, cut short, or not from the kernel)"),
+        .counter(
+            "kernel_queue_dropped", \.kernelQueueDropped,
+            "The kernel's count of packets dropped at intercept's full queue (/proc/net/netfilter/nfnetlink_queue)"),
+        .counter(
+            "kernel_user_dropped", \.kernelUserDropped,
+            "The kernel's count of packets it could not deliver to intercept (its netlink buffer was full)"),
+    ]
+}
