@@ -16,6 +16,7 @@ public struct TCPCopyDaemonCounters: Sendable, Equatable, MetricSet {
     public var controlBytesOut = 0
     public var controlBytesIn = 0
     public var controlLinkFailures = 0
+    public var controlLinksCorrupt = 0
     public var controlLinksDown = 0
     public var registrationsWithoutLink = 0
     public var registrationsReplayed = 0
@@ -48,6 +49,10 @@ public struct TCPCopyDaemonCounters: Sendable, Equatable, MetricSet {
             "control_bytes_out", \.controlBytesOut, "Bytes written to the control links, closed ones included"),
         .counter("control_bytes_in", \.controlBytesIn, "Bytes read from the control links, closed ones included"),
         .counter("control_link_failures", \.controlLinkFailures, "Control links lost"),
+        .counter(
+            "control_links_corrupt", \.controlLinksCorrupt,
+            "Control links dropped because intercept's stream could not be decoded (garbage, another version): counted in control_link_failures too"
+        ),
         .gauge("control_links_down", \.controlLinksDown, "Targets whose control link is being reconnected now"),
         .counter(
             "registrations_without_link", \.registrationsWithoutLink,

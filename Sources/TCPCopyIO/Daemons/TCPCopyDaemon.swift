@@ -183,6 +183,7 @@ public final class TCPCopyDaemon {
                     case .closed(let why):
                         linkLost(target, why: why, loop: loop, sender: sender)
                     case .corrupt(let error):
+                        counters.controlLinksCorrupt += 1
                         linkLost(target, why: "corrupt control stream: \(error)", loop: loop, sender: sender)
                     }
                 }
