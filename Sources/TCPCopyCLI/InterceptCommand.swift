@@ -37,8 +37,10 @@ public struct InterceptCommand: ParsableCommand {
             buffer is full, is disconnected alone; the other tcpcopy connections go on.
 
             --install-rule adds the rule above to the legacy iptables filter table (libiptc) \
-            on start and removes exactly that rule on exit (SIGTERM and SIGINT included; \
-            after SIGKILL the rule stays, which keeps the port fail-closed). With \
+            on start and puts it back whenever it disappears (checked every second). It stays \
+            when intercept exits, whatever the reason, which keeps the port fail-closed: \
+            remove it with --remove-rule-on-exit (SIGTERM and SIGINT only), or by hand \
+            (iptables-legacy -D OUTPUT -p tcp --sport PORT -j NFQUEUE --queue-num N). With \
             --queue-bypass the rule lets responses out while no intercept reads the queue: \
             they then reach the real clients, so use it only where that is acceptable.
 
@@ -152,8 +154,16 @@ public struct InterceptCommand: ParsableCommand {
     @Flag(
         help: ArgumentHelp(
             "Install the NFQUEUE rule for --service-port and --queue in the legacy iptables "
-                + "filter table at start, and remove exactly that rule at exit."))
+                + "filter table at start and put it back whenever it disappears; it stays after "
+                + "intercept exits (the port stays dark) unless --remove-rule-on-exit."))
     public var installRule = false
+
+    @Flag(
+        help: ArgumentHelp(
+            "Remove the installed rule when intercept stops on SIGTERM or SIGINT (never on an "
+                + "error exit). RISK: until the rule is back, the target answers the real clients "
+                + "of sessions tcpcopy still copies. With --install-rule."))
+    public var removeRuleOnExit = false
 
     @Option(
         parsing: .unconditional,
@@ -220,7 +230,11 @@ public struct InterceptCommand: ParsableCommand {
                 "--queue-bypass applies to the rule intercept installs: add --install-rule "
                     + "--service-port PORT (or put --queue-bypass in your own rule)")
         }
+        if removeRuleOnExit && !installRule {
+            throw ValidationError("--remove-rule-on-exit applies to the rule intercept installs: add --install-rule")
+        }
         configuration.installRule = installRule
+        configuration.removeRuleOnExit = removeRuleOnExit
         configuration.servicePort = servicePort
         configuration.queueBypass = queueBypass
         if let window = batching.batchWindow { configuration.batchWindowMicroseconds = window }

@@ -102,8 +102,12 @@ public struct InterceptConfiguration: Sendable, Equatable {
     /// Seconds a tcpcopy may stay silent (tcpcopy sends a heartbeat every 2 s) before
     /// its connection is dropped (`--heartbeat-timeout`).
     public var heartbeatTimeout: Int = 6
-    /// Install the NFQUEUE rule on start and remove it on exit (`--install-rule`).
+    /// Install the NFQUEUE rule on start, and put it back whenever it disappears
+    /// (`--install-rule`). It stays after intercept exits: the port stays fail-closed.
     public var installRule = false
+    /// Remove the installed rule when intercept stops on SIGTERM or SIGINT
+    /// (`--remove-rule-on-exit`); never on an error exit.
+    public var removeRuleOnExit = false
     /// The service port the installed rule matches (`--service-port`, the rule's --sport).
     public var servicePort: UInt16?
     /// The installed rule lets packets through while no intercept reads the queue

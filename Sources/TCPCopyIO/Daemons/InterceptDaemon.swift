@@ -83,9 +83,16 @@ public final class InterceptDaemon {
         peerPolicy =
             configuration.tcpcopyAllow.map { ControlPeerPolicy(networks: $0, source: .listed) }
             ?? .localNetworks(interfaceNetworks())
-        // Owned here: released (the rule removed) when run() returns, normally or by a throw.
+        // The rule outlives intercept: removed only on a clean stop with --remove-rule-on-exit.
         let installedRule = try installRuleIfAsked()
         if !configuration.installRule { checkRule() }
+        let ownRule =
+            configuration.installRule
+            ? configuration.servicePort.map {
+                IptablesRules.NFQueueRule(servicePort: $0, queue: configuration.queue, bypass: configuration.queueBypass)
+            } : nil
+        ruleWatch = QueueRuleWatch(queue: configuration.queue, installed: ownRule)
+        _ = ruleWatch?.check()
         logger.info(
             "intercepting",
             metadata: [
@@ -121,8 +128,9 @@ public final class InterceptDaemon {
                     running = signals.handlePending { logStats() } && running
                 case Token.queue:
                     behind = try drain(queue, engine: &engine, now: now)
+                    noteVerdictWriteErrors(queue)
                 case Token.listener:
-                    try acceptConnections(listener, loop: loop, now: now)
+                    acceptConnections(listener, loop: loop, now: now)
                 case Token.metrics:
                     metrics?.serve { statsLine() }
                 default:
@@ -133,6 +141,7 @@ public final class InterceptDaemon {
                     let outcome = connection.read(into: &messages)
                     var closeAfterReply = false
                     for message in messages where !closeAfterReply {
+                        if case .register(let key) = message { checkCoverage(of: key, peer: connection.peer) }
                         switch engine.received(message, from: event.token, now: now, deliveries: &deliveries) {
                         case .none: break
                         case .duplicate(let key, let owner):
@@ -182,6 +191,13 @@ public final class InterceptDaemon {
                 lastTick = now
                 engine.tick(now: now)
                 dropSilent(loop: loop, now: now)
+                metrics?.reap()
+                watchRule()
+                if listenerPaused {
+                    // Paused after a transient accept error (a full descriptor table keeps the
+                    // listener readable, which would spin the loop): try again once a second.
+                    listenerPaused = (try? loop.add(listener.descriptor.rawValue, token: Token.listener)) == nil
+                }
                 if engine.counters.queued != queuedAtLastCheck,
                     let total = KernelQueueStatistics.losses(of: configuration.queue),
                     let lost = queueLoss.check(total: total, now: now)
@@ -201,12 +217,29 @@ public final class InterceptDaemon {
             try? connection.flush()
             close(token, loop: loop, why: "shutting down")
         }
-        if let installedRule { removeRule(installedRule) }
+        // Only a clean stop (SIGTERM, SIGINT) gets here; an error exit throws past it.
+        if let installedRule, configuration.removeRuleOnExit { removeRule(installedRule) }
         logStats()
     }
 
-    private func acceptConnections(_ listener: ControlListener, loop: EventLoop, now: MonotonicTime) throws {
-        while let (fd, address, port) = try listener.accept() {
+    /// Accepts what is pending. A transient error (out of descriptors or memory) is counted,
+    /// logged, and pauses the listener until the next tick; intercept keeps running.
+    private func acceptConnections(_ listener: ControlListener, loop: EventLoop, now: MonotonicTime) {
+        while true {
+            let accepted: (FileDescriptor, IPv4Address, UInt16)?
+            do {
+                accepted = try listener.accept()
+            } catch {
+                let name = error.errnoName
+                acceptErrors[name, default: 0] += 1
+                logger.error(
+                    "accept() on the control port failed: \(error); counted as accept_error_\(name), retrying in 1 s (intercept goes on)"
+                )
+                loop.remove(listener.descriptor.rawValue)
+                listenerPaused = true
+                return
+            }
+            guard let (fd, address, port) = accepted else { return }
             let peer = "\(address):\(port)"
             let refusal: String?
             if !peerPolicy.allows(address) {
@@ -234,10 +267,61 @@ public final class InterceptDaemon {
             let connection = ControlConnection(
                 descriptor: fd, peer: peer, outputCapacity: Self.outputCapacity, now: now,
                 heartbeatMilliseconds: deadAfter / 2, deadAfterMilliseconds: deadAfter)
+            do {
+                try loop.add(fd.rawValue, token: token)
+            } catch {
+                acceptErrors[error.errnoName, default: 0] += 1
+                logger.error("cannot watch the control connection of \(peer): \(error); closed (intercept goes on)")
+                continue
+            }
             connections[token] = connection
-            try loop.add(fd.rawValue, token: token)
             logger.info("tcpcopy connected", metadata: ["peer": "\(peer)"])
         }
+    }
+
+    /// Transient accept (and epoll_ctl) failures, by errno name.
+    private var acceptErrors: [String: Int] = [:]
+    private var listenerPaused = false
+    private var ruleWatch: QueueRuleWatch?
+    /// Target ports registered that the rule does not cover, warned about once each.
+    private var uncoveredPortsWarned: Set<UInt16> = []
+    private var verdictWriteErrorsLogged = 0
+
+    /// Logs each verdict write given up since the last call.
+    private func noteVerdictWriteErrors(_ queue: NetfilterQueue) {
+        let total = queue.verdictWriteErrors.values.reduce(0, +)
+        guard total > verdictWriteErrorsLogged else { return }
+        logger.error(
+            "the kernel refused \(total - verdictWriteErrorsLogged) verdict write(s) (\(queue.verdictWriteErrors.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " "))); their packets stay dropped, intercept goes on"
+        )
+        verdictWriteErrorsLogged = total
+    }
+
+    /// The rule check of every tick (`QueueRuleWatch`).
+    private func watchRule() {
+        guard let ruleWatch else { return }
+        switch ruleWatch.check() {
+        case .present:
+            break
+        case .reinstalled:
+            logger.error(
+                "the NFQUEUE rule '\(ruleWatch.installed.map(\.description) ?? "")' had disappeared (a firewall reload?) and is put back (rule_reinstalled=\(ruleWatch.reinstalls)); while it was gone the target answered the real clients"
+            )
+        case .missing(let what):
+            logger.error(
+                "no NFQUEUE rule for queue \(configuration.queue) (\(what)): the target's responses REACH THE REAL CLIENTS. Put the rule back (iptables -I OUTPUT -p tcp --sport PORT -j NFQUEUE --queue-num \(configuration.queue)), or run intercept --install-rule --service-port PORT"
+            )
+        }
+    }
+
+    /// Warns once per port when tcpcopy registers sessions whose responses the rule does not queue.
+    private func checkCoverage(of key: RouteKey, peer: String) {
+        guard let ruleWatch, ruleWatch.isPresent, !ruleWatch.covers(port: key.targetPort),
+            uncoveredPortsWarned.insert(key.targetPort).inserted
+        else { return }
+        logger.warning(
+            "tcpcopy at \(peer) registers sessions for target port \(key.targetPort), which the NFQUEUE rule for queue \(configuration.queue) does not queue: their responses reach the real clients and intercept never sees them. Add a rule for --sport \(key.targetPort)"
+        )
     }
 
     private var lastDuplicateNotice: MonotonicTime?
@@ -384,7 +468,7 @@ public final class InterceptDaemon {
             throw SystemCallError("iptc_insert_entry(OUTPUT)", errno: EPERM)
         }
         logger.info(
-            "installed '\(rule)' (legacy iptables filter table, libiptc); it is removed when intercept exits",
+            "installed '\(rule)' (legacy iptables filter table, libiptc); \(configuration.removeRuleOnExit ? "removed when intercept stops on SIGTERM or SIGINT (--remove-rule-on-exit)" : "it stays after intercept exits (the port stays dark); --remove-rule-on-exit removes it on SIGTERM/SIGINT")",
             metadata: ["bypass": "\(configuration.queueBypass)"])
         if configuration.queueBypass {
             logger.warning(
@@ -447,6 +531,13 @@ public final class InterceptDaemon {
         line.add("queue_overruns", queue?.overruns ?? 0)
         line.add("netlink_errors", queue?.netlinkErrors ?? 0)
         line.add("netlink_malformed", queue?.malformedMessages ?? 0)
+        line.add("rule_missing", ruleWatch?.isPresent == false ? 1 : 0)
+        line.add("rule_present", ruleWatch?.isPresent == false ? 0 : 1)
+        line.add("rule_missing_checks", ruleWatch?.missingChecks ?? 0)
+        line.add("rule_reinstalled", ruleWatch?.reinstalls ?? 0)
+        line.add("accept_errors", acceptErrors.values.reduce(0, +))
+        for (name, count) in acceptErrors.sorted(by: { $0.key < $1.key }) { line.add("accept_error_\(name)", count) }
+        line.add("verdict_write_errors", queue?.verdictWriteErrors.values.reduce(0, +) ?? 0)
         KernelQueueStatistics.add(queue: configuration.queue, to: &line)
         return line.text
     }

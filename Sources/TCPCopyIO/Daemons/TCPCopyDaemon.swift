@@ -173,6 +173,7 @@ public final class TCPCopyDaemon {
                     guard let link = links[target] else { continue }
                     if event.writable { flush(link, target: target, loop: loop, token: event.token, sender: sender) }
                     guard event.readable || event.failed else { continue }
+                    var saidGoodbye: GoodbyeReason?
                     let outcome = link.read { event in
                         funnel.controlMessagesReceived += 1
                         switch event {
@@ -182,12 +183,16 @@ public final class TCPCopyDaemon {
                             metrics?.responded(packet)
                         case .message(.goodbye(let reason)):
                             logger.warning("intercept at \(target) says goodbye: \(reason)")
+                            saidGoodbye = reason
                         case .message:
                             break
                         }
                     }
                     perform(sender: sender)
                     switch outcome {
+                    case .open where saidGoodbye != nil:
+                        // Its intercept is going away: stop sending now, not when the socket closes.
+                        linkLost(target, why: "intercept said goodbye (\(saidGoodbye!))", loop: loop, sender: sender)
                     case .open: break
                     case .closed(let why):
                         linkLost(target, why: why, loop: loop, sender: sender)
@@ -207,6 +212,7 @@ public final class TCPCopyDaemon {
             if now - lastMemoryCheck >= 100 {
                 lastMemoryCheck = now
                 checkMemory(now: now, atStart: false)
+                metrics?.reap()
                 // The capture's drop count, on the same 100 ms beat (reading it costs nothing:
                 // each read of the socket brings it).
                 let dropped = Int(capture.kernelDropped)
@@ -306,7 +312,8 @@ public final class TCPCopyDaemon {
             "lost the control connection to intercept at \(target): \(why); its sessions are dropped (counted as aborted), reconnecting",
             metadata: ["sessions_live": "\(live)"])
         let now = monotonicNow()
-        engine.dropSessions(of: target, now: now, actions: &actions)
+        // Nothing more goes to the target until the link is greeted again.
+        engine.linkDown(of: target, now: now, actions: &actions)
         perform(sender: sender)
         backoffs[target] = ReconnectBackoff(
             lostAt: now, initialMilliseconds: LinkTiming.firstRetryMilliseconds,
@@ -359,6 +366,7 @@ public final class TCPCopyDaemon {
             pendingLinks[target] = nil
             try? loop.modify(link.descriptor, token: token, writable: false)
             links[target] = link.connection
+            engine.linkUp(of: target)
             let attempts = (backoffs.removeValue(forKey: target)?.failures ?? 0) + 1
             let replayed = engine.registeredRoutes(of: target)
             for key in replayed { link.connection.send(.register(key)) }
