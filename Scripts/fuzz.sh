@@ -39,7 +39,8 @@ def frame(kind, body):
 syn_opts = bytes([2, 4, 5, 0xB4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7])
 packets = [packet(0x02, tcpopt=syn_opts), packet(0x18, b"GET / HTTP/1.1\r\n\r\n"), packet(0x10, ipopt=bytes([1, 1, 1, 0])), packet(0x11)]
 key = bytes([10, 77, 1, 2, 0x9C, 0x40, 10, 77, 2, 2, 0, 80])
-frames = [frame(1, b"\0\1"), frame(2, b"\0\1"), frame(3, b"\0\4"), frame(4, key), frame(5, key), frame(7, b""), frame(6, packets[0][:60])]
+frames = [frame(1, b"\0\2"), frame(2, b"\0\2"), frame(3, b"\0\4"), frame(4, key), frame(5, key), frame(7, b""), frame(6, packets[0][:60]),
+          frame(8, bytes(range(32))), frame(9, bytes(range(32, 64))), frame(10, key + b"\0\1")]
 for name, seeds, prefix in (("FuzzPacketParser", packets, b"\0"), ("FuzzControlDecoder", frames, b"\7")):
     os.makedirs(os.path.join(root, name), exist_ok=True)
     for i, s in enumerate(seeds):

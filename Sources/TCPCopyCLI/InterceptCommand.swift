@@ -181,6 +181,27 @@ public struct InterceptCommand: ParsableCommand {
                 + "real clients. With --install-rule."))
     public var queueBypass = false
 
+    @Option(
+        help: ArgumentHelp(
+            "File holding the control port's shared secret (at least 16 bytes; a final newline is ignored), "
+                + "proven in the handshake without sending it. Recommended: give both daemons the same file.",
+            valueName: "file"))
+    public var secretFile: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Routes one tcpcopy connection may hold; registrations over it are refused and answered "
+                + "(default: \(defaults.maxRoutesPerConnection)).",
+            valueName: "n"))
+    public var maxRoutesPerConnection: Int = defaults.maxRoutesPerConnection
+
+    @Option(
+        help: ArgumentHelp(
+            "Routes intercept holds in all; registrations over it are refused and answered "
+                + "(default: \(defaults.maxRoutes)).",
+            valueName: "n"))
+    public var maxRoutes: Int = defaults.maxRoutes
+
     @OptionGroup
     public var batching: BatchingOptions
 
@@ -217,6 +238,16 @@ public struct InterceptCommand: ParsableCommand {
             }
         }
         configuration.heartbeatTimeout = heartbeatTimeout
+        do {
+            configuration.secret = try secretFile.map { path throws(SecretFileError) in try SecretFile.read(path: path) }
+        } catch {
+            throw ValidationError(error.description)
+        }
+        guard maxRoutesPerConnection >= 1, maxRoutes >= 1 else {
+            throw ValidationError("--max-routes and --max-routes-per-connection must be at least 1")
+        }
+        configuration.maxRoutesPerConnection = maxRoutesPerConnection
+        configuration.maxRoutes = maxRoutes
         if installRule && servicePort == nil {
             throw ValidationError(
                 "--install-rule needs the service port whose responses the rule queues: add "

@@ -17,8 +17,11 @@ public final class InterceptDaemon {
     /// Output buffered for one tcpcopy at most; a peer that lets it fill is not reading, and is
     /// dropped rather than allowed to hold memory or the others back.
     static let outputCapacity = 8 << 20
-    /// Control connections open at once at most; more are refused.
+    /// Control connections open at once at most; more are refused (goodbye(too many
+    /// connections), on which tcpcopy retries with backoff).
     static let maximumConnections = 64
+    /// A connection must complete its handshake this soon after connecting.
+    static let handshakeMilliseconds: Int64 = 2000
 
     public let configuration: InterceptConfiguration
     private let logger: Logger
@@ -43,7 +46,10 @@ public final class InterceptDaemon {
         self.logger = logger
         engine = InterceptEngine(
             allowList: configuration.allowList,
-            limits: .init(routeIdleMilliseconds: Int64(configuration.routeTimeout) * 1000))
+            limits: .init(
+                routeIdleMilliseconds: Int64(configuration.routeTimeout) * 1000,
+                maximumRoutesPerOwner: configuration.maxRoutesPerConnection, maximumRoutes: configuration.maxRoutes),
+            secret: configuration.secret)
     }
 
     public func run() throws {
@@ -142,18 +148,30 @@ public final class InterceptDaemon {
                     var closeAfterReply = false
                     for message in messages where !closeAfterReply {
                         if case .register(let key) = message { checkCoverage(of: key, peer: connection.peer) }
-                        switch engine.received(message, from: event.token, now: now, deliveries: &deliveries) {
+                        switch engine.received(
+                            message, from: event.token, now: now, deliveries: &deliveries, nonce: randomNonce)
+                        {
                         case .none: break
                         case .duplicate(let key, let owner):
+                            if !connection.send(.refused(key, .ownedByAnother)) { overflowed.insert(event.token) }
                             noteDuplicate(key, peer: connection.peer, owner: connections[owner]?.peer, now: now)
+                        case .overCap(let key, let reason):
+                            if !connection.send(.refused(key, reason)) { overflowed.insert(event.token) }
+                            noteOverCap(reason, peer: connection.peer, now: now)
                         case .send(let reply):
                             if !connection.send(reply) { overflowed.insert(event.token) }
                         case .sendAndClose(let reply):
                             connection.send(reply)
                             closeAfterReply = true
-                            logger.warning(
-                                "closing control connection: protocol misuse",
-                                metadata: ["peer": "\(connection.peer)", "message": "\(message)"])
+                            if reply == .goodbye(.badSecret) {
+                                logger.warning(
+                                    "refused a control connection: wrong shared secret (--secret-file)",
+                                    metadata: ["peer": "\(connection.peer)"])
+                            } else {
+                                logger.warning(
+                                    "closing control connection: protocol misuse",
+                                    metadata: ["peer": "\(connection.peer)", "message": "\(message)"])
+                            }
                         }
                     }
                     deliver(deliveries)
@@ -241,21 +259,23 @@ public final class InterceptDaemon {
             }
             guard let (fd, address, port) = accepted else { return }
             let peer = "\(address):\(port)"
-            let refusal: String?
+            let refusal: (String, GoodbyeReason)?
             if !peerPolicy.allows(address) {
-                refusal =
+                refusal = (
                     peerPolicy.source == .listed
-                    ? "not in --tcpcopy-allow (\(peerPolicy.description))"
-                    : "not on this host's networks (\(peerPolicy.description)); list it with --tcpcopy-allow"
+                        ? "not in --tcpcopy-allow (\(peerPolicy.description))"
+                        : "not on this host's networks (\(peerPolicy.description)); list it with --tcpcopy-allow",
+                    .notAllowed
+                )
             } else if connections.count >= Self.maximumConnections {
-                refusal = "\(Self.maximumConnections) control connections are open already"
+                refusal = ("\(Self.maximumConnections) control connections are open already", .tooManyConnections)
             } else {
                 refusal = nil
             }
-            if let refusal {
+            if let (refusal, reason) = refusal {
                 // A fresh socket has room for one small frame; the goodbye tells tcpcopy why.
                 let connection = ControlConnection(descriptor: fd, peer: peer, outputCapacity: 64, now: now)
-                connection.send(.goodbye(.notAllowed))
+                connection.send(.goodbye(reason))
                 try? connection.flush()
                 engine.counters.connectionsRefused += 1
                 logger.warning("refused a control connection", metadata: ["peer": "\(peer)", "reason": "\(refusal)"])
@@ -326,6 +346,29 @@ public final class InterceptDaemon {
 
     private var lastDuplicateNotice: MonotonicTime?
     private var duplicatesSinceNotice = 0
+    private var lastOverCapNotice: MonotonicTime?
+    private var overCapSinceNotice = 0
+
+    /// A registration over a route cap was refused (and answered): said at most every 10 s.
+    private func noteOverCap(_ reason: RegistrationRefusal, peer: String, now: MonotonicTime) {
+        overCapSinceNotice += 1
+        if let last = lastOverCapNotice, now - last < 10_000 { return }
+        lastOverCapNotice = now
+        let cap =
+            reason == .connectionCap
+            ? "\(configuration.maxRoutesPerConnection) routes per connection (--max-routes-per-connection)"
+            : "\(configuration.maxRoutes) routes in all (--max-routes)"
+        logger.warning(
+            "registration refused: \(peer) is over the cap of \(cap) (\(overCapSinceNotice) refused since the last notice; registrations_over_cap)"
+        )
+        overCapSinceNotice = 0
+    }
+
+    /// Fresh random bytes for a handshake challenge (the system generator: getrandom(2)).
+    private func randomNonce() -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<ControlHandshake.nonceLength).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+    }
 
     /// Two tcpcopy processes registered the same session: the first keeps its route (no
     /// misrouting), and the operator learns why, at most every 10 s.
@@ -422,6 +465,14 @@ public final class InterceptDaemon {
     /// heartbeat every 2 s): a peer that connected and never spoke, froze, or whose packets a
     /// firewall now drops.
     private func dropSilent(loop: EventLoop, now: MonotonicTime) {
+        // A slot is held past the handshake only by a peer that completed it: hello (and the
+        // secret's proof) within 2 s of connecting.
+        for (token, connection) in connections
+        where !engine.isGreeted(token) && now - connection.openedAt >= Self.handshakeMilliseconds {
+            engine.counters.handshakeTimeouts += 1
+            connection.send(.goodbye(.handshakeTimeout))
+            close(token, loop: loop, why: "no complete handshake within \(Self.handshakeMilliseconds) ms", warn: true)
+        }
         for (token, connection) in connections where connection.liveness.isDead(now: now) {
             engine.counters.connectionsTimedOut += 1
             close(
