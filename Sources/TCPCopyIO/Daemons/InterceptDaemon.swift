@@ -327,6 +327,8 @@ public final class InterceptDaemon {
             logger.error(
                 "the NFQUEUE rule '\(ruleWatch.installed.map(\.description) ?? "")' had disappeared (a firewall reload?) and is put back (rule_reinstalled=\(ruleWatch.reinstalls)); while it was gone the target answered the real clients"
             )
+        case .unreadable(let why):
+            logger.warning("cannot check the NFQUEUE rule for queue \(configuration.queue) this time: \(why)")
         case .missing(let what):
             logger.error(
                 "no NFQUEUE rule for queue \(configuration.queue) (\(what)): the target's responses REACH THE REAL CLIENTS. Put the rule back (iptables -I OUTPUT -p tcp --sport PORT -j NFQUEUE --queue-num \(configuration.queue)), or run intercept --install-rule --service-port PORT"

@@ -12,6 +12,9 @@ final class QueueRuleWatch {
         case reinstalled
         /// No rule for the queue in either back end (the text says what was read).
         case missing(String)
+        /// The tables could not be read (out of descriptors or memory, say): nothing is
+        /// concluded, and nothing is inserted (a rule that is there would be doubled).
+        case unreadable(String)
     }
 
     let queue: UInt16
@@ -38,6 +41,7 @@ final class QueueRuleWatch {
         switch finding {
         case .present, .reinstalled: isPresent = true
         case .missing: isPresent = false
+        case .unreadable: break
         }
         if case .missing = finding { missingChecks += 1 }
         if finding == .reinstalled { reinstalls += 1 }
@@ -60,7 +64,8 @@ final class QueueRuleWatch {
                 return .present
             }
         case .failure(let error):
-            problems.append("legacy table unreadable: \(error)")
+            // Inserting blind could double a rule that is there; reading nft needs a process.
+            return .unreadable("legacy table unreadable: \(error)")
         }
         if let installed {
             if case .failure(let error) = IptablesRules.insert(installed) {
