@@ -37,7 +37,7 @@ public struct InterceptCommand: ParsableCommand {
             buffer is full, is disconnected alone; the other tcpcopy connections go on.
 
             --install-rule adds the rule above to the legacy iptables filter table (libiptc) \
-            on start and puts it back whenever it disappears (checked every second). It stays \
+            on start and puts it back whenever it disappears (checked twice a second). It stays \
             when intercept exits, whatever the reason, which keeps the port fail-closed: \
             remove it with --remove-rule-on-exit (SIGTERM and SIGINT only), or by hand \
             (iptables-legacy -D OUTPUT -p tcp --sport PORT -j NFQUEUE --queue-num N). With \

@@ -110,6 +110,7 @@ public final class InterceptDaemon {
         onReady?()
 
         var lastTick = monotonicNow()
+        var lastRuleCheck = lastTick
         var counterSchedule = CounterSchedule(intervalSeconds: configuration.statsInterval, now: lastTick)
         var running = true
         var messages: [ControlMessage] = []
@@ -120,7 +121,8 @@ public final class InterceptDaemon {
         var queueLoss = LossNotice(baseline: KernelQueueStatistics.losses(of: configuration.queue) ?? 0)
         var queuedAtLastCheck = 0
         while running {
-            var events = try loop.wait(timeoutMilliseconds: 1000, urgent: behind)
+            // 500 ms: the rule check's beat (below) even when nothing happens.
+            var events = try loop.wait(timeoutMilliseconds: 500, urgent: behind)
             behind = false
             // The queue goes last: a registration that arrived with its session's first response
             // then routes that response directly, instead of it being held and released.
@@ -210,7 +212,6 @@ public final class InterceptDaemon {
                 engine.tick(now: now)
                 dropSilent(loop: loop, now: now)
                 metrics?.reap()
-                watchRule()
                 if listenerPaused {
                     // Paused after a transient accept error (a full descriptor table keeps the
                     // listener readable, which would spin the loop): try again once a second.
@@ -225,6 +226,11 @@ public final class InterceptDaemon {
                     )
                 }
                 queuedAtLastCheck = engine.counters.queued
+            }
+            // A flushed rule is back (or reported) within a second.
+            if now - lastRuleCheck >= 500 {
+                lastRuleCheck = now
+                watchRule()
             }
             if counterSchedule.isDue(now: now) {
                 logStats()

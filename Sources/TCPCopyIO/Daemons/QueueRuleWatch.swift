@@ -2,7 +2,7 @@ import TCPCopyCore
 
 /// intercept's watch over the NFQUEUE rule that queues the target's responses: a firewall reload
 /// (`iptables -F OUTPUT`, ufw or firewalld restarting) removes it under a running intercept, and
-/// the target then answers the real clients directly. Checked on every tick: the rule intercept
+/// the target then answers the real clients directly. Checked twice a second: the rule intercept
 /// installed is put back; a rule of the operator's that disappears is reported on every check.
 final class QueueRuleWatch {
     /// What one check found.
