@@ -146,7 +146,10 @@ public final class InterceptDaemon {
                     if event.writable { touched.insert(event.token) }
                     guard event.readable || event.failed else { continue }
                     messages.removeAll(keepingCapacity: true)
-                    let outcome = connection.read(into: &messages)
+                    // One buffer (64 KiB, some 3,000 registrations) per connection and turn: the
+                    // queue's verdicts come after the connections' events, and a peer flooding
+                    // registrations must not hold them back (the level-triggered loop returns).
+                    let outcome = connection.read(into: &messages, maximumReads: 1)
                     var closeAfterReply = false
                     for message in messages where !closeAfterReply {
                         if case .register(let key) = message { checkCoverage(of: key, peer: connection.peer) }
@@ -231,6 +234,7 @@ public final class InterceptDaemon {
             if now - lastRuleCheck >= 500 {
                 lastRuleCheck = now
                 watchRule()
+                dropUngreeted(loop: loop, now: now)
             }
             if counterSchedule.isDue(now: now) {
                 logStats()
@@ -472,15 +476,18 @@ public final class InterceptDaemon {
     /// Drops connections silent for longer than `--heartbeat-timeout` (tcpcopy sends a
     /// heartbeat every 2 s): a peer that connected and never spoke, froze, or whose packets a
     /// firewall now drops.
-    private func dropSilent(loop: EventLoop, now: MonotonicTime) {
-        // A slot is held past the handshake only by a peer that completed it: hello (and the
-        // secret's proof) within 2 s of connecting.
+    /// A slot is held past the handshake only by a peer that completed it: hello (and the
+    /// secret's proof) within 2 s of connecting.
+    private func dropUngreeted(loop: EventLoop, now: MonotonicTime) {
         for (token, connection) in connections
         where !engine.isGreeted(token) && now - connection.openedAt >= Self.handshakeMilliseconds {
             engine.counters.handshakeTimeouts += 1
             connection.send(.goodbye(.handshakeTimeout))
             close(token, loop: loop, why: "no complete handshake within \(Self.handshakeMilliseconds) ms", warn: true)
         }
+    }
+
+    private func dropSilent(loop: EventLoop, now: MonotonicTime) {
         for (token, connection) in connections where connection.liveness.isDead(now: now) {
             engine.counters.connectionsTimedOut += 1
             close(

@@ -86,7 +86,11 @@ def slots(args, deadline):
     hello = frame(1, struct.pack("!H", VERSION))
     alive = {s: 0 for s in socks}
     first_drop = None
+    next_byte = time.monotonic()
     while alive and time.monotonic() < deadline:
+        drip = time.monotonic() >= next_byte
+        if drip:
+            next_byte += 1
         for s in list(alive):
             try:
                 if s.recv(4096) == b"":
@@ -97,14 +101,14 @@ def slots(args, deadline):
                 del alive[s]
                 first_drop = first_drop or time.monotonic() - opened
                 continue
-            if alive[s] < len(hello) - 1:  # never the last byte: the hello never completes
+            if drip and alive[s] < len(hello) - 1:  # never the last byte: the hello never completes
                 try:
                     s.send(hello[alive[s]:alive[s] + 1])
                     alive[s] += 1
                 except OSError:
                     del alive[s]
                     first_drop = first_drop or time.monotonic() - opened
-        time.sleep(1)
+        time.sleep(0.1)
     print("result: slots open=%d dropped=%d first_drop=%s" % (
         args.count, args.count - len(alive), "%.1f" % first_drop if first_drop else "none"))
 
@@ -123,10 +127,24 @@ def register(args, deadline):
     batch = 2048
     base = struct.unpack("!I", ip("10.200.0.0"))[0]
     target = ip(args.target)
-    for index, entry in enumerate(socks):
-        s = entry[0]
-        n = 0
-        while n < per and time.monotonic() < deadline:
+
+    def read_answers(entry):
+        nonlocal refused
+        try:
+            data = entry[0].recv(1 << 16)
+        except (BlockingIOError, OSError):
+            return
+        frames, entry[1] = parse(entry[1] + data)
+        refused += sum(1 for kind, _ in frames if kind == 10)
+
+    # Round-robin over the connections, a batch each, so that none falls silent meanwhile.
+    for n in range(0, per, batch):
+        if time.monotonic() >= deadline:
+            break
+        for index, entry in enumerate(socks):
+            if entry[2] < 0:
+                continue
+            s = entry[0]
             chunk = b"".join(
                 frame(4, struct.pack("!IH", base + (index * per + k) // 60000, 1024 + (index * per + k) % 60000) + target + struct.pack("!H", 80))
                 for k in range(n, min(per, n + batch)))
@@ -139,31 +157,25 @@ def register(args, deadline):
                     time.sleep(0.001)
                 except OSError:
                     closed += 1
-                    view = None
+                    entry[2] = -1
                     break
-                try:
-                    data = s.recv(1 << 16)
-                    frames, entry[1] = parse(entry[1] + data)
-                    refused += sum(1 for kind, _ in frames if kind == 10)
-                except (BlockingIOError, OSError):
-                    pass
-            if view is None:
-                break
-            n = min(per, n + batch)
-            sent += len(chunk) // 20
-    # Collect the last answers.
-    end = min(deadline, time.monotonic() + 3)
-    while time.monotonic() < end:
+                read_answers(entry)
+            if entry[2] >= 0:
+                sent += len(chunk) // 20
+    print("result: register sent=%d refused=%d connections_closed=%d secs=%.1f" % (
+        sent, refused, closed, time.monotonic() - start), flush=True)
+    # Hold the connections (heartbeats, reading the answers) while intercept catches up: a
+    # close would discard what the kernel still buffers for it.
+    while time.monotonic() < deadline:
         for entry in socks:
+            if entry[2] < 0:
+                continue
             try:
-                data = entry[0].recv(1 << 16)
-                frames, entry[1] = parse(entry[1] + data)
-                refused += sum(1 for kind, _ in frames if kind == 10)
+                entry[0].send(frame(7, b""))
             except (BlockingIOError, OSError):
                 pass
-        time.sleep(0.05)
-    print("result: register sent=%d refused=%d connections_closed=%d secs=%.1f" % (
-        sent, refused, closed, time.monotonic() - start))
+            read_answers(entry)
+        time.sleep(0.2)
 
 def squat(args, deadline):
     s = connect(args.host, args.port)
