@@ -239,7 +239,8 @@ public struct InterceptCommand: ParsableCommand {
         }
         configuration.heartbeatTimeout = heartbeatTimeout
         do {
-            configuration.secret = try secretFile.map { path throws(SecretFileError) in try SecretFile.read(path: path) }
+            configuration.secret = try secretFile.map { path throws(SecretFileError) in try SecretFile.read(path: path)
+            }
         } catch {
             throw ValidationError(error.description)
         }

@@ -223,7 +223,8 @@ public struct TCPCopyCommand: ParsableCommand {
         }
         configuration.interceptPort = interceptPort
         do {
-            configuration.secret = try secretFile.map { path throws(SecretFileError) in try SecretFile.read(path: path) }
+            configuration.secret = try secretFile.map { path throws(SecretFileError) in try SecretFile.read(path: path)
+            }
         } catch {
             throw ValidationError(error.description)
         }

@@ -19,7 +19,8 @@ import Testing
     func greet(_ engine: inout Engine, _ connection: Int) {
         var deliveries: [Engine.Delivery] = []
         #expect(
-            engine.received(.hello(version: ControlMessage.protocolVersion), from: connection, now: at(0), deliveries: &deliveries)
+            engine.received(
+                .hello(version: ControlMessage.protocolVersion), from: connection, now: at(0), deliveries: &deliveries)
                 == .send(.welcome(version: ControlMessage.protocolVersion)))
         #expect(deliveries.isEmpty)
     }
@@ -116,7 +117,9 @@ import Testing
         #expect(receive(&engine, .goodbye(.shuttingDown), from: 1).0 == Engine.Reply.none)
         // Messages only intercept sends, or a second hello, are misuse.
         let header = target.header(seq: 1, ack: 1, .ack)
-        for misuse: ControlMessage in [.hello(version: ControlMessage.protocolVersion), .welcome(version: 1), .response(header)] {
+        for misuse: ControlMessage in [
+            .hello(version: ControlMessage.protocolVersion), .welcome(version: 1), .response(header),
+        ] {
             #expect(receive(&engine, misuse, from: 1).0 == .sendAndClose(.goodbye(.protocolError)))
         }
         #expect(engine.counters.connectionsRejected == 3)
@@ -265,7 +268,9 @@ import Testing
         var engine = Engine(allowList: [], limits: .init(routeIdleMilliseconds: 1000), secret: secret)
         var deliveries: [Engine.Delivery] = []
         let hello = ControlMessage.hello(version: ControlMessage.protocolVersion)
-        #expect(engine.received(hello, from: 1, now: .zero, deliveries: &deliveries, nonce: { nonce }) == .send(.challenge(nonce)))
+        #expect(
+            engine.received(hello, from: 1, now: .zero, deliveries: &deliveries, nonce: { nonce })
+                == .send(.challenge(nonce)))
         // Not greeted until the proof: a registration now is misuse.
         #expect(!engine.isGreeted(1))
         let right = ControlHandshake.proof(secret: secret, nonce: nonce)
@@ -338,13 +343,16 @@ import Testing
     func routedEngine() -> Engine {
         var engine = Engine(allowList: [], limits: .init(routeIdleMilliseconds: 120_000))
         var deliveries: [Engine.Delivery] = []
-        _ = engine.received(.hello(version: ControlMessage.protocolVersion), from: 1, now: .zero, deliveries: &deliveries)
+        _ = engine.received(
+            .hello(version: ControlMessage.protocolVersion), from: 1, now: .zero, deliveries: &deliveries)
         _ = engine.received(.register(Lab.key), from: 1, now: .zero, deliveries: &deliveries)
         return engine
     }
 
     /// A packet of `Lab.key`'s session from the target.
-    func response(ack: UInt32, _ flags: TCPFlags = .ack, length: Int = 0, clientPort: UInt16 = Lab.clientPort) -> [UInt8] {
+    func response(ack: UInt32, _ flags: TCPFlags = .ack, length: Int = 0, clientPort: UInt16 = Lab.clientPort)
+        -> [UInt8]
+    {
         OutgoingSegment(
             source: Lab.target, destination: Lab.client, sourcePort: Lab.targetPort, destinationPort: clientPort,
             sequence: SequenceNumber(500), acknowledgment: SequenceNumber(ack), flags: flags, window: 100,

@@ -12,7 +12,9 @@ import Testing
     func makeEngine() -> TCPCopyEngine {
         TCPCopyEngine(
             configuration: TCPCopyConfiguration(routes: [
-                CopyRoute(onlineAddress: nil, onlinePort: Lab.onlinePort, targetAddress: Lab.target, targetPort: Lab.targetPort),
+                CopyRoute(
+                    onlineAddress: nil, onlinePort: Lab.onlinePort, targetAddress: Lab.target,
+                    targetPort: Lab.targetPort),
                 CopyRoute(onlineAddress: nil, onlinePort: Lab.onlinePort, targetAddress: Self.second, targetPort: 80),
             ]),
             tuning: SessionTuning())
@@ -57,7 +59,8 @@ import Testing
         for ms in stride(from: Int64(10), through: 10_000, by: 100) { engine.tick(now: at(ms), actions: &actions) }
         #expect(!actions.sent.contains { $0.destination == Self.second })
         // The client's data is not copied to it either.
-        engine.captured(client.bytes(seq: 1001, ack: 5001, [.ack, .psh], payload: [1, 2, 3]), now: at(10_100), actions: &actions)
+        engine.captured(
+            client.bytes(seq: 1001, ack: 5001, [.ack, .psh], payload: [1, 2, 3]), now: at(10_100), actions: &actions)
         #expect(!actions.sent.contains { $0.destination == Self.second })
     }
 }

@@ -106,7 +106,9 @@ final class InterceptLink {
                     "handshake (intercept refused the shared secret: --secret-file differs from intercept's)",
                     errno: EPERM))
         case .goodbye(.handshakeTimeout):
-            return .failed(SystemCallError("handshake (intercept timed it out: it is overloaded, or the link is slow)", errno: ETIMEDOUT))
+            return .failed(
+                SystemCallError(
+                    "handshake (intercept timed it out: it is overloaded, or the link is slow)", errno: ETIMEDOUT))
         case .goodbye(.tooManyConnections):
             return .failed(
                 SystemCallError("handshake (intercept has too many control connections; retrying)", errno: EBUSY))

@@ -10,7 +10,8 @@ public enum SecretFile {
     public static func read(path: String) throws(SecretFileError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw SecretFileError(description: "--secret-file \(path): cannot read it (\(String(cString: strerror(errno))))")
+            throw SecretFileError(
+                description: "--secret-file \(path): cannot read it (\(String(cString: strerror(errno))))")
         }
         defer { close(fd) }
         var bytes: [UInt8] = []

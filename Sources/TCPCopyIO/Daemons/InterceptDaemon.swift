@@ -95,7 +95,8 @@ public final class InterceptDaemon {
         let ownRule =
             configuration.installRule
             ? configuration.servicePort.map {
-                IptablesRules.NFQueueRule(servicePort: $0, queue: configuration.queue, bypass: configuration.queueBypass)
+                IptablesRules.NFQueueRule(
+                    servicePort: $0, queue: configuration.queue, bypass: configuration.queueBypass)
             } : nil
         ruleWatch = QueueRuleWatch(queue: configuration.queue, installed: ownRule)
         _ = ruleWatch?.check()

@@ -88,6 +88,7 @@ final class QueueRuleWatch {
             break
         }
         rules = []
-        return .missing(problems.isEmpty ? "none in the legacy table nor in nftables" : problems.joined(separator: "; "))
+        return .missing(
+            problems.isEmpty ? "none in the legacy table nor in nftables" : problems.joined(separator: "; "))
     }
 }

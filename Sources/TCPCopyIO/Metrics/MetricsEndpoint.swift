@@ -200,8 +200,8 @@ public final class MetricsEndpoint {
     /// All slots taken: the longest-waiting connection that has not sent a whole request yet
     /// makes room for the new one (false when every slot is being answered).
     private func evictOldestIdle() -> Bool {
-        guard let oldest = scrapes.filter({ $0.value.response.isEmpty }).min(by: { $0.value.openedAt < $1.value.openedAt })
-        else { return false }
+        let idle = scrapes.filter { $0.value.response.isEmpty }
+        guard let oldest = idle.min(by: { $0.value.openedAt < $1.value.openedAt }) else { return false }
         close(oldest.key)
         return true
     }
