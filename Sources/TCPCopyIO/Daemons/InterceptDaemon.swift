@@ -314,6 +314,7 @@ public final class InterceptDaemon {
     private var acceptErrors: [String: Int] = [:]
     private var listenerPaused = false
     private var ruleWatch: QueueRuleWatch?
+    private var lastUnreadableNotice: MonotonicTime?
     /// Target ports registered that the rule does not cover, warned about once each.
     private var uncoveredPortsWarned: Set<UInt16> = []
     private var verdictWriteErrorsLogged = 0
@@ -339,7 +340,11 @@ public final class InterceptDaemon {
                 "the NFQUEUE rule '\(ruleWatch.installed.map(\.description) ?? "")' had disappeared (a firewall reload?) and is put back (rule_reinstalled=\(ruleWatch.reinstalls)); while it was gone the target answered the real clients"
             )
         case .unreadable(let why):
-            logger.warning("cannot check the NFQUEUE rule for queue \(configuration.queue) this time: \(why)")
+            // At most every 10 s: on a host without the legacy tables this could repeat forever.
+            let now = monotonicNow()
+            if let last = lastUnreadableNotice, now - last < 10_000 { break }
+            lastUnreadableNotice = now
+            logger.warning("cannot check the NFQUEUE rule for queue \(configuration.queue): \(why)")
         case .missing(let what):
             logger.error(
                 "no NFQUEUE rule for queue \(configuration.queue) (\(what)): the target's responses REACH THE REAL CLIENTS. Put the rule back (iptables -I OUTPUT -p tcp --sport PORT -j NFQUEUE --queue-num \(configuration.queue)), or run intercept --install-rule --service-port PORT"

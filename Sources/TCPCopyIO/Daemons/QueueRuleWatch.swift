@@ -56,18 +56,21 @@ final class QueueRuleWatch {
 
     private func read() -> Finding {
         var problems: [String] = []
+        var legacyRead = false
         switch HostInspection.legacyQueueRules() {
         case .success(let found):
+            legacyRead = true
             let ours = found.filter { $0.queues.contains(queue) }
             if !ours.isEmpty {
                 rules = ours
                 return .present
             }
         case .failure(let error):
-            // Inserting blind could double a rule that is there; reading nft needs a process.
-            return .unreadable("legacy table unreadable: \(error)")
+            // No legacy tables (an nft-only host), or out of descriptors: never insert blind
+            // (that could double a rule that is there); nftables may still hold the rule.
+            problems.append("legacy table unreadable: \(error)")
         }
-        if let installed {
+        if let installed, legacyRead {
             if case .failure(let error) = IptablesRules.insert(installed) {
                 problems.append("could not put it back: \(error)")
             } else {
@@ -75,8 +78,10 @@ final class QueueRuleWatch {
                 return .reinstalled
             }
         }
+        var nftRead = false
         switch HostInspection.nftQueueRules() {
         case .success(let found)?:
+            nftRead = true
             let ours = found.filter { $0.queues.contains(queue) }
             if !ours.isEmpty {
                 rules = ours
@@ -87,6 +92,8 @@ final class QueueRuleWatch {
         case nil:
             break
         }
+        // Neither back end could be read: nothing is known (out of descriptors, say).
+        guard legacyRead || nftRead else { return .unreadable(problems.joined(separator: "; ")) }
         rules = []
         return .missing(
             problems.isEmpty ? "none in the legacy table nor in nftables" : problems.joined(separator: "; "))
