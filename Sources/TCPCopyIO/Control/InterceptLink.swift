@@ -130,6 +130,9 @@ final class InterceptLink {
         outputCapacity: Int, logger: Logger, secret: [UInt8]? = nil
     ) throws(SystemCallError) -> ControlConnection {
         var lastError = SystemCallError("connect", errno: ECONNREFUSED)
+        // A full intercept closes at once, so a later attempt may see only a reset: the busy
+        // answer, once seen, is what the caller learns (it retries with backoff, not exits).
+        var busy: SystemCallError?
         for attempt in 1...max(1, attempts) {
             do throws(SystemCallError) {
                 let link = try InterceptLink(
@@ -148,6 +151,7 @@ final class InterceptLink {
                 }
             } catch {
                 lastError = error
+                if error.errno == EBUSY { busy = error }
                 logger.debug(
                     "intercept not reachable yet",
                     metadata: ["target": "\(address):\(port)", "attempt": "\(attempt)", "error": "\(error)"])
@@ -156,6 +160,7 @@ final class InterceptLink {
                 if attempt < attempts { poll(nil, 0, intervalMilliseconds) }
             }
         }
+        if let busy, lastError.errno != EACCES && lastError.errno != EPERM { throw busy }
         throw lastError
     }
 }
