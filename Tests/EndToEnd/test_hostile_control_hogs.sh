@@ -45,6 +45,20 @@ grep -q "control connections are open already" "$(lab_daemon_log intercept)" ||
 sleep 0.5
 safety_expect_fresh_copies 20 "after the slot-holders were dropped"
 
+# 1b. Slots held by peers that complete the handshake (no secret to tell them apart): a second
+# tcpcopy, told "too many connections" at every start-up attempt, starts anyway with the link
+# down (sending nothing), and connects once a slot frees.
+safety_py online control_hog.py holders "$LAB_TARGET_IP" "$port" --count 63 --seconds 12 >"$LAB_DIR/holders.out" &
+holders=$!
+lab_retry 80 0.1 grep -q "welcomed=63" "$LAB_DIR/holders.out" || lab_fail "63 handshaking slot-holders" "welcomed" "$(cat "$LAB_DIR/holders.out")"
+lab_daemon_start tcpcopy2 online "$(lab_bin tcpcopy)" -x "80-$LAB_TARGET_IP:80" -t 10 -f 1
+safety_wait_log tcpcopy2 "too many control connections; nothing is copied to it until a slot frees" 15
+lab_daemon_alive tcpcopy2 || lab_fail "tcpcopy2 facing a full intercept" "running, retrying" "exited"
+wait "$holders" || true
+safety_wait_log tcpcopy2 "reconnected to intercept" 40
+lab_expect_clean_stop tcpcopy2
+lab_log "a tcpcopy facing 64 taken slots started with the link down and connected once they freed"
+
 # 2. A squatter registers the keys of the next 20 connections first.
 safety_py online control_hog.py squat "$LAB_TARGET_IP" "$port" --client "$LAB_CLIENT_IP" \
     --target "$LAB_TARGET_IP" --target-port 80 --ports 50000-50019 --seconds 15 >"$LAB_DIR/squat.out" &

@@ -4,6 +4,9 @@
     control_hog.py slots HOST PORT --count N --seconds S
         N connections that never complete the handshake (one byte of a hello a second);
         prints "result: slots open=N dropped=D first_drop=SECS".
+    holders HOST PORT --count N --seconds S
+        N connections that complete the handshake and send heartbeats until S (valid peers, as
+        far as intercept can tell without a secret); prints "result: holders welcomed=W".
     register HOST PORT --count N --connections C --seconds S
         C connections say hello and register N distinct keys in all, as fast as intercept
         reads; prints "result: register sent=N refused=R connections_closed=K secs=S".
@@ -112,6 +115,27 @@ def slots(args, deadline):
     print("result: slots open=%d dropped=%d first_drop=%s" % (
         args.count, args.count - len(alive), "%.1f" % first_drop if first_drop else "none"))
 
+def holders(args, deadline):
+    socks = []
+    for _ in range(args.count):
+        s = connect(args.host, args.port)
+        welcomed, _, _ = handshake(s, deadline)
+        if welcomed:
+            socks.append(s)
+        else:
+            s.close()
+    print("result: holders welcomed=%d" % len(socks), flush=True)
+    for s in socks:
+        s.setblocking(False)
+    while time.monotonic() < deadline:
+        for s in socks:
+            try:
+                s.send(frame(7, b""))
+                s.recv(4096)
+            except (BlockingIOError, OSError):
+                pass
+        time.sleep(1)
+
 def register(args, deadline):
     start = time.monotonic()
     socks = []
@@ -206,7 +230,7 @@ def secret(args, deadline):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["slots", "register", "squat", "secret"])
+    ap.add_argument("mode", choices=["slots", "holders", "register", "squat", "secret"])
     ap.add_argument("host")
     ap.add_argument("port", type=int)
     ap.add_argument("--count", type=int, default=64)
@@ -219,7 +243,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=20)
     args = ap.parse_args()
     deadline = time.monotonic() + args.seconds
-    {"slots": slots, "register": register, "squat": squat, "secret": secret}[args.mode](args, deadline)
+    {"slots": slots, "holders": holders, "register": register, "squat": squat, "secret": secret}[args.mode](
+        args, deadline)
 
 if __name__ == "__main__":
     main()
