@@ -34,6 +34,11 @@ public struct TCPCopyCounters: Sendable, Equatable {
     /// Copies of a client's new connection that took back their port from its old connection's
     /// TIME_WAIT at the target, as the client's TCP did at the online server.
     public var portsReclaimed = 0
+    /// Copies not started because their target's intercept link was down (`linkDown`).
+    public var sessionsWithoutLink = 0
+    /// Segments not sent because their target's intercept link was down (a session's timer
+    /// between the link's loss and its end); zero unless a session outlived its link.
+    public var sendsWithoutLink = 0
     /// New connections not copied because of `-r`.
     public var sessionsSkippedByRate = 0
     /// Response headers received from intercept.
@@ -77,6 +82,8 @@ public struct TCPCopyCounters: Sendable, Equatable {
         line.add("ports_relocated", portsRelocated)
         line.add("ports_reclaimed", portsReclaimed)
         line.add("sessions_skipped_by_rate", sessionsSkippedByRate)
+        line.add("sessions_without_link", sessionsWithoutLink)
+        line.add("sends_without_link", sendsWithoutLink)
         line.add("responses", responses)
         line.add("responses_unmatched", responsesUnmatched)
         line.add("retransmissions", retransmissions)

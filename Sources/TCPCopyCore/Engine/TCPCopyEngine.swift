@@ -48,6 +48,9 @@ public struct TCPCopyEngine: Sendable {
     /// instead of leaving the target's socket waiting.
     private var lingering = ExpiryQueue<RouteKey>(lifetimeMilliseconds: lingerMilliseconds)
     static let lingerMilliseconds: Int64 = 3000
+    /// Targets whose intercept link is not up and greeted (`linkDown(of:now:actions:)`): nothing
+    /// but a RST goes to them, and no session starts towards them.
+    public private(set) var targetsWithoutLink: Set<IPv4Address> = []
     private var lastExhaustionNotice: MonotonicTime?
     private var exhaustedSinceNotice = 0
 
@@ -265,6 +268,22 @@ public struct TCPCopyEngine: Sendable {
         unregisterLingering(actions: &actions) { $0.targetAddress == target }
     }
 
+    /// `target`'s intercept link went down (or was never greeted): its sessions end at once and,
+    /// until `linkUp(of:)`, nothing but RSTs is sent there and no session starts towards it
+    /// (counted as `sessions_without_link`). Without intercept reading the queue nothing
+    /// guarantees the target's answers stay away from the real clients, so the target must
+    /// not be given anything to answer. RSTs still go: a target never answers one, and they
+    /// close its sockets instead of leaving them retransmitting.
+    public mutating func linkDown(of target: IPv4Address, now: MonotonicTime, actions: inout [EngineAction]) {
+        targetsWithoutLink.insert(target)
+        dropSessions(of: target, now: now, actions: &actions)
+    }
+
+    /// `target`'s intercept link is up and greeted again: sessions may start towards it.
+    public mutating func linkUp(of target: IPv4Address) {
+        targetsWithoutLink.remove(target)
+    }
+
     private mutating func unregisterLingering(actions: inout [EngineAction], where matches: (RouteKey) -> Bool) {
         for key in lingering.added.keys where matches(key) {
             lingering.remove(key)
@@ -296,6 +315,12 @@ public struct TCPCopyEngine: Sendable {
         actions: inout [EngineAction], make: (RouteKey, SessionTuning, inout [SessionAction]) -> EmulatedSession
     ) {
         let reclaimingCooling = fromClientSYN && configuration.clientAddresses.isEmpty
+        var routes = routes
+        if !targetsWithoutLink.isEmpty {
+            let unlinked = routes.filter { $0.accepts(destination) && targetsWithoutLink.contains($0.targetAddress) }
+            counters.sessionsWithoutLink += unlinked.count * configuration.copies
+            routes.removeAll { targetsWithoutLink.contains($0.targetAddress) }
+        }
         let routeCount = routes.reduce(0) { $0 + ($1.accepts(destination) ? 1 : 0) }
         let wanted = routeCount * configuration.copies
         guard sessions.count + wanted <= configuration.maxSessions else {
@@ -406,6 +431,12 @@ public struct TCPCopyEngine: Sendable {
             case .register(let key):
                 actions.append(.control(.register(key), target: key.targetAddress))
             case .send(let segment):
+                if !targetsWithoutLink.isEmpty, targetsWithoutLink.contains(segment.destination),
+                    !segment.flags.contains(.rst)
+                {
+                    counters.sendsWithoutLink += 1
+                    break
+                }
                 actions.append(.send(segment))
             case .finished(let key, let outcome):
                 guard

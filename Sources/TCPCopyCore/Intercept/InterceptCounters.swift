@@ -25,6 +25,12 @@ public struct InterceptCounters: Sendable, Equatable {
     /// A second tcpcopy registered a session another one owns (logged, first kept).
     public var duplicateRegistrations = 0
     public var routesExpired = 0
+    /// Registrations refused because a route cap was reached (answered with `refused`).
+    public var registrationsOverCap = 0
+    /// Handshakes refused for a wrong or missing shared-secret proof.
+    public var secretRefused = 0
+    /// Connections dropped for not completing the handshake in time.
+    public var handshakeTimeouts = 0
     public var connectionsAccepted = 0
     /// Connections closed for a protocol error (corrupt stream, bad version).
     public var connectionsRejected = 0
@@ -53,6 +59,9 @@ public struct InterceptCounters: Sendable, Equatable {
         line.add("registrations", registrations)
         line.add("duplicate_registrations", duplicateRegistrations)
         line.add("routes_expired", routesExpired)
+        line.add("registrations_over_cap", registrationsOverCap)
+        line.add("secret_refused", secretRefused)
+        line.add("handshake_timeouts", handshakeTimeouts)
         line.add("connections", connectionsAccepted)
         line.add("connections_rejected", connectionsRejected)
         line.add("connections_refused", connectionsRefused)

@@ -95,7 +95,19 @@ public final class TCPCopyDaemon {
             do {
                 link = try InterceptLink.connect(
                     to: target, port: configuration.interceptPort, attempts: 10, intervalMilliseconds: 500,
-                    outputCapacity: 4 << 20, logger: logger)
+                    outputCapacity: 4 << 20, logger: logger, secret: configuration.secret)
+            } catch where error.errno == EBUSY {
+                // intercept is full of (perhaps hostile) connections: not a configuration error.
+                // Start with the link down (nothing is sent there) and keep trying with backoff.
+                logger.error(
+                    "intercept at \(target):\(configuration.interceptPort) has too many control connections; nothing is copied to it until a slot frees (retrying with backoff)"
+                )
+                engine.linkDown(of: target, now: monotonicNow(), actions: &actions)
+                actions.removeAll()
+                backoffs[target] = ReconnectBackoff(
+                    lostAt: monotonicNow(), initialMilliseconds: LinkTiming.firstRetryMilliseconds,
+                    maximumMilliseconds: LinkTiming.maximumRetryMilliseconds)
+                continue
             } catch {
                 logger.critical(
                     "cannot reach intercept at \(target):\(configuration.interceptPort): \(error). Start intercept on the target first, and check that this host may connect to it (intercept --tcpcopy-allow)."
@@ -174,6 +186,7 @@ public final class TCPCopyDaemon {
                     guard let link = links[target] else { continue }
                     if event.writable { flush(link, target: target, loop: loop, token: event.token, sender: sender) }
                     guard event.readable || event.failed else { continue }
+                    var saidGoodbye: GoodbyeReason?
                     let outcome = link.read { event in
                         funnel.controlMessagesReceived += 1
                         switch event {
@@ -183,12 +196,18 @@ public final class TCPCopyDaemon {
                             metrics?.responded(packet)
                         case .message(.goodbye(let reason)):
                             logger.warning("intercept at \(target) says goodbye: \(reason)")
+                            saidGoodbye = reason
+                        case .message(.refused(let key, let reason)):
+                            noteRefusedRegistration(key, reason: reason, now: now)
                         case .message:
                             break
                         }
                     }
                     perform(sender: sender)
                     switch outcome {
+                    case .open where saidGoodbye != nil:
+                        // Its intercept is going away: stop sending now, not when the socket closes.
+                        linkLost(target, why: "intercept said goodbye (\(saidGoodbye!))", loop: loop, sender: sender)
                     case .open: break
                     case .closed(let why):
                         linkLost(target, why: why, loop: loop, sender: sender)
@@ -208,6 +227,7 @@ public final class TCPCopyDaemon {
             if now - lastMemoryCheck >= 100 {
                 lastMemoryCheck = now
                 checkMemory(now: now, atStart: false)
+                metrics?.reap()
                 // The capture's drop count, on the same 100 ms beat (reading it costs nothing:
                 // each read of the socket brings it).
                 let dropped = Int(capture.kernelDropped)
@@ -315,7 +335,8 @@ public final class TCPCopyDaemon {
             "lost the control connection to intercept at \(target): \(why); its sessions are dropped (counted as aborted), reconnecting",
             metadata: ["sessions_live": "\(live)"])
         let now = monotonicNow()
-        engine.dropSessions(of: target, now: now, actions: &actions)
+        // Nothing more goes to the target until the link is greeted again.
+        engine.linkDown(of: target, now: now, actions: &actions)
         perform(sender: sender)
         backoffs[target] = ReconnectBackoff(
             lostAt: now, initialMilliseconds: LinkTiming.firstRetryMilliseconds,
@@ -346,7 +367,7 @@ public final class TCPCopyDaemon {
             do {
                 let link = try InterceptLink(
                     to: target, port: configuration.interceptPort, timeoutMilliseconds: LinkTiming.setUpMilliseconds,
-                    outputCapacity: 4 << 20, now: now)
+                    outputCapacity: 4 << 20, now: now, secret: configuration.secret)
                 try loop.add(link.descriptor, token: token, writable: true)
                 pendingLinks[target] = link
             } catch {
@@ -368,6 +389,7 @@ public final class TCPCopyDaemon {
             pendingLinks[target] = nil
             try? loop.modify(link.descriptor, token: token, writable: false)
             links[target] = link.connection
+            engine.linkUp(of: target)
             let attempts = (backoffs.removeValue(forKey: target)?.failures ?? 0) + 1
             let replayed = engine.registeredRoutes(of: target)
             for key in replayed { link.connection.send(.register(key)) }
@@ -376,6 +398,28 @@ public final class TCPCopyDaemon {
                 "reconnected to intercept at \(target):\(configuration.interceptPort) after \(attempts) attempt(s); copying resumes (\(replayed.count) sessions started meanwhile registered again)"
             )
         }
+    }
+
+    /// Registrations intercept refused, by reason (`RegistrationRefusal`): their sessions get no
+    /// responses (another tcpcopy, or a squatter, owns the key; or intercept's route cap).
+    private var registrationsRefused: [RegistrationRefusal: Int] = [:]
+    private var lastRefusalNotice: MonotonicTime?
+
+    private func noteRefusedRegistration(_ key: RouteKey, reason: RegistrationRefusal, now: MonotonicTime) {
+        registrationsRefused[reason, default: 0] += 1
+        if let last = lastRefusalNotice, now - last < 10_000 { return }
+        lastRefusalNotice = now
+        let why =
+            switch reason {
+            case .ownedByAnother:
+                "another control connection owns it (another tcpcopy copying the same clients without its own -f, or a peer squatting on the port: consider --secret-file)"
+            case .connectionCap: "this connection is at intercept's --max-routes-per-connection"
+            case .totalCap: "intercept is at its --max-routes"
+            case .unknown: "an unknown reason"
+            }
+        logger.warning(
+            "intercept refused the registration of \(key): \(why); that session's responses will not come back (registrations_refused)"
+        )
     }
 
     private func retryLater(_ target: IPv4Address, after error: SystemCallError, now: MonotonicTime) {
@@ -448,6 +492,11 @@ public final class TCPCopyDaemon {
         line.add("control_links_down", backoffs.count)
         line.add("registrations_without_link", registrationsWithoutLink)
         line.add("registrations_replayed", registrationsReplayed)
+        line.add("registrations_refused", registrationsRefused.values.reduce(0, +))
+        line.add("registrations_refused_owned", registrationsRefused[.ownedByAnother, default: 0])
+        line.add(
+            "registrations_refused_cap",
+            registrationsRefused[.connectionCap, default: 0] + registrationsRefused[.totalCap, default: 0])
         line.add("memory_full", memoryRefused)
         line.add("memory_session_limit", memoryBudget.sessionLimit ?? 0)
         line.add("rss_kb", residentBytes >> 10)
