@@ -242,6 +242,13 @@ public struct EmulatedSession: Sendable {
         queuedBytes + inFlight.reduce(0) { $0 + $1.payload.count }
     }
 
+    /// `bufferedBytes` without walking the in-flight list (its bytes counted by sequence
+    /// numbers): cheap enough to read after every event.
+    public var bufferedBytesEstimate: Int {
+        queuedPayloadBytes + (outOfOrder.isEmpty ? 0 : outOfOrder.reduce(0) { $0 + $1.payload.count })
+            + max(0, sendNext - targetAcked)
+    }
+
     // MARK: - Events
 
     /// A packet the client sent to the online server. `payload` is its TCP payload.
@@ -472,7 +479,9 @@ public struct EmulatedSession: Sendable {
             // The FIN waits until the target has acknowledged every byte before it.
             if segment.isFin && targetAcked != segment.sequence { break }
             let inFlightBytes = sendNext - targetAcked
-            if inFlightBytes > 0 && inFlightBytes + segment.payload.count > targetWindow { break }
+            if inFlightBytes > 0 && inFlightBytes + segment.payload.count > min(targetWindow, tuning.maximumInFlightBytes) {
+                break
+            }
             queue.removeFirst()
             queuedPayloadBytes -= segment.payload.count
             gate.release(clientAck: segment.clientAck, now: now)
