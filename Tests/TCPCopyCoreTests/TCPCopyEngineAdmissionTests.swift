@@ -147,6 +147,31 @@ import Testing
         #expect(engine.counters.noSession > lost)
     }
 
+    @Test func aBigHolderWhoseClientFinishedIsShedOnTheTick() {
+        var engine = makeEngine(memoryMB: 1)  // a budget of 256 KiB
+        _ = uploading(&engine, segments: 200, size: 1000)  // holds 200 KB: within the budget
+        var other = CapturedClient()
+        other.port = 41000
+        let otherKey = RouteKey(
+            clientAddress: Lab.client, clientPort: 41000, targetAddress: Lab.target, targetPort: Lab.targetPort)
+        _ = capture(&engine, other.bytes(seq: 1000, .syn, options: TCPOptions(maximumSegmentSize: 1460)))
+        _ = respond(
+            &engine,
+            RespondingTarget(key: otherKey).header(
+                seq: 900_000, ack: c, [.syn, .ack], options: TCPOptions(maximumSegmentSize: 1460)))
+        for i in 0..<100 {
+            _ = capture(&engine, other.bytes(seq: c + UInt32(i * 1000), ack: s, [.ack], payload: request(1000)), at: 1)
+        }
+        // 300 KB in all; the second session holds less than its share (128 KiB) and stays.
+        #expect(engine.counters.sessionsEnded[.overBudget] == nil)
+        #expect(engine.buffers.totalBytes > engine.buffers.capacityBytes)
+        var actions: [EngineAction] = []
+        engine.tick(now: MonotonicTime(milliseconds: 20), actions: &actions)
+        #expect(engine.counters.sessionsEnded[.overBudget] == 1)
+        #expect(engine.sessionCount == 1)
+        #expect(engine.buffers.totalBytes <= engine.buffers.capacityBytes)
+    }
+
     @Test func withinTheByteBudgetNothingIsShed() {
         var engine = makeEngine(memoryMB: 2)
         _ = uploading(&engine, segments: 300, size: 1000)

@@ -262,6 +262,7 @@ public struct TCPCopyEngine: Sendable {
         lingering.popExpired(now: now) { key in
             actions.append(.control(.unregister(key), target: key.targetAddress))
         }
+        if buffers.totalBytes > buffers.capacityBytes { shedOverBudget(now: now, actions: &actions) }
         dueSlots.removeAll(keepingCapacity: true)
         timers.popDue(now: now, into: &dueSlots)
         for slot in dueSlots where sessions.contains(slot) {
@@ -269,6 +270,18 @@ public struct TCPCopyEngine: Sendable {
             sessions[slot].tick(now: now, actions: &sessionActions)
             refreshTimer(of: slot, now: now)
             perform(&actions, slot: slot, now: now)
+        }
+    }
+
+    /// Sheds every session holding more than its share while all together hold more than the
+    /// budget. The check on each client segment sees only the session that grew; one that grew
+    /// while the budget had room (fewer sessions, a larger share) and whose client has since
+    /// finished gets no more segments, so the tick looks at them all. Only while over budget,
+    /// which the shedding ends.
+    private mutating func shedOverBudget(now: MonotonicTime, actions: inout [EngineAction]) {
+        for slot in sessions.liveSlots where sessions.contains(slot) {
+            guard buffers.sheds(slot, liveSessions: sessions.count) else { continue }
+            abort(slot, .overBudget, now: now, actions: &actions)
         }
     }
 

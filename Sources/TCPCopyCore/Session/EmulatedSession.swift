@@ -479,9 +479,8 @@ public struct EmulatedSession: Sendable {
             // The FIN waits until the target has acknowledged every byte before it.
             if segment.isFin && targetAcked != segment.sequence { break }
             let inFlightBytes = sendNext - targetAcked
-            if inFlightBytes > 0 && inFlightBytes + segment.payload.count > min(targetWindow, tuning.maximumInFlightBytes) {
-                break
-            }
+            let sendWindow = min(targetWindow, tuning.maximumInFlightBytes)
+            if inFlightBytes > 0 && inFlightBytes + segment.payload.count > sendWindow { break }
             queue.removeFirst()
             queuedPayloadBytes -= segment.payload.count
             gate.release(clientAck: segment.clientAck, now: now)
