@@ -42,6 +42,10 @@ lab_log "$posts POSTs of $size bytes to a target that never reads: online answer
     "sessions_synthesized=$(safety_stat tcpcopy sessions_synthesized) no_session=$(safety_stat tcpcopy no_session)"
 ((ok == posts)) || lab_fail "online requests that succeeded" "$posts" "$ok"
 ((peak_kb < memory_mb * 1024)) || lab_fail "tcpcopy's peak RSS" "< $memory_mb MiB" "$((peak_kb / 1024)) MiB"
+# A quarter of -m (BufferBudget), read after the uploads: the tick has shed what was over it.
+buffered_kb=$(safety_stat tcpcopy buffered_kb)
+((buffered_kb <= memory_mb * 256)) || lab_fail "client bytes held by all sessions (buffered_kb)" \
+    "<= $((memory_mb * 256)) KiB" "$buffered_kb KiB"
 ((shed > 0)) || lab_fail "sessions shed over the byte budget (sessions_over_budget)" ">0" "$shed"
 # One start per connection: from its SYN, or synthesized from its data when the capture lost the
 # SYN. A shed connection's next segment must not start it again (each would grow and be shed
