@@ -446,12 +446,10 @@ public struct TCPCopyEngine: Sendable {
             buffers.update(slot, holds: 0)
             return
         }
-        let (deadline, holds, buffered) = sessions.read(slot) {
-            ($0.nextDeadline(now: now), $0.holdsRequestData, $0.bufferedBytesEstimate)
-        }
+        let (deadline, holds) = sessions.read(slot) { ($0.nextDeadline(now: now), $0.holdsRequestData) }
         if let deadline { timers.schedule(slot, at: deadline) } else { timers.cancel(slot) }
         holding.set(slot, holds)
-        buffers.update(slot, holds: buffered)
+        buffers.update(slot, holds: sessions.read(slot) { $0.bufferedBytesEstimate })
     }
 
     /// Turns the actions of the session in `slot` into engine actions, forgets it if it

@@ -25,13 +25,19 @@ public struct BufferBudget: Sendable, Equatable {
     public func held(by slot: Int) -> Int { slot < bySlot.count ? bySlot[slot] : 0 }
 
     /// The session in `slot` now holds `bytes` (0 when it ended).
+    /// Called after every event of every session: most change nothing (a short session holds
+    /// nothing between its events), so that case only reads.
     public mutating func update(_ slot: Int, holds bytes: Int) {
-        if slot >= bySlot.count {
-            guard bytes != 0 else { return }
+        if slot < bySlot.count {
+            let old = bySlot[slot]
+            guard old != bytes else { return }
+            totalBytes += bytes - old
+            bySlot[slot] = bytes
+        } else if bytes != 0 {
             bySlot.append(contentsOf: repeatElement(0, count: slot + 1 - bySlot.count))
+            totalBytes += bytes
+            bySlot[slot] = bytes
         }
-        totalBytes += bytes - bySlot[slot]
-        bySlot[slot] = bytes
     }
 
     /// Whether the session in `slot` must be shed: all sessions together hold more than the

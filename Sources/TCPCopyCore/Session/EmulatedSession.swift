@@ -242,11 +242,15 @@ public struct EmulatedSession: Sendable {
         queuedBytes + inFlight.reduce(0) { $0 + $1.payload.count }
     }
 
-    /// `bufferedBytes` without walking the in-flight list (its bytes counted by sequence
-    /// numbers): cheap enough to read after every event.
+    /// `bufferedBytes` without walking a list, cheap enough to read after every event: the
+    /// in-flight bytes by sequence numbers, the out-of-order ones by the span from the gap to
+    /// the last of them (the list is kept sorted), which bounds them.
+    /// Inlined: called out of line, the session (hundreds of bytes) is copied to pass it.
     public var bufferedBytesEstimate: Int {
-        queuedPayloadBytes + (outOfOrder.isEmpty ? 0 : outOfOrder.reduce(0) { $0 + $1.payload.count })
-            + max(0, sendNext - targetAcked)
+        @inline(__always) get {
+            let aside = outOfOrder.last.map { max(0, $0.end - clientNext) } ?? 0
+            return queuedPayloadBytes + aside + max(0, sendNext - targetAcked)
+        }
     }
 
     // MARK: - Events
