@@ -27,6 +27,7 @@ public struct BufferBudget: Sendable, Equatable {
     /// The session in `slot` now holds `bytes` (0 when it ended).
     /// Called after every event of every session: most change nothing (a short session holds
     /// nothing between its events), so that case only reads.
+    @inline(__always)
     public mutating func update(_ slot: Int, holds bytes: Int) {
         if slot < bySlot.count {
             let old = bySlot[slot]
