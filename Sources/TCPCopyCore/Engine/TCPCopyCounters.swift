@@ -27,6 +27,9 @@ public struct TCPCopyCounters: Sendable, Equatable {
     public var stoppedWaiting: [EmulatedSession.Wait: Int] = [:]
     /// New sessions refused because the table was at `--max-sessions`.
     public var tableFull = 0
+    /// New sessions refused by the memory cap (`-m`, `SessionAdmission`). In the daemon's stats
+    /// line as `memory_full`, beside the memory readings.
+    public var memoryFull = 0
     /// Copies not started because every client port of their address was busy at the target.
     public var portCollisions = 0
     /// Copies that could not have their preferred port (busy) and took the next free one.

@@ -24,8 +24,8 @@ public struct MetricSample: Hashable, Sendable {
 public enum StatsLineMetrics {
     /// Keys that go up and down.
     public static let gauges: Set<String> = [
-        "sessions_live", "control_links_down", "memory_session_limit", "rss_kb", "rss_peak_kb", "routes",
-        "connections_open", "rule_missing", "rule_present",
+        "sessions_live", "control_links_down", "memory_session_limit", "buffered_kb", "rss_kb", "rss_peak_kb",
+        "routes", "connections_open", "rule_missing", "rule_present",
     ]
 
     public static func samples(statsLine: String, program: String) -> [MetricSample] {

@@ -48,14 +48,10 @@ public final class TCPCopyDaemon {
     private var registrationsReplayed = 0
     /// Control traffic of links already lost, so that totals survive reconnections.
     private var closedControlBytes = (received: 0, sent: 0)
-    /// Sessions refused because resident memory was over `-m` (`MemoryBudget`).
-    private var memoryRefused = 0
-    private var memoryBudget: MemoryBudget
     private let memoryGauge = ResidentMemoryGauge()
     private var residentBytes = 0
     private var peakResidentBytes = 0
     private var lastTrim = MonotonicTime.zero
-    private var synsSinceMemoryCheck = 0
     private var capture: RawCaptureSocket?
     /// Where copies leave: the raw IP socket, or the link layer with `-o`.
     private var sink: PacketSink?
@@ -71,7 +67,6 @@ public final class TCPCopyDaemon {
         self.logger = logger
         let tuning = SessionTuning(configuration: configuration)
         engine = TCPCopyEngine(configuration: configuration, tuning: tuning)
-        memoryBudget = MemoryBudget(capBytes: configuration.memoryLimitMB << 20)
         actions.reserveCapacity(64)
     }
 
@@ -163,16 +158,9 @@ public final class TCPCopyDaemon {
                     running = signals.handlePending { logger.info("tcpcopy stats: \(statsLine())") } && running
                 case Token.capture:
                     behind = try capture.receive(limit: 1024) { bytes in
-                        if Self.looksLikeSYN(bytes) {
-                            // A flood of new sessions must not outrun the memory check.
-                            synsSinceMemoryCheck += 1
-                            if synsSinceMemoryCheck >= 128 { checkMemory(now: now, atStart: false) }
-                            if !memoryBudget.admits(liveSessions: engine.sessionCount) && isNewSession(bytes) {
-                                memoryRefused += 1
-                                return
-                            }
-                        }
                         engine.captured(bytes, now: now, actions: &actions)
+                        // A flood of new sessions must not outrun the memory check.
+                        if engine.wantsMemoryReading { checkMemory(now: now, atStart: false) }
                     }
                     perform(sender: sender)
                 case Token.metrics:
@@ -431,20 +419,20 @@ public final class TCPCopyDaemon {
         )
     }
 
-    /// Reads the resident set size and updates the session limit the memory cap implies
-    /// (`MemoryBudget`). While over the cap, freed memory is handed back to the kernel
-    /// (malloc_trim) once a second, so that the cap can be lifted when it is really free.
+    /// Reads the resident set size and hands it to the engine, whose admission turns it into
+    /// the session limit the memory cap implies (`SessionAdmission`, `MemoryBudget`). While
+    /// memory is pressed, freed memory is handed back to the kernel (malloc_trim) once a second,
+    /// so that the limits can be lifted when it is really free.
     private func checkMemory(now: MonotonicTime, atStart: Bool) {
-        synsSinceMemoryCheck = 0
         guard var resident = memoryGauge.residentBytes() else { return }
-        if memoryBudget.sessionLimit != nil && now - lastTrim >= 1000 {
+        if engine.admission.memoryPressed && now - lastTrim >= 1000 {
             lastTrim = now
             _ = CTCPCopyShims_malloc_trim()
             resident = memoryGauge.residentBytes() ?? resident
         }
         residentBytes = resident
         peakResidentBytes = max(peakResidentBytes, resident)
-        switch memoryBudget.update(resident: resident, liveSessions: engine.sessionCount) {
+        switch engine.memoryReading(residentBytes: resident) {
         case .none:
             break
         case .capReached(let limit):
@@ -459,19 +447,6 @@ public final class TCPCopyDaemon {
         case .released:
             logger.info("memory back under the cap (\(resident >> 20) MiB); the memory session limit is lifted")
         }
-    }
-
-    /// The SYN bit set and ACK clear, judged from two bytes: cheap enough for every packet.
-    private static func looksLikeSYN(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard let first = bytes.first else { return false }
-        let flags = Int(first & 0x0F) * 4 + 13
-        return flags < bytes.count && bytes[flags] & 0x12 == 0x02
-    }
-
-    /// A client's SYN: what would start new sessions.
-    private func isNewSession(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard case .success(let packet) = TCPPacket.parse(bytes, requirePayload: false) else { return false }
-        return packet.flags.contains(.syn) && !packet.flags.contains(.ack)
     }
 
     private func statsLine() -> String {
@@ -497,8 +472,9 @@ public final class TCPCopyDaemon {
         line.add(
             "registrations_refused_cap",
             registrationsRefused[.connectionCap, default: 0] + registrationsRefused[.totalCap, default: 0])
-        line.add("memory_full", memoryRefused)
-        line.add("memory_session_limit", memoryBudget.sessionLimit ?? 0)
+        line.add("memory_full", engine.counters.memoryFull)
+        line.add("memory_session_limit", engine.admission.memory.sessionLimit ?? 0)
+        line.add("buffered_kb", engine.buffers.totalBytes >> 10)
         line.add("rss_kb", residentBytes >> 10)
         line.add("rss_peak_kb", peakResidentBytes >> 10)
         return line.text
