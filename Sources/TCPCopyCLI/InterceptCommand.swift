@@ -37,8 +37,10 @@ public struct InterceptCommand: ParsableCommand {
             buffer is full, is disconnected alone; the other tcpcopy connections go on.
 
             --install-rule adds the rule above to the legacy iptables filter table (libiptc) \
-            on start and removes exactly that rule on exit (SIGTERM and SIGINT included; \
-            after SIGKILL the rule stays, which keeps the port fail-closed). With \
+            on start and puts it back whenever it disappears (checked twice a second). It stays \
+            when intercept exits, whatever the reason, which keeps the port fail-closed: \
+            remove it with --remove-rule-on-exit (SIGTERM and SIGINT only), or by hand \
+            (iptables-legacy -D OUTPUT -p tcp --sport PORT -j NFQUEUE --queue-num N). With \
             --queue-bypass the rule lets responses out while no intercept reads the queue: \
             they then reach the real clients, so use it only where that is acceptable.
 
@@ -152,8 +154,16 @@ public struct InterceptCommand: ParsableCommand {
     @Flag(
         help: ArgumentHelp(
             "Install the NFQUEUE rule for --service-port and --queue in the legacy iptables "
-                + "filter table at start, and remove exactly that rule at exit."))
+                + "filter table at start and put it back whenever it disappears; it stays after "
+                + "intercept exits (the port stays dark) unless --remove-rule-on-exit."))
     public var installRule = false
+
+    @Flag(
+        help: ArgumentHelp(
+            "Remove the installed rule when intercept stops on SIGTERM or SIGINT (never on an "
+                + "error exit). RISK: until the rule is back, the target answers the real clients "
+                + "of sessions tcpcopy still copies. With --install-rule."))
+    public var removeRuleOnExit = false
 
     @Option(
         parsing: .unconditional,
@@ -170,6 +180,27 @@ public struct InterceptCommand: ParsableCommand {
                 + "target's responses go out instead of being dropped. RISK: they then reach the "
                 + "real clients. With --install-rule."))
     public var queueBypass = false
+
+    @Option(
+        help: ArgumentHelp(
+            "File holding the control port's shared secret (at least 16 bytes; a final newline is ignored), "
+                + "proven in the handshake without sending it. Recommended: give both daemons the same file.",
+            valueName: "file"))
+    public var secretFile: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Routes one tcpcopy connection may hold; registrations over it are refused and answered "
+                + "(default: \(defaults.maxRoutesPerConnection)).",
+            valueName: "n"))
+    public var maxRoutesPerConnection: Int = defaults.maxRoutesPerConnection
+
+    @Option(
+        help: ArgumentHelp(
+            "Routes intercept holds in all; registrations over it are refused and answered "
+                + "(default: \(defaults.maxRoutes)).",
+            valueName: "n"))
+    public var maxRoutes: Int = defaults.maxRoutes
 
     @OptionGroup
     public var batching: BatchingOptions
@@ -207,6 +238,17 @@ public struct InterceptCommand: ParsableCommand {
             }
         }
         configuration.heartbeatTimeout = heartbeatTimeout
+        do {
+            configuration.secret = try secretFile.map { path throws(SecretFileError) in try SecretFile.read(path: path)
+            }
+        } catch {
+            throw ValidationError(error.description)
+        }
+        guard maxRoutesPerConnection >= 1, maxRoutes >= 1 else {
+            throw ValidationError("--max-routes and --max-routes-per-connection must be at least 1")
+        }
+        configuration.maxRoutesPerConnection = maxRoutesPerConnection
+        configuration.maxRoutes = maxRoutes
         if installRule && servicePort == nil {
             throw ValidationError(
                 "--install-rule needs the service port whose responses the rule queues: add "
@@ -220,7 +262,11 @@ public struct InterceptCommand: ParsableCommand {
                 "--queue-bypass applies to the rule intercept installs: add --install-rule "
                     + "--service-port PORT (or put --queue-bypass in your own rule)")
         }
+        if removeRuleOnExit && !installRule {
+            throw ValidationError("--remove-rule-on-exit applies to the rule intercept installs: add --install-rule")
+        }
         configuration.installRule = installRule
+        configuration.removeRuleOnExit = removeRuleOnExit
         configuration.servicePort = servicePort
         configuration.queueBypass = queueBypass
         if let window = batching.batchWindow { configuration.batchWindowMicroseconds = window }

@@ -116,6 +116,13 @@ public struct TCPCopyCommand: ParsableCommand {
     public var interceptPort: UInt16 = defaults.interceptPort
 
     @Option(
+        help: ArgumentHelp(
+            "File holding the control port's shared secret (at least 16 bytes; a final newline is ignored), "
+                + "proven in the handshake without sending it. Recommended: give both daemons the same file.",
+            valueName: "file"))
+    public var secretFile: String?
+
+    @Option(
         name: [.customShort("t"), .customLong("session-timeout")],
         parsing: .unconditional,
         help: ArgumentHelp(
@@ -228,6 +235,12 @@ public struct TCPCopyCommand: ParsableCommand {
             try ConfigurationParser.addressList(combining: clientAddresses, kind: .clientAddresses)
         }
         configuration.interceptPort = interceptPort
+        do {
+            configuration.secret = try secretFile.map { path throws(SecretFileError) in try SecretFile.read(path: path)
+            }
+        } catch {
+            throw ValidationError(error.description)
+        }
         configuration.sessionTimeout = sessionTimeout
         configuration.keepAliveTimeout = keepAliveTimeout
         configuration.mtu = mtu

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Both daemons run without root, as user nobody, holding only CAP_NET_RAW and CAP_NET_ADMIN
 # (ambient capabilities from setpriv, and file capabilities from setcap), and copy exactly;
-# intercept even installs and removes its rule. Without those capabilities each says which one
+# intercept even installs its rule and, with --remove-rule-on-exit, removes it. Without those capabilities each says which one
 # it lacks and exits non-zero.
 set -euo pipefail
 # shellcheck source=../../Scripts/lab-lib.sh
@@ -48,7 +48,8 @@ grep -q "tcpcopy lacks CAP_NET_RAW" "$LAB_DIR/nocap-tcpcopy.out" ||
 lab_log "without capabilities: $(grep -ho 'lacks CAP_[A-Z_]*' "$LAB_DIR"/nocap-*.out | tr '\n' ' ')"
 
 # 2. Only CAP_NET_RAW and CAP_NET_ADMIN (ambient), as nobody: intercept installs its own rule.
-lab_daemon_start intercept target "${with_caps[@]}" "$intercept_bin" --install-rule --service-port 80
+lab_daemon_start intercept target "${with_caps[@]}" "$intercept_bin" --install-rule --service-port 80 \
+    --remove-rule-on-exit
 _lab_wait_daemon intercept 10 lab_queue_bound target 0 || lab_die "intercept did not bind its queue"
 _lab_wait_daemon intercept 10 _lab_listening target "$LAB_CONTROL_PORT" || lab_die "intercept did not listen"
 lab_daemon_start tcpcopy online "${with_caps[@]}" "$tcpcopy_bin" "$LAB_ONLINE_IP" 80 "$LAB_TARGET_IP" 80

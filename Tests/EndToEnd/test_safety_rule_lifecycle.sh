@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # intercept --install-rule: the NFQUEUE rule appears in the legacy filter table when intercept
-# starts and exactly that rule is removed when it stops (SIGTERM, SIGINT), leaving every other
-# rule alone; after SIGKILL it stays (fail-closed). A rule that was there before is used and left
-# in place. Without --install-rule and without a rule, intercept warns. --queue-bypass installs
+# starts and stays after every exit (SIGTERM, SIGINT, SIGKILL: the port stays fail-closed);
+# only --remove-rule-on-exit removes exactly that rule, on SIGTERM or SIGINT, leaving every other
+# rule alone. A rule that was there before is used and left in place. Without --install-rule and without a rule, intercept warns. --queue-bypass installs
 # the bypass variant, and the port then answers while no intercept runs (the documented risk).
 set -euo pipefail
 # shellcheck source=../../Scripts/lab-lib.sh
@@ -36,7 +36,7 @@ lab_intercept_start plain --queue 3
 safety_wait_log plain "no NFQUEUE rule for queue 3 .*REACH THE REAL CLIENTS" 5
 lab_expect_clean_stop plain
 
-# 2. Installed on start, copying works through it, removed on SIGTERM.
+# 2. Installed on start, copying works through it, kept after SIGTERM (the default).
 lab_intercept_start installer --queue 3 --install-rule --service-port 80
 expect_rules "while intercept runs" "$queue_rule
 $other_rule"
@@ -44,12 +44,24 @@ lab_tcpcopy_start tcpcopy "$LAB_ONLINE_IP" 80 "$LAB_TARGET_IP" 80
 safety_expect_fresh_copies 20 "through the installed rule"
 lab_expect_clean_stop tcpcopy
 lab_expect_clean_stop installer
-expect_rules "after SIGTERM" "$other_rule"
-grep -q "removed '-A OUTPUT -p tcp --sport 80 -j NFQUEUE --queue-num 3'" "$(lab_daemon_log installer)" ||
-    lab_fail "installer's log" "the removal" "none"
+expect_rules "after SIGTERM (kept: the port stays dark)" "$queue_rule
+$other_rule"
+if grep -q "removed '-A OUTPUT" "$(lab_daemon_log installer)"; then
+    lab_fail "installer's log" "no removal without --remove-rule-on-exit" "a removal"
+fi
+lab_exec target "$ipt" -D OUTPUT -p tcp --sport 80 -j NFQUEUE --queue-num 3
 
-# 3. SIGINT removes it too.
-lab_intercept_start installer-int --queue 3 --install-rule --service-port 80
+# 2b. --remove-rule-on-exit: exactly that rule removed on SIGTERM.
+lab_intercept_start remover --queue 3 --install-rule --service-port 80 --remove-rule-on-exit
+expect_rules "while intercept --remove-rule-on-exit runs" "$queue_rule
+$other_rule"
+lab_expect_clean_stop remover
+expect_rules "after SIGTERM with --remove-rule-on-exit" "$other_rule"
+grep -q "removed '-A OUTPUT -p tcp --sport 80 -j NFQUEUE --queue-num 3'" "$(lab_daemon_log remover)" ||
+    lab_fail "remover's log" "the removal" "none"
+
+# 3. SIGINT with --remove-rule-on-exit removes it too.
+lab_intercept_start installer-int --queue 3 --install-rule --service-port 80 --remove-rule-on-exit
 expect_rules "while intercept runs (2)" "$queue_rule
 $other_rule"
 kill -INT "$(lab_daemon_pid installer-int)"
@@ -83,10 +95,10 @@ lab_exec target "$ipt" -D OUTPUT -p tcp --sport 80 -j NFQUEUE --queue-num 3 --qu
 expect_rules "at the end" "$other_rule"
 
 # 6. Bad combinations are refused before anything is touched.
-for args in "--install-rule" "--queue-bypass" "--service-port 80"; do
+for args in "--install-rule" "--queue-bypass" "--service-port 80" "--remove-rule-on-exit"; do
     # shellcheck disable=SC2086
     if lab_exec target "$(lab_bin intercept)" $args >"$LAB_DIR/bad.out" 2>&1; then
         lab_fail "intercept $args" "refused" "started"
     fi
 done
-lab_log "PASS safety_rule_lifecycle: installed and removed on SIGTERM and SIGINT, kept after SIGKILL, others' rules untouched"
+lab_log "PASS safety_rule_lifecycle: installed, kept after SIGTERM and SIGKILL, removed on SIGTERM and SIGINT only with --remove-rule-on-exit, others' rules untouched"

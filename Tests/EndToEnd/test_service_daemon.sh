@@ -2,7 +2,7 @@
 # Both daemons as services: -d returns once the daemon is set up (its pid printed), -P writes
 # the pid file, -l the log. SIGHUP after the log was moved away (logrotate) reopens it: the next
 # lines go to a new file at the path. SIGTERM stops each cleanly: final stats, pid file removed,
-# and intercept's installed rule removed. A second start with the same pid file is refused, and
+# and intercept's installed rule removed (--remove-rule-on-exit). A second start with the same pid file is refused, and
 # -d whose daemon fails to start exits 1.
 set -euo pipefail
 # shellcheck source=../../Scripts/lab-lib.sh
@@ -23,7 +23,7 @@ rules_in_target() {
 
 # 1. intercept -d -P -l, installing its rule.
 out=$(lab_exec target "$(lab_bin intercept)" -d -P "$run/intercept.pid" -l "$run/intercept.log" \
-    --install-rule --service-port 80)
+    --install-rule --service-port 80 --remove-rule-on-exit)
 lab_log "intercept -d said: $out"
 [[ $out == "intercept started in the background (pid "* ]] ||
     lab_fail "intercept -d's message" "started in the background (pid N)" "$out"
@@ -72,7 +72,7 @@ for d in intercept tcpcopy; do
     fi
 done
 
-# 4. SIGTERM: exits, final stats, pid file removed; intercept removes its rule.
+# 4. SIGTERM: exits, final stats, pid file removed; intercept removes its rule (asked to).
 for d in tcpcopy intercept; do
     lab_daemon_stop "$d" 10 || lab_fail "$d on SIGTERM" "exit within 10 s" "had to SIGKILL it"
     [[ ! -e $run/$d.pid ]] || lab_fail "$d's pid file after SIGTERM" "removed" "still there"

@@ -33,6 +33,26 @@ private func failure(_ arguments: [String], sourceLocation: SourceLocation = #_s
         #expect(failure(["--tcpcopy-allow", "10.0.0.0/33"]) != nil)
     }
 
+    @Test func removeRuleOnExitIsOptInWithInstallRule() throws {
+        #expect(try !configuration(["--install-rule", "--service-port", "80"]).removeRuleOnExit)
+        #expect(
+            try configuration(["--install-rule", "--service-port", "80", "--remove-rule-on-exit"]).removeRuleOnExit)
+        #expect(failure(["--remove-rule-on-exit"])?.contains("add --install-rule") == true)
+    }
+
+    @Test func routeCapsHaveDocumentedDefaultsAndMustBePositive() throws {
+        let defaults = try configuration([])
+        #expect(defaults.maxRoutesPerConnection == 131_072 && defaults.maxRoutes == 524_288)
+        let set = try configuration(["--max-routes", "1000", "--max-routes-per-connection", "10"])
+        #expect(set.maxRoutes == 1000 && set.maxRoutesPerConnection == 10)
+        #expect(failure(["--max-routes", "0"]) != nil)
+    }
+
+    @Test func secretFileMustExistAndBeLongEnough() throws {
+        #expect(try configuration([]).secret == nil)
+        #expect(failure(["--secret-file", "/nonexistent/tcpcopy.secret"])?.contains("cannot read it") == true)
+    }
+
     @Test func installRuleNeedsTheServicePort() throws {
         let parsed = try configuration(["--install-rule", "--service-port", "8080", "--queue", "3"])
         #expect(parsed.installRule && parsed.servicePort == 8080 && parsed.queue == 3)

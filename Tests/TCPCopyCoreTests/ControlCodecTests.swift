@@ -17,7 +17,9 @@ let everyControlMessage: [ControlMessage] = {
         .hello(version: 1), .hello(version: 0xFFFF), .welcome(version: 1),
         .register(key), .unregister(key), .register(Lab.key),
         .response(synAck), .response(data), .heartbeat,
+        .challenge(Array(0..<32)), .proof(Array(repeating: 0xAB, count: 32)),
     ] + GoodbyeReason.allCases.map { .goodbye($0) }
+        + RegistrationRefusal.allCases.map { .refused(key, $0) }
 }()
 
 /// Decodes everything `decoder` holds.
@@ -172,7 +174,7 @@ private func frame(type: UInt8, flags: UInt8 = 0, body: [UInt8], length: Int? = 
         #expect(failure([0x45, 0x00]) == .badMagic(0x4500))
     }
 
-    @Test(arguments: [0, 8, 9, 0xFF] as [UInt8])
+    @Test(arguments: [0, 11, 12, 0xFF] as [UInt8])
     func unknownType(_ type: UInt8) {
         #expect(failure(frame(type: type, body: [])) == .unknownType(type))
     }
@@ -185,6 +187,7 @@ private func frame(type: UInt8, flags: UInt8 = 0, body: [UInt8], length: Int? = 
     @Test(
         arguments: [
             (1, 3), (1, 0), (2, 1), (3, 4), (4, 11), (4, 13), (5, 0), (6, 0), (6, 39), (6, 121), (6, 0xFFFF), (7, 1),
+            (8, 31), (8, 33), (9, 0), (9, 64), (10, 12), (10, 15),
         ] as [(UInt8, Int)])
     func wrongLengthForType(_ type: UInt8, _ length: Int) {
         // The header alone is enough: the decoder does not wait for a body it will refuse.

@@ -19,8 +19,9 @@ import Testing
     func greet(_ engine: inout Engine, _ connection: Int) {
         var deliveries: [Engine.Delivery] = []
         #expect(
-            engine.received(.hello(version: 1), from: connection, now: at(0), deliveries: &deliveries)
-                == .send(.welcome(version: 1)))
+            engine.received(
+                .hello(version: ControlMessage.protocolVersion), from: connection, now: at(0), deliveries: &deliveries)
+                == .send(.welcome(version: ControlMessage.protocolVersion)))
         #expect(deliveries.isEmpty)
     }
 
@@ -98,7 +99,7 @@ import Testing
         }
     }
 
-    @Test(arguments: [0, 2, 0xFFFF] as [UInt16])
+    @Test(arguments: [0, 1, 3, 0xFFFF] as [UInt16])
     func otherVersionsAreRefused(_ version: UInt16) {
         var engine = makeEngine()
         #expect(receive(&engine, .hello(version: version), from: 1).0 == .sendAndClose(.goodbye(.unsupportedVersion)))
@@ -116,7 +117,9 @@ import Testing
         #expect(receive(&engine, .goodbye(.shuttingDown), from: 1).0 == Engine.Reply.none)
         // Messages only intercept sends, or a second hello, are misuse.
         let header = target.header(seq: 1, ack: 1, .ack)
-        for misuse: ControlMessage in [.hello(version: 1), .welcome(version: 1), .response(header)] {
+        for misuse: ControlMessage in [
+            .hello(version: ControlMessage.protocolVersion), .welcome(version: 1), .response(header),
+        ] {
             #expect(receive(&engine, misuse, from: 1).0 == .sendAndClose(.goodbye(.protocolError)))
         }
         #expect(engine.counters.connectionsRejected == 3)
@@ -229,6 +232,66 @@ import Testing
         #expect(engine.queued(packet(), now: at(3)).1 == nil)
     }
 
+    @Test func routeCapsRefuseAndAreReleasedWithTheRoutes() {
+        var engine = Engine(
+            allowList: [],
+            limits: .init(routeIdleMilliseconds: 1000, maximumRoutesPerOwner: 2, maximumRoutes: 3))
+        greet(&engine, 1)
+        greet(&engine, 2)
+        func key(_ port: UInt16) -> RouteKey {
+            var key = Lab.key
+            key.clientPort = port
+            return key
+        }
+        #expect(receive(&engine, .register(key(1)), from: 1).0 == .none)
+        #expect(receive(&engine, .register(key(2)), from: 1).0 == .none)
+        #expect(receive(&engine, .register(key(3)), from: 1).0 == .overCap(key(3), .connectionCap))
+        #expect(receive(&engine, .register(key(1)), from: 1).0 == .none)  // a refresh is not a new route
+        #expect(receive(&engine, .register(key(4)), from: 2).0 == .none)
+        #expect(receive(&engine, .register(key(5)), from: 2).0 == .overCap(key(5), .totalCap))
+        #expect(engine.counters.registrationsOverCap == 2)
+        #expect(engine.routeCount == 3)
+        // Unregistering, closing and expiring give the room back.
+        _ = receive(&engine, .unregister(key(2)), from: 1)
+        #expect(receive(&engine, .register(key(3)), from: 1).0 == .none)
+        engine.closed(2)
+        #expect(receive(&engine, .register(key(6)), from: 1).0 == .overCap(key(6), .connectionCap))
+        engine.tick(now: at(5000))
+        #expect(engine.routeCount == 0)
+        #expect(receive(&engine, .register(key(6)), from: 1, at: 5000).0 == .none)
+        #expect(receive(&engine, .register(key(7)), from: 1, at: 5000).0 == .none)
+    }
+
+    @Test func secretHandshakeWelcomesOnlyTheRightProof() {
+        let secret = Array("correct horse battery staple".utf8)
+        let nonce = [UInt8](repeating: 7, count: ControlHandshake.nonceLength)
+        var engine = Engine(allowList: [], limits: .init(routeIdleMilliseconds: 1000), secret: secret)
+        var deliveries: [Engine.Delivery] = []
+        let hello = ControlMessage.hello(version: ControlMessage.protocolVersion)
+        #expect(
+            engine.received(hello, from: 1, now: .zero, deliveries: &deliveries, nonce: { nonce })
+                == .send(.challenge(nonce)))
+        // Not greeted until the proof: a registration now is misuse.
+        #expect(!engine.isGreeted(1))
+        let right = ControlHandshake.proof(secret: secret, nonce: nonce)
+        #expect(receive(&engine, .proof(right), from: 1).0 == .send(.welcome(version: ControlMessage.protocolVersion)))
+        #expect(engine.isGreeted(1))
+        // A wrong secret, or a proof for another nonce (a replay), is refused.
+        let wrong = ControlHandshake.proof(secret: Array("not the secret at all".utf8), nonce: nonce)
+        let otherNonce = [UInt8](repeating: 8, count: ControlHandshake.nonceLength)
+        for (connection, proof) in [(2, wrong), (3, right)] {
+            let fresh = connection == 2 ? nonce : otherNonce
+            _ = engine.received(hello, from: connection, now: .zero, deliveries: &deliveries, nonce: { fresh })
+            #expect(receive(&engine, .proof(proof), from: connection).0 == .sendAndClose(.goodbye(.badSecret)))
+            #expect(!engine.isGreeted(connection))
+        }
+        // Skipping the proof is misuse.
+        _ = engine.received(hello, from: 4, now: .zero, deliveries: &deliveries, nonce: { nonce })
+        #expect(receive(&engine, .register(Lab.key), from: 4).0 == .sendAndClose(.goodbye(.protocolError)))
+        #expect(engine.counters.secretRefused == 2)
+        #expect(engine.routeCount == 0)
+    }
+
     @Test func closedConnectionTakesItsRoutesAndItsGreeting() {
         var engine = makeEngine()
         greet(&engine, 1)
@@ -280,13 +343,16 @@ import Testing
     func routedEngine() -> Engine {
         var engine = Engine(allowList: [], limits: .init(routeIdleMilliseconds: 120_000))
         var deliveries: [Engine.Delivery] = []
-        _ = engine.received(.hello(version: 1), from: 1, now: .zero, deliveries: &deliveries)
+        _ = engine.received(
+            .hello(version: ControlMessage.protocolVersion), from: 1, now: .zero, deliveries: &deliveries)
         _ = engine.received(.register(Lab.key), from: 1, now: .zero, deliveries: &deliveries)
         return engine
     }
 
     /// A packet of `Lab.key`'s session from the target.
-    func response(ack: UInt32, _ flags: TCPFlags = .ack, length: Int = 0, clientPort: UInt16 = Lab.clientPort) -> [UInt8] {
+    func response(ack: UInt32, _ flags: TCPFlags = .ack, length: Int = 0, clientPort: UInt16 = Lab.clientPort)
+        -> [UInt8]
+    {
         OutgoingSegment(
             source: Lab.target, destination: Lab.client, sourcePort: Lab.targetPort, destinationPort: clientPort,
             sequence: SequenceNumber(500), acknowledgment: SequenceNumber(ack), flags: flags, window: 100,

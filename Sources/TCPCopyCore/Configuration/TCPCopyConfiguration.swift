@@ -37,6 +37,8 @@ public struct TCPCopyConfiguration: Sendable, Equatable {
     public var clientAddresses: [IPv4Address] = []
     /// TCP port intercept listens on, on every target (`-p`).
     public var interceptPort: UInt16 = 36524
+    /// The shared secret proven to intercept in the handshake (`--secret-file`), if any.
+    public var secret: [UInt8]?
     /// Seconds a session may stay idle before it is released (`-t`).
     public var sessionTimeout: Int = 120
     /// Seconds a keep-alive session may stay idle between requests (`-k`); nil: `sessionTimeout`.
@@ -104,8 +106,19 @@ public struct InterceptConfiguration: Sendable, Equatable {
     /// Seconds a tcpcopy may stay silent (tcpcopy sends a heartbeat every 2 s) before
     /// its connection is dropped (`--heartbeat-timeout`).
     public var heartbeatTimeout: Int = 6
-    /// Install the NFQUEUE rule on start and remove it on exit (`--install-rule`).
+    /// The shared secret tcpcopy must prove in the handshake (`--secret-file`); nil admits
+    /// any allowed peer that says hello.
+    public var secret: [UInt8]?
+    /// Routes one control connection may hold (`--max-routes-per-connection`).
+    public var maxRoutesPerConnection = 131_072
+    /// Routes intercept holds at most in all (`--max-routes`).
+    public var maxRoutes = 524_288
+    /// Install the NFQUEUE rule on start, and put it back whenever it disappears
+    /// (`--install-rule`). It stays after intercept exits: the port stays fail-closed.
     public var installRule = false
+    /// Remove the installed rule when intercept stops on SIGTERM or SIGINT
+    /// (`--remove-rule-on-exit`); never on an error exit.
+    public var removeRuleOnExit = false
     /// The service port the installed rule matches (`--service-port`, the rule's --sport).
     public var servicePort: UInt16?
     /// The installed rule lets packets through while no intercept reads the queue

@@ -15,6 +15,7 @@ public enum ControlFrame {
     enum MessageType: UInt8 {
         case hello = 1, welcome = 2, goodbye = 3, register = 4, unregister = 5, response = 6
         case heartbeat = 7
+        case challenge = 8, proof = 9, refused = 10
     }
 }
 
@@ -60,6 +61,19 @@ public enum ControlEncoder {
             header.headers.withUnsafeBytes { appendFrame(.response, body: $0, into: &buffer) }
         case .heartbeat:
             appendFrame(.heartbeat, body: UnsafeRawBufferPointer(start: nil, count: 0), into: &buffer)
+        case .challenge(let bytes), .proof(let bytes):
+            // Exactly 32 bytes on the wire (shorter is padded with zeros, longer cut): the
+            // decoder accepts no other length.
+            let fixed = Array(bytes.prefix(32)) + [UInt8](repeating: 0, count: max(0, 32 - bytes.count))
+            fixed.withUnsafeBytes { appendFrame(type, body: $0, into: &buffer) }
+        case .refused(let key, let reason):
+            appendFrame(type, bodyLength: 14, into: &buffer) { body in
+                body.storeBigEndian(key.clientAddress.value, at: 0)
+                body.storeBigEndian(key.clientPort, at: 4)
+                body.storeBigEndian(key.targetAddress.value, at: 6)
+                body.storeBigEndian(key.targetPort, at: 10)
+                body.storeBigEndian(reason.rawValue, at: 12)
+            }
         }
     }
 
@@ -112,6 +126,9 @@ public enum ControlEncoder {
         case .unregister: .unregister
         case .response: .response
         case .heartbeat: .heartbeat
+        case .challenge: .challenge
+        case .proof: .proof
+        case .refused: .refused
         }
     }
 
@@ -133,6 +150,9 @@ public enum ControlEncoder {
 public struct ControlDecoder: Sendable {
     private var buffer: [UInt8] = []
     private var readIndex = 0
+    /// Whole frames decoded so far: liveness counts frames, not bytes (a peer dripping one
+    /// byte a second is not alive).
+    public private(set) var framesDecoded = 0
     /// Set once the stream was found corrupt; the decoder refuses further input.
     public private(set) var failure: ControlProtocolError?
 
@@ -209,6 +229,7 @@ public struct ControlDecoder: Sendable {
         else { throw .badChecksum }
         let bodyStart = readIndex + ControlFrame.headerLength
         readIndex = bodyStart + length
+        framesDecoded += 1
         return (type, bodyStart..<readIndex)
     }
 
@@ -218,6 +239,8 @@ public struct ControlDecoder: Sendable {
         case .register, .unregister: length == 12
         case .response: length >= 40 && length <= ControlFrame.maximumBodyLength
         case .heartbeat: length == 0
+        case .challenge, .proof: length == 32
+        case .refused: length == 14
         }
     }
 
@@ -229,13 +252,18 @@ public struct ControlDecoder: Sendable {
         case .welcome: return .welcome(version: body.readUInt16(at: 0)!)
         case .goodbye:
             return .goodbye(GoodbyeReason(rawValue: body.readUInt16(at: 0)!) ?? .unknown)
-        case .register, .unregister:
+        case .register, .unregister, .refused:
             let key = RouteKey(
                 clientAddress: IPv4Address(body.readUInt32(at: 0)!),
                 clientPort: body.readUInt16(at: 4)!,
                 targetAddress: IPv4Address(body.readUInt32(at: 6)!),
                 targetPort: body.readUInt16(at: 10)!)
+            if type == .refused {
+                return .refused(key, RegistrationRefusal(rawValue: body.readUInt16(at: 12)!) ?? .unknown)
+            }
             return type == .register ? .register(key) : .unregister(key)
+        case .challenge: return .challenge(Array(body))
+        case .proof: return .proof(Array(body))
         case .response:
             guard let header = ResponseHeader(bytes: body) else {
                 throw .badBody(type: type.rawValue)

@@ -18,8 +18,41 @@ public enum ControlMessage: Hashable, Sendable {
     indirect case response(ResponseHeader)
     /// Either side: I am alive (sent when the connection is otherwise idle).
     case heartbeat
+    /// intercept → tcpcopy, answering hello when intercept has a shared secret: a fresh
+    /// `ControlHandshake.nonceLength`-byte nonce to prove the secret on.
+    case challenge([UInt8])
+    /// tcpcopy → intercept: `ControlHandshake.proof(secret:nonce:)`, 32 bytes.
+    case proof([UInt8])
+    /// intercept → tcpcopy: this registration is refused (the route stays with its owner, or
+    /// a cap is reached); tcpcopy counts it.
+    case refused(RouteKey, RegistrationRefusal)
 
-    public static let protocolVersion: UInt16 = 1
+    public static let protocolVersion: UInt16 = 2
+}
+
+/// Why intercept refused a registration.
+public enum RegistrationRefusal: UInt16, Sendable, CaseIterable {
+    /// Another live connection owns the key.
+    case ownedByAnother = 1
+    /// The connection holds `--max-routes-per-connection` routes already.
+    case connectionCap = 2
+    /// intercept holds `--max-routes` routes already.
+    case totalCap = 3
+    case unknown = 0xFFFF
+}
+
+/// The shared-secret proof of the handshake (`--secret-file`): HMAC-SHA256 of a nonce intercept
+/// chose for this connection, keyed with the secret. The secret never crosses the wire, and a
+/// recorded proof is worth nothing for the next connection's nonce.
+public enum ControlHandshake {
+    public static let nonceLength = 32
+    public static let proofLength = 32
+    /// Binds the proof to this protocol, so that it cannot be replayed from another use of the key.
+    private static let label = Array("tcpcopy control v2 proof".utf8)
+
+    public static func proof(secret: [UInt8], nonce: [UInt8]) -> [UInt8] {
+        HMACSHA256.authenticationCode(key: secret, message: label + nonce)
+    }
 }
 
 /// Why a peer ends the control connection.
@@ -28,6 +61,12 @@ public enum GoodbyeReason: UInt16, Sendable, CaseIterable {
     case unsupportedVersion = 2
     case protocolError = 3
     case notAllowed = 4
+    /// intercept holds its maximum of control connections: try again later.
+    case tooManyConnections = 5
+    /// The shared-secret proof was wrong or missing.
+    case badSecret = 6
+    /// No hello (or no proof) within the handshake's time.
+    case handshakeTimeout = 7
     case unknown = 0xFFFF
 }
 

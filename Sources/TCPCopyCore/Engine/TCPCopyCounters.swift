@@ -14,9 +14,13 @@ public struct TCPCopyCounters: Sendable, Equatable, MetricSet {
     public var sessionsEnded: [SessionOutcome: Int] = [:]
     public var stoppedWaiting: [EmulatedSession.Wait: Int] = [:]
     public var tableFull = 0
+    /// In the daemon's part of the line (`memory_full`), beside the memory readings.
+    public var memoryFull = 0
     public var portCollisions = 0
     public var portsRelocated = 0
     public var portsReclaimed = 0
+    public var sessionsWithoutLink = 0
+    public var sendsWithoutLink = 0
     public var sessionsSkippedByRate = 0
     public var responses = 0
     public var responsesUnmatched = 0
@@ -65,6 +69,12 @@ public struct TCPCopyCounters: Sendable, Equatable, MetricSet {
             "Copies of a client's new connection that took their port back from the old connection's TIME_WAIT at the target"
         ),
         .counter("sessions_skipped_by_rate", \.sessionsSkippedByRate, "New connections not copied because of -r"),
+        .counter(
+            "sessions_without_link", \.sessionsWithoutLink,
+            "Copies not started because their target's intercept link was down"),
+        .counter(
+            "sends_without_link", \.sendsWithoutLink,
+            "Segments not sent because their target's intercept link was down (a session outlived its link)"),
         .counter("responses", \.responses, "Response headers received from intercept"),
         .counter(
             "responses_unmatched", \.responsesUnmatched,

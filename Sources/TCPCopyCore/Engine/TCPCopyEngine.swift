@@ -31,9 +31,17 @@ public struct TCPCopyEngine: Sendable {
     /// 8 bytes instead of 16: the table is the largest tcpcopy keeps, and a collision (two
     /// online addresses, crafted client addresses) would only count one packet as late.
     private var recentlyClosed = ExpiryQueue<UInt64>(lifetimeMilliseconds: 10_000)
-    /// Connections none of whose copies could start (table full, no client port): their later
-    /// packets are counted as lost once, not retried (and counted again) packet after packet.
+    /// Connections none of whose copies could start (table full, memory full, no client port),
+    /// or whose sessions gave up or were shed: their later packets are counted as lost, not
+    /// retried (and counted again) packet after packet, nor started again from the next
+    /// segment. Bounded (`refusedCapacity`): a flood of spoofed segments from random addresses
+    /// must not grow it without limit; beyond it a refused connection is only asked again.
     private var refused = ExpiryQueue<UInt64>(lifetimeMilliseconds: 30_000)
+    static let refusedCapacity = 1 << 16
+    /// Whether a new session may start (`--max-sessions`, `-m`).
+    public private(set) var admission: SessionAdmission
+    /// The client bytes all sessions hold together, bounded by `-m` (`BufferBudget`).
+    public private(set) var buffers: BufferBudget
     /// When each session next needs a tick: a tick touches only those that are due.
     private var timers = DeadlineQueue()
     /// Slots whose session holds request data until the target answers (`holdsRequestData`).
@@ -48,6 +56,9 @@ public struct TCPCopyEngine: Sendable {
     /// instead of leaving the target's socket waiting.
     private var lingering = ExpiryQueue<RouteKey>(lifetimeMilliseconds: lingerMilliseconds)
     static let lingerMilliseconds: Int64 = 3000
+    /// Targets whose intercept link is not up and greeted (`linkDown(of:now:actions:)`): nothing
+    /// but a RST goes to them, and no session starts towards them.
+    public private(set) var targetsWithoutLink: Set<IPv4Address> = []
     private var lastExhaustionNotice: MonotonicTime?
     private var exhaustedSinceNotice = 0
 
@@ -59,9 +70,25 @@ public struct TCPCopyEngine: Sendable {
         sampler = SessionSampler(
             ratePercent: configuration.sessionRate, clientAddresses: configuration.clientAddresses)
         sessionActions.reserveCapacity(16)
+        admission = SessionAdmission(
+            maxSessions: configuration.maxSessions, memoryCapBytes: configuration.memoryLimitMB << 20)
+        buffers = BufferBudget(memoryLimitMB: configuration.memoryLimitMB)
+    }
+
+    /// Whether the caller should read the resident size now and hand it to `memoryReading`
+    /// (many sessions started since the last reading).
+    public var wantsMemoryReading: Bool { admission.wantsMemoryReading }
+
+    /// The daemon's reading of its resident size (the core reads no /proc): the memory cap's
+    /// session limit follows it (`MemoryBudget`).
+    public mutating func memoryReading(residentBytes: Int) -> MemoryBudget.Change {
+        admission.read(resident: residentBytes, liveSessions: sessions.count)
     }
 
     public var sessionCount: Int { sessions.count }
+
+    /// Connections remembered as refused (bounded by `refusedCapacity`).
+    var refusedCount: Int { refused.count }
 
     /// Whether some session holds a request until the target's answer arrives: the caller
     /// should then handle the next events at once rather than let them gather (`WakeupWindow`).
@@ -192,6 +219,10 @@ public struct TCPCopyEngine: Sendable {
             sessions[slot].clientSent(packet, payload: payload, now: now, actions: &sessionActions)
             refreshTimer(of: slot, now: now)
             perform(&actions, slot: slot, now: now)
+            // Only the client's data makes sessions hold more: the check lives here alone.
+            if buffers.sheds(slot, liveSessions: sessions.count), sessions.contains(slot) {
+                abort(slot, .overBudget, now: now, actions: &actions)
+            }
         }
     }
 
@@ -234,6 +265,7 @@ public struct TCPCopyEngine: Sendable {
         lingering.popExpired(now: now) { key in
             actions.append(.control(.unregister(key), target: key.targetAddress))
         }
+        if buffers.totalBytes > buffers.capacityBytes { shedOverBudget(now: now, actions: &actions) }
         dueSlots.removeAll(keepingCapacity: true)
         timers.popDue(now: now, into: &dueSlots)
         for slot in dueSlots where sessions.contains(slot) {
@@ -241,6 +273,18 @@ public struct TCPCopyEngine: Sendable {
             sessions[slot].tick(now: now, actions: &sessionActions)
             refreshTimer(of: slot, now: now)
             perform(&actions, slot: slot, now: now)
+        }
+    }
+
+    /// Sheds every session holding more than its share while all together hold more than the
+    /// budget. The check on each client segment sees only the session that grew; one that grew
+    /// while the budget had room (fewer sessions, a larger share) and whose client has since
+    /// finished gets no more segments, so the tick looks at them all. Only while over budget,
+    /// which the shedding ends.
+    private mutating func shedOverBudget(now: MonotonicTime, actions: inout [EngineAction]) {
+        for slot in sessions.liveSlots where sessions.contains(slot) {
+            guard buffers.sheds(slot, liveSessions: sessions.count) else { continue }
+            abort(slot, .overBudget, now: now, actions: &actions)
         }
     }
 
@@ -263,6 +307,22 @@ public struct TCPCopyEngine: Sendable {
         }
         // No response can reach us for them any more: lingering is pointless.
         unregisterLingering(actions: &actions) { $0.targetAddress == target }
+    }
+
+    /// `target`'s intercept link went down (or was never greeted): its sessions end at once and,
+    /// until `linkUp(of:)`, nothing but RSTs is sent there and no session starts towards it
+    /// (counted as `sessions_without_link`). Without intercept reading the queue nothing
+    /// guarantees the target's answers stay away from the real clients, so the target must
+    /// not be given anything to answer. RSTs still go: a target never answers one, and they
+    /// close its sockets instead of leaving them retransmitting.
+    public mutating func linkDown(of target: IPv4Address, now: MonotonicTime, actions: inout [EngineAction]) {
+        targetsWithoutLink.insert(target)
+        dropSessions(of: target, now: now, actions: &actions)
+    }
+
+    /// `target`'s intercept link is up and greeted again: sessions may start towards it.
+    public mutating func linkUp(of target: IPv4Address) {
+        targetsWithoutLink.remove(target)
     }
 
     private mutating func unregisterLingering(actions: inout [EngineAction], where matches: (RouteKey) -> Bool) {
@@ -296,11 +356,16 @@ public struct TCPCopyEngine: Sendable {
         actions: inout [EngineAction], make: (RouteKey, SessionTuning, inout [SessionAction]) -> EmulatedSession
     ) {
         let reclaimingCooling = fromClientSYN && configuration.clientAddresses.isEmpty
+        var routes = routes
+        if !targetsWithoutLink.isEmpty {
+            let unlinked = routes.filter { $0.accepts(destination) && targetsWithoutLink.contains($0.targetAddress) }
+            counters.sessionsWithoutLink += unlinked.count * configuration.copies
+            routes.removeAll { targetsWithoutLink.contains($0.targetAddress) }
+        }
         let routeCount = routes.reduce(0) { $0 + ($1.accepts(destination) ? 1 : 0) }
         let wanted = routeCount * configuration.copies
-        guard sessions.count + wanted <= configuration.maxSessions else {
-            counters.tableFull += 1
-            refused.insert(capture.word, now: now)
+        guard admit(fromClientSYN ? .clientSYN : .synthesized, wanted: wanted) else {
+            remember(refused: capture, now: now)
             return
         }
         var slots = SlotList()
@@ -340,7 +405,22 @@ public struct TCPCopyEngine: Sendable {
                 perform(&actions, slot: slot, now: now)
             }
         }
-        if slots.isEmpty { refused.insert(capture.word, now: now) } else { fanOut.updateValue(slots, forKey: capture) }
+        if slots.isEmpty { remember(refused: capture, now: now) } else { fanOut.updateValue(slots, forKey: capture) }
+    }
+
+    /// Asks `admission`, and counts a refusal.
+    private mutating func admit(_ origin: SessionAdmission.Origin, wanted: Int) -> Bool {
+        switch admission.decide(origin, wanted: wanted, liveSessions: sessions.count) {
+        case .admitted: return true
+        case .tableFull: counters.tableFull += 1
+        case .memoryFull: counters.memoryFull += 1
+        }
+        return false
+    }
+
+    private mutating func remember(refused capture: CaptureKey, now: MonotonicTime) {
+        guard refused.count < Self.refusedCapacity, !refused.contains(capture.word) else { return }
+        refused.insert(capture.word, now: now)
     }
 
     private mutating func abort(
@@ -383,16 +463,18 @@ public struct TCPCopyEngine: Sendable {
         if !sessionActions.isEmpty { sessionActions.removeAll(keepingCapacity: true) }
     }
 
-    /// Also keeps the slot's `holding` flag current: this runs after every event of a session.
+    /// Also keeps the slot's `holding` flag and its share of `buffers` current: this runs after every event of a session.
     private mutating func refreshTimer(of slot: Int, now: MonotonicTime) {
         guard sessions.contains(slot) else {
             timers.cancel(slot)
             holding.set(slot, false)
+            buffers.update(slot, holds: 0)
             return
         }
         let (deadline, holds) = sessions.read(slot) { ($0.nextDeadline(now: now), $0.holdsRequestData) }
         if let deadline { timers.schedule(slot, at: deadline) } else { timers.cancel(slot) }
         holding.set(slot, holds)
+        buffers.update(slot, holds: sessions.read(slot) { $0.bufferedBytesEstimate })
     }
 
     /// Turns the actions of the session in `slot` into engine actions, forgets it if it
@@ -406,6 +488,12 @@ public struct TCPCopyEngine: Sendable {
             case .register(let key):
                 actions.append(.control(.register(key), target: key.targetAddress))
             case .send(let segment):
+                if !targetsWithoutLink.isEmpty, targetsWithoutLink.contains(segment.destination),
+                    !segment.flags.contains(.rst)
+                {
+                    counters.sendsWithoutLink += 1
+                    break
+                }
                 actions.append(.send(segment))
             case .finished(let key, let outcome):
                 guard
@@ -437,6 +525,9 @@ public struct TCPCopyEngine: Sendable {
                             // After a timeout the client may still come back: its data then opens a
                             // new session. After a real end, late data is only late.
                             if outcome.endedTheConnection { recentlyClosed.insert(capture.word, now: now) }
+                            // A session that gave up (the target stopped answering, or it held
+                            // more than its share of memory) would only do so again.
+                            if outcome == .gaveUp || outcome == .overBudget { remember(refused: capture, now: now) }
                         }
                     }
                 }
@@ -467,6 +558,7 @@ public struct TCPCopyEngine: Sendable {
     ) {
         // The old port is still busy (its route lingers), so the new connection gets another:
         // nothing of the old connection can mix in.
+        guard admit(.reopened, wanted: 1) else { return }
         var key = oldKey
         switch ports.allocate(for: oldKey, clientPort: oldKey.clientPort, copyNumber: 0) {
         case .preferred(let port), .relocated(let port), .reclaimed(let port): key.clientPort = port

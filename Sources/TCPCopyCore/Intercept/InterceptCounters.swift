@@ -16,6 +16,9 @@ public struct InterceptCounters: Sendable, Equatable, MetricSet {
     public var registrations = 0
     public var duplicateRegistrations = 0
     public var routesExpired = 0
+    public var registrationsOverCap = 0
+    public var secretRefused = 0
+    public var handshakeTimeouts = 0
     public var connectionsAccepted = 0
     public var connectionsRejected = 0
     public var connectionsRefused = 0
@@ -43,6 +46,11 @@ public struct InterceptCounters: Sendable, Equatable, MetricSet {
             "duplicate_registrations", \.duplicateRegistrations,
             "Sessions a second tcpcopy registered while another owned them (the first keeps them)"),
         .counter("routes_expired", \.routesExpired, "Routes idle past --route-timeout"),
+        .counter(
+            "registrations_over_cap", \.registrationsOverCap,
+            "Registrations refused because a route cap was reached (answered with refused)"),
+        .counter("secret_refused", \.secretRefused, "Handshakes refused for a wrong or missing shared-secret proof"),
+        .counter("handshake_timeouts", \.handshakeTimeouts, "Connections dropped for not completing the handshake in time"),
         .counter("connections", \.connectionsAccepted, "Control connections accepted"),
         .counter(
             "connections_rejected", \.connectionsRejected,

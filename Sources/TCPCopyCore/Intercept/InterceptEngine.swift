@@ -12,6 +12,9 @@ public struct InterceptEngine<Connection: Hashable & Sendable>: Sendable {
         /// The connection registered a route `owner` already holds: refused (the first owner
         /// keeps it), and worth telling the operator.
         case duplicate(RouteKey, owner: Connection)
+        /// A route cap is reached: the registration is refused; send `.refused` and tell the
+        /// operator.
+        case overCap(RouteKey, RegistrationRefusal)
     }
 
     /// Headers to send to a connection.
@@ -36,15 +39,23 @@ public struct InterceptEngine<Connection: Hashable & Sendable>: Sendable {
     private let allowList: AllowList
     private var routes: RouteTable<Connection>
     private var greeted: Set<Connection> = []
+    /// `--secret-file`: without it, any allowed peer that says hello is welcomed.
+    private let secret: [UInt8]?
+    /// Nonces of connections that said hello and owe their proof.
+    private var challenges: [Connection: [UInt8]] = [:]
     private var heldAcks = HeldAcks<Connection>()
     public var counters = InterceptCounters()
 
-    public init(allowList: [IPv4Address], limits: RouteTable<Connection>.Limits) {
+    public init(allowList: [IPv4Address], limits: RouteTable<Connection>.Limits, secret: [UInt8]? = nil) {
         self.allowList = AllowList(allowList)
         routes = RouteTable(limits: limits)
+        self.secret = secret
     }
 
     public var routeCount: Int { routes.routeCount }
+
+    /// Whether the connection completed the handshake (it may register).
+    public func isGreeted(_ connection: Connection) -> Bool { greeted.contains(connection) }
 
     /// The verdict for a queued packet (its first bytes), and where its headers go if anywhere.
     /// Anything we cannot parse is dropped: failing closed is what keeps responses from leaking.
@@ -109,27 +120,22 @@ public struct InterceptEngine<Connection: Hashable & Sendable>: Sendable {
 
     /// A message from a tcpcopy connection. Held responses its registration releases are
     /// appended to `deliveries`.
+    /// `nonce`: fresh random bytes (`ControlHandshake.nonceLength`) for this connection's
+    /// challenge, used only with a secret; the caller draws them (the engine makes no syscall).
     public mutating func received(
         _ message: ControlMessage, from connection: Connection, now: MonotonicTime,
-        deliveries: inout [Delivery]
+        deliveries: inout [Delivery], nonce: () -> [UInt8] = { [] }
     ) -> Reply {
         guard greeted.contains(connection) else {
-            guard case .hello(let version) = message else {
-                counters.connectionsRejected += 1
-                return .sendAndClose(.goodbye(.protocolError))
-            }
-            guard version == ControlMessage.protocolVersion else {
-                counters.connectionsRejected += 1
-                return .sendAndClose(.goodbye(.unsupportedVersion))
-            }
-            greeted.insert(connection)
-            counters.connectionsAccepted += 1
-            return .send(.welcome(version: ControlMessage.protocolVersion))
+            return handshake(message, from: connection, nonce: nonce)
         }
         switch message {
         case .register(let key):
             counters.registrations += 1
             switch routes.register(key, owner: connection, now: now) {
+            case .overCap(let reason):
+                counters.registrationsOverCap += 1
+                return .overCap(key, reason)
             case .added(let held):
                 counters.heldDelivered += held.count
                 deliveries += held.map { Delivery(connection: connection, header: $0) }
@@ -147,15 +153,55 @@ public struct InterceptEngine<Connection: Hashable & Sendable>: Sendable {
             return .send(.heartbeat)
         case .goodbye:
             return .none
-        case .hello, .welcome, .response:
+        case .hello, .welcome, .response, .challenge, .proof, .refused:
             counters.connectionsRejected += 1
             return .sendAndClose(.goodbye(.protocolError))
         }
     }
 
+    /// hello, then (with a secret) the proof for the nonce sent in answer; anything else, or
+    /// a wrong proof, closes the connection before it may register.
+    private mutating func handshake(
+        _ message: ControlMessage, from connection: Connection, nonce: () -> [UInt8]
+    ) -> Reply {
+        if let expected = challenges[connection] {
+            guard case .proof(let proof) = message else {
+                counters.connectionsRejected += 1
+                return .sendAndClose(.goodbye(.protocolError))
+            }
+            challenges[connection] = nil
+            guard let secret,
+                HMACSHA256.equal(proof, ControlHandshake.proof(secret: secret, nonce: expected))
+            else {
+                counters.secretRefused += 1
+                return .sendAndClose(.goodbye(.badSecret))
+            }
+            return welcome(connection)
+        }
+        guard case .hello(let version) = message else {
+            counters.connectionsRejected += 1
+            return .sendAndClose(.goodbye(.protocolError))
+        }
+        guard version == ControlMessage.protocolVersion else {
+            counters.connectionsRejected += 1
+            return .sendAndClose(.goodbye(.unsupportedVersion))
+        }
+        guard secret != nil else { return welcome(connection) }
+        let fresh = nonce()
+        challenges[connection] = fresh
+        return .send(.challenge(fresh))
+    }
+
+    private mutating func welcome(_ connection: Connection) -> Reply {
+        greeted.insert(connection)
+        counters.connectionsAccepted += 1
+        return .send(.welcome(version: ControlMessage.protocolVersion))
+    }
+
     /// The connection is gone: its routes with it.
     public mutating func closed(_ connection: Connection) {
         greeted.remove(connection)
+        challenges[connection] = nil
         routes.removeAll(ownedBy: connection)
     }
 

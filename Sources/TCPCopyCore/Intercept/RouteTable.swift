@@ -9,11 +9,24 @@ public struct RouteTable<Owner: Hashable & Sendable>: Sendable {
         public var holdMilliseconds: Int64
         /// Most responses held at once, over all keys.
         public var maximumHeld: Int
+        /// Most routes one owner (a control connection) may hold: tcpcopy's default
+        /// `--max-sessions` (65,536) times two, for lingering routes.
+        public var maximumRoutesPerOwner: Int
+        /// Most routes in all: bounds intercept's memory and the expiry scan, whoever registers.
+        public var maximumRoutes: Int
 
-        public init(routeIdleMilliseconds: Int64, holdMilliseconds: Int64 = 2000, maximumHeld: Int = 4096) {
+        public static var defaultMaximumRoutesPerOwner: Int { 131_072 }
+        public static var defaultMaximumRoutes: Int { 524_288 }
+
+        public init(
+            routeIdleMilliseconds: Int64, holdMilliseconds: Int64 = 2000, maximumHeld: Int = 4096,
+            maximumRoutesPerOwner: Int = defaultMaximumRoutesPerOwner, maximumRoutes: Int = defaultMaximumRoutes
+        ) {
             self.routeIdleMilliseconds = routeIdleMilliseconds
             self.holdMilliseconds = holdMilliseconds
             self.maximumHeld = maximumHeld
+            self.maximumRoutesPerOwner = maximumRoutesPerOwner
+            self.maximumRoutes = maximumRoutes
         }
     }
 
@@ -25,6 +38,8 @@ public struct RouteTable<Owner: Hashable & Sendable>: Sendable {
         /// Another owner holds this key. The route is left with `existing`: routing one
         /// session's responses to two tcpcopy processes would corrupt both.
         case duplicate(existing: Owner)
+        /// A cap is reached (`Limits`): nothing registered.
+        case overCap(RegistrationRefusal)
     }
 
     private struct Route: Sendable {
@@ -43,6 +58,8 @@ public struct RouteTable<Owner: Hashable & Sendable>: Sendable {
     private var routes = FlatTable<RouteKey, Route?>(placeholder: nil)
     private var held: [RouteKey: [Held]] = [:]
     public private(set) var heldCount = 0
+    /// Routes per owner, for the per-owner cap.
+    private var owned: [Owner: Int] = [:]
 
     public init(limits: Limits) { self.limits = limits }
 
@@ -55,6 +72,10 @@ public struct RouteTable<Owner: Hashable & Sendable>: Sendable {
             routes.modifyValue(at: bucket) { $0!.lastUsed = now }
             return .refreshed
         }
+        guard routes.count < limits.maximumRoutes else { return .overCap(.totalCap) }
+        let ownedNow = owned[owner, default: 0]
+        guard ownedNow < limits.maximumRoutesPerOwner else { return .overCap(.connectionCap) }
+        owned[owner] = ownedNow + 1
         routes.insert(Route(owner: owner, lastUsed: now), forAbsentKey: key)
         // Most registrations find nothing held: skip the lookup then. A closure, not a key
         // path: in this generic type a key path is instantiated by the runtime on every call.
@@ -65,7 +86,18 @@ public struct RouteTable<Owner: Hashable & Sendable>: Sendable {
 
     /// Removes the route if `owner` holds it; another owner's route is left alone.
     public mutating func unregister(_ key: RouteKey, owner: Owner) {
-        if let bucket = routes.index(forKey: key), routes.value(at: bucket)!.owner == owner { routes.remove(at: bucket) }
+        if let bucket = routes.index(forKey: key), routes.value(at: bucket)!.owner == owner {
+            routes.remove(at: bucket)
+            release(owner, count: 1)
+        }
+    }
+
+    /// The routes `owner` holds.
+    public func routeCount(ownedBy owner: Owner) -> Int { owned[owner, default: 0] }
+
+    private mutating func release(_ owner: Owner, count: Int) {
+        let left = owned[owner, default: 0] - count
+        owned[owner] = left > 0 ? left : nil
     }
 
     /// The owner of `key`, marking the route as used.
@@ -98,13 +130,20 @@ public struct RouteTable<Owner: Hashable & Sendable>: Sendable {
     /// Forgets every route of `owner` (its connection closed). Returns how many there were.
     @discardableResult
     public mutating func removeAll(ownedBy owner: Owner) -> Int {
-        routes.removeAll { $1!.owner == owner }
+        owned[owner] = nil
+        return routes.removeAll { $1!.owner == owner }
     }
 
     /// Drops idle routes and responses held too long. Returns (routes, held responses) dropped.
     public mutating func expire(now: MonotonicTime) -> (routes: Int, held: Int) {
         let idle = limits.routeIdleMilliseconds
-        let idleRoutes = routes.removeAll { now - $1!.lastUsed >= idle }
+        var expiredOwners: [Owner: Int] = [:]
+        let idleRoutes = routes.removeAll { _, route in
+            guard now - route!.lastUsed >= idle else { return false }
+            expiredOwners[route!.owner, default: 0] += 1
+            return true
+        }
+        for (owner, count) in expiredOwners { release(owner, count: count) }
         var heldDropped = 0
         for key in Array(held.keys) {
             let kept = held[key]!.filter { now - $0.arrival < limits.holdMilliseconds }

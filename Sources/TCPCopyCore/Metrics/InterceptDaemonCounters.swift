@@ -10,6 +10,13 @@ public struct InterceptDaemonCounters: Sendable, Equatable, MetricSet {
     public var queueOverruns = 0
     public var netlinkErrors = 0
     public var netlinkMalformed = 0
+    /// 1 while the NFQUEUE rule is known to be missing.
+    public var ruleMissing = 0
+    public var rulePresent = 1
+    public var ruleMissingChecks = 0
+    public var ruleReinstalled = 0
+    public var acceptErrors: [String: Int] = [:]
+    public var verdictWriteErrors = 0
     public var kernelQueueDropped = 0
     public var kernelUserDropped = 0
 
@@ -32,6 +39,16 @@ public struct InterceptDaemonCounters: Sendable, Equatable, MetricSet {
         .counter(
             "netlink_malformed", \.netlinkMalformed,
             "Netlink messages that could not be used (malformed, cut short, or not from the kernel)"),
+        .gauge(
+            "rule_missing", \.ruleMissing,
+            "1 while the NFQUEUE rule is missing: the target's responses reach the real clients"),
+        .gauge("rule_present", \.rulePresent, "1 while the NFQUEUE rule is in place (or not checked)"),
+        .counter("rule_missing_checks", \.ruleMissingChecks, "Rule checks that found the NFQUEUE rule missing"),
+        .counter("rule_reinstalled", \.ruleReinstalled, "Times intercept put its own NFQUEUE rule back"),
+        .family(
+            "accept_error", \.acceptErrors, label: "ERRNO", total: "accept_errors",
+            "Control connections the kernel could not hand over (out of descriptors or memory), by errno: intercept goes on"),
+        .counter("verdict_write_errors", \.verdictWriteErrors, "Verdicts the kernel would not take for lack of buffers, after one retry (those packets stay dropped)"),
         .counter(
             "kernel_queue_dropped", \.kernelQueueDropped,
             "The kernel's count of packets dropped at intercept's full queue (/proc/net/netfilter/nfnetlink_queue)"),

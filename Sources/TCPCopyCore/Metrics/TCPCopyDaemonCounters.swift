@@ -20,8 +20,10 @@ public struct TCPCopyDaemonCounters: Sendable, Equatable, MetricSet {
     public var controlLinksDown = 0
     public var registrationsWithoutLink = 0
     public var registrationsReplayed = 0
-    public var memoryFull = 0
+    /// Registrations intercept refused, by reason: their sessions get no responses.
+    public var registrationsRefused: [RegistrationRefusal: Int] = [:]
     public var memorySessionLimit = 0
+    public var bufferedKB = 0
     public var rssKB = 0
     public var rssPeakKB = 0
 
@@ -60,10 +62,30 @@ public struct TCPCopyDaemonCounters: Sendable, Equatable, MetricSet {
         .counter(
             "registrations_replayed", \.registrationsReplayed,
             "Registrations sent again once a lost control link was back"),
-        .counter("memory_full", \.memoryFull, "New sessions refused because resident memory was over -m"),
+        .counter(
+            "registrations_refused", \.registrationsRefusedTotal,
+            "Registrations intercept refused: their sessions get no responses"),
+        .counter(
+            "registrations_refused_owned", \.registrationsRefusedOwned,
+            "Registrations intercept refused because another control connection owns the session"),
+        .counter(
+            "registrations_refused_cap", \.registrationsRefusedCap,
+            "Registrations intercept refused because of a route cap"),
+        .counter("memory_full", \.engine.memoryFull, "New sessions refused by the memory cap -m"),
         .gauge(
             "memory_session_limit", \.memorySessionLimit, "The live-session limit -m imposes now (0: none)"),
+        .gauge(
+            "buffered_kb", \.bufferedKB,
+            "Client bytes all sessions hold now (queued for the target, or sent and not acknowledged), in KiB"),
         .gauge("rss_kb", \.rssKB, "Resident memory now, in KiB"),
         .gauge("rss_peak_kb", \.rssPeakKB, "Resident memory at its peak, in KiB"),
     ]
+}
+
+extension TCPCopyDaemonCounters {
+    var registrationsRefusedTotal: Int { registrationsRefused.values.reduce(0, +) }
+    var registrationsRefusedOwned: Int { registrationsRefused[.ownedByAnother, default: 0] }
+    var registrationsRefusedCap: Int {
+        registrationsRefused[.connectionCap, default: 0] + registrationsRefused[.totalCap, default: 0]
+    }
 }

@@ -73,6 +73,12 @@ extension EmulatedSession {
     /// Bytes held for this session (queued, out of order, in flight).
     public var bufferedBytes: Int { captured.queuedBytes + sent.segments.reduce(0) { $0 + $1.payload.count } }
 
+    /// `bufferedBytes` without walking a list, cheap enough to read after every event.
+    /// Inlined: called out of line, the session (hundreds of bytes) is copied to pass it.
+    public var bufferedBytesEstimate: Int {
+        @inline(__always) get { captured.queuedBytesEstimate + sent.bytesInFlight }
+    }
+
     /// Data retransmissions this session made (for the daemon's counters).
     public var retransmissions: Int { sent.retransmissions }
 }

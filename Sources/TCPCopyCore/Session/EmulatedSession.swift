@@ -220,7 +220,8 @@ public struct EmulatedSession: Sendable {
             // The FIN waits until the target has acknowledged every byte before it.
             if segment.isFin && sent.acknowledged != segment.sequence { break }
             let inFlightBytes = sent.bytesInFlight
-            if inFlightBytes > 0 && inFlightBytes + segment.payload.count > target.window { break }
+            let sendWindow = min(target.window, tuning.maximumInFlightBytes)
+            if inFlightBytes > 0 && inFlightBytes + segment.payload.count > sendWindow { break }
             captured.removeFirst()
             gate.release(clientAck: segment.clientAck, now: now)
             transmit(segment, actions: &actions)

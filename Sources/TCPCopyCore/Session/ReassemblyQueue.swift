@@ -27,6 +27,12 @@ struct ReassemblyQueue: Sendable {
     /// segments).
     var queuedBytes: Int { readyBytes + outOfOrder.reduce(0) { $0 + $1.payload.count } }
 
+    /// `queuedBytes` without walking the list: the bytes beyond the gap are bounded by the span
+    /// from the gap to the end of the last of them (the list is kept sorted).
+    var queuedBytesEstimate: Int {
+        @inline(__always) get { readyBytes + (outOfOrder.last.map { max(0, $0.end - next) } ?? 0) }
+    }
+
     /// Puts a captured segment in stream order. `maximumOutOfOrder`: how many segments may wait
     /// beyond a gap; more are dropped (the client retransmits them, or the gap never fills).
     mutating func accept(_ incoming: PendingSegment, now: MonotonicTime, maximumOutOfOrder: Int) {

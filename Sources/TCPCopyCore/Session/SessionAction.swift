@@ -18,6 +18,9 @@ public enum SessionOutcome: String, CaseIterable, Sendable {
     /// The capture missed some of the client's bytes (a gap that never filled): the session
     /// could not go on; what came after the gap went on in a new session.
     case captureGap = "capture_gap"
+    /// Shed because all sessions together held more client bytes than `-m` allows
+    /// (`BufferBudget`) and this one held more than its share.
+    case overBudget = "over_budget"
 }
 
 extension SessionOutcome {
@@ -26,7 +29,7 @@ extension SessionOutcome {
     public var endedTheConnection: Bool {
         switch self {
         case .completed, .resetByTarget, .clientReset: true
-        case .timedOut, .keepAliveTimedOut, .gaveUp, .aborted, .captureGap: false
+        case .timedOut, .keepAliveTimedOut, .gaveUp, .aborted, .captureGap, .overBudget: false
         }
     }
 }

@@ -45,6 +45,10 @@ public struct SessionTuning: Sendable, Equatable {
     public var maximumOutOfOrderSegments = 256
     /// Unsent bytes queued per session; beyond it the session gives up rather than grow.
     public var maximumQueuedBytes = 16 << 20
+    /// Bytes sent and not acknowledged yet per session, however large the target's window: a
+    /// target that stops reading would otherwise hold a full window of ours per session
+    /// (megabytes with window scaling). Enough for a full-speed copy on a LAN.
+    public var maximumInFlightBytes = 1 << 20
 
     public init() {}
 

@@ -14,6 +14,8 @@ final class ControlConnection {
 
     let descriptor: FileDescriptor
     let peer: String
+    /// When the connection was made: the handshake's deadline counts from here.
+    let openedAt: MonotonicTime
     private var decoder = ControlDecoder()
     private(set) var output: BoundedOutputBuffer
     private var readBuffer = [UInt8](repeating: 0, count: 1 << 16)
@@ -31,6 +33,7 @@ final class ControlConnection {
     ) {
         self.descriptor = descriptor
         self.peer = peer
+        openedAt = now
         output = BoundedOutputBuffer(capacity: outputCapacity)
         liveness = LinkLiveness(
             now: now, heartbeatMilliseconds: heartbeatMilliseconds, deadAfterMilliseconds: deadAfterMilliseconds)
@@ -105,14 +108,16 @@ final class ControlConnection {
             }
             guard case .done(let count) = result else { break }
             if count == 0 { return .closed("peer closed the connection") }
-            liveness.received(now: monotonicNow())
             decoder.append(readBuffer[0..<count])
             bytesReceived += count
+            let framesBefore = decoder.framesDecoded
             do {
                 try decodeAll(&decoder)
             } catch {
                 return .corrupt(error)
             }
+            // Only whole frames count as signs of life.
+            if decoder.framesDecoded != framesBefore { liveness.received(now: monotonicNow()) }
             if count < readBuffer.count { break }
         }
         return .open

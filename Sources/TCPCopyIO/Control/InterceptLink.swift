@@ -25,12 +25,15 @@ final class InterceptLink {
     let target: String
     private(set) var stage: Stage = .connecting
     let deadline: MonotonicTime
+    /// `--secret-file`: proven when intercept sends a challenge.
+    private let secret: [UInt8]?
 
     /// Starts connecting to `address:port`; the set-up must be complete by `timeoutMilliseconds`.
     init(
         to address: IPv4Address, port: UInt16, timeoutMilliseconds: Int64, outputCapacity: Int,
-        now: MonotonicTime
+        now: MonotonicTime, secret: [UInt8]? = nil
     ) throws(SystemCallError) {
+        self.secret = secret
         let fd = FileDescriptor(
             try systemCall("socket(control)") {
                 socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -77,7 +80,19 @@ final class InterceptLink {
         case .corrupt:
             return .failed(SystemCallError("handshake (not an intercept of this protocol)", errno: EPROTO))
         }
-        guard let first = messages.first else {
+        var answer = messages.first
+        if case .challenge(let nonce) = answer {
+            guard let secret else {
+                return .failed(
+                    SystemCallError(
+                        "handshake (intercept requires the shared secret: give tcpcopy the same --secret-file)",
+                        errno: EPERM))
+            }
+            connection.send(.proof(ControlHandshake.proof(secret: secret, nonce: nonce)))
+            do { try connection.flush() } catch { return .failed(error) }
+            answer = messages.count > 1 ? messages[1] : nil
+        }
+        guard let first = answer else {
             return now >= deadline
                 ? .failed(SystemCallError("handshake (no answer from intercept)", errno: ETIMEDOUT)) : .waiting
         }
@@ -85,6 +100,18 @@ final class InterceptLink {
         case .welcome:
             stage = .established
             return .established
+        case .goodbye(.badSecret):
+            return .failed(
+                SystemCallError(
+                    "handshake (intercept refused the shared secret: --secret-file differs from intercept's)",
+                    errno: EPERM))
+        case .goodbye(.handshakeTimeout):
+            return .failed(
+                SystemCallError(
+                    "handshake (intercept timed it out: it is overloaded, or the link is slow)", errno: ETIMEDOUT))
+        case .goodbye(.tooManyConnections):
+            return .failed(
+                SystemCallError("handshake (intercept has too many control connections; retrying)", errno: EBUSY))
         case .goodbye(.unsupportedVersion):
             return .failed(SystemCallError("handshake (intercept speaks another protocol version)", errno: EPROTO))
         case .goodbye(.notAllowed):
@@ -100,14 +127,17 @@ final class InterceptLink {
     /// for at most `attempts` tries `intervalMilliseconds` apart. For start-up only.
     static func connect(
         to address: IPv4Address, port: UInt16, attempts: Int, intervalMilliseconds: Int32,
-        outputCapacity: Int, logger: Logger
+        outputCapacity: Int, logger: Logger, secret: [UInt8]? = nil
     ) throws(SystemCallError) -> ControlConnection {
         var lastError = SystemCallError("connect", errno: ECONNREFUSED)
+        // A full intercept closes at once, so a later attempt may see only a reset: the busy
+        // answer, once seen, is what the caller learns (it retries with backoff, not exits).
+        var busy: SystemCallError?
         for attempt in 1...max(1, attempts) {
             do throws(SystemCallError) {
                 let link = try InterceptLink(
                     to: address, port: port, timeoutMilliseconds: 2000, outputCapacity: outputCapacity,
-                    now: monotonicNow())
+                    now: monotonicNow(), secret: secret)
                 while true {
                     switch link.advance(now: monotonicNow()) {
                     case .established: return link.connection
@@ -121,14 +151,16 @@ final class InterceptLink {
                 }
             } catch {
                 lastError = error
+                if error.errno == EBUSY { busy = error }
                 logger.debug(
                     "intercept not reachable yet",
                     metadata: ["target": "\(address):\(port)", "attempt": "\(attempt)", "error": "\(error)"])
                 // A refusal will not change by retrying.
-                if error.errno == EACCES { break }
+                if error.errno == EACCES || error.errno == EPERM { break }
                 if attempt < attempts { poll(nil, 0, intervalMilliseconds) }
             }
         }
+        if let busy, lastError.errno != EACCES && lastError.errno != EPERM { throw busy }
         throw lastError
     }
 }

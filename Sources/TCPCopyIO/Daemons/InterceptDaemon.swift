@@ -17,8 +17,11 @@ public final class InterceptDaemon {
     /// Output buffered for one tcpcopy at most; a peer that lets it fill is not reading, and is
     /// dropped rather than allowed to hold memory or the others back.
     static let outputCapacity = 8 << 20
-    /// Control connections open at once at most; more are refused.
+    /// Control connections open at once at most; more are refused (goodbye(too many
+    /// connections), on which tcpcopy retries with backoff).
     static let maximumConnections = 64
+    /// A connection must complete its handshake this soon after connecting.
+    static let handshakeMilliseconds: Int64 = 2000
 
     public let configuration: InterceptConfiguration
     private let logger: Logger
@@ -43,7 +46,10 @@ public final class InterceptDaemon {
         self.logger = logger
         engine = InterceptEngine(
             allowList: configuration.allowList,
-            limits: .init(routeIdleMilliseconds: Int64(configuration.routeTimeout) * 1000))
+            limits: .init(
+                routeIdleMilliseconds: Int64(configuration.routeTimeout) * 1000,
+                maximumRoutesPerOwner: configuration.maxRoutesPerConnection, maximumRoutes: configuration.maxRoutes),
+            secret: configuration.secret)
     }
 
     public func run() throws {
@@ -83,9 +89,17 @@ public final class InterceptDaemon {
         peerPolicy =
             configuration.tcpcopyAllow.map { ControlPeerPolicy(networks: $0, source: .listed) }
             ?? .localNetworks(interfaceNetworks())
-        // Owned here: released (the rule removed) when run() returns, normally or by a throw.
+        // The rule outlives intercept: removed only on a clean stop with --remove-rule-on-exit.
         let installedRule = try installRuleIfAsked()
         if !configuration.installRule { checkRule() }
+        let ownRule =
+            configuration.installRule
+            ? configuration.servicePort.map {
+                IptablesRules.NFQueueRule(
+                    servicePort: $0, queue: configuration.queue, bypass: configuration.queueBypass)
+            } : nil
+        ruleWatch = QueueRuleWatch(queue: configuration.queue, installed: ownRule)
+        _ = ruleWatch?.check()
         logger.info(
             "intercepting",
             metadata: [
@@ -97,6 +111,7 @@ public final class InterceptDaemon {
         onReady?()
 
         var lastTick = monotonicNow()
+        var lastRuleCheck = lastTick
         var counterSchedule = CounterSchedule(intervalSeconds: configuration.statsInterval, now: lastTick)
         var running = true
         var messages: [ControlMessage] = []
@@ -107,7 +122,8 @@ public final class InterceptDaemon {
         var queueLoss = LossNotice(baseline: KernelQueueStatistics.losses(of: configuration.queue) ?? 0)
         var queuedAtLastCheck = 0
         while running {
-            var events = try loop.wait(timeoutMilliseconds: 1000, urgent: behind)
+            // 500 ms: the rule check's beat (below) even when nothing happens.
+            var events = try loop.wait(timeoutMilliseconds: 500, urgent: behind)
             behind = false
             // The queue goes last: a registration that arrived with its session's first response
             // then routes that response directly, instead of it being held and released.
@@ -121,8 +137,9 @@ public final class InterceptDaemon {
                     running = signals.handlePending { logStats() } && running
                 case Token.queue:
                     behind = try drain(queue, engine: &engine, now: now)
+                    noteVerdictWriteErrors(queue)
                 case Token.listener:
-                    try acceptConnections(listener, loop: loop, now: now)
+                    acceptConnections(listener, loop: loop, now: now)
                 case Token.metrics:
                     metrics?.serve(values: metricValues)
                 default:
@@ -130,21 +147,37 @@ public final class InterceptDaemon {
                     if event.writable { touched.insert(event.token) }
                     guard event.readable || event.failed else { continue }
                     messages.removeAll(keepingCapacity: true)
-                    let outcome = connection.read(into: &messages)
+                    // One buffer (64 KiB, some 3,000 registrations) per connection and turn: the
+                    // queue's verdicts come after the connections' events, and a peer flooding
+                    // registrations must not hold them back (the level-triggered loop returns).
+                    let outcome = connection.read(into: &messages, maximumReads: 1)
                     var closeAfterReply = false
                     for message in messages where !closeAfterReply {
-                        switch engine.received(message, from: event.token, now: now, deliveries: &deliveries) {
+                        if case .register(let key) = message { checkCoverage(of: key, peer: connection.peer) }
+                        switch engine.received(
+                            message, from: event.token, now: now, deliveries: &deliveries, nonce: randomNonce)
+                        {
                         case .none: break
                         case .duplicate(let key, let owner):
+                            if !connection.send(.refused(key, .ownedByAnother)) { overflowed.insert(event.token) }
                             noteDuplicate(key, peer: connection.peer, owner: connections[owner]?.peer, now: now)
+                        case .overCap(let key, let reason):
+                            if !connection.send(.refused(key, reason)) { overflowed.insert(event.token) }
+                            noteOverCap(reason, peer: connection.peer, now: now)
                         case .send(let reply):
                             if !connection.send(reply) { overflowed.insert(event.token) }
                         case .sendAndClose(let reply):
                             connection.send(reply)
                             closeAfterReply = true
-                            logger.warning(
-                                "closing control connection: protocol misuse",
-                                metadata: ["peer": "\(connection.peer)", "message": "\(message)"])
+                            if reply == .goodbye(.badSecret) {
+                                logger.warning(
+                                    "refused a control connection: wrong shared secret (--secret-file)",
+                                    metadata: ["peer": "\(connection.peer)"])
+                            } else {
+                                logger.warning(
+                                    "closing control connection: protocol misuse",
+                                    metadata: ["peer": "\(connection.peer)", "message": "\(message)"])
+                            }
                         }
                     }
                     deliver(deliveries)
@@ -182,6 +215,12 @@ public final class InterceptDaemon {
                 lastTick = now
                 engine.tick(now: now)
                 dropSilent(loop: loop, now: now)
+                metrics?.reap()
+                if listenerPaused {
+                    // Paused after a transient accept error (a full descriptor table keeps the
+                    // listener readable, which would spin the loop): try again once a second.
+                    listenerPaused = (try? loop.add(listener.descriptor.rawValue, token: Token.listener)) == nil
+                }
                 if engine.counters.queued != queuedAtLastCheck,
                     let total = KernelQueueStatistics.losses(of: configuration.queue),
                     let lost = queueLoss.check(total: total, now: now)
@@ -192,6 +231,12 @@ public final class InterceptDaemon {
                 }
                 queuedAtLastCheck = engine.counters.queued
             }
+            // A flushed rule is back (or reported) within a second.
+            if now - lastRuleCheck >= 500 {
+                lastRuleCheck = now
+                watchRule()
+                dropUngreeted(loop: loop, now: now)
+            }
             if counterSchedule.isDue(now: now) {
                 logStats()
             }
@@ -201,28 +246,47 @@ public final class InterceptDaemon {
             try? connection.flush()
             close(token, loop: loop, why: "shutting down")
         }
-        if let installedRule { removeRule(installedRule) }
+        // Only a clean stop (SIGTERM, SIGINT) gets here; an error exit throws past it.
+        if let installedRule, configuration.removeRuleOnExit { removeRule(installedRule) }
         logStats()
     }
 
-    private func acceptConnections(_ listener: ControlListener, loop: EventLoop, now: MonotonicTime) throws {
-        while let (fd, address, port) = try listener.accept() {
+    /// Accepts what is pending. A transient error (out of descriptors or memory) is counted,
+    /// logged, and pauses the listener until the next tick; intercept keeps running.
+    private func acceptConnections(_ listener: ControlListener, loop: EventLoop, now: MonotonicTime) {
+        while true {
+            let accepted: (FileDescriptor, IPv4Address, UInt16)?
+            do {
+                accepted = try listener.accept()
+            } catch {
+                let name = error.errnoName
+                acceptErrors[name, default: 0] += 1
+                logger.error(
+                    "accept() on the control port failed: \(error); counted as accept_error_\(name), retrying in 1 s (intercept goes on)"
+                )
+                loop.remove(listener.descriptor.rawValue)
+                listenerPaused = true
+                return
+            }
+            guard let (fd, address, port) = accepted else { return }
             let peer = "\(address):\(port)"
-            let refusal: String?
+            let refusal: (String, GoodbyeReason)?
             if !peerPolicy.allows(address) {
-                refusal =
+                refusal = (
                     peerPolicy.source == .listed
-                    ? "not in --tcpcopy-allow (\(peerPolicy.description))"
-                    : "not on this host's networks (\(peerPolicy.description)); list it with --tcpcopy-allow"
+                        ? "not in --tcpcopy-allow (\(peerPolicy.description))"
+                        : "not on this host's networks (\(peerPolicy.description)); list it with --tcpcopy-allow",
+                    .notAllowed
+                )
             } else if connections.count >= Self.maximumConnections {
-                refusal = "\(Self.maximumConnections) control connections are open already"
+                refusal = ("\(Self.maximumConnections) control connections are open already", .tooManyConnections)
             } else {
                 refusal = nil
             }
-            if let refusal {
+            if let (refusal, reason) = refusal {
                 // A fresh socket has room for one small frame; the goodbye tells tcpcopy why.
                 let connection = ControlConnection(descriptor: fd, peer: peer, outputCapacity: 64, now: now)
-                connection.send(.goodbye(.notAllowed))
+                connection.send(.goodbye(reason))
                 try? connection.flush()
                 engine.counters.connectionsRefused += 1
                 logger.warning("refused a control connection", metadata: ["peer": "\(peer)", "reason": "\(refusal)"])
@@ -234,14 +298,95 @@ public final class InterceptDaemon {
             let connection = ControlConnection(
                 descriptor: fd, peer: peer, outputCapacity: Self.outputCapacity, now: now,
                 heartbeatMilliseconds: deadAfter / 2, deadAfterMilliseconds: deadAfter)
+            do {
+                try loop.add(fd.rawValue, token: token)
+            } catch {
+                acceptErrors[error.errnoName, default: 0] += 1
+                logger.error("cannot watch the control connection of \(peer): \(error); closed (intercept goes on)")
+                continue
+            }
             connections[token] = connection
-            try loop.add(fd.rawValue, token: token)
             logger.info("tcpcopy connected", metadata: ["peer": "\(peer)"])
         }
     }
 
+    /// Transient accept (and epoll_ctl) failures, by errno name.
+    private var acceptErrors: [String: Int] = [:]
+    private var listenerPaused = false
+    private var ruleWatch: QueueRuleWatch?
+    private var lastUnreadableNotice: MonotonicTime?
+    /// Target ports registered that the rule does not cover, warned about once each.
+    private var uncoveredPortsWarned: Set<UInt16> = []
+    private var verdictWriteErrorsLogged = 0
+
+    /// Logs each verdict write given up since the last call.
+    private func noteVerdictWriteErrors(_ queue: NetfilterQueue) {
+        let total = queue.verdictWriteErrors.values.reduce(0, +)
+        guard total > verdictWriteErrorsLogged else { return }
+        logger.error(
+            "the kernel refused \(total - verdictWriteErrorsLogged) verdict write(s) (\(queue.verdictWriteErrors.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " "))); their packets stay dropped, intercept goes on"
+        )
+        verdictWriteErrorsLogged = total
+    }
+
+    /// The rule check of every tick (`QueueRuleWatch`).
+    private func watchRule() {
+        guard let ruleWatch else { return }
+        switch ruleWatch.check() {
+        case .present:
+            break
+        case .reinstalled:
+            logger.error(
+                "the NFQUEUE rule '\(ruleWatch.installed.map(\.description) ?? "")' had disappeared (a firewall reload?) and is put back (rule_reinstalled=\(ruleWatch.reinstalls)); while it was gone the target answered the real clients"
+            )
+        case .unreadable(let why):
+            // At most every 10 s: on a host without the legacy tables this could repeat forever.
+            let now = monotonicNow()
+            if let last = lastUnreadableNotice, now - last < 10_000 { break }
+            lastUnreadableNotice = now
+            logger.warning("cannot check the NFQUEUE rule for queue \(configuration.queue): \(why)")
+        case .missing(let what):
+            logger.error(
+                "no NFQUEUE rule for queue \(configuration.queue) (\(what)): the target's responses REACH THE REAL CLIENTS. Put the rule back (iptables -I OUTPUT -p tcp --sport PORT -j NFQUEUE --queue-num \(configuration.queue)), or run intercept --install-rule --service-port PORT"
+            )
+        }
+    }
+
+    /// Warns once per port when tcpcopy registers sessions whose responses the rule does not queue.
+    private func checkCoverage(of key: RouteKey, peer: String) {
+        guard let ruleWatch, ruleWatch.isPresent, !ruleWatch.covers(port: key.targetPort),
+            uncoveredPortsWarned.insert(key.targetPort).inserted
+        else { return }
+        logger.warning(
+            "tcpcopy at \(peer) registers sessions for target port \(key.targetPort), which the NFQUEUE rule for queue \(configuration.queue) does not queue: their responses reach the real clients and intercept never sees them. Add a rule for --sport \(key.targetPort)"
+        )
+    }
+
     private var lastDuplicateNotice: MonotonicTime?
     private var duplicatesSinceNotice = 0
+    private var lastOverCapNotice: MonotonicTime?
+    private var overCapSinceNotice = 0
+
+    /// A registration over a route cap was refused (and answered): said at most every 10 s.
+    private func noteOverCap(_ reason: RegistrationRefusal, peer: String, now: MonotonicTime) {
+        overCapSinceNotice += 1
+        if let last = lastOverCapNotice, now - last < 10_000 { return }
+        lastOverCapNotice = now
+        let cap =
+            reason == .connectionCap
+            ? "\(configuration.maxRoutesPerConnection) routes per connection (--max-routes-per-connection)"
+            : "\(configuration.maxRoutes) routes in all (--max-routes)"
+        logger.warning(
+            "registration refused: \(peer) is over the cap of \(cap) (\(overCapSinceNotice) refused since the last notice; registrations_over_cap)"
+        )
+        overCapSinceNotice = 0
+    }
+
+    /// Fresh random bytes for a handshake challenge (the system generator: getrandom(2)).
+    private func randomNonce() -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<ControlHandshake.nonceLength).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+    }
 
     /// Two tcpcopy processes registered the same session: the first keeps its route (no
     /// misrouting), and the operator learns why, at most every 10 s.
@@ -337,6 +482,17 @@ public final class InterceptDaemon {
     /// Drops connections silent for longer than `--heartbeat-timeout` (tcpcopy sends a
     /// heartbeat every 2 s): a peer that connected and never spoke, froze, or whose packets a
     /// firewall now drops.
+    /// A slot is held past the handshake only by a peer that completed it: hello (and the
+    /// secret's proof) within 2 s of connecting.
+    private func dropUngreeted(loop: EventLoop, now: MonotonicTime) {
+        for (token, connection) in connections
+        where !engine.isGreeted(token) && now - connection.openedAt >= Self.handshakeMilliseconds {
+            engine.counters.handshakeTimeouts += 1
+            connection.send(.goodbye(.handshakeTimeout))
+            close(token, loop: loop, why: "no complete handshake within \(Self.handshakeMilliseconds) ms", warn: true)
+        }
+    }
+
     private func dropSilent(loop: EventLoop, now: MonotonicTime) {
         for (token, connection) in connections where connection.liveness.isDead(now: now) {
             engine.counters.connectionsTimedOut += 1
@@ -384,7 +540,7 @@ public final class InterceptDaemon {
             throw error
         }
         logger.info(
-            "installed '\(rule)' (legacy iptables filter table, libiptc); it is removed when intercept exits",
+            "installed '\(rule)' (legacy iptables filter table, libiptc); \(configuration.removeRuleOnExit ? "removed when intercept stops on SIGTERM or SIGINT (--remove-rule-on-exit)" : "it stays after intercept exits (the port stays dark); --remove-rule-on-exit removes it on SIGTERM/SIGINT")",
             metadata: ["bypass": "\(configuration.queueBypass)"])
         if configuration.queueBypass {
             logger.warning(
@@ -449,6 +605,12 @@ public final class InterceptDaemon {
         counters.queueOverruns = queue?.overruns ?? 0
         counters.netlinkErrors = queue?.netlinkErrors ?? 0
         counters.netlinkMalformed = queue?.malformedMessages ?? 0
+        counters.ruleMissing = ruleWatch?.isPresent == false ? 1 : 0
+        counters.rulePresent = ruleWatch?.isPresent == false ? 0 : 1
+        counters.ruleMissingChecks = ruleWatch?.missingChecks ?? 0
+        counters.ruleReinstalled = ruleWatch?.reinstalls ?? 0
+        counters.acceptErrors = acceptErrors
+        counters.verdictWriteErrors = queue?.verdictWriteErrors.values.reduce(0, +) ?? 0
         KernelQueueStatistics.add(queue: configuration.queue, to: &counters)
         return counters.metricValues
     }

@@ -40,12 +40,10 @@ public final class TCPCopyDaemon {
     private var counters = TCPCopyDaemonCounters()
     /// Control traffic of links already lost, so that totals survive reconnections.
     private var closedControlBytes = (received: 0, sent: 0)
-    private var memoryBudget: MemoryBudget
     private let memoryGauge = ResidentMemoryGauge()
     private var residentBytes = 0
     private var peakResidentBytes = 0
     private var lastTrim = MonotonicTime.zero
-    private var synsSinceMemoryCheck = 0
     private var capture: RawCaptureSocket?
     /// Where copies leave: the raw IP socket, or the link layer with `-o`.
     private var sink: PacketSink?
@@ -61,7 +59,6 @@ public final class TCPCopyDaemon {
         self.logger = logger
         let tuning = SessionTuning(configuration: configuration)
         engine = TCPCopyEngine(configuration: configuration, tuning: tuning)
-        memoryBudget = MemoryBudget(capBytes: configuration.memoryLimitMB << 20)
         actions.reserveCapacity(64)
     }
 
@@ -85,7 +82,19 @@ public final class TCPCopyDaemon {
             do {
                 link = try InterceptLink.connect(
                     to: target, port: configuration.interceptPort, attempts: 10, intervalMilliseconds: 500,
-                    outputCapacity: 4 << 20, logger: logger)
+                    outputCapacity: 4 << 20, logger: logger, secret: configuration.secret)
+            } catch where error.errno == EBUSY {
+                // intercept is full of (perhaps hostile) connections: not a configuration error.
+                // Start with the link down (nothing is sent there) and keep trying with backoff.
+                logger.error(
+                    "intercept at \(target):\(configuration.interceptPort) has too many control connections; nothing is copied to it until a slot frees (retrying with backoff)"
+                )
+                engine.linkDown(of: target, now: monotonicNow(), actions: &actions)
+                actions.removeAll()
+                backoffs[target] = ReconnectBackoff(
+                    lostAt: monotonicNow(), initialMilliseconds: LinkTiming.firstRetryMilliseconds,
+                    maximumMilliseconds: LinkTiming.maximumRetryMilliseconds)
+                continue
             } catch {
                 logger.critical(
                     "cannot reach intercept at \(target):\(configuration.interceptPort): \(error). Start intercept on the target first, and check that this host may connect to it (intercept --tcpcopy-allow)."
@@ -141,16 +150,9 @@ public final class TCPCopyDaemon {
                     running = signals.handlePending { logger.info("tcpcopy stats: \(statsLine())") } && running
                 case Token.capture:
                     behind = try capture.receive(limit: 1024) { bytes in
-                        if Self.looksLikeSYN(bytes) {
-                            // A flood of new sessions must not outrun the memory check.
-                            synsSinceMemoryCheck += 1
-                            if synsSinceMemoryCheck >= 128 { checkMemory(now: now, atStart: false) }
-                            if !memoryBudget.admits(liveSessions: engine.sessionCount) && isNewSession(bytes) {
-                                counters.memoryFull += 1
-                                return
-                            }
-                        }
                         engine.captured(bytes, now: now, actions: &actions)
+                        // A flood of new sessions must not outrun the memory check.
+                        if engine.wantsMemoryReading { checkMemory(now: now, atStart: false) }
                     }
                     perform(sender: sender)
                 case Token.metrics:
@@ -164,6 +166,7 @@ public final class TCPCopyDaemon {
                     guard let link = links[target] else { continue }
                     if event.writable { flush(link, target: target, loop: loop, token: event.token, sender: sender) }
                     guard event.readable || event.failed else { continue }
+                    var saidGoodbye: GoodbyeReason?
                     let outcome = link.read { event in
                         counters.funnel.controlMessagesReceived += 1
                         switch event {
@@ -173,12 +176,18 @@ public final class TCPCopyDaemon {
                             metrics?.responded(packet)
                         case .message(.goodbye(let reason)):
                             logger.warning("intercept at \(target) says goodbye: \(reason)")
+                            saidGoodbye = reason
+                        case .message(.refused(let key, let reason)):
+                            noteRefusedRegistration(key, reason: reason, now: now)
                         case .message:
                             break
                         }
                     }
                     perform(sender: sender)
                     switch outcome {
+                    case .open where saidGoodbye != nil:
+                        // Its intercept is going away: stop sending now, not when the socket closes.
+                        linkLost(target, why: "intercept said goodbye (\(saidGoodbye!))", loop: loop, sender: sender)
                     case .open: break
                     case .closed(let why):
                         linkLost(target, why: why, loop: loop, sender: sender)
@@ -199,6 +208,7 @@ public final class TCPCopyDaemon {
             if now - lastMemoryCheck >= 100 {
                 lastMemoryCheck = now
                 checkMemory(now: now, atStart: false)
+                metrics?.reap()
                 // The capture's drop count, on the same 100 ms beat (reading it costs nothing:
                 // each read of the socket brings it).
                 let dropped = Int(capture.kernelDropped)
@@ -310,7 +320,8 @@ public final class TCPCopyDaemon {
             "lost the control connection to intercept at \(target): \(why); its sessions are dropped (counted as aborted), reconnecting",
             metadata: ["sessions_live": "\(live)"])
         let now = monotonicNow()
-        engine.dropSessions(of: target, now: now, actions: &actions)
+        // Nothing more goes to the target until the link is greeted again.
+        engine.linkDown(of: target, now: now, actions: &actions)
         perform(sender: sender)
         backoffs[target] = ReconnectBackoff(
             lostAt: now, initialMilliseconds: LinkTiming.firstRetryMilliseconds,
@@ -341,7 +352,7 @@ public final class TCPCopyDaemon {
             do {
                 let link = try InterceptLink(
                     to: target, port: configuration.interceptPort, timeoutMilliseconds: LinkTiming.setUpMilliseconds,
-                    outputCapacity: 4 << 20, now: now)
+                    outputCapacity: 4 << 20, now: now, secret: configuration.secret)
                 try loop.add(link.descriptor, token: token, writable: true)
                 pendingLinks[target] = link
             } catch {
@@ -363,6 +374,7 @@ public final class TCPCopyDaemon {
             pendingLinks[target] = nil
             try? loop.modify(link.descriptor, token: token, writable: false)
             links[target] = link.connection
+            engine.linkUp(of: target)
             let attempts = (backoffs.removeValue(forKey: target)?.failures ?? 0) + 1
             let replayed = engine.registeredRoutes(of: target)
             for key in replayed { link.connection.send(.register(key)) }
@@ -371,6 +383,25 @@ public final class TCPCopyDaemon {
                 "reconnected to intercept at \(target):\(configuration.interceptPort) after \(attempts) attempt(s); copying resumes (\(replayed.count) sessions started meanwhile registered again)"
             )
         }
+    }
+
+    private var lastRefusalNotice: MonotonicTime?
+
+    private func noteRefusedRegistration(_ key: RouteKey, reason: RegistrationRefusal, now: MonotonicTime) {
+        counters.registrationsRefused[reason, default: 0] += 1
+        if let last = lastRefusalNotice, now - last < 10_000 { return }
+        lastRefusalNotice = now
+        let why =
+            switch reason {
+            case .ownedByAnother:
+                "another control connection owns it (another tcpcopy copying the same clients without its own -f, or a peer squatting on the port: consider --secret-file)"
+            case .connectionCap: "this connection is at intercept's --max-routes-per-connection"
+            case .totalCap: "intercept is at its --max-routes"
+            case .unknown: "an unknown reason"
+            }
+        logger.warning(
+            "intercept refused the registration of \(key): \(why); that session's responses will not come back (registrations_refused)"
+        )
     }
 
     private func retryLater(_ target: IPv4Address, after error: SystemCallError, now: MonotonicTime) {
@@ -382,20 +413,20 @@ public final class TCPCopyDaemon {
         )
     }
 
-    /// Reads the resident set size and updates the session limit the memory cap implies
-    /// (`MemoryBudget`). While over the cap, freed memory is handed back to the kernel
-    /// (malloc_trim) once a second, so that the cap can be lifted when it is really free.
+    /// Reads the resident set size and hands it to the engine, whose admission turns it into
+    /// the session limit the memory cap implies (`SessionAdmission`, `MemoryBudget`). While
+    /// memory is pressed, freed memory is handed back to the kernel (malloc_trim) once a second,
+    /// so that the limits can be lifted when it is really free.
     private func checkMemory(now: MonotonicTime, atStart: Bool) {
-        synsSinceMemoryCheck = 0
         guard var resident = memoryGauge.residentBytes() else { return }
-        if memoryBudget.sessionLimit != nil && now - lastTrim >= 1000 {
+        if engine.admission.memoryPressed && now - lastTrim >= 1000 {
             lastTrim = now
             _ = CTCPCopyShims_malloc_trim()
             resident = memoryGauge.residentBytes() ?? resident
         }
         residentBytes = resident
         peakResidentBytes = max(peakResidentBytes, resident)
-        switch memoryBudget.update(resident: resident, liveSessions: engine.sessionCount) {
+        switch engine.memoryReading(residentBytes: resident) {
         case .none:
             break
         case .capReached(let limit):
@@ -412,19 +443,6 @@ public final class TCPCopyDaemon {
         }
     }
 
-    /// The SYN bit set and ACK clear, judged from two bytes: cheap enough for every packet.
-    private static func looksLikeSYN(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard let first = bytes.first else { return false }
-        let flags = Int(first & 0x0F) * 4 + 13
-        return flags < bytes.count && bytes[flags] & 0x12 == 0x02
-    }
-
-    /// A client's SYN: what would start new sessions.
-    private func isNewSession(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard case .success(let packet) = TCPPacket.parse(bytes, requirePayload: false) else { return false }
-        return packet.flags.contains(.syn) && !packet.flags.contains(.ack)
-    }
-
     /// Every counter and level now: the stats line, and what the metrics endpoint serves.
     private func metricValues() -> [MetricValue] {
         var counters = counters
@@ -437,7 +455,8 @@ public final class TCPCopyDaemon {
         counters.controlBytesOut = closedControlBytes.sent + links.values.reduce(0) { $0 + $1.bytesSent }
         counters.controlBytesIn = closedControlBytes.received + links.values.reduce(0) { $0 + $1.bytesReceived }
         counters.controlLinksDown = backoffs.count
-        counters.memorySessionLimit = memoryBudget.sessionLimit ?? 0
+        counters.memorySessionLimit = engine.admission.memory.sessionLimit ?? 0
+        counters.bufferedKB = engine.buffers.totalBytes >> 10
         counters.rssKB = residentBytes >> 10
         counters.rssPeakKB = peakResidentBytes >> 10
         return counters.metricValues

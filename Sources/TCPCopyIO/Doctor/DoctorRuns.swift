@@ -28,8 +28,13 @@ public struct TCPCopyDoctorRequest: Sendable {
     public var probe: Bool
     /// The probe's client address; nil: this host's own address towards each target.
     public var probeClient: IPv4Address?
+    /// `--secret-file`: proven in the handshake when intercept asks for it.
+    public var secret: [UInt8]?
 
-    public init(routes: [CopyRoute], controlPort: UInt16, probe: Bool, probeClient: IPv4Address?) {
+    public init(
+        routes: [CopyRoute], controlPort: UInt16, probe: Bool, probeClient: IPv4Address?, secret: [UInt8]? = nil
+    ) {
+        self.secret = secret
         self.routes = routes
         self.controlPort = controlPort
         self.probe = probe
@@ -63,7 +68,7 @@ public enum Doctor {
             kernelRoutes: HostInspection.routes(), localAddresses: local, sockets: HostInspection.sockets(),
             conntrack: HostInspection.conntrack(), control: [:], probes: [])
         for target in facts.targets {
-            let (outcome, link) = connect(to: target, port: request.controlPort, logger: logger)
+            let (outcome, link) = connect(to: target, port: request.controlPort, secret: request.secret, logger: logger)
             facts.control[target] = outcome
             guard request.probe else {
                 close(link)
@@ -94,12 +99,13 @@ public enum Doctor {
     }
 
     /// One connection attempt with the handshake (2 s at most).
-    private static func connect(to target: IPv4Address, port: UInt16, logger: Logger) -> (
+    private static func connect(to target: IPv4Address, port: UInt16, secret: [UInt8]?, logger: Logger) -> (
         ControlPortOutcome, ControlConnection?
     ) {
         do {
             let link = try InterceptLink.connect(
-                to: target, port: port, attempts: 1, intervalMilliseconds: 0, outputCapacity: 1 << 16, logger: logger)
+                to: target, port: port, attempts: 1, intervalMilliseconds: 0, outputCapacity: 1 << 16, logger: logger,
+                secret: secret)
             return (.welcomed, link)
         } catch {
             switch error.errno {

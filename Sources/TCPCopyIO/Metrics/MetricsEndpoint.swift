@@ -29,6 +29,8 @@ public final class MetricsEndpoint {
     private var durations = SessionSpans<RouteKey>()
     private static let listenerToken: UInt64 = UInt64.max
     private static let maximumScrapes = 16
+    /// How long a connection may take to send its whole request.
+    private static let requestMilliseconds: Int64 = 1000
 
     private final class Scrape {
         let descriptor: FileDescriptor
@@ -143,7 +145,7 @@ public final class MetricsEndpoint {
             let descriptor = FileDescriptor(fd)
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             guard (try? setNonBlocking(fd)) != nil else { continue }
-            guard scrapes.count < Self.maximumScrapes else { continue }  // closed as it goes
+            if scrapes.count >= Self.maximumScrapes, !evictOldestIdle() { continue }  // closed as it goes
             let mask = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
             guard CTCPCopyShims_epoll_ctl(epoll.rawValue, EPOLL_CTL_ADD, fd, mask, UInt64(fd)) == 0 else { continue }
             scrapes[fd] = Scrape(descriptor: descriptor, openedAt: monotonicNow())
@@ -194,10 +196,26 @@ public final class MetricsEndpoint {
         close(fd)
     }
 
-    /// A scraper that stalls for 10 s is dropped: its connection must not pile up.
-    private func dropStale() {
+    /// A scraper sends its request as soon as it connects: one that has not within 1 s, or
+    /// that stalls for 10 s reading the answer, is dropped, so idle connections cannot hold
+    /// every slot. The daemons call this on their tick too: idle connections make no event.
+    public func reap() {
         let now = monotonicNow()
-        for (fd, scrape) in scrapes where now - scrape.openedAt > 10_000 { close(fd) }
+        for (fd, scrape) in scrapes
+        where now - scrape.openedAt > (scrape.response.isEmpty ? Self.requestMilliseconds : 10_000) {
+            close(fd)
+        }
+    }
+
+    private func dropStale() { reap() }
+
+    /// All slots taken: the longest-waiting connection that has not sent a whole request yet
+    /// makes room for the new one (false when every slot is being answered).
+    private func evictOldestIdle() -> Bool {
+        let idle = scrapes.filter { $0.value.response.isEmpty }
+        guard let oldest = idle.min(by: { $0.value.openedAt < $1.value.openedAt }) else { return false }
+        close(oldest.key)
+        return true
     }
 
     private func close(_ fd: Int32) {

@@ -52,8 +52,9 @@ struct IptablesError: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-/// The NFQUEUE rule intercept installed, owned: removed exactly once, when intercept stops (or
-/// when the owner is released on an error path).
+/// The NFQUEUE rule intercept installed. Released without being removed: the rule outlives
+/// intercept (the port stays fail-closed) unless `remove()` is asked for (`--remove-rule-on-exit`
+/// on a clean stop); an error exit never removes it.
 final class InstalledRule {
     let rule: IptablesRules.NFQueueRule
     private var removed = false
@@ -66,6 +67,4 @@ final class InstalledRule {
         removed = true
         return IptablesRules.delete(rule)
     }
-
-    deinit { _ = remove() }
 }

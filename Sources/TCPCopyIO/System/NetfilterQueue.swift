@@ -37,6 +37,8 @@ final class NetfilterQueue {
     /// Netlink receive overruns (ENOBUFS): the kernel dropped queued packets it could not give
     /// us, which is fail-closed but a lost copy.
     private(set) var overruns = 0
+    /// Verdict writes given up after a transient error, by errno name (`write`).
+    private(set) var verdictWriteErrors: [String: Int] = [:]
     /// Error messages the kernel sent back (a verdict for an unknown packet id, for one).
     private(set) var netlinkErrors = 0
     /// Netlink messages we could not use: malformed, cut short (MSG_TRUNC), or not sent by the
@@ -176,11 +178,24 @@ final class NetfilterQueue {
         }
     }
 
+    /// A verdict write the kernel refused for lack of memory (ENOBUFS, ENOMEM) is tried once
+    /// more, then counted (`verdictWriteErrors`) and given up: its packets stay queued until the
+    /// next drop-through verdict covers them or the queue closes, dropped either way (fail
+    /// closed), and intercept goes on. Any other error is thrown.
     private func write(_ count: Int) throws(SystemCallError) {
         guard count > 0 else { return }
+        var retried = false
         while mnl_socket_sendto(socket, verdicts, count) < 0 {
             let code = errno
             if code == EINTR { continue }
+            if code == ENOBUFS || code == ENOMEM {
+                if !retried {
+                    retried = true
+                    continue
+                }
+                verdictWriteErrors[code == ENOBUFS ? "ENOBUFS" : "ENOMEM", default: 0] += 1
+                return
+            }
             throw SystemCallError("mnl_socket_sendto(verdicts)", errno: code)
         }
     }

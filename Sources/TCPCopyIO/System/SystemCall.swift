@@ -29,6 +29,10 @@ public struct SystemCallError: Error, CustomStringConvertible, Sendable {
         case ENETUNREACH: "ENETUNREACH"
         case EPIPE: "EPIPE"
         case EINVAL: "EINVAL"
+        case EMFILE: "EMFILE"
+        case ENFILE: "ENFILE"
+        case ENOMEM: "ENOMEM"
+        case EBUSY: "EBUSY"
         default: "errno\(code)"
         }
     }

@@ -10,6 +10,10 @@
     packets.py flood SRC DST DPORT COUNT
         Sends COUNT SYNs from SRC to DST:DPORT from random source ports with an IP_HDRINCL raw
         socket; prints "flood sent=N secs=S".
+    packets.py dataflood NET DST DPORT COUNT
+        Sends COUNT ACK segments with one byte of data from random addresses in NET (a /16
+        given by its first two octets, e.g. 10.100) and random ports to DST:DPORT: connections
+        nobody saw open, as a spoofing neighbour would send them; prints "dataflood sent=N secs=S".
 
 Bounded by its counts; sends only to the addresses it is given (the lab's namespaces).
 """
@@ -125,7 +129,38 @@ def flood(args):
                 time.sleep(0.001)
     print("flood sent=%d secs=%.1f" % (sent, time.monotonic() - start))
 
+def dataflood(args):
+    net, dst, dport, count = args[0], args[1], int(args[2]), int(args[3])
+    sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+    rnd = random.Random(2)
+    prefix = ip4(net + ".0.0")[:2]
+    dst_bytes = ip4(dst)
+    # Header templates packed once; per packet only the address, port, sequence number and the
+    # two checksums change (the IP checksum is left to the kernel: IP_HDRINCL fills it in).
+    start = time.monotonic()
+    sent = 0
+    for i in range(count):
+        src_bytes = prefix + struct.pack("!H", 1 + rnd.randrange(65534))
+        sport = 1024 + rnd.randrange(64512)
+        head = struct.pack("!HHIIBBHHH", sport, dport, rnd.randrange(1 << 32), rnd.randrange(1 << 32),
+                           5 << 4, ACK | PSH, 64240, 0, 0)
+        check = csum(src_bytes + dst_bytes + b"\0\x06\0\x15" + head + b"x")
+        tcp = head[:16] + struct.pack("!H", check) + head[18:] + b"x"
+        packet = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 41, 0, 0x4000, 64, 6, 0, src_bytes, dst_bytes) + tcp
+        while True:
+            try:
+                sock.sendto(packet, (dst, 0))
+                sent += 1
+                break
+            except (BlockingIOError, OSError) as error:
+                if getattr(error, "errno", None) not in (11, 105):  # EAGAIN, ENOBUFS
+                    raise
+                time.sleep(0.001)
+    print("dataflood sent=%d secs=%.1f" % (sent, time.monotonic() - start))
+
 if __name__ == "__main__":
-    if len(sys.argv) < 2 or sys.argv[1] not in ("malformed", "flood"):
+    modes = {"malformed": malformed, "flood": flood, "dataflood": dataflood}
+    if len(sys.argv) < 2 or sys.argv[1] not in modes:
         sys.exit(__doc__)
-    {"malformed": malformed, "flood": flood}[sys.argv[1]](sys.argv[2:])
+    modes[sys.argv[1]](sys.argv[2:])
