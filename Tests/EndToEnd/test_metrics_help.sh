@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The counter registry: every key of each daemon's stats line is served by --metrics-listen under
 # the program's name, with a "# HELP" line (the declaration's help text) and the "# TYPE" the
-# declaration gives (gauge for a level, counter with _total otherwise), and the same value once
-# traffic has stopped.
+# declaration gives (a gauge for a level such as sessions_live, a counter with _total otherwise),
+# and the same value once traffic has stopped.
 set -euo pipefail
 # shellcheck source=../../Scripts/lab-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../Scripts/lab-lib.sh"
@@ -10,7 +10,6 @@ LAB_PREFIX=$(lab_test_prefix metrics_help)
 requests=10
 tm=127.0.0.1:9100
 im=127.0.0.1:9101
-gauges=" sessions_live control_links_down memory_session_limit rss_kb rss_peak_kb routes connections_open "
 
 lab_init
 lab_create
@@ -27,7 +26,7 @@ sleep 1
 
 # check PROGRAM NAMESPACE ADDRESS: SIGUSR1 for a fresh stats line, then every key against a scrape.
 check() {
-    local program=$1 ns=$2 address=$3 line scrape key value name kind count=0
+    local program=$1 ns=$2 address=$3 line scrape key value name count=0
     kill -USR1 "$(lab_daemon_pid "$program")"
     sleep 0.3
     line=$(lab_stats_line "$(lab_daemon_log "$program")")
@@ -37,8 +36,13 @@ check() {
         key=${word%%=*}
         value=${word#*=}
         [[ $value =~ ^[0-9]+$ ]] || continue
-        if [[ $gauges == *" $key "* ]]; then kind=gauge name=${program}_$key; else kind=counter name=${program}_${key}_total; fi
-        grep -q "^# TYPE $name $kind\$" <<<"$scrape" || lab_fail "$program: # TYPE of $key" "$name $kind" "$(grep " $name " <<<"$scrape" || echo none)"
+        if grep -q "^# TYPE ${program}_$key gauge\$" <<<"$scrape"; then
+            name=${program}_$key
+        else
+            name=${program}_${key}_total
+            grep -q "^# TYPE $name counter\$" <<<"$scrape" ||
+                lab_fail "$program: # TYPE of $key" "$name counter (or ${program}_$key gauge)" "none"
+        fi
         grep -q "^# HELP $name ." <<<"$scrape" || lab_fail "$program: # HELP of $key" "a help line for $name" "none"
         count=$((count + 1))
     done
@@ -50,6 +54,9 @@ check() {
             lab_fail "$program: $key, stats line vs scrape" "$value" "$(lab_metric "$scrape" "${program}_${key}_total")"
     done
     ((count >= 20)) || lab_fail "$program: keys checked" ">= 20" "$count"
+    local gauge=${program}_connections_open
+    [[ $program == tcpcopy ]] && gauge=tcpcopy_sessions_live
+    grep -q "^# TYPE $gauge gauge\$" <<<"$scrape" || lab_fail "$program: a level" "$gauge as a gauge" "none"
     lab_log "$program: $count keys, each with # HELP and # TYPE"
 }
 check tcpcopy online "$tm"
