@@ -50,7 +50,8 @@ public struct InterceptCounters: Sendable, Equatable, MetricSet {
             "registrations_over_cap", \.registrationsOverCap,
             "Registrations refused because a route cap was reached (answered with refused)"),
         .counter("secret_refused", \.secretRefused, "Handshakes refused for a wrong or missing shared-secret proof"),
-        .counter("handshake_timeouts", \.handshakeTimeouts, "Connections dropped for not completing the handshake in time"),
+        .counter(
+            "handshake_timeouts", \.handshakeTimeouts, "Connections dropped for not completing the handshake in time"),
         .counter("connections", \.connectionsAccepted, "Control connections accepted"),
         .counter(
             "connections_rejected", \.connectionsRejected,

@@ -47,8 +47,11 @@ public struct InterceptDaemonCounters: Sendable, Equatable, MetricSet {
         .counter("rule_reinstalled", \.ruleReinstalled, "Times intercept put its own NFQUEUE rule back"),
         .family(
             "accept_error", \.acceptErrors, label: "ERRNO", total: "accept_errors",
-            "Control connections the kernel could not hand over (out of descriptors or memory), by errno: intercept goes on"),
-        .counter("verdict_write_errors", \.verdictWriteErrors, "Verdicts the kernel would not take for lack of buffers, after one retry (those packets stay dropped)"),
+            "Control connections the kernel could not hand over (out of descriptors or memory), by errno: intercept goes on"
+        ),
+        .counter(
+            "verdict_write_errors", \.verdictWriteErrors,
+            "Verdicts the kernel would not take for lack of buffers, after one retry (those packets stay dropped)"),
         .counter(
             "kernel_queue_dropped", \.kernelQueueDropped,
             "The kernel's count of packets dropped at intercept's full queue (/proc/net/netfilter/nfnetlink_queue)"),
