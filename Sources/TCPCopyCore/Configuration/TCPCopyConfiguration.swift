@@ -67,6 +67,8 @@ public struct TCPCopyConfiguration: Sendable, Equatable {
     public var statsInterval: Int = 0
     /// Log file (`-l`); nil logs to standard error.
     public var logFile: String?
+    /// Where the packets come from (`-i`, `--offline`; the raw socket by default).
+    public var capture: CaptureMode = .rawSocket
 
     public init(routes: [CopyRoute]) { self.routes = routes }
 }

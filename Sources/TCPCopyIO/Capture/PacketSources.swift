@@ -1,15 +1,30 @@
+import Glibc
 import Logging
 import TCPCopyCore
 
 /// The packet source the configuration asks for.
 func makePacketSource(configuration: TCPCopyConfiguration, logger: Logger) throws -> PacketSource {
-    let capture = try RawCaptureSocket(
-        receiveBufferBytes: Int32(configuration.captureBufferMB) << 20,
-        filter: CaptureFilter(routes: configuration.routes))
-    if !capture.filtered {
-        logger.warning(
-            "capturing without a port filter (the kernel refused the BPF program, or there are over 200 ports): tcpcopy reads and skips every TCP packet this host receives"
-        )
+    switch configuration.capture {
+    case .rawSocket:
+        let capture = try RawCaptureSocket(
+            receiveBufferBytes: Int32(configuration.captureBufferMB) << 20,
+            filter: CaptureFilter(routes: configuration.routes))
+        if !capture.filtered {
+            logger.warning(
+                "capturing without a port filter (the kernel refused the BPF program, or there are over 200 ports): tcpcopy reads and skips every TCP packet this host receives"
+            )
+        }
+        return capture
+    case .link(let link):
+        return try LinkCaptureSource(link: link, configuration: configuration, logger: logger)
+    case .offline(let replay):
+        return try OfflineReplaySource(replay: replay, routes: configuration.routes, logger: logger)
     }
-    return capture
+}
+
+/// Whether `path` names a regular file: `-i FILE` then replays it, as the original did.
+public func isCaptureFile(_ path: String) -> Bool {
+    var status = stat()
+    guard stat(path, &status) == 0 else { return false }
+    return status.st_mode & S_IFMT == S_IFREG
 }
