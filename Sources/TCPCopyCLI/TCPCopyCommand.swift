@@ -293,16 +293,22 @@ public struct TCPCopyCommand: ParsableCommand {
     /// raw socket; the options of one mode are refused with another.
     private func captureMode() throws -> CaptureMode {
         var file = offline
-        if let interfaces, file == nil, !interfaces.contains(","), isCaptureFile(interfaces) { file = interfaces }
-        else if let interfaces, offline != nil {
-            throw ValidationError("-i \(interfaces) and --offline \(offline!) both given: capture live (-i) or replay a file (--offline), not both")
+        if let interfaces, file == nil, !interfaces.contains(","), isCaptureFile(interfaces) {
+            file = interfaces
+        } else if let interfaces, offline != nil {
+            throw ValidationError(
+                "-i \(interfaces) and --offline \(offline!) both given: capture live (-i) or replay a file (--offline), not both"
+            )
         }
         if let file {
-            if pcapBuffer != nil { throw ValidationError("-B sizes a live capture's buffer: it has no meaning with --offline") }
+            if pcapBuffer != nil {
+                throw ValidationError("-B sizes a live capture's buffer: it has no meaning with --offline")
+            }
             var replay = OfflineReplay(path: file)
             if let speed {
                 guard let value = Double(speed), value.isFinite, value > 0, value <= 1_000_000 else {
-                    throw ValidationError("-a \(speed) is not a speed: give a number above 0, e.g. -a 2 (twice as fast) or -a 0.5")
+                    throw ValidationError(
+                        "-a \(speed) is not a speed: give a number above 0, e.g. -a 2 (twice as fast) or -a 0.5")
                 }
                 replay.speed = value
             }
@@ -316,7 +322,8 @@ public struct TCPCopyCommand: ParsableCommand {
         }
         guard let interfaces else {
             if filter != nil || pcapBuffer != nil {
-                throw ValidationError("-F and -B apply to a link-layer capture: give the interfaces with -i, e.g. -i eth0")
+                throw ValidationError(
+                    "-F and -B apply to a link-layer capture: give the interfaces with -i, e.g. -i eth0")
             }
             return .rawSocket
         }
@@ -324,7 +331,9 @@ public struct TCPCopyCommand: ParsableCommand {
             String($0.filter { $0 != " " })
         }
         guard !names.contains(where: { $0.isEmpty }) else {
-            throw ValidationError("-i \"\(interfaces)\" has an empty interface name: give names separated by ',', e.g. -i eth0,eth1 or -i any")
+            throw ValidationError(
+                "-i \"\(interfaces)\" has an empty interface name: give names separated by ',', e.g. -i eth0,eth1 or -i any"
+            )
         }
         return .link(LinkCapture(interfaces: names, filter: filter, bufferMB: pcapBuffer))
     }

@@ -58,7 +58,8 @@ struct LinkLayerDecoderTests {
 
     @Test("VLAN and QinQ tags are skipped, stacked")
     func vlanTags() {
-        #expect(decode(ethernet(tags: [0x8100]) + ipv4Packet(), .ethernet) == .ipv4(range: 18..<58, direction: .unknown))
+        #expect(
+            decode(ethernet(tags: [0x8100]) + ipv4Packet(), .ethernet) == .ipv4(range: 18..<58, direction: .unknown))
         #expect(
             decode(ethernet(tags: [0x88A8, 0x8100]) + ipv4Packet(), .ethernet)
                 == .ipv4(range: 22..<62, direction: .unknown))
@@ -75,16 +76,20 @@ struct LinkLayerDecoderTests {
 
     @Test("Linux cooked v1: the packet type says outgoing")
     func cookedV1() {
-        #expect(decode(cooked(packetType: 0) + ipv4Packet(), .linuxCooked) == .ipv4(range: 16..<56, direction: .incoming))
-        #expect(decode(cooked(packetType: 4) + ipv4Packet(), .linuxCooked) == .ipv4(range: 16..<56, direction: .outgoing))
+        #expect(
+            decode(cooked(packetType: 0) + ipv4Packet(), .linuxCooked) == .ipv4(range: 16..<56, direction: .incoming))
+        #expect(
+            decode(cooked(packetType: 4) + ipv4Packet(), .linuxCooked) == .ipv4(range: 16..<56, direction: .outgoing))
         #expect(decode(cooked(packetType: 0, type: 0x0806), .linuxCooked) == .notIP)
         #expect(decode(Array(cooked(packetType: 0).prefix(15)), .linuxCooked) == .truncated)
     }
 
     @Test("Linux cooked v2: protocol first, packet type at 10")
     func cookedV2() {
-        #expect(decode(cooked2(packetType: 0) + ipv4Packet(), .linuxCooked2) == .ipv4(range: 20..<60, direction: .incoming))
-        #expect(decode(cooked2(packetType: 4) + ipv4Packet(), .linuxCooked2) == .ipv4(range: 20..<60, direction: .outgoing))
+        #expect(
+            decode(cooked2(packetType: 0) + ipv4Packet(), .linuxCooked2) == .ipv4(range: 20..<60, direction: .incoming))
+        #expect(
+            decode(cooked2(packetType: 4) + ipv4Packet(), .linuxCooked2) == .ipv4(range: 20..<60, direction: .outgoing))
         #expect(decode(cooked2(packetType: 0, type: 0x86DD) + ipv6Header, .linuxCooked2) == .ipv6(direction: .incoming))
         #expect(decode(Array(cooked2(packetType: 0).prefix(19)), .linuxCooked2) == .truncated)
     }
@@ -140,7 +145,9 @@ struct LinkLayerDecoderTests {
 
 @Suite("Replaying capture files")
 struct ReplayTests {
-    private func ms(_ value: Int64) -> CaptureTimestamp { CaptureTimestamp(nanoseconds: 1_700_000_000_000_000_000 + value * 1_000_000) }
+    private func ms(_ value: Int64) -> CaptureTimestamp {
+        CaptureTimestamp(nanoseconds: 1_700_000_000_000_000_000 + value * 1_000_000)
+    }
 
     @Test("Due times follow the file's gaps, divided by the speed")
     func speed() {

@@ -59,7 +59,8 @@ public struct ReplayClassifier: Sendable {
         let start = Int(packet[0] & 0x0F) * 4
         guard start >= 20, packet.count >= start + 4 else { return nil }
         func word(_ at: Int) -> UInt32 {
-            UInt32(packet[at]) << 24 | UInt32(packet[at + 1]) << 16 | UInt32(packet[at + 2]) << 8 | UInt32(packet[at + 3])
+            UInt32(packet[at]) << 24 | UInt32(packet[at + 1]) << 16 | UInt32(packet[at + 2]) << 8
+                | UInt32(packet[at + 3])
         }
         return Header(
             source: IPv4Address(word(12)), destination: IPv4Address(word(16)),

@@ -166,8 +166,11 @@ final class OfflineReplaySource: PacketSource {
     func summary(engine counters: TCPCopyCounters) -> String? {
         var outcomes: [String] = []
         for outcome in SessionOutcome.allCases {
-            if let count = counters.sessionsEnded[outcome], count > 0 { outcomes.append("\(outcome.rawValue) \(count)") }
+            if let count = counters.sessionsEnded[outcome], count > 0 {
+                outcomes.append("\(outcome.rawValue) \(count)")
+            }
         }
-        return "replayed \(replay.path): sessions in the file \(connections.count), replayed \(counters.sessionsStarted), completed \(counters.sessionsEnded[.completed, default: 0]) (\(outcomes.joined(separator: ", "))); \(clientPackets) client packets, \(answersSkipped) answers skipped, \(counters.sessionsSynthesized) sessions started without their SYN, \(self.counters.truncated) truncated packets"
+        return
+            "replayed \(replay.path): sessions in the file \(connections.count), replayed \(counters.sessionsStarted), completed \(counters.sessionsEnded[.completed, default: 0]) (\(outcomes.joined(separator: ", "))); \(clientPackets) client packets, \(answersSkipped) answers skipped, \(counters.sessionsSynthesized) sessions started without their SYN, \(self.counters.truncated) truncated packets"
     }
 }

@@ -113,7 +113,8 @@ final class PcapHandle {
                         guard let user, let header, let bytes else { return }
                         let body = UnsafeMutableRawPointer(user).assumingMemoryBound(to: Body.self).pointee
                         let frame = UnsafeRawBufferPointer(start: bytes, count: Int(header.pointee.caplen))
-                        body(frame, Int(header.pointee.len), PcapHandle.timestamp(header.pointee.ts, nanoseconds: false))
+                        body(
+                            frame, Int(header.pointee.len), PcapHandle.timestamp(header.pointee.ts, nanoseconds: false))
                     }, UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: UInt8.self))
             }
         }
@@ -147,6 +148,7 @@ final class PcapHandle {
     }
 
     private static func timestamp(_ time: timeval, nanoseconds: Bool) -> CaptureTimestamp {
-        CaptureTimestamp(nanoseconds: Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_usec) * (nanoseconds ? 1 : 1000))
+        CaptureTimestamp(
+            nanoseconds: Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_usec) * (nanoseconds ? 1 : 1000))
     }
 }
