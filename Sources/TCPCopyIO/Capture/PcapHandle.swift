@@ -33,10 +33,14 @@ final class PcapHandle {
         // Room for a GRO super-packet (64 KiB of IP) behind any link header.
         _ = pcap_set_snaplen(raw, 262_144)
         _ = pcap_set_promisc(raw, 0)
-        // Immediate mode hands each packet over as it comes (TPACKET_V2): under TPACKET_V3 a
-        // packet would wait for its ring block to fill or time out, and a copy's request gate
-        // waits for the client's packets.
-        _ = pcap_set_immediate_mode(raw, 1)
+        // TPACKET_V3 (libpcap's choice without immediate mode): the ring is cut into blocks
+        // that hold packets of any size back to back, so 64 MiB holds hundreds of thousands of
+        // small packets as well as GRO super-packets. Immediate mode (TPACKET_V2) gives every
+        // packet a slot of the largest size, a few hundred slots in 64 MiB, and dropped packets
+        // in bursts the raw socket absorbed (docs/capture.md). A block is handed over when it
+        // fills or after this timeout: a millisecond asked, a jiffy or two in practice, below
+        // the loop's own batching window.
+        _ = pcap_set_timeout(raw, 1)
         _ = pcap_set_buffer_size(raw, bufferBytes)
         let status = pcap_activate(raw)
         if status < 0 {
