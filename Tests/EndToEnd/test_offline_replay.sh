@@ -2,7 +2,8 @@
 # Offline replay: real traffic (short and keep-alive requests to nginx) is captured with
 # tcpdump, then tcpcopy --offline replays the file with no live traffic at all: the target serves
 # exactly the requests online served, from the Ethernet capture, from the same file converted
-# to pcapng, and from a Linux-cooked capture of the same traffic (-i FILE). Each replay ends by
+# to pcapng, from a Linux-cooked capture of the same traffic (-i FILE), and from the Ethernet
+# file rewritten with VLAN and QinQ tags, as raw IP, NULL and LOOP. Each replay ends by
 # itself with a summary and exit status 0. A truncated file, a garbage file and a missing file
 # each give a clear error and a non-zero exit. Not one target packet reaches the client.
 set -euo pipefail
@@ -46,6 +47,11 @@ online=$(lab_nginx_count online)
 [[ $online == "$total" ]] || lab_fail "requests online served" "$total" "$online"
 [[ $(lab_nginx_count target) == 0 ]] || lab_fail "target requests before any replay" 0 "$(lab_nginx_count target)"
 editcap -F pcapng "$LAB_DIR/ethernet.pcap" "$LAB_DIR/ethernet.pcapng"
+# The same frames behind the other link layers: 802.1Q and QinQ tags, raw IP (an ipip tunnel),
+# NULL and LOOP (this lab's kernel has no vlan or ipip devices to record them live).
+for kind in vlan qinq raw null loop; do
+    python3 "$(dirname "${BASH_SOURCE[0]}")/tools/pcap-relink.py" "$LAB_DIR/ethernet.pcap" "$LAB_DIR/$kind.pcap" "$kind"
+done
 
 # replay NAME ARGS...: tcpcopy in the online namespace, in the foreground (bounded); prints its
 # exit status.
@@ -63,7 +69,7 @@ requests_of() { awk '{ print $4, $5, $7, $8 }' "$1" | sort; }
 expected=$(requests_of "$(lab_nginx_access_log online)")
 
 served=0
-for file in ethernet.pcap ethernet.pcapng cooked.pcap; do
+for file in ethernet.pcap ethernet.pcapng cooked.pcap vlan.pcap qinq.pcap raw.pcap null.pcap loop.pcap; do
     before=$(lab_nginx_count target)
     if [[ $file == cooked.pcap ]]; then
         rc=$(replay "replay-$file" -i "$LAB_DIR/$file" -x "80-$LAB_TARGET_IP:80")
@@ -113,4 +119,4 @@ grep -q "holds no packet for the routes" "$LAB_DIR/no-route.log" || lab_fail "er
 lab_expect_clean_stop intercept
 lab_capture_stop leak
 lab_expect_no_leak leak
-lab_log "PASS offline_replay: online $online, target $served from 3 replays, errors clear, 0 leaked"
+lab_log "PASS offline_replay: online $online, target $served from 8 replays, errors clear, 0 leaked"
