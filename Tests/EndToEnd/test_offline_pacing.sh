@@ -19,7 +19,7 @@ lab_intercept_start intercept "$LAB_ADMIN_IP"
 
 file="$LAB_DIR/paced.pcap"
 : >"$LAB_DIR/capture-paced.err"
-ip netns exec "$(lab_ns online)" tcpdump -i to-client -n --immediate-mode -U -Z root -s 0 -B 65536 \
+ip netns exec "$(lab_ns online)" tcpdump -i to-client -n --immediate-mode -U -Z root -s 4096 -B 65536 \
     -w "$file" "tcp port 80" >"$LAB_DIR/capture-paced.err" 2>&1 </dev/null &
 echo $! >"$LAB_DIR/run/capture-paced.pid"
 lab_retry 50 0.1 grep -q 'listening on' "$LAB_DIR/capture-paced.err" || lab_die "tcpdump did not start"
@@ -47,7 +47,7 @@ paced() {
     shift 3
     lab_capture_start "$name" target "$requests_filter"
     ip netns exec "$(lab_ns online)" timeout 60 "$(lab_bin tcpcopy)" --offline "$file" \
-        -x "80-$LAB_TARGET_IP:80" "$@" >"$LAB_DIR/$name.log" 2>&1 </dev/null || rc=$?
+        -x "80-$LAB_TARGET_IP:80" -t 10 "$@" >"$LAB_DIR/$name.log" 2>&1 </dev/null || rc=$?
     lab_capture_stop "$name"
     ((rc == 0)) || { cat "$LAB_DIR/$name.log" >&2; lab_fail "exit status of tcpcopy $*" 0 "$rc"; }
     read -r span count < <(span_of "$LAB_DIR/$name.pcap")

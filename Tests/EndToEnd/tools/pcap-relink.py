@@ -4,18 +4,22 @@ so that one recording of real traffic can be replayed through each link layer tc
 
 usage: pcap-relink.py IN.pcap OUT.pcap KIND
 KIND: vlan (one 802.1Q tag), qinq (802.1ad + 802.1Q), raw (LINKTYPE_RAW), null (DLT_NULL,
-little-endian family), loop (DLT_LOOP, network order)
+little-endian family), loop (DLT_LOOP, network order), nosyn (Ethernet without the handshakes'
+SYN and SYN-ACK: every session is already open when the file starts)
 """
 import struct
 import sys
 
-LINKTYPES = {"vlan": 1, "qinq": 1, "raw": 101, "null": 0, "loop": 108}
+LINKTYPES = {"vlan": 1, "qinq": 1, "raw": 101, "null": 0, "loop": 108, "nosyn": 1}
 
 
 def relink(frame: bytes, kind: str) -> bytes:
     macs, ethertype, payload = frame[:12], frame[12:14], frame[14:]
     if kind == "vlan":
         return macs + b"\x81\x00\x00\x64" + ethertype + payload
+    if kind == "nosyn":
+        tcp = 14 + (payload[0] & 0x0F) * 4 if ethertype == b"\x08\x00" and payload[9] == 6 else None
+        return b"" if tcp is not None and frame[tcp + 13] & 0x02 else frame
     if kind == "qinq":
         return macs + b"\x88\xa8\x00\xc8\x81\x00\x00\x64" + ethertype + payload
     if ethertype != b"\x08\x00":
