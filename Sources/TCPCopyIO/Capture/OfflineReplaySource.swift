@@ -139,9 +139,9 @@ final class OfflineReplaySource: PacketSource {
         let loopsDone = Double(replay.loops - loopsLeft)
         let fraction = (loopsDone + done) / Double(replay.loops)
         let elapsed = Double(now - start) / 1000
-        let remaining = fraction > 0 ? elapsed / fraction - elapsed : 0
+        let end = fraction >= 0.01 ? "in \(Int((elapsed / fraction - elapsed).rounded())) s" : "not known yet"
         let line =
-            "\rreplay \(Int(fraction * 100))% sessions \(connections.count) elapsed \(Int(elapsed)) s expected end in \(Int(remaining.rounded())) s   "
+            "\rreplay \(Int(fraction * 100))% sessions \(connections.count) elapsed \(Int(elapsed)) s expected end \(end)   "
         Self.writeToTerminal(line)
     }
 
@@ -171,6 +171,6 @@ final class OfflineReplaySource: PacketSource {
             }
         }
         return
-            "replayed \(replay.path): sessions in the file \(connections.count), replayed \(counters.sessionsStarted), completed \(counters.sessionsEnded[.completed, default: 0]) (\(outcomes.joined(separator: ", "))); \(clientPackets) client packets, \(answersSkipped) answers skipped, \(counters.sessionsSynthesized) sessions started without their SYN, \(self.counters.truncated) truncated packets"
+            "replayed \(replay.path)\(replay.loops > 1 ? " \(replay.loops) times" : ""): sessions in the file \(connections.count), replayed \(counters.sessionsStarted), completed \(counters.sessionsEnded[.completed, default: 0]) (\(outcomes.joined(separator: ", "))); \(clientPackets) client packets, \(answersSkipped) answers skipped, \(counters.sessionsSynthesized) sessions started without their SYN, \(self.counters.truncated) truncated packets"
     }
 }
