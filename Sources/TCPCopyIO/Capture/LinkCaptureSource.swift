@@ -40,7 +40,12 @@ final class LinkCaptureSource: PacketSource {
         for interface in interfaces {
             var handled = 0
             while handled < limit {
-                let count = try interface.pcap.dispatch(limit: 64) { frame, _, _ in
+                let count = try interface.pcap.dispatch(limit: 64) { frame, length, _ in
+                    // Cut by the snap length: its session sees a capture gap.
+                    if frame.count < length {
+                        counters.truncated += 1
+                        return
+                    }
                     guard let range = counters.accept(LinkLayerDecoder.decode(frame, linkType: interface.linkType))
                     else { return }
                     body(CapturedPacket(bytes: UnsafeRawBufferPointer(rebasing: frame[range]), timestamp: timestamp))
