@@ -222,3 +222,34 @@ struct ReplayTests {
                 == "tcp and ((dst host 10.0.0.1 and dst port 80) or (dst port 443))")
     }
 }
+
+@Suite("Counting a file's sessions")
+struct FileSessionCounterTests {
+    /// A client packet of port `port`, a SYN with `isn` or a bare ACK.
+    private func packet(port: UInt16, syn isn: UInt32?) -> [UInt8] {
+        var bytes = ipv4Packet()
+        bytes[20] = UInt8(port >> 8)
+        bytes[21] = UInt8(port & 0xFF)
+        if let isn {
+            bytes.replaceSubrange(
+                24..<28, with: [UInt8(isn >> 24), UInt8(isn >> 16 & 0xFF), UInt8(isn >> 8 & 0xFF), UInt8(isn & 0xFF)])
+        } else {
+            bytes[33] = 0x10
+        }
+        return bytes
+    }
+
+    @Test("A port used again with a new SYN is a new session; a retransmitted SYN is not")
+    func reuseAndRetransmission() {
+        var counter = FileSessionCounter()
+        for bytes in [
+            packet(port: 1000, syn: 7), packet(port: 1000, syn: 7), packet(port: 1000, syn: nil),
+            packet(port: 1000, syn: 99), packet(port: 2000, syn: nil), packet(port: 2000, syn: nil),
+            packet(port: 2000, syn: 5),
+        ] {
+            bytes.withUnsafeBytes { counter.saw($0) }
+        }
+        // 1000 twice (ISN 7, then 99), 2000 seen mid-way, then opened again with a SYN.
+        #expect(counter.count == 4)
+    }
+}

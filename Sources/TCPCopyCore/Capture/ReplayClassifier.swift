@@ -41,8 +41,18 @@ public struct ReplayClassifier: Sendable {
 
     /// Whether a TCP packet has SYN set and ACK clear.
     public static func isSYN(_ packet: UnsafeRawBufferPointer) -> Bool {
-        guard let header = header(packet), header.tcpStart + 14 <= packet.count else { return false }
-        return packet[header.tcpStart + 13] & 0x12 == 0x02
+        synSequence(packet) != nil
+    }
+
+    /// The initial sequence number of a client's SYN (SYN set, ACK clear); nil for any other
+    /// packet.
+    public static func synSequence(_ packet: UnsafeRawBufferPointer) -> UInt32? {
+        guard let header = header(packet), header.tcpStart + 14 <= packet.count,
+            packet[header.tcpStart + 13] & 0x12 == 0x02
+        else { return nil }
+        let at = header.tcpStart + 4
+        return UInt32(packet[at]) << 24 | UInt32(packet[at + 1]) << 16 | UInt32(packet[at + 2]) << 8
+            | UInt32(packet[at + 3])
     }
 
     private struct Header {
@@ -66,5 +76,30 @@ public struct ReplayClassifier: Sendable {
             source: IPv4Address(word(12)), destination: IPv4Address(word(16)),
             sourcePort: UInt16(packet[start]) << 8 | UInt16(packet[start + 1]),
             destinationPort: UInt16(packet[start + 2]) << 8 | UInt16(packet[start + 3]), tcpStart: start)
+    }
+}
+
+/// Counts the sessions in a capture file from its clients' packets: a connection seen first
+/// without its SYN is one, and each SYN with a new initial sequence number is one more (a
+/// client port used again later in the file), while a retransmitted SYN is not.
+public struct FileSessionCounter: Sendable {
+    /// The last SYN's sequence number of each connection; nil: seen without a SYN so far.
+    private var lastSYN: [ReplayClassifier.Connection: UInt32?] = [:]
+    public private(set) var count = 0
+
+    public init() {}
+
+    public mutating func saw(_ packet: UnsafeRawBufferPointer) {
+        guard let connection = ReplayClassifier.connection(packet) else { return }
+        let syn = ReplayClassifier.synSequence(packet)
+        guard let known = lastSYN[connection] else {
+            lastSYN[connection] = .some(syn)
+            count += 1
+            return
+        }
+        if let syn, known != syn {
+            lastSYN[connection] = .some(syn)
+            count += 1
+        }
     }
 }

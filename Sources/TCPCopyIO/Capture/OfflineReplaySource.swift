@@ -27,7 +27,7 @@ final class OfflineReplaySource: PacketSource {
     private var answersSkipped = 0
     private var otherSkipped = 0
     private var clientPackets = 0
-    private var connections: Set<ReplayClassifier.Connection> = []
+    private var sessions = FileSessionCounter()
     private var lastProgress = MonotonicTime.zero
     private let showsProgress = isatty(STDERR_FILENO) == 1
 
@@ -121,7 +121,7 @@ final class OfflineReplaySource: PacketSource {
                 break
             }
             clientPackets += 1
-            if let connection = ReplayClassifier.connection(packet) { connections.insert(connection) }
+            sessions.saw(packet)
             pending.removeAll(keepingCapacity: true)
             pending.append(contentsOf: packet)
             pendingTimestamp = timestamp
@@ -141,7 +141,7 @@ final class OfflineReplaySource: PacketSource {
         let elapsed = Double(now - start) / 1000
         let end = fraction >= 0.01 ? "in \(Int((elapsed / fraction - elapsed).rounded())) s" : "not known yet"
         let line =
-            "\rreplay \(Int(fraction * 100))% sessions \(connections.count) elapsed \(Int(elapsed)) s expected end \(end)   "
+            "\rreplay \(Int(fraction * 100))% sessions \(sessions.count) elapsed \(Int(elapsed)) s expected end \(end)   "
         Self.writeToTerminal(line)
     }
 
@@ -159,7 +159,7 @@ final class OfflineReplaySource: PacketSource {
         line.add("replay_client_packets", clientPackets)
         line.add("replay_answers_skipped", answersSkipped)
         line.add("replay_other_skipped", otherSkipped)
-        line.add("replay_sessions_in_file", connections.count)
+        line.add("replay_sessions_in_file", sessions.count)
     }
 
     /// The end-of-replay summary: the file's sessions and what became of their copies.
@@ -171,6 +171,6 @@ final class OfflineReplaySource: PacketSource {
             }
         }
         return
-            "replayed \(replay.path)\(replay.loops > 1 ? " \(replay.loops) times" : ""): sessions in the file \(connections.count), replayed \(counters.sessionsStarted), completed \(counters.sessionsEnded[.completed, default: 0]) (\(outcomes.joined(separator: ", "))); \(clientPackets) client packets, \(answersSkipped) answers skipped, \(counters.sessionsSynthesized) sessions started without their SYN, \(self.counters.truncated) truncated packets"
+            "replayed \(replay.path)\(replay.loops > 1 ? " \(replay.loops) times" : ""): sessions in the file \(sessions.count), replayed \(counters.sessionsStarted), completed \(counters.sessionsEnded[.completed, default: 0]) (\(outcomes.joined(separator: ", "))); \(clientPackets) client packets, \(answersSkipped) answers skipped, \(counters.sessionsSynthesized) sessions started without their SYN, \(self.counters.truncated) truncated packets"
     }
 }
