@@ -304,6 +304,9 @@ public struct TCPCopyCommand: ParsableCommand {
             if pcapBuffer != nil {
                 throw ValidationError("-B sizes a live capture's buffer: it has no meaning with --offline")
             }
+            if let problem = captureFileProblem(file) {
+                throw ValidationError("cannot read the capture file \(file): \(problem)")
+            }
             var replay = OfflineReplay(path: file)
             if let speed {
                 guard let value = Double(speed), value.isFinite, value > 0, value <= 1_000_000 else {

@@ -34,11 +34,12 @@ struct CaptureOptionsTests {
 
     @Test("--offline takes its pacing; -i naming a regular file replays it")
     func offline() throws {
-        var replay = OfflineReplay(path: "/tmp/x.pcap")
+        var replay = OfflineReplay(path: "/etc/hostname")
         replay.speed = 0.5
         replay.idleGapMilliseconds = 100
         replay.loops = 3
-        #expect(try capture(["--offline", "/tmp/x.pcap", "-a", "0.5", "-I", "100", "--loop", "3"]) == .offline(replay))
+        #expect(
+            try capture(["--offline", "/etc/hostname", "-a", "0.5", "-I", "100", "--loop", "3"]) == .offline(replay))
         // /etc/hostname is a regular file on any Linux system: -i FILE replays it.
         #expect(try capture(["-i", "/etc/hostname"]) == .offline(OfflineReplay(path: "/etc/hostname")))
     }
@@ -48,11 +49,15 @@ struct CaptureOptionsTests {
         #expect(failure(["-a", "2"])?.contains("with --offline FILE") == true)
         #expect(failure(["-i", "eth0", "--loop", "2"])?.contains("--loop paces a replayed file") == true)
         #expect(failure(["-F", "tcp"])?.contains("give the interfaces with -i") == true)
-        #expect(failure(["--offline", "/tmp/x.pcap", "-B", "8"])?.contains("no meaning with --offline") == true)
-        #expect(failure(["--offline", "/tmp/x.pcap", "-a", "0"])?.contains("is not a speed") == true)
-        #expect(failure(["--offline", "/tmp/x.pcap", "-a", "fast"])?.contains("is not a speed") == true)
-        #expect(failure(["--offline", "/tmp/x.pcap", "-I", "0"])?.contains("idle gap") == true)
+        #expect(failure(["--offline", "/etc/hostname", "-B", "8"])?.contains("no meaning with --offline") == true)
+        #expect(failure(["--offline", "/etc/hostname", "-a", "0"])?.contains("is not a speed") == true)
+        #expect(failure(["--offline", "/etc/hostname", "-a", "fast"])?.contains("is not a speed") == true)
+        #expect(failure(["--offline", "/etc/hostname", "-I", "0"])?.contains("idle gap") == true)
         #expect(failure(["-i", "eth0,,eth1"])?.contains("empty interface name") == true)
-        #expect(failure(["-i", "eth0", "--offline", "/tmp/x.pcap"])?.contains("not both") == true)
+        #expect(failure(["-i", "eth0", "--offline", "/etc/hostname"])?.contains("not both") == true)
+        #expect(
+            failure(["--offline", "/nonexistent/day.pcap"])
+                == "cannot read the capture file /nonexistent/day.pcap: No such file or directory")
+        #expect(failure(["--offline", "/etc"])?.contains("not a regular file") == true)
     }
 }

@@ -28,3 +28,13 @@ public func isCaptureFile(_ path: String) -> Bool {
     guard stat(path, &status) == 0 else { return false }
     return status.st_mode & S_IFMT == S_IFREG
 }
+
+/// Why `path` cannot be replayed, checked before anything starts (the file's format is checked
+/// when it is opened); nil when it is a readable regular file.
+public func captureFileProblem(_ path: String) -> String? {
+    var status = stat()
+    guard stat(path, &status) == 0 else { return String(cString: strerror(errno)) }
+    guard status.st_mode & S_IFMT == S_IFREG else { return "not a regular file" }
+    guard access(path, R_OK) == 0 else { return String(cString: strerror(errno)) }
+    return nil
+}
