@@ -52,7 +52,7 @@ public final class TCPCopyDaemon {
     private var residentBytes = 0
     private var peakResidentBytes = 0
     private var lastTrim = MonotonicTime.zero
-    private var capture: RawCaptureSocket?
+    private var capture: PacketSource?
     /// Where copies leave: the raw IP socket, or the link layer with `-o`.
     private var sink: PacketSink?
 
@@ -113,16 +113,10 @@ public final class TCPCopyDaemon {
             try loop.add(link.descriptor.rawValue, token: Token.firstTarget + UInt64(index))
             logger.info("connected to intercept", metadata: ["target": "\(target):\(configuration.interceptPort)"])
         }
-        let capture = try RawCaptureSocket(
-            receiveBufferBytes: Int32(configuration.captureBufferMB) << 20,
-            filter: CaptureFilter(routes: configuration.routes))
+        let capture = try makePacketSource(configuration: configuration, logger: logger)
         self.capture = capture
-        if !capture.filtered {
-            logger.warning(
-                "capturing without a port filter (the kernel refused the BPF program, or there are over 200 ports): tcpcopy reads and skips every TCP packet this host receives")
-        }
         sender.prepare(destinations: targets)
-        try loop.add(capture.descriptor.rawValue, token: Token.capture)
+        for descriptor in capture.descriptors { try loop.add(descriptor, token: Token.capture) }
         checkMemory(now: monotonicNow(), atStart: true)
         logger.info(
             "copying",
@@ -146,9 +140,12 @@ public final class TCPCopyDaemon {
         while running {
             // Sleep until the next session timer is due (the engine keeps them in a heap), so
             // that idle keep-alive sessions do not wake the loop every 10 ms.
-            let timeout: Int32 =
+            var timeout: Int32 =
                 pendingLinks.isEmpty
                 ? Int32(max(10, engine.millisecondsUntilNextTick(now: monotonicNow(), limit: 500))) : 10
+            // A source paced by time (a replayed file) wakes the loop when its next packet is due.
+            let due = capture.millisecondsUntilDue(now: monotonicNow())
+            if let due { timeout = Int32(min(Int64(timeout), max(0, due))) }
             let events = try loop.wait(timeoutMilliseconds: timeout, urgent: behind || engine.requestsAwaitAnswers)
             behind = false
             for event in events {
@@ -157,12 +154,7 @@ public final class TCPCopyDaemon {
                 case Token.signals:
                     running = signals.handlePending { logger.info("tcpcopy stats: \(statsLine())") } && running
                 case Token.capture:
-                    behind = try capture.receive(limit: 1024) { bytes in
-                        engine.captured(bytes, now: now, actions: &actions)
-                        // A flood of new sessions must not outrun the memory check.
-                        if engine.wantsMemoryReading { checkMemory(now: now, atStart: false) }
-                    }
-                    perform(sender: sender)
+                    behind = try readCapture(capture, now: now, sender: sender) || behind
                 case Token.metrics:
                     metrics?.serve { statsLine() }
                 default:
@@ -205,6 +197,10 @@ public final class TCPCopyDaemon {
                 }
             }
             let now = monotonicNow()
+            if let due = capture.millisecondsUntilDue(now: now), due <= 0 {
+                behind = try readCapture(capture, now: now, sender: sender) || behind
+            }
+            if capture.exhausted && engine.sessionCount == 0 { running = false }
             if now - lastTick >= 10 {
                 lastTick = now
                 engine.tick(now: now, actions: &actions)
@@ -218,7 +214,7 @@ public final class TCPCopyDaemon {
                 metrics?.reap()
                 // The capture's drop count, on the same 100 ms beat (reading it costs nothing:
                 // each read of the socket brings it).
-                let dropped = Int(capture.kernelDropped)
+                let dropped = capture.kernelDropped
                 if let lost = captureLoss.check(total: dropped, now: now) {
                     logger.warning(
                         "the kernel dropped \(lost) captured packets (capture_dropped=\(dropped)): tcpcopy is behind the traffic, and the copies of those sessions are cut. Give tcpcopy more CPU, or a larger --capture-buffer if the traffic comes in bursts."
@@ -246,6 +242,18 @@ public final class TCPCopyDaemon {
             try? link.flush()
         }
         logger.info("tcpcopy stats: \(statsLine())")
+        if let summary = capture.summary(engine: engine.counters) { logger.notice("\(summary)") }
+    }
+
+    /// Reads what the capture has ready and hands each packet to the engine.
+    private func readCapture(_ capture: PacketSource, now: MonotonicTime, sender: PacketSink) throws -> Bool {
+        let behind = try capture.read(limit: 1024, now: now) { packet in
+            engine.captured(packet.bytes, now: now, actions: &actions)
+            // A flood of new sessions must not outrun the memory check.
+            if engine.wantsMemoryReading { checkMemory(now: now, atStart: false) }
+        }
+        perform(sender: sender)
+        return behind
     }
 
     /// Carries out the engine's actions: control messages go to their link's output buffer and
@@ -451,8 +459,7 @@ public final class TCPCopyDaemon {
 
     private func statsLine() -> String {
         var line = engine.counters.line
-        line.add("capture_dropped", Int(capture?.kernelDropped ?? 0))
-        line.add("capture_truncated", capture?.truncated ?? 0)
+        capture?.addCounters(to: &line)
         line.add("sessions_live", engine.sessionCount)
         line.add("packets_sent", packetsSent)
         funnel.add(to: &line)
