@@ -30,6 +30,8 @@ let package = Package(
             providers: [.apt(["libnetfilter-queue-dev"])]),
         .systemLibrary(name: "CMNL", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
         .systemLibrary(name: "CIPTC", pkgConfig: "libiptc", providers: [.apt(["libiptc-dev"])]),
+        // Link-layer capture (-i) and capture files (--offline).
+        .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         // C functions for the macros, packed structs and callbacks Swift cannot use directly.
         .target(name: "CTCPCopyShims", dependencies: ["CNetfilterQueue", "CMNL", "CIPTC"]),
         // Pure logic: no Glibc, no C module, no syscalls.
@@ -43,7 +45,7 @@ let package = Package(
         .target(
             name: "TCPCopyIO",
             dependencies: [
-                "TCPCopyCore", "CTCPCopyShims", "CMNL", "CNetfilterQueue", "CIPTC",
+                "TCPCopyCore", "CTCPCopyShims", "CMNL", "CNetfilterQueue", "CIPTC", "CPcap",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -20,7 +20,8 @@
 # Environment: FID_PORT (service port, default 80), FID_SETTLE_TIMEOUT (seconds to wait for the
 # target to finish, default 20), FID_MAX_LAG (seconds: fail if the target's last byte came
 # later than this after the client finished; unset: no limit), FIDELITY_RESULTS (a file each
-# test appends its result line to, for the per-case table).
+# test appends its result line to, for the per-case table), FID_TCPCOPY_ARGS (more tcpcopy
+# options for every test, e.g. "-i any" to run the fidelity cases on the libpcap source).
 
 # shellcheck source=lab-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lab-lib.sh"
@@ -60,7 +61,9 @@ fid_server_start() {
 fid_pair_start() {
     lab_rules_apply target "$FID_PORT" 0
     lab_intercept_start intercept "$LAB_ADMIN_IP"
-    lab_tcpcopy_start tcpcopy -x "$LAB_ONLINE_IP:$FID_PORT-$LAB_TARGET_IP:$FID_PORT" "$@"
+    local -a extra
+    read -ra extra <<<"${FID_TCPCOPY_ARGS:-}"
+    lab_tcpcopy_start tcpcopy -x "$LAB_ONLINE_IP:$FID_PORT-$LAB_TARGET_IP:$FID_PORT" "$@" "${extra[@]}"
 }
 
 # fid_client CONVERSATION [ARGS...]: one conversation from the client namespace to the online

@@ -209,6 +209,65 @@ public struct TCPCopyCommand: ParsableCommand {
             valueName: "iface"))
     public var outputInterface: String?
 
+    @Option(
+        name: [.customShort("i"), .customLong("interface")],
+        help: ArgumentHelp(
+            "Capture at the link layer (libpcap) on these interfaces, separated by ',' "
+                + "(any: all of them), instead of the raw socket; a regular file is replayed "
+                + "as with --offline.",
+            valueName: "iface[,iface...]"))
+    public var interfaces: String?
+
+    @Option(
+        name: [.customShort("F"), .customLong("filter")],
+        help: ArgumentHelp(
+            "With -i or --offline: a filter in tcpdump's syntax replacing the default "
+                + "(the routes' inbound packets: tcp and dst port, and dst host when a route names one).",
+            valueName: "filter"))
+    public var filter: String?
+
+    @Option(
+        name: [.customShort("B"), .customLong("pcap-buffer")],
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "With -i: kernel buffer of each interface's capture, "
+                + "\(NumericSetting.captureBuffer.rangeDescription) (default: --capture-buffer).",
+            valueName: "mb"),
+        transform: { try ConfigurationParser.integer($0, for: .captureBuffer) })
+    public var pcapBuffer: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            "Replay this capture file (pcap or pcapng) at its own pace instead of capturing; "
+                + "tcpcopy exits when the file is done and every session has ended.",
+            valueName: "file"))
+    public var offline: String?
+
+    @Option(
+        name: [.customShort("a"), .customLong("speed")],
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "With --offline: replay N times faster than captured (fractions allowed, "
+                + "e.g. 0.5 for half speed; default: 1).",
+            valueName: "n"))
+    public var speed: String?
+
+    @Option(
+        name: [.customShort("I"), .customLong("idle-gap")],
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "With --offline: shorten every gap between packets longer than MS milliseconds to MS.",
+            valueName: "ms"),
+        transform: { try ConfigurationParser.integer($0, for: .idleGap) })
+    public var idleGap: Int?
+
+    @Option(
+        name: .customLong("loop"),
+        parsing: .unconditional,
+        help: ArgumentHelp("With --offline: replay the file N times (default: 1).", valueName: "n"),
+        transform: { try ConfigurationParser.integer($0, for: .replayLoops) })
+    public var loops: Int?
+
     @OptionGroup
     public var batching: BatchingOptions
 
@@ -252,8 +311,61 @@ public struct TCPCopyCommand: ParsableCommand {
         configuration.statsInterval = logging.statsInterval
         configuration.logFile = logging.logFile
         configuration.sendInterface = outputInterface
+        configuration.capture = try captureMode()
         try validated { () throws(ConfigurationError) in try configuration.validate() }
         return configuration
+    }
+
+    /// Where the packets come from: `--offline` (or `-i` naming a regular file), `-i`, or the
+    /// raw socket; the options of one mode are refused with another.
+    private func captureMode() throws -> CaptureMode {
+        var file = offline
+        if let interfaces, file == nil, !interfaces.contains(","), isCaptureFile(interfaces) {
+            file = interfaces
+        } else if let interfaces, offline != nil {
+            throw ValidationError(
+                "-i \(interfaces) and --offline \(offline!) both given: capture live (-i) or replay a file (--offline), not both"
+            )
+        }
+        if let file {
+            if pcapBuffer != nil {
+                throw ValidationError("-B sizes a live capture's buffer: it has no meaning with --offline")
+            }
+            if let problem = captureFileProblem(file) {
+                throw ValidationError("cannot read the capture file \(file): \(problem)")
+            }
+            var replay = OfflineReplay(path: file)
+            if let speed {
+                guard let value = Double(speed), value.isFinite, value > 0, value <= 1_000_000 else {
+                    throw ValidationError(
+                        "-a \(speed) is not a speed: give a number above 0, e.g. -a 2 (twice as fast) or -a 0.5")
+                }
+                replay.speed = value
+            }
+            replay.idleGapMilliseconds = idleGap
+            replay.loops = loops ?? 1
+            replay.filter = filter
+            return .offline(replay)
+        }
+        for (given, name) in [(speed != nil, "-a"), (idleGap != nil, "-I"), (loops != nil, "--loop")] where given {
+            throw ValidationError("\(name) paces a replayed file: give it with --offline FILE")
+        }
+        guard let interfaces else {
+            if filter != nil || pcapBuffer != nil {
+                throw ValidationError(
+                    "-F and -B apply to a link-layer capture: give the interfaces with -i, e.g. -i eth0")
+            }
+            return .rawSocket
+        }
+        let names = interfaces.split(separator: ",", omittingEmptySubsequences: false).map {
+            String($0.filter { $0 != " " })
+        }
+        guard !names.contains(where: { $0.isEmpty }) else {
+            throw ValidationError(
+                "-i \"\(interfaces)\" has an empty interface name: give names separated by ',', e.g. -i eth0,eth1 or -i any"
+            )
+        }
+        return .link(LinkCapture(interfaces: names, filter: filter, bufferMB: pcapBuffer))
     }
 
     /// Exactly one of the two route forms must be given.

@@ -46,6 +46,10 @@ extension NumericSetting {
     /// Bounded so that tables sized from it stay allocatable.
     public static let maxSessions = NumericSetting(
         name: "session limit", range: 1...16_777_216, unit: "sessions")
+    /// Idle gaps of a replayed file are shortened to this (`-I`); up to a day.
+    public static let idleGap = NumericSetting(name: "idle gap", range: 1...86_400_000, unit: "milliseconds")
+    /// Times a capture file is replayed (`--loop`).
+    public static let replayLoops = NumericSetting(name: "number of replays", range: 1...1_000_000)
 
     // intercept
     public static let queueNumber = NumericSetting(name: "NFQUEUE number", range: 0...65_535)

@@ -72,6 +72,8 @@ public struct TCPCopyConfiguration: Sendable, Equatable {
     /// socket, bypassing the host's routing, iptables OUTPUT and connection tracking; nil uses
     /// the raw IP socket.
     public var sendInterface: String?
+    /// Where the packets come from (`-i`, `--offline`; the raw socket by default).
+    public var capture: CaptureMode = .rawSocket
 
     public init(routes: [CopyRoute]) { self.routes = routes }
 }

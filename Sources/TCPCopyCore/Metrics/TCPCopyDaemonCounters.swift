@@ -4,8 +4,7 @@
 /// the line is rendered.
 public struct TCPCopyDaemonCounters: Sendable, Equatable, MetricSet {
     public var engine = TCPCopyCounters()
-    public var captureDropped = 0
-    public var captureTruncated = 0
+    public var capture = CaptureCounters()
     public var sessionsLive = 0
     public var packetsSent = 0
     public var funnel = TrafficFunnel()
@@ -31,12 +30,7 @@ public struct TCPCopyDaemonCounters: Sendable, Equatable, MetricSet {
 
     public static let metrics: [MetricDeclaration<Self>] = [
         .nested(\.engine),
-        .counter(
-            "capture_dropped", \.captureDropped,
-            "Packets the kernel dropped because tcpcopy's capture buffer was full: copies lost before tcpcopy saw them"),
-        .counter(
-            "capture_truncated", \.captureTruncated,
-            "Packets longer than a capture slot (counted rather than half-read)"),
+        .nested(\.capture),
         .gauge("sessions_live", \.sessionsLive, "Sessions in the table now"),
         .counter("packets_sent", \.packetsSent, "Packets sent to the targets"),
         .nested(\.funnel),

@@ -44,7 +44,7 @@ public final class TCPCopyDaemon {
     private var residentBytes = 0
     private var peakResidentBytes = 0
     private var lastTrim = MonotonicTime.zero
-    private var capture: RawCaptureSocket?
+    private var capture: PacketSource?
     /// Where copies leave: the raw IP socket, or the link layer with `-o`.
     private var sink: PacketSink?
 
@@ -105,16 +105,10 @@ public final class TCPCopyDaemon {
             try loop.add(link.descriptor.rawValue, token: Token.firstTarget + UInt64(index))
             logger.info("connected to intercept", metadata: ["target": "\(target):\(configuration.interceptPort)"])
         }
-        let capture = try RawCaptureSocket(
-            receiveBufferBytes: Int32(configuration.captureBufferMB) << 20,
-            filter: CaptureFilter(routes: configuration.routes))
+        let capture = try makePacketSource(configuration: configuration, logger: logger)
         self.capture = capture
-        if !capture.filtered {
-            logger.warning(
-                "capturing without a port filter (the kernel refused the BPF program, or there are over 200 ports): tcpcopy reads and skips every TCP packet this host receives")
-        }
         sender.prepare(destinations: targets)
-        try loop.add(capture.descriptor.rawValue, token: Token.capture)
+        for descriptor in capture.descriptors { try loop.add(descriptor, token: Token.capture) }
         checkMemory(now: monotonicNow(), atStart: true)
         logger.info(
             "copying",
@@ -138,9 +132,12 @@ public final class TCPCopyDaemon {
         while running {
             // Sleep until the next session timer is due (the engine keeps them in a heap), so
             // that idle keep-alive sessions do not wake the loop every 10 ms.
-            let timeout: Int32 =
+            var timeout: Int32 =
                 pendingLinks.isEmpty
                 ? Int32(max(10, engine.millisecondsUntilNextTick(now: monotonicNow(), limit: 500))) : 10
+            // A source paced by time (a replayed file) wakes the loop when its next packet is due.
+            let due = capture.millisecondsUntilDue(now: monotonicNow())
+            if let due { timeout = Int32(min(Int64(timeout), max(0, due))) }
             let events = try loop.wait(timeoutMilliseconds: timeout, urgent: behind || engine.requestsAwaitAnswers)
             behind = false
             for event in events {
@@ -149,12 +146,7 @@ public final class TCPCopyDaemon {
                 case Token.signals:
                     running = signals.handlePending { logger.info("tcpcopy stats: \(statsLine())") } && running
                 case Token.capture:
-                    behind = try capture.receive(limit: 1024) { bytes in
-                        engine.captured(bytes, now: now, actions: &actions)
-                        // A flood of new sessions must not outrun the memory check.
-                        if engine.wantsMemoryReading { checkMemory(now: now, atStart: false) }
-                    }
-                    perform(sender: sender)
+                    behind = try readCapture(capture, now: now, sender: sender) || behind
                 case Token.metrics:
                     metrics?.serve(values: metricValues)
                 default:
@@ -198,6 +190,10 @@ public final class TCPCopyDaemon {
                 }
             }
             let now = monotonicNow()
+            if let due = capture.millisecondsUntilDue(now: now), due <= 0 {
+                behind = try readCapture(capture, now: now, sender: sender) || behind
+            }
+            if capture.exhausted && engine.sessionCount == 0 { running = false }
             if now - lastTick >= 10 {
                 lastTick = now
                 engine.tick(now: now, actions: &actions)
@@ -211,7 +207,7 @@ public final class TCPCopyDaemon {
                 metrics?.reap()
                 // The capture's drop count, on the same 100 ms beat (reading it costs nothing:
                 // each read of the socket brings it).
-                let dropped = Int(capture.kernelDropped)
+                let dropped = capture.kernelDropped
                 if let lost = captureLoss.check(total: dropped, now: now) {
                     logger.warning(
                         "the kernel dropped \(lost) captured packets (capture_dropped=\(dropped)): tcpcopy is behind the traffic, and the copies of those sessions are cut. Give tcpcopy more CPU, or a larger --capture-buffer if the traffic comes in bursts."
@@ -239,6 +235,18 @@ public final class TCPCopyDaemon {
             try? link.flush()
         }
         logger.info("tcpcopy stats: \(statsLine())")
+        if let summary = capture.summary(engine: engine.counters) { logger.notice("\(summary)") }
+    }
+
+    /// Reads what the capture has ready and hands each packet to the engine.
+    private func readCapture(_ capture: PacketSource, now: MonotonicTime, sender: PacketSink) throws -> Bool {
+        let behind = try capture.read(limit: 1024, now: now) { packet in
+            engine.captured(packet.bytes, now: now, actions: &actions)
+            // A flood of new sessions must not outrun the memory check.
+            if engine.wantsMemoryReading { checkMemory(now: now, atStart: false) }
+        }
+        perform(sender: sender)
+        return behind
     }
 
     /// Carries out the engine's actions: control messages go to their link's output buffer and
@@ -447,8 +455,7 @@ public final class TCPCopyDaemon {
     private func metricValues() -> [MetricValue] {
         var counters = counters
         counters.engine = engine.counters
-        counters.captureDropped = Int(capture?.kernelDropped ?? 0)
-        counters.captureTruncated = capture?.truncated ?? 0
+        capture?.addCounters(to: &counters.capture)
         counters.sessionsLive = engine.sessionCount
         counters.sendErrors = sink?.sendErrors ?? [:]
         sink?.addCounters(to: &counters)

@@ -17,7 +17,7 @@ final class RawCaptureSocket {
     private let batch: OpaquePointer
     /// Packets the kernel dropped because the receive buffer was full (SO_RXQ_OVFL): copies
     /// lost before tcpcopy saw them.
-    private(set) var kernelDropped: UInt32 = 0
+    private(set) var droppedByKernel: UInt32 = 0
     /// Packets longer than a slot (cannot happen for IPv4; counted, never half-read).
     private(set) var truncated = 0
     /// Whether the kernel filters by port; false when `CaptureFilter` gave no program or the
@@ -57,7 +57,7 @@ final class RawCaptureSocket {
         var handled = 0
         while handled < limit {
             let result = try nonBlocking("recvmmsg(raw)") {
-                Int(CTCPCopyShims_receive_batch_read(batch, descriptor.rawValue, &kernelDropped))
+                Int(CTCPCopyShims_receive_batch_read(batch, descriptor.rawValue, &droppedByKernel))
             }
             guard case .done(let count) = result, count > 0 else { return false }
             for index in 0..<Int32(count) {
