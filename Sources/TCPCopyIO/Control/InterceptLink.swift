@@ -87,7 +87,7 @@ final class InterceptLink {
         }
         guard stage == .handshaking else { return .established }
         var messages: [ControlMessage] = []
-        switch connection.read(into: &messages) {
+        switch connection.read(into: &messages, now: now) {
         case .open: break
         case .closed: return .failed(.closedByIntercept)
         case .corrupt: return .failed(.notAnIntercept)

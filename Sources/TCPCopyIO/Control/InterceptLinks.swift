@@ -119,7 +119,7 @@ final class InterceptLinks<Target: Hashable & CustomStringConvertible> {
         if event.writable { flush(link, of: target, now: now, changes: &changes) }
         guard event.readable || event.failed else { return }
         var saidGoodbye: GoodbyeReason?
-        let outcome = link.read { event in
+        let outcome = link.read(now: now) { event in
             handle(event)
             switch event {
             case .message(.goodbye(let reason)):
