@@ -118,7 +118,8 @@ public enum Doctor {
                 }
             case .notAllowed: return (.notAllowed, nil)
             case .connectTimedOut, .noAnswer, .timedOutByIntercept: return (.timedOut, nil)
-            case .notAnIntercept, .unsupportedVersion, .unexpectedAnswer: return (.wrongProtocol(error.description), nil)
+            case .notAnIntercept, .unsupportedVersion, .unexpectedAnswer:
+                return (.wrongProtocol(error.description), nil)
             default: return (.failed(error.description), nil)
             }
         }
