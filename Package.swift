@@ -64,6 +64,10 @@ let package = Package(
         .executableTarget(name: "intercept", dependencies: ["TCPCopyCLI"]),
         .testTarget(name: "TCPCopyCoreTests", dependencies: ["TCPCopyCore"]),
         .testTarget(name: "TCPCopyCLITests", dependencies: ["TCPCopyCLI", "TCPCopyCore"]),
+        // The I/O layer's own logic over socketpairs and epoll: no root, no namespaces.
+        .testTarget(
+            name: "TCPCopyIOTests",
+            dependencies: ["TCPCopyIO", "TCPCopyCore", .product(name: "Logging", package: "swift-log")]),
         // The C walk over netlink buffers from the kernel, fed malformed and cut messages.
         .testTarget(name: "CTCPCopyShimsTests", dependencies: ["CTCPCopyShims"]),
     ]

@@ -108,12 +108,18 @@ public enum Doctor {
                 secret: secret)
             return (.welcomed, link)
         } catch {
-            switch error.errno {
-            case ECONNREFUSED: return (.refused, nil)
-            case EACCES: return (.notAllowed, nil)
-            case ETIMEDOUT: return (.timedOut, nil)
-            case EHOSTUNREACH, ENETUNREACH: return (.unreachable(error.description), nil)
-            case EPROTO: return (.wrongProtocol(error.description), nil)
+            switch error {
+            case .connection(let failure):
+                switch failure.errno {
+                case ECONNREFUSED: return (.refused, nil)
+                case ETIMEDOUT: return (.timedOut, nil)
+                case EHOSTUNREACH, ENETUNREACH: return (.unreachable(error.description), nil)
+                default: return (.failed(error.description), nil)
+                }
+            case .notAllowed: return (.notAllowed, nil)
+            case .connectTimedOut, .noAnswer, .timedOutByIntercept: return (.timedOut, nil)
+            case .notAnIntercept, .unsupportedVersion, .unexpectedAnswer:
+                return (.wrongProtocol(error.description), nil)
             default: return (.failed(error.description), nil)
             }
         }
