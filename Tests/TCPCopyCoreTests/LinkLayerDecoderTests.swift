@@ -221,6 +221,21 @@ struct ReplayTests {
             RouteFilterExpression.make(routes: routes)
                 == "tcp and ((dst host 10.0.0.1 and dst port 80) or (dst port 443))")
     }
+
+    @Test("On Ethernet the default filter also matches one or two tags left in the frame (QinQ)")
+    func filterExpressionTagged() {
+        let routes = [
+            CopyRoute(onlineAddress: nil, onlinePort: 80, targetAddress: IPv4Address(10, 0, 0, 2), targetPort: 80)
+        ]
+        let untagged = "tcp and ((dst port 80))"
+        #expect(
+            RouteFilterExpression.make(routes: routes, linkType: .ethernet)
+                == "\(untagged) or (vlan and ((\(untagged)) or (vlan and \(untagged))))")
+        // libpcap refuses `vlan` on links without tags.
+        for linkType in [LinkType.linuxCooked, .linuxCooked2, .rawIP, .null, .loop] {
+            #expect(RouteFilterExpression.make(routes: routes, linkType: linkType) == untagged)
+        }
+    }
 }
 
 @Suite("Counting a file's sessions")
