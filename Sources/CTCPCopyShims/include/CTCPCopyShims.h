@@ -183,6 +183,16 @@ typedef struct {
 int CTCPCopyShims_iptc_list_nfqueue_rules(const char *chain, CTCPCopyShims_queue_rule *rules, int capacity,
                                           const char **error);
 
+// --- libip6tc ---------------------------------------------------------------------------------
+
+/// CTCPCopyShims_iptc_count_nfqueue_rules for ip6tables' legacy `filter` table.
+int CTCPCopyShims_ip6tc_count_nfqueue_rules(const char *chain, int queue, const char **error);
+
+/// CTCPCopyShims_iptc_nfqueue_rule for ip6tables: the rule
+/// `-A OUTPUT -p tcp --sport PORT -j NFQUEUE --queue-num QUEUE [--queue-bypass]`, same results.
+int CTCPCopyShims_ip6tc_nfqueue_rule(int operation, uint16_t port, uint16_t queue, int bypass,
+                                     const char **error);
+
 // --- service ----------------------------------------------------------------------------------
 
 /// Installs a SIGHUP handler that only records the request (SA_RESTART). Returns sigaction's result.

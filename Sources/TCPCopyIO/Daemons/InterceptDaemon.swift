@@ -45,7 +45,7 @@ public final class InterceptDaemon {
         self.configuration = configuration
         self.logger = logger
         engine = InterceptEngine(
-            allowList: configuration.allowList,
+            allowList: configuration.allowList, ipv6AllowList: configuration.ipv6AllowList,
             limits: .init(
                 routeIdleMilliseconds: Int64(configuration.routeTimeout) * 1000,
                 maximumRoutesPerOwner: configuration.maxRoutesPerConnection, maximumRoutes: configuration.maxRoutes),
@@ -87,10 +87,13 @@ public final class InterceptDaemon {
         }
         try loop.add(listener.descriptor.rawValue, token: Token.listener)
         peerPolicy =
-            configuration.tcpcopyAllow.map { ControlPeerPolicy(networks: $0, source: .listed) }
+            configuration.tcpcopyAllow.map {
+                ControlPeerPolicy(networks: $0, ipv6Networks: configuration.tcpcopyAllowIPv6, source: .listed)
+            }
             ?? .localNetworks(interfaceNetworks())
         // The rule outlives intercept: removed only on a clean stop with --remove-rule-on-exit.
         let installedRule = try installRuleIfAsked()
+        ipv6RuleWatch = IPv6QueueRuleWatch.installIfAsked(configuration, logger: logger)
         if !configuration.installRule { checkRule() }
         let ownRule =
             configuration.installRule
@@ -104,7 +107,8 @@ public final class InterceptDaemon {
             "intercepting",
             metadata: [
                 "queue": "\(configuration.queue)", "port": "\(configuration.listenPort)",
-                "allow": "\(configuration.allowList.map(\.description).joined(separator: ","))",
+                "allow":
+                    "\((configuration.allowList.map(\.description) + configuration.ipv6AllowList.map { "[\($0)]" }).joined(separator: ","))",
                 "tcpcopy_allow":
                     "\(peerPolicy.description)\(peerPolicy.source == .localNetworks ? " (this host's networks; set --tcpcopy-allow to restrict)" : "")",
             ])
@@ -248,6 +252,7 @@ public final class InterceptDaemon {
         }
         // Only a clean stop (SIGTERM, SIGINT) gets here; an error exit throws past it.
         if let installedRule, configuration.removeRuleOnExit { removeRule(installedRule) }
+        if configuration.removeRuleOnExit { ipv6RuleWatch?.remove(logger: logger) }
         logStats()
     }
 
@@ -314,6 +319,8 @@ public final class InterceptDaemon {
     private var acceptErrors: [String: Int] = [:]
     private var listenerPaused = false
     private var ruleWatch: QueueRuleWatch?
+    /// The IPv6 rule `--install-rule` installed, if any.
+    private var ipv6RuleWatch: IPv6QueueRuleWatch?
     private var lastUnreadableNotice: MonotonicTime?
     /// Target ports registered that the rule does not cover, warned about once each.
     private var uncoveredPortsWarned: Set<UInt16> = []
@@ -331,6 +338,7 @@ public final class InterceptDaemon {
 
     /// The rule check of every tick (`QueueRuleWatch`).
     private func watchRule() {
+        ipv6RuleWatch?.watch(logger: logger)
         guard let ruleWatch else { return }
         switch ruleWatch.check() {
         case .present:
@@ -607,6 +615,7 @@ public final class InterceptDaemon {
         line.add("rule_present", ruleWatch?.isPresent == false ? 0 : 1)
         line.add("rule_missing_checks", ruleWatch?.missingChecks ?? 0)
         line.add("rule_reinstalled", ruleWatch?.reinstalls ?? 0)
+        ipv6RuleWatch?.add(to: &line)
         line.add("accept_errors", acceptErrors.values.reduce(0, +))
         for (name, count) in acceptErrors.sorted(by: { $0.key < $1.key }) { line.add("accept_error_\(name)", count) }
         line.add("verdict_write_errors", queue?.verdictWriteErrors.values.reduce(0, +) ?? 0)
