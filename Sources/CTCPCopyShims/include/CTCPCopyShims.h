@@ -125,6 +125,11 @@ const uint8_t *CTCPCopyShims_receive_batch_packet(const CTCPCopyShims_receive_ba
 int CTCPCopyShims_send_batch(int fd, const uint8_t *base, const uint32_t *offsets, const uint32_t *lengths,
                              const uint32_t *destinations, int count);
 
+/// CTCPCopyShims_send_batch for whole IPv6 packets on an AF_INET6 IPPROTO_RAW socket:
+/// destinations holds 16 bytes (network order) per packet.
+int CTCPCopyShims_send6_batch(int fd, const uint8_t *base, const uint32_t *offsets, const uint32_t *lengths,
+                              const uint8_t *destinations, int count);
+
 // --- link-layer send (AF_PACKET) ------------------------------------------------------------
 
 /// The interface `name`'s index, ARPHRD_* link type, IFF_* flags and MTU (SIOCGIF* ioctls).
