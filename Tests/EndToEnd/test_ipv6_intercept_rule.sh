@@ -6,7 +6,9 @@
 #      admin address (--allow [ADDR],IPv4) gets its answer; counted ipv6_dropped, ipv6_accepted;
 #   3. ip6tables -F OUTPUT: the rule is back within 2 s, the IPv4 rule untouched;
 #   4. --remove-rule-on-exit removes both rules on SIGTERM;
-#   5. scripts: rules.sh applies and removes both families.
+#   5. scripts: rules.sh applies and removes both families;
+#   6. the control port listens on IPv6 too: a peer in --tcpcopy-allow [ADDR] is admitted, an
+#      IPv6 peer outside it refused (and logged with its bracketed address).
 set -euo pipefail
 # shellcheck source=../../Scripts/lab-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../Scripts/lab-lib.sh"
@@ -30,7 +32,8 @@ code=$(lab_http_code client "$url" -g --max-time 5 --interface "$LAB_CLIENT_IP6"
 lab_capture_start leak client "ip6 and host $LAB_TARGET_IP6"
 
 # 1. Both rules installed.
-lab_intercept_start installer --install-rule --service-port 80 --allow "[$LAB_ADMIN_IP6],$LAB_ADMIN_IP"
+lab_intercept_start installer --install-rule --service-port 80 --allow "[$LAB_ADMIN_IP6],$LAB_ADMIN_IP" \
+    --tcpcopy-allow "[$LAB_ADMIN_IP6],$LAB_ONLINE_TARGET_SIDE_IP"
 rule6_present || lab_fail "ip6tables OUTPUT with --install-rule" "the NFQUEUE rule" "$(lab_exec target "$ip6t" -S OUTPUT)"
 rule4_present || lab_fail "iptables OUTPUT with --install-rule" "the NFQUEUE rule" "$(lab_exec target "$ipt" -S OUTPUT)"
 grep -q "installed 'ip6tables -A OUTPUT -p tcp --sport 80 -j NFQUEUE --queue-num 0'" "$(lab_daemon_log installer)" ||
@@ -43,6 +46,31 @@ code=$(lab_http_code client "$url" -g --max-time 5 --interface "$LAB_ADMIN_IP6")
 [[ $code == 200 ]] || lab_fail "allow-listed $LAB_ADMIN_IP6 -> [target]:80" 200 "$code"
 code=$(lab_http_code client "http://$LAB_TARGET_IP/" --max-time 5 --interface "$LAB_ADMIN_IP")
 [[ $code == 200 ]] || lab_fail "allow-listed $LAB_ADMIN_IP -> target:80 (IPv4)" 200 "$code"
+
+# 6. The control port over IPv6: connect from each client address, send nothing, read what
+# comes within 1 s (a refused peer gets a goodbye and the close; an admitted one waits for its
+# hello).
+control_connect() {
+    lab_exec client python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3, source_address=(sys.argv[3], 0))
+s.settimeout(1)
+try:
+    data = s.recv(100)
+    print("closed" if data == b"" else "goodbye" if data else "")
+except socket.timeout:
+    print("open")
+' "$LAB_TARGET_IP6" "$LAB_CONTROL_PORT" "$1"
+}
+got=$(control_connect "$LAB_ADMIN_IP6")
+[[ $got == open ]] || lab_fail "control connection from the allowed $LAB_ADMIN_IP6" "open (waiting for hello)" "$got"
+got=$(control_connect "$LAB_CLIENT_IP6")
+[[ $got == goodbye || $got == closed ]] || lab_fail "control connection from $LAB_CLIENT_IP6" "refused" "$got"
+grep -q "peer=\[$LAB_ADMIN_IP6\]:[0-9]* .*tcpcopy connected" "$(lab_daemon_log installer)" ||
+    lab_fail "installer's log" "tcpcopy connected from [$LAB_ADMIN_IP6]" "none"
+grep -q "peer=\[$LAB_CLIENT_IP6\]:[0-9]* reason=not in --tcpcopy-allow.*refused a control connection" \
+    "$(lab_daemon_log installer)" ||
+    lab_fail "installer's log" "the refusal of [$LAB_CLIENT_IP6]" "none"
 
 # 3. A firewall reload of ip6tables: back within 2 s.
 flushed=$(date +%s%N)
@@ -87,12 +115,12 @@ if rule6_present || rule4_present; then
 fi
 
 lab_capture_stop leak
-to_client=$(lab_capture_count leak "src host $LAB_TARGET_IP6 and dst host $LAB_CLIENT_IP6 and tcp")
+to_client=$(lab_capture_count leak "src host $LAB_TARGET_IP6 and dst host $LAB_CLIENT_IP6 and tcp src port 80")
 if ((to_client != 0)); then
     lab_capture_show leak "src host $LAB_TARGET_IP6 and dst host $LAB_CLIENT_IP6"
     lab_fail "target IPv6 packets to the unlisted $LAB_CLIENT_IP6" 0 "$to_client"
 fi
-to_admin=$(lab_capture_count leak "src host $LAB_TARGET_IP6 and dst host $LAB_ADMIN_IP6 and tcp")
+to_admin=$(lab_capture_count leak "src host $LAB_TARGET_IP6 and dst host $LAB_ADMIN_IP6 and tcp src port 80")
 ((to_admin > 0)) || lab_fail "target IPv6 packets to the allow-listed $LAB_ADMIN_IP6" ">0" "$to_admin"
 
 # 5. rules.sh: both families, applied once, removed.

@@ -132,7 +132,8 @@ struct LinkLayerDecoderTests {
         var counters = LinkCaptureCounters()
         let frames: [LinkFrame] = [
             .ipv4(range: 0..<40, direction: .incoming), .ipv4(range: 0..<40, direction: .outgoing),
-            .ipv4(range: 0..<40, direction: .unknown), .ipv6(range: 0..<40, direction: .incoming), .ipv4Fragment, .notIP,
+            .ipv4(range: 0..<40, direction: .unknown), .ipv6(range: 0..<40, direction: .incoming), .ipv4Fragment,
+            .notIP,
             .truncated, .truncated,
         ]
         let accepted = frames.compactMap { counters.accept($0) }

@@ -40,6 +40,13 @@ public struct ControlPeerPolicy: Sendable, Equatable {
 
     public func allows(_ peer: IPv4Address) -> Bool { networks.contains { $0.contains(peer) } }
 
+    public func allows(_ peer: IPAddress) -> Bool {
+        switch peer {
+        case .v4(let address): allows(address)
+        case .v6(let address): allows(address)
+        }
+    }
+
     /// An IPv4-mapped peer (`::ffff:10.0.0.3`, from a dual-stack socket) is judged as IPv4.
     public func allows(_ peer: IPv6Address) -> Bool {
         if let mapped = peer.mappedIPv4 { return allows(mapped) }

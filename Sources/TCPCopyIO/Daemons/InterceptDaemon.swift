@@ -90,7 +90,7 @@ public final class InterceptDaemon {
             configuration.tcpcopyAllow.map {
                 ControlPeerPolicy(networks: $0, ipv6Networks: configuration.tcpcopyAllowIPv6, source: .listed)
             }
-            ?? .localNetworks(interfaceNetworks())
+            ?? .localNetworks(interfaceNetworks(), ipv6InterfaceNetworks: interfaceIPv6Networks())
         // The rule outlives intercept: removed only on a clean stop with --remove-rule-on-exit.
         let installedRule = try installRuleIfAsked()
         ipv6RuleWatch = IPv6QueueRuleWatch.installIfAsked(configuration, logger: logger)
@@ -260,7 +260,7 @@ public final class InterceptDaemon {
     /// logged, and pauses the listener until the next tick; intercept keeps running.
     private func acceptConnections(_ listener: ControlListener, loop: EventLoop, now: MonotonicTime) {
         while true {
-            let accepted: (FileDescriptor, IPv4Address, UInt16)?
+            let accepted: (FileDescriptor, IPAddress, UInt16)?
             do {
                 accepted = try listener.accept()
             } catch {
@@ -274,7 +274,7 @@ public final class InterceptDaemon {
                 return
             }
             guard let (fd, address, port) = accepted else { return }
-            let peer = "\(address):\(port)"
+            let peer = address.endpointDescription(port: port)
             let refusal: (String, GoodbyeReason)?
             if !peerPolicy.allows(address) {
                 refusal = (
