@@ -7,6 +7,7 @@
 #   3. ip6tables -F OUTPUT: the rule is back within 2 s, the IPv4 rule untouched;
 #   4. --remove-rule-on-exit removes both rules on SIGTERM;
 #   5. scripts: rules.sh applies and removes both families;
+#   7. intercept doctor --ipv6: rule6 ok with the rule, FAULT without it;
 #   6. the control port listens on IPv6 too: a peer in --tcpcopy-allow [ADDR] is admitted, an
 #      IPv6 peer outside it refused (and logged with its bracketed address).
 set -euo pipefail
@@ -72,6 +73,13 @@ grep -q "peer=\[$LAB_CLIENT_IP6\]:[0-9]* reason=not in --tcpcopy-allow.*refused 
     "$(lab_daemon_log installer)" ||
     lab_fail "installer's log" "the refusal of [$LAB_CLIENT_IP6]" "none"
 
+# 7. doctor --ipv6 with the rule in place (and the IPv4 checks as before: the control port is
+# the dual-stack socket now).
+rc=$(lab_doctor doctor6 target intercept --port 80 --ipv6 --tcpcopy-host "$LAB_ONLINE_TARGET_SIDE_IP")
+((rc == 0)) || lab_fail "intercept doctor --ipv6 on a healthy target" "exit 0" "exit $rc"
+lab_expect_finding doctor6 ok "ip6tables -A OUTPUT -p tcp --sport 80 -j NFQUEUE --queue-num 0 queues port 80"
+lab_expect_finding doctor6 ok "queue 0 is read by intercept"
+
 # 3. A firewall reload of ip6tables: back within 2 s.
 flushed=$(date +%s%N)
 lab_exec target "$ip6t" -F OUTPUT
@@ -122,6 +130,10 @@ if ((to_client != 0)); then
 fi
 to_admin=$(lab_capture_count leak "src host $LAB_TARGET_IP6 and dst host $LAB_ADMIN_IP6 and tcp src port 80")
 ((to_admin > 0)) || lab_fail "target IPv6 packets to the allow-listed $LAB_ADMIN_IP6" ">0" "$to_admin"
+
+rc=$(lab_doctor doctor6-none target intercept --port 80 --ipv6)
+((rc == 1)) || lab_fail "intercept doctor --ipv6 without the rules" "exit 1" "exit $rc"
+lab_expect_finding doctor6-none FAULT "in ip6tables' OUTPUT"
 
 # 5. rules.sh: both families, applied once, removed.
 lab_rules_apply target 80 0

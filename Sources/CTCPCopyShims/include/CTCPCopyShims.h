@@ -198,6 +198,10 @@ int CTCPCopyShims_ip6tc_count_nfqueue_rules(const char *chain, int queue, const 
 int CTCPCopyShims_ip6tc_nfqueue_rule(int operation, uint16_t port, uint16_t queue, int bypass,
                                      const char **error);
 
+/// CTCPCopyShims_iptc_list_nfqueue_rules for ip6tables' legacy `filter` table.
+int CTCPCopyShims_ip6tc_list_nfqueue_rules(const char *chain, CTCPCopyShims_queue_rule *rules, int capacity,
+                                           const char **error);
+
 // --- service ----------------------------------------------------------------------------------
 
 /// Installs a SIGHUP handler that only records the request (SA_RESTART). Returns sigaction's result.
