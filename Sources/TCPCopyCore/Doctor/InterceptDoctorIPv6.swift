@@ -30,7 +30,8 @@ extension InterceptDoctor {
             DoctorFinding(
                 rule.bypass ? .warning : .ok, "rule6",
                 "\(rule.description) queues port \(port) to queue \(queue)"
-                    + (rule.bypass ? "; with --queue-bypass, IPv6 responses go out while intercept is not reading" : ""))
+                    + (rule.bypass ? "; with --queue-bypass, IPv6 responses go out while intercept is not reading" : "")
+            )
         }
     }
 }
