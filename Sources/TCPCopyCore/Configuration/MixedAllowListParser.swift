@@ -23,7 +23,15 @@ extension ConfigurationParser {
         var result = MixedAddressList()
         for list in lists {
             guard list.contains("[") else {
-                result.ipv4 += try allowList(list)
+                do {
+                    result.ipv4 += try allowList(list)
+                } catch {
+                    // `fd00::3` read as IPv4 pieces: say to bracket it instead.
+                    if case .failure(let problem) = EndpointText.networkList(list), case .unbracketedIPv6 = problem {
+                        throw .invalidAddressList(list, list: .allowList, problem: problem)
+                    }
+                    throw error
+                }
                 continue
             }
             let networks: [IPNetwork]
