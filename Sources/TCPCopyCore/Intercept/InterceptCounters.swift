@@ -13,6 +13,10 @@ public struct InterceptCounters: Sendable, Equatable {
     public var acksCoalesced = 0
     /// Dropped packets that could not be parsed as IPv4/TCP (nothing to forward).
     public var malformed = 0
+    /// IPv6 packets accepted (allow-listed destination); also counted in `accepted`.
+    public var ipv6Accepted = 0
+    /// IPv6 packets dropped (also counted in `dropped`): their headers are not forwarded yet.
+    public var ipv6Dropped = 0
     /// Dropped packets with no route: held for a late registration, then expired.
     public var held = 0
     public var heldDelivered = 0
@@ -68,6 +72,8 @@ public struct InterceptCounters: Sendable, Equatable {
         line.add("connections_timed_out", connectionsTimedOut)
         line.add("connections_overflowed", connectionsOverflowed)
         line.add("acks_coalesced", acksCoalesced)
+        line.add("ipv6_accepted", ipv6Accepted)
+        line.add("ipv6_dropped", ipv6Dropped)
         return line
     }
 }

@@ -47,7 +47,7 @@ public final class InterceptDaemon {
         self.configuration = configuration
         self.logger = logger
         engine = InterceptEngine(
-            allowList: configuration.allowList,
+            allowList: configuration.allowList, ipv6AllowList: configuration.ipv6AllowList,
             limits: .init(
                 routeIdleMilliseconds: Int64(configuration.routeTimeout) * 1000,
                 maximumRoutesPerOwner: configuration.maxRoutesPerConnection, maximumRoutes: configuration.maxRoutes),
@@ -72,14 +72,17 @@ public final class InterceptDaemon {
         let listener = try openListener()
         try loop.add(listener.descriptor.rawValue, token: Token.listener)
         peerPolicy =
-            configuration.tcpcopyAllow.map { ControlPeerPolicy(networks: $0, source: .listed) }
-            ?? .localNetworks(interfaceNetworks())
+            configuration.tcpcopyAllow.map {
+                ControlPeerPolicy(networks: $0, ipv6Networks: configuration.tcpcopyAllowIPv6, source: .listed)
+            }
+            ?? .localNetworks(interfaceNetworks(), ipv6InterfaceNetworks: interfaceIPv6Networks())
         let installedRule = try prepareRule()
         logger.info(
             "intercepting",
             metadata: [
                 "queue": "\(configuration.queue)", "port": "\(configuration.listenPort)",
-                "allow": "\(configuration.allowList.map(\.description).joined(separator: ","))",
+                "allow":
+                    "\((configuration.allowList.map(\.description) + configuration.ipv6AllowList.map { "[\($0)]" }).joined(separator: ","))",
                 "tcpcopy_allow":
                     "\(peerPolicy.description)\(peerPolicy.source == .localNetworks ? " (this host's networks; set --tcpcopy-allow to restrict)" : "")",
             ])
@@ -289,6 +292,7 @@ public final class InterceptDaemon {
     /// The rule outlives intercept: removed only on a clean stop with --remove-rule-on-exit.
     private func prepareRule() throws -> InstalledRule? {
         let installedRule = try installRuleIfAsked()
+        ipv6RuleWatch = IPv6QueueRuleWatch.installIfAsked(configuration, logger: logger)
         if !configuration.installRule { checkRule() }
         let ownRule =
             configuration.installRule
@@ -310,6 +314,7 @@ public final class InterceptDaemon {
         }
         // Only a clean stop (SIGTERM, SIGINT) gets here; an error exit throws past it.
         if let installedRule, configuration.removeRuleOnExit { removeRule(installedRule) }
+        if configuration.removeRuleOnExit { ipv6RuleWatch?.remove(logger: logger) }
         logStats()
     }
 
@@ -317,7 +322,7 @@ public final class InterceptDaemon {
     /// logged, and pauses the listener until the next tick; intercept keeps running.
     private func acceptConnections(_ listener: ControlListener, loop: EventLoop, now: MonotonicTime) {
         while true {
-            let accepted: (FileDescriptor, IPv4Address, UInt16)?
+            let accepted: (FileDescriptor, IPAddress, UInt16)?
             do {
                 accepted = try listener.accept()
             } catch {
@@ -331,7 +336,7 @@ public final class InterceptDaemon {
                 return
             }
             guard let (fd, address, port) = accepted else { return }
-            let peer = "\(address):\(port)"
+            let peer = address.endpointDescription(port: port)
             let refusal: (String, GoodbyeReason)?
             if !peerPolicy.allows(address) {
                 refusal = (
@@ -376,6 +381,8 @@ public final class InterceptDaemon {
     private var acceptErrors: [String: Int] = [:]
     private var listenerPaused = false
     private var ruleWatch: QueueRuleWatch?
+    /// The IPv6 rule `--install-rule` installed, if any.
+    private var ipv6RuleWatch: IPv6QueueRuleWatch?
     private var lastUnreadableNotice: MonotonicTime?
     /// Target ports registered that the rule does not cover, warned about once each.
     private var uncoveredPortsWarned: Set<UInt16> = []
@@ -393,6 +400,7 @@ public final class InterceptDaemon {
 
     /// The rule check of every tick (`QueueRuleWatch`).
     private func watchRule() {
+        ipv6RuleWatch?.watch(logger: logger)
         guard let ruleWatch else { return }
         switch ruleWatch.check() {
         case .present:
@@ -669,6 +677,7 @@ public final class InterceptDaemon {
         line.add("rule_present", ruleWatch?.isPresent == false ? 0 : 1)
         line.add("rule_missing_checks", ruleWatch?.missingChecks ?? 0)
         line.add("rule_reinstalled", ruleWatch?.reinstalls ?? 0)
+        ipv6RuleWatch?.add(to: &line)
         line.add("accept_errors", acceptErrors.values.reduce(0, +))
         for (name, count) in acceptErrors.sorted(by: { $0.key < $1.key }) { line.add("accept_error_\(name)", count) }
         line.add("verdict_write_errors", queue?.verdictWriteErrors.values.reduce(0, +) ?? 0)
