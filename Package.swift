@@ -30,10 +30,12 @@ let package = Package(
             providers: [.apt(["libnetfilter-queue-dev"])]),
         .systemLibrary(name: "CMNL", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
         .systemLibrary(name: "CIPTC", pkgConfig: "libiptc", providers: [.apt(["libiptc-dev"])]),
+        // ip6tables' legacy tables; libiptc-dev depends on libip6tc-dev.
+        .systemLibrary(name: "CIP6TC", pkgConfig: "libip6tc", providers: [.apt(["libip6tc-dev"])]),
         // Link-layer capture (-i) and capture files (--offline).
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         // C functions for the macros, packed structs and callbacks Swift cannot use directly.
-        .target(name: "CTCPCopyShims", dependencies: ["CNetfilterQueue", "CMNL", "CIPTC"]),
+        .target(name: "CTCPCopyShims", dependencies: ["CNetfilterQueue", "CMNL", "CIPTC", "CIP6TC"]),
         // Pure logic: no Glibc, no C module, no syscalls.
         .target(
             name: "TCPCopyCore",
@@ -45,7 +47,7 @@ let package = Package(
         .target(
             name: "TCPCopyIO",
             dependencies: [
-                "TCPCopyCore", "CTCPCopyShims", "CMNL", "CNetfilterQueue", "CIPTC", "CPcap",
+                "TCPCopyCore", "CTCPCopyShims", "CMNL", "CNetfilterQueue", "CIPTC", "CIP6TC", "CPcap",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -64,6 +66,10 @@ let package = Package(
         .executableTarget(name: "intercept", dependencies: ["TCPCopyCLI"]),
         .testTarget(name: "TCPCopyCoreTests", dependencies: ["TCPCopyCore"]),
         .testTarget(name: "TCPCopyCLITests", dependencies: ["TCPCopyCLI", "TCPCopyCore"]),
+        // The I/O layer's own logic over socketpairs and epoll: no root, no namespaces.
+        .testTarget(
+            name: "TCPCopyIOTests",
+            dependencies: ["TCPCopyIO", "TCPCopyCore", .product(name: "Logging", package: "swift-log")]),
         // The C walk over netlink buffers from the kernel, fed malformed and cut messages.
         .testTarget(name: "CTCPCopyShimsTests", dependencies: ["CTCPCopyShims"]),
     ]

@@ -39,6 +39,9 @@
 #                      what that drops); inline: the kernel's default for veths, where a sender
 #                      runs its receiver's stack in its own context and is charged for it
 #                      (tcpcopy's sendmmsg then pays for the target's TCP, and nginx for wrk's)
+#   --source SOURCE    how tcpcopy captures: raw (default: the raw IP socket) or pcap
+#                      (tcpcopy -i to-client: libpcap's TPACKET_V3 ring on the online server's
+#                      client-facing veth); its capture drops are then tcpcopy's capture_dropped
 #   --sink SINK        how tcpcopy sends its copies: raw (default: the raw IP socket) or link
 #                      (tcpcopy -o to-router: Ethernet frames from an AF_PACKET socket, the next
 #                      hop being the router, whose MAC tcpcopy looks up itself)
@@ -74,6 +77,7 @@ quick=0
 veth_rx=threaded
 veth_queue=pfifo_fast
 sink=raw
+source=raw
 
 usage() {
     sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
@@ -101,6 +105,7 @@ while (($#)); do
         --veth-rx) veth_rx=${2:-}; shift ;;
         --no-veth-queue) veth_queue=none ;;
         --sink) sink=${2:-}; shift ;;
+        --source) source=${2:-}; shift ;;
         --no-build) build=0 ;;
         --out) out=${2:-}; shift ;;
         -h | --help) usage; exit 0 ;;
@@ -114,6 +119,7 @@ number_in "$workers" 1 16 --workers
 number_in "$connections" 1 1000 --connections
 number_in "$backlog" 16 65535 --backlog
 [[ $sink == raw || $sink == link ]] || lab_die "--sink must be raw or link, not '$sink'"
+[[ $source == raw || $source == pcap ]] || lab_die "--source must be raw or pcap, not '$source'"
 [[ $veth_rx == threaded || $veth_rx == inline ]] ||
     lab_die "--veth-rx must be threaded or inline, not '$veth_rx'"
 IFS=, read -ra load_list <<<"$loads"
@@ -214,6 +220,7 @@ start_daemons() {
     read -ra intercept_extra <<<"${BENCH_INTERCEPT_ARGS:-}"
     read -ra tcpcopy_extra <<<"${BENCH_TCPCOPY_ARGS:-}"
     [[ $sink == raw ]] || tcpcopy_extra=(-o to-router "${tcpcopy_extra[@]}")
+    [[ $source == raw ]] || tcpcopy_extra=(-i to-client "${tcpcopy_extra[@]}")
     # The router is the tcpcopy's source on the target's side: let it in.
     lab_intercept_start intercept --allow "$LAB_ADMIN_IP" --tcpcopy-allow "$BENCH_ONLINE_ROUTER_SIDE_IP" \
         "${intercept_extra[@]}"
@@ -344,6 +351,8 @@ measure() {
         hwm_ic=$(bench_vmhwm "$intercept_pid")
         stop_daemons "$tag"
         tc_stats=$(lab_stats_line "$out/$tag-tcpcopy.log" | sed 's/.*stats://')
+        # libpcap's ring is not a raw socket: its drops are the ones tcpcopy counts.
+        [[ $source == raw ]] || raw_drops=$(lab_stat_int "$out/$tag-tcpcopy.log" capture_dropped)
         ic_stats=$(lab_stats_line "$out/$tag-intercept.log" | sed 's/.*stats://')
     fi
     # Fields: two-word CPU readings become NAME_ticks and NAME_ns.
@@ -475,7 +484,7 @@ python3 "$BENCH_DIR/report.py" report "$runs_file" --out "$out" \
     --meta "kernel=$(uname -r)" --meta "commit=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
     --meta "duration=$duration" --meta "repeat=$repeat" --meta "workers=$workers" \
     --meta "connections=$connections" --meta "loadavg_start=$loadavg_start" --meta "veth_rx=$veth_rx" \
-    --meta "veth_queue=$veth_queue" --meta "backlog=$backlog" --meta "sink=$sink" \
+    --meta "veth_queue=$veth_queue" --meta "backlog=$backlog" --meta "sink=$sink" --meta "source=$source" \
     --meta "tcpcopy_args=${BENCH_TCPCOPY_ARGS:-}" --meta "intercept_args=${BENCH_INTERCEPT_ARGS:-}" \
     --meta "binaries=$LAB_BIN_DIR" \
     --meta "loadavg_end=$loadavg_end" --meta "quick=$quick"

@@ -48,6 +48,12 @@ LAB_ONLINE_IP=10.77.1.1
 LAB_ONLINE_TARGET_SIDE_IP=10.77.2.1
 LAB_TARGET_IP=10.77.2.2
 LAB_CONTROL_PORT=36524
+# IPv6 twins of the addresses above (fd00::/8 only), added by lab_add_ipv6.
+LAB_CLIENT_IP6=fd00:77:1::2
+LAB_ADMIN_IP6=fd00:77:1::3
+LAB_ONLINE_IP6=fd00:77:1::1
+LAB_ONLINE_TARGET_SIDE_IP6=fd00:77:2::1
+LAB_TARGET_IP6=fd00:77:2::2
 
 LAB_PREFIX=${LAB_PREFIX:-}
 # Always a fresh temp dir of our own (lab_init): cleanup deletes it, so it is never inherited.
@@ -194,6 +200,27 @@ lab_create() {
     lab_retry 50 0.1 lab_exec client ping -c1 -W1 -q "$LAB_TARGET_IP" >/dev/null ||
         lab_die "the lab's routing does not work: client cannot ping $LAB_TARGET_IP"
     lab_log "lab created: $client $online $target (dir $LAB_DIR)"
+}
+
+# lab_add_ipv6: gives the lab's veths their IPv6 twins (LAB_*_IP6, /64, nodad so that nothing
+# waits for duplicate address detection), routes and forwarding. Opt-in: IPv4 tests keep their
+# captures free of IPv6 traffic.
+lab_add_ipv6() {
+    local client online target
+    client=$(lab_ns client)
+    online=$(lab_ns online)
+    target=$(lab_ns target)
+    ip -n "$client" addr add "$LAB_CLIENT_IP6/64" dev to-online nodad
+    ip -n "$client" addr add "$LAB_ADMIN_IP6/64" dev to-online nodad
+    ip -n "$online" addr add "$LAB_ONLINE_IP6/64" dev to-client nodad
+    ip -n "$online" addr add "$LAB_ONLINE_TARGET_SIDE_IP6/64" dev to-target nodad
+    ip -n "$target" addr add "$LAB_TARGET_IP6/64" dev to-online nodad
+    ip netns exec "$online" sysctl -qw net.ipv6.conf.all.forwarding=1
+    ip -n "$client" -6 route add default via "$LAB_ONLINE_IP6"
+    ip -n "$target" -6 route add default via "$LAB_ONLINE_TARGET_SIDE_IP6"
+    lab_retry 50 0.1 lab_exec client ping -6 -c1 -W1 -q "$LAB_TARGET_IP6" >/dev/null ||
+        lab_die "the lab's IPv6 routing does not work: client cannot ping $LAB_TARGET_IP6"
+    lab_log "lab IPv6 added: client $LAB_CLIENT_IP6 and $LAB_ADMIN_IP6, target $LAB_TARGET_IP6"
 }
 
 # Stops everything this lab started, kills whatever is still inside its namespaces, deletes
@@ -362,6 +389,7 @@ lab_queue_bound() {
 
 # lab_nginx_start ROLE [PORT]: nginx on PORT (80) in ROLE, with its own prefix dir, config,
 # access log and a ~1 KB index.html, all under $LAB_DIR/nginx-ROLE.
+# LAB_NGINX_LISTEN6=[ADDR]:PORT adds an IPv6 listen directive.
 lab_nginx_start() {
     local role=$1 port=${2:-80}
     local dir="$LAB_DIR/nginx-$role"
@@ -388,7 +416,8 @@ http {
     uwsgi_temp_path $dir/tmp/uwsgi;
     scgi_temp_path $dir/tmp/scgi;
     server {
-        listen $port default_server;
+        listen $port default_server;${LAB_NGINX_LISTEN6:+
+        listen $LAB_NGINX_LISTEN6 default_server;}
         root $dir/html;
         index index.html;
     }

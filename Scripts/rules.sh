@@ -1,27 +1,29 @@
 #!/usr/bin/env bash
-# rules.sh apply|remove|show NETNS [PORT] [QUEUE]
+# rules.sh apply|remove|show|show6 NETNS [PORT] [QUEUE]
 #
-# Adds or removes the target's NFQUEUE rule (iptables/intercept.rules) inside the network
-# namespace NETNS, and nothing else. It refuses to run without a namespace name: the lab never
+# Adds or removes the target's NFQUEUE rules (iptables/intercept.rules, and its IPv6 twin
+# iptables/intercept6.rules through ip6tables) inside the network namespace NETNS, and nothing
+# else. It refuses to run without a namespace name: the lab never
 # changes the root namespace's firewall.
 #
 # Uses iptables-legacy(-restore) when installed, because intercept reads the tables through
 # libiptc, which only sees the legacy tables; iptables (nft) otherwise. Set RULES_IPTABLES to
-# iptables or iptables-legacy to choose.
+# iptables or iptables-legacy to choose (ip6tables follows: ip6tables-legacy or ip6tables).
+# Without any ip6tables, only the IPv4 rule is handled.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 rules_dir="$here/../iptables"
 
 usage() {
-    echo "usage: $0 apply|remove|show NETNS [PORT(80)] [QUEUE(0)]" >&2
+    echo "usage: $0 apply|remove|show|show6 NETNS [PORT(80)] [QUEUE(0)]" >&2
     exit 2
 }
 
 (($# >= 2)) || usage
 action=$1 netns=$2 port=${3:-80} queue=${4:-0}
 
-case $action in apply | remove | show) ;; *) usage ;; esac
+case $action in apply | remove | show | show6) ;; *) usage ;; esac
 if [[ -z $netns ]]; then
     echo "rules.sh: a namespace name is required; refusing to touch the root namespace" >&2
     exit 2
@@ -47,6 +49,9 @@ else
     ipt=iptables
 fi
 
+ip6t=${ipt/iptables/ip6tables}
+command -v "$ip6t" >/dev/null 2>&1 || ip6t=""
+
 in_ns() { ip netns exec "$netns" "$@"; }
 
 # The rule file with its placeholders filled in.
@@ -57,14 +62,15 @@ render() {
 # The rule's match and target, taken from the rule file itself so the check below cannot drift
 # from what apply adds.
 rule_spec() {
-    render intercept.rules | awk '$1 == "-A" { $1 = ""; print; exit }'
+    render "${1:-intercept.rules}" | awk '$1 == "-A" { $1 = ""; print; exit }'
 }
 
+# rule_present [IPTABLES RULES_FILE]
 rule_present() {
     local -a spec
-    read -ra spec <<<"$(rule_spec)"
+    read -ra spec <<<"$(rule_spec "${2:-intercept.rules}")"
     # spec[0] is the chain, the rest the match and target; -C exits 1 when the rule is absent.
-    in_ns "$ipt" -C "${spec[@]}" 2>/dev/null
+    in_ns "${1:-$ipt}" -C "${spec[@]}" 2>/dev/null
 }
 
 case $action in
@@ -73,6 +79,9 @@ case $action in
             echo "rules.sh: rule already present in $netns ($ipt), not adding it twice" >&2
         else
             render intercept.rules | in_ns "$ipt-restore" --noflush
+        fi
+        if [[ -n $ip6t ]] && ! rule_present "$ip6t" intercept6.rules; then
+            render intercept6.rules | in_ns "$ip6t-restore" --noflush
         fi
         ;;
     remove)
@@ -84,6 +93,10 @@ case $action in
             removed=$((removed + 1))
         done
         ((removed > 0)) || echo "rules.sh: no such rule in $netns ($ipt); nothing removed" >&2
+        for ((i = 0; i < 16; i++)); do
+            [[ -n $ip6t ]] && rule_present "$ip6t" intercept6.rules || break
+            render intercept6-remove.rules | in_ns "$ip6t-restore" --noflush
+        done
         ;;
     show)
         echo "# $ipt, namespace $netns"
@@ -97,5 +110,11 @@ case $action in
                 echo "$extra"
             fi
         fi
+        ;;
+    show6)
+        # The IPv6 table apart, so that `show` reads as it always has.
+        [[ -n $ip6t ]] || { echo "rules.sh: no ip6tables installed" >&2; exit 1; }
+        echo "# $ip6t, namespace $netns"
+        in_ns "$ip6t" -S OUTPUT
         ;;
 esac

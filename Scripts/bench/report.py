@@ -365,7 +365,8 @@ def report(runs_path, out_dir, meta):
            " (transmit queue %s)" % meta.get("veth_queue", "none") if meta.get("veth_rx") == "threaded" else "",
            meta.get("loadavg_start"),
            meta.get("loadavg_end")))
-    lines.append("tcpcopy sends through the %s" % (
+    lines.append("tcpcopy captures with the %s and sends through the %s" % (
+        "libpcap ring (-i to-client, TPACKET_V3)" if meta.get("source") == "pcap" else "raw IP socket",
         "link layer (-o to-router, AF_PACKET)" if meta.get("sink") == "link" else "raw IP socket"))
     extra = ["%s %s" % (name, meta[name + "_args"]) for name in ("tcpcopy", "intercept")
              if meta.get(name + "_args")]
@@ -436,7 +437,7 @@ def report(runs_path, out_dir, meta):
             "%s / %s" % (fmt(c.get("tc_core_pct"), "%.0f%%"), fmt(c.get("ic_core_pct"), "%.0f%%")),
         ])
     lines.append(table(
-        ["load", "captured", "raw socket drops", "link drops", "sessions started/completed/aborted",
+        ["load", "captured", "capture drops", "link drops", "sessions started/completed/aborted",
          "NFQUEUE queued", "NFQUEUE drops", "target listen drops", "retransmissions",
          "tcpcopy service packets/CPU-s",
          "tcpcopy/intercept % of a core"],

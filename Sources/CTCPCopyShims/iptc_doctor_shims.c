@@ -9,7 +9,10 @@
 #include <linux/netfilter/xt_NFQUEUE.h>
 #include <linux/netfilter/xt_tcpudp.h>
 
-static void describe_nfqueue(const struct xt_entry_target *t, CTCPCopyShims_queue_rule *out) {
+// Shared with ip6tc_shims.c (the NFQUEUE target is the same in both families).
+void CTCPCopyShims_describe_nfqueue(const struct xt_entry_target *t, CTCPCopyShims_queue_rule *out);
+
+void CTCPCopyShims_describe_nfqueue(const struct xt_entry_target *t, CTCPCopyShims_queue_rule *out) {
     size_t data = t->u.target_size - sizeof(*t);
     uint16_t number = 0, total = 1;
     if (data >= sizeof(uint16_t)) memcpy(&number, t->data, sizeof(number));
@@ -72,7 +75,7 @@ int CTCPCopyShims_iptc_list_nfqueue_rules(const char *chain, CTCPCopyShims_queue
                 }
                 off += m->u.match_size;
             }
-            describe_nfqueue((const struct xt_entry_target *)((const char *)e + e->target_offset), out);
+            CTCPCopyShims_describe_nfqueue((const struct xt_entry_target *)((const char *)e + e->target_offset), out);
         }
     }
     iptc_free(h);

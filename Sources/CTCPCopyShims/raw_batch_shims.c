@@ -124,3 +124,25 @@ int CTCPCopyShims_send_batch(int fd, const uint8_t *base, const uint32_t *offset
     }
     return sendmmsg(fd, messages, (unsigned)count, MSG_DONTWAIT);
 }
+
+int CTCPCopyShims_send6_batch(int fd, const uint8_t *base, const uint32_t *offsets, const uint32_t *lengths,
+                              const uint8_t *destinations, int count) {
+    enum { most = 64 };
+    if (count > most) count = most;
+    struct mmsghdr messages[most];
+    struct iovec iovecs[most];
+    struct sockaddr_in6 addresses[most];
+    memset(messages, 0, sizeof(struct mmsghdr) * (size_t)count);
+    for (int i = 0; i < count; i++) {
+        iovecs[i].iov_base = (void *)(base + offsets[i]);
+        iovecs[i].iov_len = lengths[i];
+        memset(&addresses[i], 0, sizeof(addresses[i]));
+        addresses[i].sin6_family = AF_INET6;
+        memcpy(&addresses[i].sin6_addr, destinations + 16 * i, 16);
+        messages[i].msg_hdr.msg_name = &addresses[i];
+        messages[i].msg_hdr.msg_namelen = sizeof(addresses[i]);
+        messages[i].msg_hdr.msg_iov = &iovecs[i];
+        messages[i].msg_hdr.msg_iovlen = 1;
+    }
+    return sendmmsg(fd, messages, (unsigned)count, MSG_DONTWAIT);
+}

@@ -129,6 +129,7 @@ public struct InterceptDoctorCommand: ParsableCommand {
             EXAMPLES:
               intercept doctor --port 80
               intercept doctor --port 80 --queue 1 --client 10.1.0.7,10.1.0.8
+              intercept doctor --port 80 --ipv6     (the ip6tables rule as well)
             """)
 
     @Option(
@@ -161,6 +162,9 @@ public struct InterceptDoctorCommand: ParsableCommand {
             "Addresses of the tcpcopy hosts (default: those connected to intercept now).", valueName: "list"))
     public var tcpcopyHost: [String] = []
 
+    @Flag(help: "Check the NFQUEUE rule in ip6tables' legacy table as well (the target answers over IPv6).")
+    public var ipv6 = false
+
     public init() {}
 
     public func validate() throws {
@@ -175,9 +179,10 @@ public struct InterceptDoctorCommand: ParsableCommand {
     }
 
     public func run() throws {
-        let request = InterceptDoctorRequest(
+        var request = InterceptDoctorRequest(
             servicePort: servicePort, queue: UInt16(queue), controlPort: controlPort, clients: try addresses(client),
             tcpcopyHosts: try addresses(tcpcopyHost))
+        request.ipv6 = ipv6
         let report = Doctor.intercept(request)
         print(report.text, terminator: "")
         if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }

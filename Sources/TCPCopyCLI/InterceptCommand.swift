@@ -222,9 +222,11 @@ public struct InterceptCommand: ParsableCommand {
     public func makeConfiguration() throws -> InterceptConfiguration {
         var configuration = InterceptConfiguration()
         let lists = (legacyAllowList.map { [$0] } ?? []) + allow + allowList
-        configuration.allowList = try validated { () throws(ConfigurationError) in
-            try ConfigurationParser.allowList(combining: lists)
+        let allowed = try validated { () throws(ConfigurationError) in
+            try ConfigurationParser.mixedAllowList(combining: lists)
         }
+        configuration.allowList = allowed.ipv4
+        configuration.ipv6AllowList = allowed.ipv6
         configuration.queue = UInt16(queue)
         configuration.queueMaxLength = UInt32(queueMaxLength)
         configuration.listenPort = port
@@ -232,7 +234,9 @@ public struct InterceptCommand: ParsableCommand {
         configuration.routeTimeout = routeTimeout
         if !tcpcopyAllow.isEmpty {
             do {
-                configuration.tcpcopyAllow = try ControlPeerPolicy.parseAllowLists(tcpcopyAllow)
+                let networks = try ControlPeerPolicy.parseMixedAllowLists(tcpcopyAllow)
+                configuration.tcpcopyAllow = networks.ipv4
+                configuration.tcpcopyAllowIPv6 = networks.ipv6
             } catch {
                 throw ValidationError(error.description)
             }

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Offline replay keeps the file's timing: 21 requests recorded over 10 s (one every 0.5 s) are
-# replayed with -a 1 (the requests reach the target over the same 10 s, within 3%), -a 10 (over
-# 1 s, within 10%) and -I 100 (every 0.5 s gap shortened to 0.1 s: 2 s, within 10%). Spans are
-# measured between the first and last request, in the file and on the target's interface.
+# Offline replay keeps the file's timing. A 20 s recording: 5 s of requests in quick succession,
+# 10 s of silence, 5 s of requests again. Replayed with -a 1 (the requests reach the target over
+# the same 20 s, within 3%), -a 10 (over 2 s, within 10%) and -I 100 (every gap longer than
+# 0.1 s shortened to 0.1 s: the silence goes, so the replay ends about 10 s sooner; the expected
+# span is the file's with each gap so shortened, within 10%). Spans are measured between the
+# first and last request, in the file and on the target's interface.
 set -euo pipefail
 # shellcheck source=../../Scripts/lab-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../Scripts/lab-lib.sh"
 LAB_PREFIX=$(lab_test_prefix offline_pacing)
-requests=21
+burst_seconds=5 silence_seconds=10
 
 lab_init
 lab_create
@@ -23,11 +25,19 @@ ip netns exec "$(lab_ns online)" tcpdump -i to-client -n --immediate-mode -U -Z 
     -w "$file" "tcp port 80" >"$LAB_DIR/capture-paced.err" 2>&1 </dev/null &
 echo $! >"$LAB_DIR/run/capture-paced.pid"
 lab_retry 50 0.1 grep -q 'listening on' "$LAB_DIR/capture-paced.err" || lab_die "tcpdump did not start"
-for ((i = 0; i < requests; i++)); do
-    ((i == 0)) || sleep 0.5
-    [[ $(lab_http_code client "http://$LAB_ONLINE_IP/?paced=$i" -H 'Connection: close') == 200 ]] ||
-        lab_fail "request $i to online" 200 "no answer"
-done
+# burst: requests one after the other for burst_seconds, counted in $requests.
+requests=0
+burst() {
+    local until=$((SECONDS + burst_seconds))
+    while ((SECONDS < until)); do
+        [[ $(lab_http_code client "http://$LAB_ONLINE_IP/?paced=$requests" -H 'Connection: close') == 200 ]] ||
+            lab_fail "request $requests to online" 200 "no answer"
+        requests=$((requests + 1))
+    done
+}
+burst
+sleep "$silence_seconds"
+burst
 lab_capture_stop paced
 
 requests_filter="tcp dst port 80 and src host $LAB_CLIENT_IP and (tcp[tcpflags] & tcp-push != 0)"
@@ -58,8 +68,13 @@ paced() {
 }
 paced speed1 "$file_span" 3 -a 1
 paced speed10 "$(awk -v s="$file_span" 'BEGIN { printf "%.3f", s / 10 }')" 10 -a 10
-# -I 100: each of the 20 gaps between requests (0.5 s and a little more) becomes 0.1 s.
-paced idle100 "$(awk -v n="$requests" 'BEGIN { printf "%.3f", (n - 1) * 0.1 }')" 10 -I 100
+# -I 100: each gap between requests longer than 0.1 s (the silence, and any slow request of the
+# bursts) becomes 0.1 s.
+idle_span=$(tcpdump -r "$file" -n -tt "$requests_filter" 2>/dev/null |
+    awk 'NR > 1 { g = $1 - last; span += (g > 0.1 ? 0.1 : g) } { last = $1 } END { printf "%.3f", span }')
+awk -v f="$file_span" -v i="$idle_span" -v s="$silence_seconds" 'BEGIN { d = f - i - s; if (d < 0) d = -d; exit !(d <= s * 0.1) }' ||
+    lab_fail "time -I 100 should save (the silence)" "$silence_seconds s +-10%" "$(awk -v f="$file_span" -v i="$idle_span" 'BEGIN { print f - i }') s"
+paced idle100 "$idle_span" 10 -I 100
 
 lab_expect_clean_stop intercept
 lab_capture_stop leak

@@ -69,7 +69,7 @@ struct LinkLayerDecoderTests {
     @Test("ARP, IPv6 and a cut header are told apart")
     func ethernetOthers() {
         #expect(decode(ethernet(type: 0x0806) + [UInt8](repeating: 0, count: 28), .ethernet) == .notIP)
-        #expect(decode(ethernet(type: 0x86DD) + ipv6Header, .ethernet) == .ipv6(direction: .unknown))
+        #expect(decode(ethernet(type: 0x86DD) + ipv6Header, .ethernet) == .ipv6(range: 14..<54, direction: .unknown))
         #expect(decode(Array(ethernet().prefix(10)), .ethernet) == .truncated)
         #expect(decode(ethernet() + Array(ipv4Packet().prefix(30)), .ethernet) == .truncated)
     }
@@ -90,14 +90,16 @@ struct LinkLayerDecoderTests {
             decode(cooked2(packetType: 0) + ipv4Packet(), .linuxCooked2) == .ipv4(range: 20..<60, direction: .incoming))
         #expect(
             decode(cooked2(packetType: 4) + ipv4Packet(), .linuxCooked2) == .ipv4(range: 20..<60, direction: .outgoing))
-        #expect(decode(cooked2(packetType: 0, type: 0x86DD) + ipv6Header, .linuxCooked2) == .ipv6(direction: .incoming))
+        #expect(
+            decode(cooked2(packetType: 0, type: 0x86DD) + ipv6Header, .linuxCooked2)
+                == .ipv6(range: 20..<60, direction: .incoming))
         #expect(decode(Array(cooked2(packetType: 0).prefix(19)), .linuxCooked2) == .truncated)
     }
 
     @Test("Raw IP (an ipip tunnel): the version nibble decides")
     func rawIP() {
         #expect(decode(ipv4Packet(), .rawIP) == .ipv4(range: 0..<40, direction: .unknown))
-        #expect(decode(ipv6Header, .rawIP) == .ipv6(direction: .unknown))
+        #expect(decode(ipv6Header, .rawIP) == .ipv6(range: 0..<40, direction: .unknown))
         #expect(decode([0x10, 0, 0], .rawIP) == .notIP)
         #expect(decode([], .rawIP) == .truncated)
     }
@@ -106,7 +108,7 @@ struct LinkLayerDecoderTests {
     func nullAndLoop() {
         #expect(decode([2, 0, 0, 0] + ipv4Packet(), .null) == .ipv4(range: 4..<44, direction: .unknown))
         #expect(decode([0, 0, 0, 2] + ipv4Packet(), .null) == .ipv4(range: 4..<44, direction: .unknown))
-        #expect(decode([30, 0, 0, 0] + ipv6Header, .null) == .ipv6(direction: .unknown))
+        #expect(decode([30, 0, 0, 0] + ipv6Header, .null) == .ipv6(range: 4..<44, direction: .unknown))
         #expect(decode([0, 0, 0, 2] + ipv4Packet(), .loop) == .ipv4(range: 4..<44, direction: .unknown))
         #expect(decode([0, 0, 0, 7] + ipv4Packet(), .loop) == .notIP)
         #expect(decode([2, 0], .null) == .truncated)
@@ -130,7 +132,8 @@ struct LinkLayerDecoderTests {
         var counters = LinkCaptureCounters()
         let frames: [LinkFrame] = [
             .ipv4(range: 0..<40, direction: .incoming), .ipv4(range: 0..<40, direction: .outgoing),
-            .ipv4(range: 0..<40, direction: .unknown), .ipv6(direction: .incoming), .ipv4Fragment, .notIP,
+            .ipv4(range: 0..<40, direction: .unknown), .ipv6(range: 0..<40, direction: .incoming), .ipv4Fragment,
+            .notIP,
             .truncated, .truncated,
         ]
         let accepted = frames.compactMap { counters.accept($0) }
@@ -221,6 +224,21 @@ struct ReplayTests {
             RouteFilterExpression.make(routes: routes)
                 == "tcp and ((dst host 10.0.0.1 and dst port 80) or (dst port 443))")
     }
+
+    @Test("On Ethernet the default filter also matches one or two tags left in the frame (QinQ)")
+    func filterExpressionTagged() {
+        let routes = [
+            CopyRoute(onlineAddress: nil, onlinePort: 80, targetAddress: IPv4Address(10, 0, 0, 2), targetPort: 80)
+        ]
+        let untagged = "tcp and ((dst port 80))"
+        #expect(
+            RouteFilterExpression.make(routes: routes, linkType: .ethernet)
+                == "\(untagged) or (vlan and ((\(untagged)) or (vlan and \(untagged))))")
+        // libpcap refuses `vlan` on links without tags.
+        for linkType in [LinkType.linuxCooked, .linuxCooked2, .rawIP, .null, .loop] {
+            #expect(RouteFilterExpression.make(routes: routes, linkType: linkType) == untagged)
+        }
+    }
 }
 
 @Suite("Counting a file's sessions")
@@ -252,4 +270,43 @@ struct FileSessionCounterTests {
         // 1000 twice (ISN 7, then 99), 2000 seen mid-way, then opened again with a SYN.
         #expect(counter.count == 4)
     }
+}
+
+/// IPv6 frames come out as packets (cut to their payload length), parseable by
+/// `IPv6TCPPacket`, and are still counted and skipped by the counters.
+@Suite struct LinkLayerIPv6Tests {
+    func decode(_ bytes: [UInt8], _ type: LinkType) -> LinkFrame {
+        bytes.withUnsafeBytes { LinkLayerDecoder.decode($0, linkType: type) }
+    }
+
+    let segment = IPv6OutgoingSegment(
+        source: IPv6Address("fd00:1::10")!, destination: IPv6Address("fd00:2::2")!, sourcePort: 40000,
+        destinationPort: 80, sequence: SequenceNumber(7), acknowledgment: SequenceNumber(9), flags: [.psh, .ack],
+        window: 500, payload: Array("GET /".utf8)[...]
+    ).encode()
+
+    @Test func ethernetFrameWithPaddingIsCutToThePayloadLength() throws {
+        let frame = [UInt8](repeating: 0xAA, count: 12) + [0x86, 0xDD] + segment + [0, 0, 0]
+        let decoded = decode(frame, .ethernet)
+        #expect(decoded == .ipv6(range: 14..<(14 + segment.count), direction: .unknown))
+        guard case .ipv6(let range, _) = decoded else { return }
+        let packet = try IPv6TCPPacket.parse(Array(frame[range]), requirePayload: true).get()
+        #expect(packet.destinationPort == 80 && packet.payloadLength == 5)
+        var counters = LinkCaptureCounters()
+        #expect(counters.accept(decoded) == nil && counters.ipv6 == 1)
+    }
+
+    @Test func cutAndWrongVersionFramesAreToldApart() {
+        #expect(decode(Array(segment.prefix(39)), .rawIP) == .truncated)
+        #expect(decode(Array(segment.dropLast()), .rawIP) == .truncated, "a snaplen cut")
+        var notSix = segment
+        notSix[0] = 0x40
+        #expect(decode([0x86, 0xDD].withEthernetHeader + notSix, .ethernet) == .notIP)
+        #expect(decode([10, 0, 0, 0] + segment, .null) == .ipv6(range: 4..<(4 + segment.count), direction: .unknown))
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// 12 address bytes before an EtherType.
+    fileprivate var withEthernetHeader: [UInt8] { [UInt8](repeating: 0, count: 12) + self }
 }

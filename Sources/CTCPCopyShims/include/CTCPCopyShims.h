@@ -125,6 +125,11 @@ const uint8_t *CTCPCopyShims_receive_batch_packet(const CTCPCopyShims_receive_ba
 int CTCPCopyShims_send_batch(int fd, const uint8_t *base, const uint32_t *offsets, const uint32_t *lengths,
                              const uint32_t *destinations, int count);
 
+/// CTCPCopyShims_send_batch for whole IPv6 packets on an AF_INET6 IPPROTO_RAW socket:
+/// destinations holds 16 bytes (network order) per packet.
+int CTCPCopyShims_send6_batch(int fd, const uint8_t *base, const uint32_t *offsets, const uint32_t *lengths,
+                              const uint8_t *destinations, int count);
+
 // --- link-layer send (AF_PACKET) ------------------------------------------------------------
 
 /// The interface `name`'s index, ARPHRD_* link type, IFF_* flags and MTU (SIOCGIF* ioctls).
@@ -182,6 +187,20 @@ typedef struct {
 /// Returns how many, or -1 when the table cannot be read (`*error` says why).
 int CTCPCopyShims_iptc_list_nfqueue_rules(const char *chain, CTCPCopyShims_queue_rule *rules, int capacity,
                                           const char **error);
+
+// --- libip6tc ---------------------------------------------------------------------------------
+
+/// CTCPCopyShims_iptc_count_nfqueue_rules for ip6tables' legacy `filter` table.
+int CTCPCopyShims_ip6tc_count_nfqueue_rules(const char *chain, int queue, const char **error);
+
+/// CTCPCopyShims_iptc_nfqueue_rule for ip6tables: the rule
+/// `-A OUTPUT -p tcp --sport PORT -j NFQUEUE --queue-num QUEUE [--queue-bypass]`, same results.
+int CTCPCopyShims_ip6tc_nfqueue_rule(int operation, uint16_t port, uint16_t queue, int bypass,
+                                     const char **error);
+
+/// CTCPCopyShims_iptc_list_nfqueue_rules for ip6tables' legacy `filter` table.
+int CTCPCopyShims_ip6tc_list_nfqueue_rules(const char *chain, CTCPCopyShims_queue_rule *rules, int capacity,
+                                           const char **error);
 
 // --- service ----------------------------------------------------------------------------------
 

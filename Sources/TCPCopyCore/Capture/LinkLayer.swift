@@ -43,8 +43,10 @@ public enum LinkFrame: Sendable, Equatable {
     /// An IPv4 packet at `range` of the frame (the link header and any Ethernet padding left
     /// out), not a fragment.
     case ipv4(range: Range<Int>, direction: LinkDirection)
-    /// An IPv6 packet (tcpcopy copies IPv4 only: counted and skipped).
-    case ipv6(direction: LinkDirection)
+    /// An IPv6 packet at `range` of the frame (cut to its payload length; the rest of the frame
+    /// for a payload length of 0, a jumbogram or a GSO capture). Counted and skipped by
+    /// `LinkCaptureCounters.accept` until the engine takes IPv6 (docs/ipv6.md).
+    case ipv6(range: Range<Int>, direction: LinkDirection)
     /// An IPv4 fragment: it cannot be copied without reassembly (counted and skipped).
     case ipv4Fragment
     /// Neither IPv4 nor IPv6 (ARP, LLDP, ...).
@@ -92,7 +94,7 @@ public enum LinkLayerDecoder {
             switch family {
             case 2: return ipv4(frame, start: 4, direction: .unknown)
             // AF_INET6 differs between systems: Linux 10, BSDs 24, 28 and 30.
-            case 10, 24, 28, 30: return frame.count > 4 ? .ipv6(direction: .unknown) : .truncated
+            case 10, 24, 28, 30: return ipv6(frame, start: 4, direction: .unknown)
             default: return .notIP
             }
         }
@@ -108,7 +110,7 @@ public enum LinkLayerDecoder {
     ) -> LinkFrame {
         switch etherType {
         case etherTypeIPv4: ipv4(frame, start: start, direction: direction)
-        case etherTypeIPv6: frame.count > start ? .ipv6(direction: direction) : .truncated
+        case etherTypeIPv6: ipv6(frame, start: start, direction: direction)
         default: .notIP
         }
     }
@@ -116,7 +118,7 @@ public enum LinkLayerDecoder {
     private static func byVersion(_ frame: UnsafeRawBufferPointer, start: Int, version: UInt8) -> LinkFrame {
         switch version {
         case 4: ipv4(frame, start: start, direction: .unknown)
-        case 6: .ipv6(direction: .unknown)
+        case 6: ipv6(frame, start: start, direction: .unknown)
         default: .notIP
         }
     }
@@ -134,6 +136,15 @@ public enum LinkLayerDecoder {
         return .ipv4(range: start..<(start + Int(totalLength)), direction: direction)
     }
 
+    /// The IPv6 packet from `start`: the 40-byte header and its payload length.
+    private static func ipv6(_ frame: UnsafeRawBufferPointer, start: Int, direction: LinkDirection) -> LinkFrame {
+        guard frame.count >= start + 40, let payloadLength = bigEndian16(frame, start + 4) else { return .truncated }
+        guard frame[start] >> 4 == 6 else { return .notIP }
+        let end = payloadLength == 0 ? frame.count : start + 40 + Int(payloadLength)
+        guard end <= frame.count else { return .truncated }
+        return .ipv6(range: start..<end, direction: direction)
+    }
+
     private static func bigEndian16(_ frame: UnsafeRawBufferPointer, _ offset: Int) -> UInt16? {
         guard offset >= 0, offset + 2 <= frame.count else { return nil }
         return UInt16(frame[offset]) << 8 | UInt16(frame[offset + 1])
@@ -144,7 +155,7 @@ public enum LinkLayerDecoder {
 public struct LinkCaptureCounters: Sendable, Equatable, MetricSet {
     /// Frames neither IPv4 nor IPv6.
     public var notIP = 0
-    /// IPv6 packets (tcpcopy copies IPv4).
+    /// IPv6 packets (the engine copies IPv4 only, so far).
     public var ipv6 = 0
     /// IPv4 fragments, not reassembled.
     public var fragments = 0
@@ -155,7 +166,8 @@ public struct LinkCaptureCounters: Sendable, Equatable, MetricSet {
 
     public init() {}
 
-    /// Counts a frame that is not handed on; returns the IPv4 packet's range otherwise.
+    /// Counts a frame that is not handed on; returns the IPv4 packet's range otherwise. IPv6
+    /// packets are counted and not handed on until the engine takes them.
     public mutating func accept(_ frame: LinkFrame) -> Range<Int>? {
         switch frame {
         case .ipv4(let range, let direction):

@@ -22,6 +22,10 @@ public enum ConfigurationError: Error, Hashable, Sendable, CustomStringConvertib
     case synMSSTooLarge(mss: Int, mtu: Int)
     /// Not a name Linux accepts for a network interface (`-o`).
     case invalidInterfaceName(String)
+    /// A list holding bracketed IPv6 entries (`[fd00::3],10.0.0.3`) that cannot be read.
+    case invalidAddressList(String, list: ListKind, problem: EndpointTextProblem)
+    /// An IPv6 entry with a prefix where only hosts go (`--allow [fd00::]/64`).
+    case networkInHostList(String, list: ListKind)
     /// An error found inside a larger value; the context says where.
     indirect case within(ConfigurationContext, ConfigurationError)
 
@@ -61,6 +65,12 @@ public enum ConfigurationError: Error, Hashable, Sendable, CustomStringConvertib
         case .invalidInterfaceName(let text):
             return "\(quoted(text)) is not an interface name: Linux names are 1 to 15 characters "
                 + "without '/', ':' or spaces, other than \".\" and \"..\"; e.g. eth0 (list them with ip link)"
+        case .invalidAddressList(let text, let list, let problem):
+            return "the \(list) \(quoted(text)) is wrong: \(problem); give \(list.expectation), IPv6 ones "
+                + "in brackets, e.g. [fd00:1::3],10.1.0.3"
+        case .networkInHostList(let text, let list):
+            return "the \(list) takes hosts, not networks: \(quoted(text)); write the address without "
+                + "a prefix, e.g. [fd00:1::3]"
         case .within(let context, let error):
             return "\(context): \(error)"
         }

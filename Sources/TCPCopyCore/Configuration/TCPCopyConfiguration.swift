@@ -82,6 +82,8 @@ public struct TCPCopyConfiguration: Sendable, Equatable {
 public struct InterceptConfiguration: Sendable, Equatable {
     /// Responses addressed to these hosts are accepted (they reach them); all others are dropped.
     public var allowList: [IPv4Address] = []
+    /// The allow-list's IPv6 hosts (`--allow [fd00::3]`).
+    public var ipv6AllowList: [IPv6Address] = []
     /// NFQUEUE queue number (`--queue`).
     public var queue: UInt16 = 0
     /// Largest number of packets the kernel holds in the queue (`-q`); 0 keeps the kernel's
@@ -105,6 +107,9 @@ public struct InterceptConfiguration: Sendable, Equatable {
     /// Hosts or networks that may connect as tcpcopy (`--tcpcopy-allow`); nil allows the
     /// networks this host is directly connected to, and loopback.
     public var tcpcopyAllow: [IPv4Network]?
+    /// `--tcpcopy-allow`'s IPv6 hosts and networks (`[fd00:1::]/64`); with `tcpcopyAllow` nil,
+    /// IPv6 peers are allowed from this host's IPv6 networks and `::1`.
+    public var tcpcopyAllowIPv6: [IPNetwork] = []
     /// Seconds a tcpcopy may stay silent (tcpcopy sends a heartbeat every 2 s) before
     /// its connection is dropped (`--heartbeat-timeout`).
     public var heartbeatTimeout: Int = 6

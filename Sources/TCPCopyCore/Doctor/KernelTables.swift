@@ -106,12 +106,25 @@ public struct TCPSocketTable: Sendable {
     public init(entries: [Entry]) { self.entries = entries }
 
     /// `sl local_address rem_address st ...` with addresses as `HEXADDR:HEXPORT`, a header first.
+    /// Lines of /proc/net/tcp6 (32 hex digits an address) are read too: an IPv4-mapped address
+    /// (a dual-stack socket's IPv4 peer) as its IPv4 address, `::` as 0.0.0.0, and a socket
+    /// with any other IPv6 address only when it listens (as 0.0.0.0: the port is what counts).
     public init(parsing text: String) {
         entries = text.split(whereSeparator: \.isNewline).dropFirst().compactMap { line in
             let f = line.split(separator: " ")
-            guard f.count >= 4, let local = Self.endpoint(f[1]), let remote = Self.endpoint(f[2]),
-                let state = Int(f[3], radix: 16)
-            else { return nil }
+            guard f.count >= 4, let state = Int(f[3], radix: 16) else { return nil }
+            if f[1].count == 37, let local = Self.endpoint6(f[1]), let remote = Self.endpoint6(f[2]) {
+                guard let localAddress = local.0, let remoteAddress = remote.0 else {
+                    guard state == 10 else { return nil }
+                    return Entry(
+                        localAddress: IPv4Address(0), localPort: local.1, remoteAddress: IPv4Address(0),
+                        remotePort: remote.1, state: state)
+                }
+                return Entry(
+                    localAddress: localAddress, localPort: local.1, remoteAddress: remoteAddress,
+                    remotePort: remote.1, state: state)
+            }
+            guard let local = Self.endpoint(f[1]), let remote = Self.endpoint(f[2]) else { return nil }
             return Entry(
                 localAddress: local.0, localPort: local.1, remoteAddress: remote.0, remotePort: remote.1,
                 state: state)
@@ -125,6 +138,25 @@ public struct TCPSocketTable: Sendable {
     /// Peers with an established connection to local `port`.
     public func peers(ofLocalPort port: UInt16) -> [IPv4Address] {
         entries.filter { $0.state == 1 && $0.localPort == port }.map(\.remoteAddress)
+    }
+
+    /// A /proc/net/tcp6 endpoint: four network-order words each printed as `networkWord` reads
+    /// them. The address is nil when it is neither IPv4-mapped nor `::`.
+    private static func endpoint6(_ text: Substring) -> (IPv4Address?, UInt16)? {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, parts[0].count == 32, let port = UInt16(parts[1], radix: 16) else { return nil }
+        var words: [UInt32] = []
+        var start = parts[0].startIndex
+        for _ in 0..<4 {
+            let end = parts[0].index(start, offsetBy: 8)
+            guard let word = networkWord(parts[0][start..<end]) else { return nil }
+            words.append(word)
+            start = end
+        }
+        guard words[0] == 0, words[1] == 0 else { return (nil, port) }
+        if words[2] == 0xFFFF { return (IPv4Address(words[3]), port) }
+        if words[2] == 0, words[3] == 0 { return (IPv4Address(0), port) }
+        return (nil, port)
     }
 
     private static func endpoint(_ text: Substring) -> (IPv4Address, UInt16)? {

@@ -5,12 +5,17 @@ struct AllowList: Sendable {
     private static let scanned = 16
     /// Unique, ascending.
     private let addresses: [UInt32]
+    /// IPv6 hosts (`--allow [fd00::3]`): few, scanned.
+    private let ipv6Addresses: [IPv6Address]
 
-    init(_ list: [IPv4Address]) {
+    init(_ list: [IPv4Address], ipv6: [IPv6Address] = []) {
         addresses = Set(list.map { $0.value }).sorted()
+        ipv6Addresses = Array(Set(ipv6)).sorted()
     }
 
-    var isEmpty: Bool { addresses.isEmpty }
+    var isEmpty: Bool { addresses.isEmpty && ipv6Addresses.isEmpty }
+
+    func contains(_ address: IPv6Address) -> Bool { ipv6Addresses.contains(address) }
 
     func contains(_ address: IPv4Address) -> Bool {
         let value = address.value

@@ -8,6 +8,8 @@ public struct InterceptCounters: Sendable, Equatable, MetricSet {
     public var forwarded = 0
     public var acksCoalesced = 0
     public var malformed = 0
+    public var ipv6Accepted = 0
+    public var ipv6Dropped = 0
     public var held = 0
     public var heldDelivered = 0
     public var heldExpired = 0
@@ -68,5 +70,9 @@ public struct InterceptCounters: Sendable, Equatable, MetricSet {
         .counter(
             "acks_coalesced", \.acksCoalesced,
             "Bare ACKs not forwarded because a later packet of their session in the same batch carried them"),
+        .counter("ipv6_accepted", \.ipv6Accepted, "IPv6 packets accepted (allow-listed destination); also in accepted"),
+        .counter(
+            "ipv6_dropped", \.ipv6Dropped, "IPv6 packets dropped (also in dropped): their headers are not forwarded yet"
+        ),
     ]
 }

@@ -15,6 +15,8 @@ public struct InterceptDaemonCounters: Sendable, Equatable, MetricSet {
     public var rulePresent = 1
     public var ruleMissingChecks = 0
     public var ruleReinstalled = 0
+    /// With an IPv6 rule to watch only.
+    public var ipv6Rule: IPv6RuleCounters?
     public var acceptErrors: [String: Int] = [:]
     public var verdictWriteErrors = 0
     public var kernelQueueDropped = 0
@@ -45,6 +47,7 @@ public struct InterceptDaemonCounters: Sendable, Equatable, MetricSet {
         .gauge("rule_present", \.rulePresent, "1 while the NFQUEUE rule is in place (or not checked)"),
         .counter("rule_missing_checks", \.ruleMissingChecks, "Rule checks that found the NFQUEUE rule missing"),
         .counter("rule_reinstalled", \.ruleReinstalled, "Times intercept put its own NFQUEUE rule back"),
+        .nested(\.ipv6Rule),
         .family(
             "accept_error", \.acceptErrors, label: "ERRNO", total: "accept_errors",
             "Control connections the kernel could not hand over (out of descriptors or memory), by errno: intercept goes on"
@@ -58,5 +61,19 @@ public struct InterceptDaemonCounters: Sendable, Equatable, MetricSet {
         .counter(
             "kernel_user_dropped", \.kernelUserDropped,
             "The kernel's count of packets it could not deliver to intercept (its netlink buffer was full)"),
+    ]
+}
+
+/// intercept's IPv6 NFQUEUE rule (ip6tables), when it watches one.
+public struct IPv6RuleCounters: Sendable, Equatable, MetricSet {
+    public var present = 0
+    public var reinstalled = 0
+
+    public init() {}
+
+    // A counter, not a gauge, as the metrics endpoint served it before the registry.
+    public static let metrics: [MetricDeclaration<Self>] = [
+        .counter("rule6_present", \.present, "1 while the IPv6 NFQUEUE rule is in place"),
+        .counter("rule6_reinstalled", \.reinstalled, "Times intercept put its own IPv6 NFQUEUE rule back"),
     ]
 }

@@ -15,23 +15,35 @@ final class LinkCaptureSource: PacketSource {
     private var counters = LinkCaptureCounters()
 
     init(link: LinkCapture, configuration: TCPCopyConfiguration, logger: Logger) throws {
-        let filter = link.filter ?? RouteFilterExpression.make(routes: configuration.routes)
         let bufferBytes = Int32(link.bufferMB ?? configuration.captureBufferMB) << 20
         var interfaces: [Interface] = []
+        var filters: [String] = []
         for device in link.interfaces {
-            let pcap = try PcapHandle.live(device: device, filter: filter, bufferBytes: bufferBytes)
+            // The default filter depends on the device's link type (VLAN tags on Ethernet).
+            var filter = ""
+            let pcap = try PcapHandle.live(device: device, bufferBytes: bufferBytes) { dataLinkType in
+                filter =
+                    link.filter
+                    ?? RouteFilterExpression.make(
+                        routes: configuration.routes, linkType: LinkType(dataLinkType: dataLinkType))
+                return filter
+            }
             guard let linkType = LinkType(dataLinkType: pcap.dataLinkType) else {
                 throw PcapError(
                     "cannot capture on \(device): its link type (DLT \(pcap.dataLinkType)) is not one tcpcopy reads (Ethernet, Linux cooked, raw IP, NULL/LOOP); try -i any"
                 )
             }
             interfaces.append(Interface(pcap: pcap, linkType: linkType))
+            if !filters.contains(filter) { filters.append(filter) }
         }
         self.interfaces = interfaces
         descriptors = interfaces.map(\.pcap.selectableDescriptor)
         logger.info(
             "capturing at the link layer",
-            metadata: ["interfaces": "\(link.interfaces.joined(separator: ","))", "filter": "\(filter)"])
+            metadata: [
+                "interfaces": "\(link.interfaces.joined(separator: ","))",
+                "filter": "\(filters.joined(separator: " | "))",
+            ])
     }
 
     func read(limit: Int, now: MonotonicTime, _ body: (CapturedPacket) -> Void) throws -> Bool {

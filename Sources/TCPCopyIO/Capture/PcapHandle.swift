@@ -23,8 +23,11 @@ final class PcapHandle {
 
     deinit { pcap_close(handle) }
 
-    /// A live capture on `device`, activated, non-blocking, inbound only, with `filter`.
-    static func live(device: String, filter: String, bufferBytes: Int32) throws(PcapError) -> PcapHandle {
+    /// A live capture on `device`, activated, non-blocking, inbound only, with the filter
+    /// `filter` gives for the device's link type (known only once the handle is active).
+    static func live(
+        device: String, bufferBytes: Int32, filter: (_ dataLinkType: Int32) -> String
+    ) throws(PcapError) -> PcapHandle {
         var errors = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         guard let raw = pcap_create(device, &errors) else {
             throw PcapError("cannot capture on \(device): \(Self.text(errors))")
@@ -53,7 +56,7 @@ final class PcapHandle {
         guard pcap_setdirection(raw, PCAP_D_IN) == 0 else {
             throw PcapError("cannot capture only inbound packets on \(device): \(pcap.lastError)")
         }
-        try pcap.setFilter(filter)
+        try pcap.setFilter(filter(pcap.dataLinkType))
         var nonBlockingErrors = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         guard pcap_setnonblock(raw, 1, &nonBlockingErrors) == 0 else {
             throw PcapError("pcap_setnonblock(\(device)): \(Self.text(nonBlockingErrors))")

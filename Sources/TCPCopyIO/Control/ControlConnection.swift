@@ -78,9 +78,10 @@ final class ControlConnection {
 
     /// Reads what is available (at most `maximumReads` buffers, so that one flooding peer cannot
     /// starve the others: the level-triggered loop comes back for the rest) and decodes whole
-    /// messages into `messages`.
-    func read(into messages: inout [ControlMessage], maximumReads: Int = 16) -> ReadOutcome {
-        receive(maximumReads: maximumReads) { decoder throws(ControlProtocolError) in
+    /// messages into `messages`. `now` (the clock's, unless given) is when the peer was heard
+    /// from, if a whole frame came.
+    func read(into messages: inout [ControlMessage], maximumReads: Int = 16, now: MonotonicTime? = nil) -> ReadOutcome {
+        receive(maximumReads: maximumReads, now: now) { decoder throws(ControlProtocolError) in
             while let message = try decoder.next() { messages.append(message) }
         }
     }
@@ -88,14 +89,16 @@ final class ControlConnection {
     /// Like `read(into:)`, but hands each message to `handle` as it is decoded, a response as
     /// its parsed packet (`ControlDecoder.nextEvent`): tcpcopy's path for the target's responses,
     /// one per packet the target sends.
-    func read(maximumReads: Int = 16, handling handle: (ControlEvent) -> Void) -> ReadOutcome {
-        receive(maximumReads: maximumReads) { decoder throws(ControlProtocolError) in
+    func read(maximumReads: Int = 16, now: MonotonicTime? = nil, handling handle: (ControlEvent) -> Void)
+        -> ReadOutcome
+    {
+        receive(maximumReads: maximumReads, now: now) { decoder throws(ControlProtocolError) in
             while let event = try decoder.nextEvent() { handle(event) }
         }
     }
 
     private func receive(
-        maximumReads: Int, decodeAll: (inout ControlDecoder) throws(ControlProtocolError) -> Void
+        maximumReads: Int, now: MonotonicTime?, decodeAll: (inout ControlDecoder) throws(ControlProtocolError) -> Void
     ) -> ReadOutcome {
         for _ in 0..<maximumReads {
             let result: IOResult<Int>
@@ -117,7 +120,7 @@ final class ControlConnection {
                 return .corrupt(error)
             }
             // Only whole frames count as signs of life.
-            if decoder.framesDecoded != framesBefore { liveness.received(now: monotonicNow()) }
+            if decoder.framesDecoded != framesBefore { liveness.received(now: now ?? monotonicNow()) }
             if count < readBuffer.count { break }
         }
         return .open

@@ -18,7 +18,7 @@ final class InterceptLink {
     enum Progress {
         case waiting
         case established
-        case failed(SystemCallError)
+        case failed(InterceptHandshakeError)
     }
 
     let connection: ControlConnection
@@ -29,23 +29,39 @@ final class InterceptLink {
     private let secret: [UInt8]?
 
     /// Starts connecting to `address:port`; the set-up must be complete by `timeoutMilliseconds`.
-    init(
+    convenience init(
         to address: IPv4Address, port: UInt16, timeoutMilliseconds: Int64, outputCapacity: Int,
         now: MonotonicTime, secret: [UInt8]? = nil
-    ) throws(SystemCallError) {
-        self.secret = secret
-        let fd = FileDescriptor(
-            try systemCall("socket(control)") {
-                socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            })
-        // Control messages are small and latency matters more than packing them.
-        try setSocketOption(fd.rawValue, Int32(IPPROTO_TCP), TCP_NODELAY, 1, "TCP_NODELAY")
-        try setNonBlocking(fd.rawValue)
+    ) throws(InterceptHandshakeError) {
+        let fd: FileDescriptor
+        do {
+            fd = FileDescriptor(
+                try systemCall("socket(control)") {
+                    socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+                })
+            // Control messages are small and latency matters more than packing them.
+            try setSocketOption(fd.rawValue, Int32(IPPROTO_TCP), TCP_NODELAY, 1, "TCP_NODELAY")
+            try setNonBlocking(fd.rawValue)
+        } catch {
+            throw .connection(error)
+        }
         let remote = socketAddress(address.value, port: port)
         let status = withSocketAddress(remote) { Glibc.connect(fd.rawValue, $0, $1) }
-        if status < 0 && errno != EINPROGRESS { throw SystemCallError("connect", errno: errno) }
-        target = "\(address):\(port)"
-        connection = ControlConnection(descriptor: fd, peer: target, outputCapacity: outputCapacity, now: now)
+        if status < 0 && errno != EINPROGRESS { throw .connection(SystemCallError("connect", errno: errno)) }
+        self.init(
+            descriptor: fd, peer: "\(address):\(port)", timeoutMilliseconds: timeoutMilliseconds,
+            outputCapacity: outputCapacity, now: now, secret: secret)
+    }
+
+    /// Sets up the link over `descriptor`, a non-blocking stream socket whose connect was
+    /// started (or is complete: a socketpair in the tests).
+    init(
+        descriptor: FileDescriptor, peer: String, timeoutMilliseconds: Int64, outputCapacity: Int,
+        now: MonotonicTime, secret: [UInt8]? = nil
+    ) {
+        self.secret = secret
+        target = peer
+        connection = ControlConnection(descriptor: descriptor, peer: peer, outputCapacity: outputCapacity, now: now)
         deadline = now + timeoutMilliseconds
     }
 
@@ -57,69 +73,43 @@ final class InterceptLink {
             var soError: Int32 = 0
             var length = socklen_t(MemoryLayout<Int32>.size)
             getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &soError, &length)
-            if soError != 0 { return .failed(SystemCallError("connect", errno: soError)) }
-            var peer = sockaddr_in()
-            var peerLength = socklen_t(MemoryLayout<sockaddr_in>.size)
+            if soError != 0 { return .failed(.connection(SystemCallError("connect", errno: soError))) }
+            var peer = sockaddr_storage()
+            var peerLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let connected = withUnsafeMutablePointer(to: &peer) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(descriptor, $0, &peerLength) }
             }
-            if connected < 0 {
-                return now >= deadline ? .failed(SystemCallError("connect", errno: ETIMEDOUT)) : .waiting
-            }
+            if connected < 0 { return now >= deadline ? .failed(.connectTimedOut) : .waiting }
             connection.send(.hello(version: ControlMessage.protocolVersion))
-            do { try connection.flush() } catch { return .failed(error) }
+            do { try connection.flush() } catch { return .failed(.connection(error)) }
             connection.liveness.received(now: now)
             stage = .handshaking
         }
         guard stage == .handshaking else { return .established }
         var messages: [ControlMessage] = []
-        switch connection.read(into: &messages) {
+        switch connection.read(into: &messages, now: now) {
         case .open: break
-        case .closed:
-            return .failed(SystemCallError("handshake (intercept closed the connection)", errno: ECONNRESET))
-        case .corrupt:
-            return .failed(SystemCallError("handshake (not an intercept of this protocol)", errno: EPROTO))
+        case .closed: return .failed(.closedByIntercept)
+        case .corrupt: return .failed(.notAnIntercept)
         }
         var answer = messages.first
         if case .challenge(let nonce) = answer {
-            guard let secret else {
-                return .failed(
-                    SystemCallError(
-                        "handshake (intercept requires the shared secret: give tcpcopy the same --secret-file)",
-                        errno: EPERM))
-            }
+            guard let secret else { return .failed(.secretRequired) }
             connection.send(.proof(ControlHandshake.proof(secret: secret, nonce: nonce)))
-            do { try connection.flush() } catch { return .failed(error) }
+            do { try connection.flush() } catch { return .failed(.connection(error)) }
             answer = messages.count > 1 ? messages[1] : nil
         }
-        guard let first = answer else {
-            return now >= deadline
-                ? .failed(SystemCallError("handshake (no answer from intercept)", errno: ETIMEDOUT)) : .waiting
-        }
+        guard let first = answer else { return now >= deadline ? .failed(.noAnswer) : .waiting }
         switch first {
         case .welcome:
             stage = .established
             return .established
-        case .goodbye(.badSecret):
-            return .failed(
-                SystemCallError(
-                    "handshake (intercept refused the shared secret: --secret-file differs from intercept's)",
-                    errno: EPERM))
-        case .goodbye(.handshakeTimeout):
-            return .failed(
-                SystemCallError(
-                    "handshake (intercept timed it out: it is overloaded, or the link is slow)", errno: ETIMEDOUT))
-        case .goodbye(.tooManyConnections):
-            return .failed(
-                SystemCallError("handshake (intercept has too many control connections; retrying)", errno: EBUSY))
-        case .goodbye(.unsupportedVersion):
-            return .failed(SystemCallError("handshake (intercept speaks another protocol version)", errno: EPROTO))
-        case .goodbye(.notAllowed):
-            return .failed(
-                SystemCallError(
-                    "handshake (intercept refused this host: add it to intercept --tcpcopy-allow)", errno: EACCES))
-        default:
-            return .failed(SystemCallError("handshake (unexpected answer)", errno: EPROTO))
+        case .goodbye(.badSecret): return .failed(.secretRefused)
+        case .goodbye(.handshakeTimeout): return .failed(.timedOutByIntercept)
+        case .goodbye(.tooManyConnections): return .failed(.tooManyConnections)
+        case .goodbye(.unsupportedVersion): return .failed(.unsupportedVersion)
+        case .goodbye(.notAllowed): return .failed(.notAllowed)
+        default: return .failed(.unexpectedAnswer)
         }
     }
 
@@ -128,13 +118,13 @@ final class InterceptLink {
     static func connect(
         to address: IPv4Address, port: UInt16, attempts: Int, intervalMilliseconds: Int32,
         outputCapacity: Int, logger: Logger, secret: [UInt8]? = nil
-    ) throws(SystemCallError) -> ControlConnection {
-        var lastError = SystemCallError("connect", errno: ECONNREFUSED)
+    ) throws(InterceptHandshakeError) -> ControlConnection {
+        var lastError = InterceptHandshakeError.connection(SystemCallError("connect", errno: ECONNREFUSED))
         // A full intercept closes at once, so a later attempt may see only a reset: the busy
         // answer, once seen, is what the caller learns (it retries with backoff, not exits).
-        var busy: SystemCallError?
+        var busy: InterceptHandshakeError?
         for attempt in 1...max(1, attempts) {
-            do throws(SystemCallError) {
+            do throws(InterceptHandshakeError) {
                 let link = try InterceptLink(
                     to: address, port: port, timeoutMilliseconds: 2000, outputCapacity: outputCapacity,
                     now: monotonicNow(), secret: secret)
@@ -151,16 +141,16 @@ final class InterceptLink {
                 }
             } catch {
                 lastError = error
-                if error.errno == EBUSY { busy = error }
+                if case .tooManyConnections = error { busy = error }
                 logger.debug(
                     "intercept not reachable yet",
                     metadata: ["target": "\(address):\(port)", "attempt": "\(attempt)", "error": "\(error)"])
                 // A refusal will not change by retrying.
-                if error.errno == EACCES || error.errno == EPERM { break }
+                if error.isRefusal { break }
                 if attempt < attempts { poll(nil, 0, intervalMilliseconds) }
             }
         }
-        if let busy, lastError.errno != EACCES && lastError.errno != EPERM { throw busy }
+        if let busy, !lastError.isRefusal { throw busy }
         throw lastError
     }
 }

@@ -29,6 +29,8 @@ public final class InterceptDaemon {
     private var connections: [UInt64: ControlConnection] = [:]
     private var nextToken = Token.firstConnection
     private var deliveries: [InterceptEngine<UInt64>.Delivery] = []
+    /// The messages of one read, kept between reads for their capacity.
+    private var messages: [ControlMessage] = []
     private var touched: Set<UInt64> = []
     /// Connections to drop after the current event (their output buffer overflowed).
     private var overflowed: Set<UInt64> = []
@@ -45,7 +47,7 @@ public final class InterceptDaemon {
         self.configuration = configuration
         self.logger = logger
         engine = InterceptEngine(
-            allowList: configuration.allowList,
+            allowList: configuration.allowList, ipv6AllowList: configuration.ipv6AllowList,
             limits: .init(
                 routeIdleMilliseconds: Int64(configuration.routeTimeout) * 1000,
                 maximumRoutesPerOwner: configuration.maxRoutesPerConnection, maximumRoutes: configuration.maxRoutes),
@@ -65,32 +67,232 @@ public final class InterceptDaemon {
         let signals = try SignalSource()
         try loop.add(signals.descriptor.rawValue, token: Token.signals)
         if let metrics { try loop.add(metrics.descriptor, token: Token.metrics) }
-        let queue: NetfilterQueue
+        let queue = try openQueue()
+        try loop.add(queue.fileDescriptor, token: Token.queue)
+        let listener = try openListener()
+        try loop.add(listener.descriptor.rawValue, token: Token.listener)
+        peerPolicy =
+            configuration.tcpcopyAllow.map {
+                ControlPeerPolicy(networks: $0, ipv6Networks: configuration.tcpcopyAllowIPv6, source: .listed)
+            }
+            ?? .localNetworks(interfaceNetworks(), ipv6InterfaceNetworks: interfaceIPv6Networks())
+        let installedRule = try prepareRule()
+        logger.info(
+            "intercepting",
+            metadata: [
+                "queue": "\(configuration.queue)", "port": "\(configuration.listenPort)",
+                "allow":
+                    "\((configuration.allowList.map(\.description) + configuration.ipv6AllowList.map { "[\($0)]" }).joined(separator: ","))",
+                "tcpcopy_allow":
+                    "\(peerPolicy.description)\(peerPolicy.source == .localNetworks ? " (this host's networks; set --tcpcopy-allow to restrict)" : "")",
+            ])
+        onReady?()
+        var beat = Beat(
+            now: monotonicNow(), statsInterval: configuration.statsInterval,
+            queueLosses: KernelQueueStatistics.losses(of: configuration.queue) ?? 0)
+        while beat.running {
+            try turn(&beat, loop: loop, signals: signals, queue: queue, listener: listener)
+        }
+        shutDown(loop: loop, installedRule: installedRule)
+    }
+
+    /// The loop's state between turns: its timers, and whether it left queued packets unread.
+    private struct Beat {
+        var lastTick: MonotonicTime
+        var lastRuleCheck: MonotonicTime
+        var counterSchedule: CounterSchedule
+        var running = true
+        /// The last turn left queued packets unread: the next wait skips the batching window's
+        /// pause (see tcpcopy's loop).
+        var behind = false
+        /// The kernel's drops of this queue, read once a second while responses come in.
+        var queueLoss: LossNotice
+        var queuedAtLastCheck = 0
+
+        init(now: MonotonicTime, statsInterval: Int, queueLosses: Int) {
+            lastTick = now
+            lastRuleCheck = now
+            counterSchedule = CounterSchedule(intervalSeconds: statsInterval, now: now)
+            queueLoss = LossNotice(baseline: queueLosses)
+        }
+    }
+
+    /// One turn of the loop: wait, dispatch each event to its source's handler, write what the
+    /// connections hold, then the timers.
+    private func turn(
+        _ beat: inout Beat, loop: EventLoop, signals: SignalSource, queue: NetfilterQueue, listener: ControlListener
+    ) throws {
+        // 500 ms: the rule check's beat (below) even when nothing happens.
+        var events = try loop.wait(timeoutMilliseconds: 500, urgent: beat.behind)
+        beat.behind = false
+        // The queue goes last: a registration that arrived with its session's first response
+        // then routes that response directly, instead of it being held and released.
+        if let queueEvent = events.firstIndex(where: { $0.token == Token.queue }) {
+            events.swapAt(queueEvent, events.count - 1)
+        }
+        for event in events {
+            let now = monotonicNow()
+            switch event.token {
+            case Token.signals:
+                beat.running = signals.handlePending { logStats() } && beat.running
+            case Token.queue:
+                beat.behind = try drain(queue, engine: &engine, now: now)
+                noteVerdictWriteErrors(queue)
+            case Token.listener:
+                acceptConnections(listener, loop: loop, now: now)
+            case Token.metrics:
+                metrics?.serve(values: metricValues)
+            default:
+                handleConnection(event, loop: loop, now: now)
+            }
+            dropOverflowed(loop: loop)
+        }
+        flushTouched(loop: loop)
+        onTimers(&beat, now: monotonicNow(), loop: loop, listener: listener)
+    }
+
+    /// The engine's tick, silent connections, the paused listener and the kernel's queue losses
+    /// every second; the rule and the handshakes every 500 ms; the periodic stats.
+    private func onTimers(_ beat: inout Beat, now: MonotonicTime, loop: EventLoop, listener: ControlListener) {
+        if now - beat.lastTick >= 1000 {
+            beat.lastTick = now
+            engine.tick(now: now)
+            dropSilent(loop: loop, now: now)
+            metrics?.reap()
+            if listenerPaused {
+                // Paused after a transient accept error (a full descriptor table keeps the
+                // listener readable, which would spin the loop): try again once a second.
+                listenerPaused = (try? loop.add(listener.descriptor.rawValue, token: Token.listener)) == nil
+            }
+            if engine.counters.queued != beat.queuedAtLastCheck,
+                let total = KernelQueueStatistics.losses(of: configuration.queue),
+                let lost = beat.queueLoss.check(total: total, now: now)
+            {
+                logger.warning(
+                    "the kernel dropped \(lost) responses of queue \(configuration.queue) (kernel_queue_dropped + kernel_user_dropped = \(total)): intercept is behind, and the sessions they belong to lose them until the target retransmits. Raise -q (the queue's length) for bursts; a steady loss needs more CPU for intercept."
+                )
+            }
+            beat.queuedAtLastCheck = engine.counters.queued
+        }
+        // A flushed rule is back (or reported) within a second.
+        if now - beat.lastRuleCheck >= 500 {
+            beat.lastRuleCheck = now
+            watchRule()
+            dropUngreeted(loop: loop, now: now)
+        }
+        if beat.counterSchedule.isDue(now: now) {
+            logStats()
+        }
+    }
+
+    /// Messages from one tcpcopy: each goes to the engine, and its answer back.
+    private func handleConnection(_ event: EventLoop.Event, loop: EventLoop, now: MonotonicTime) {
+        guard let connection = connections[event.token] else { return }
+        if event.writable { touched.insert(event.token) }
+        guard event.readable || event.failed else { return }
+        messages.removeAll(keepingCapacity: true)
+        // One buffer (64 KiB, some 3,000 registrations) per connection and turn: the
+        // queue's verdicts come after the connections' events, and a peer flooding
+        // registrations must not hold them back (the level-triggered loop returns).
+        let outcome = connection.read(into: &messages, maximumReads: 1)
+        var closeAfterReply = false
+        for message in messages where !closeAfterReply {
+            closeAfterReply = answer(message, on: connection, token: event.token, now: now)
+        }
+        deliver(deliveries)
+        deliveries.removeAll(keepingCapacity: true)
+        touched.insert(event.token)
+        switch outcome {
+        case .open where !closeAfterReply: break
+        case .open: close(event.token, loop: loop, why: "protocol misuse")
+        case .closed(let why): close(event.token, loop: loop, why: why)
+        case .corrupt(let error):
+            engine.counters.connectionsRejected += 1
+            connection.send(.goodbye(.protocolError))
+            close(event.token, loop: loop, why: "corrupt control stream: \(error)", warn: true)
+        }
+    }
+
+    /// Hands one message to the engine and queues its reply; true when the connection must be
+    /// closed once the reply is written.
+    private func answer(
+        _ message: ControlMessage, on connection: ControlConnection, token: UInt64, now: MonotonicTime
+    ) -> Bool {
+        if case .register(let key) = message { checkCoverage(of: key, peer: connection.peer) }
+        switch engine.received(message, from: token, now: now, deliveries: &deliveries, nonce: randomNonce) {
+        case .none: break
+        case .duplicate(let key, let owner):
+            if !connection.send(.refused(key, .ownedByAnother)) { overflowed.insert(token) }
+            noteDuplicate(key, peer: connection.peer, owner: connections[owner]?.peer, now: now)
+        case .overCap(let key, let reason):
+            if !connection.send(.refused(key, reason)) { overflowed.insert(token) }
+            noteOverCap(reason, peer: connection.peer, now: now)
+        case .send(let reply):
+            if !connection.send(reply) { overflowed.insert(token) }
+        case .sendAndClose(let reply):
+            connection.send(reply)
+            if reply == .goodbye(.badSecret) {
+                logger.warning(
+                    "refused a control connection: wrong shared secret (--secret-file)",
+                    metadata: ["peer": "\(connection.peer)"])
+            } else {
+                logger.warning(
+                    "closing control connection: protocol misuse",
+                    metadata: ["peer": "\(connection.peer)", "message": "\(message)"])
+            }
+            return true
+        }
+        return false
+    }
+
+    /// Writes what the connections touched this turn hold; epoll is told only when pending
+    /// output starts or stops, not on every turn.
+    private func flushTouched(loop: EventLoop) {
+        for token in touched {
+            guard let connection = connections[token] else { continue }
+            do {
+                try connection.flush()
+                let watch = connection.hasPendingOutput
+                if watch != connection.watchesWritable {
+                    try loop.modify(connection.descriptor.rawValue, token: token, writable: watch)
+                    connection.watchesWritable = watch
+                }
+            } catch {
+                close(token, loop: loop, why: "\(error)")
+            }
+        }
+        touched.removeAll(keepingCapacity: true)
+    }
+
+    private func openQueue() throws -> NetfilterQueue {
         do {
-            queue = try NetfilterQueue(
+            let queue = try NetfilterQueue(
                 queue: configuration.queue, maximumLength: configuration.queueMaxLength,
                 receiveBufferBytes: Int32(clamping: configuration.netlinkReceiveBufferBytes))
+            self.queue = queue
+            return queue
         } catch {
             logger.critical(
                 "cannot open NFQUEUE queue \(configuration.queue): \(error). intercept needs CAP_NET_ADMIN and the nfnetlink_queue module, and no other process may read the same queue."
             )
             throw error
         }
-        self.queue = queue
-        try loop.add(queue.fileDescriptor, token: Token.queue)
-        let listener: ControlListener
+    }
+
+    private func openListener() throws -> ControlListener {
         do {
-            listener = try ControlListener(bindAddress: configuration.bindAddress, port: configuration.listenPort)
+            return try ControlListener(bindAddress: configuration.bindAddress, port: configuration.listenPort)
         } catch {
             logger.critical("cannot listen for tcpcopy on port \(configuration.listenPort): \(error)")
             throw error
         }
-        try loop.add(listener.descriptor.rawValue, token: Token.listener)
-        peerPolicy =
-            configuration.tcpcopyAllow.map { ControlPeerPolicy(networks: $0, source: .listed) }
-            ?? .localNetworks(interfaceNetworks())
-        // The rule outlives intercept: removed only on a clean stop with --remove-rule-on-exit.
+    }
+
+    /// Installs the rule (`--install-rule`) or checks that one is there, and starts watching it.
+    /// The rule outlives intercept: removed only on a clean stop with --remove-rule-on-exit.
+    private func prepareRule() throws -> InstalledRule? {
         let installedRule = try installRuleIfAsked()
+        ipv6RuleWatch = IPv6QueueRuleWatch.installIfAsked(configuration, logger: logger)
         if !configuration.installRule { checkRule() }
         let ownRule =
             configuration.installRule
@@ -100,147 +302,11 @@ public final class InterceptDaemon {
             } : nil
         ruleWatch = QueueRuleWatch(queue: configuration.queue, installed: ownRule)
         _ = ruleWatch?.check()
-        logger.info(
-            "intercepting",
-            metadata: [
-                "queue": "\(configuration.queue)", "port": "\(configuration.listenPort)",
-                "allow": "\(configuration.allowList.map(\.description).joined(separator: ","))",
-                "tcpcopy_allow":
-                    "\(peerPolicy.description)\(peerPolicy.source == .localNetworks ? " (this host's networks; set --tcpcopy-allow to restrict)" : "")",
-            ])
-        onReady?()
+        return installedRule
+    }
 
-        var lastTick = monotonicNow()
-        var lastRuleCheck = lastTick
-        var counterSchedule = CounterSchedule(intervalSeconds: configuration.statsInterval, now: lastTick)
-        var running = true
-        var messages: [ControlMessage] = []
-        // The last turn left queued packets unread: the next wait skips the batching window's
-        // pause (see tcpcopy's loop).
-        var behind = false
-        // The kernel's drops of this queue, read once a second while responses come in.
-        var queueLoss = LossNotice(baseline: KernelQueueStatistics.losses(of: configuration.queue) ?? 0)
-        var queuedAtLastCheck = 0
-        while running {
-            // 500 ms: the rule check's beat (below) even when nothing happens.
-            var events = try loop.wait(timeoutMilliseconds: 500, urgent: behind)
-            behind = false
-            // The queue goes last: a registration that arrived with its session's first response
-            // then routes that response directly, instead of it being held and released.
-            if let queueEvent = events.firstIndex(where: { $0.token == Token.queue }) {
-                events.swapAt(queueEvent, events.count - 1)
-            }
-            for event in events {
-                let now = monotonicNow()
-                switch event.token {
-                case Token.signals:
-                    running = signals.handlePending { logStats() } && running
-                case Token.queue:
-                    behind = try drain(queue, engine: &engine, now: now)
-                    noteVerdictWriteErrors(queue)
-                case Token.listener:
-                    acceptConnections(listener, loop: loop, now: now)
-                case Token.metrics:
-                    metrics?.serve(values: metricValues)
-                default:
-                    guard let connection = connections[event.token] else { continue }
-                    if event.writable { touched.insert(event.token) }
-                    guard event.readable || event.failed else { continue }
-                    messages.removeAll(keepingCapacity: true)
-                    // One buffer (64 KiB, some 3,000 registrations) per connection and turn: the
-                    // queue's verdicts come after the connections' events, and a peer flooding
-                    // registrations must not hold them back (the level-triggered loop returns).
-                    let outcome = connection.read(into: &messages, maximumReads: 1)
-                    var closeAfterReply = false
-                    for message in messages where !closeAfterReply {
-                        if case .register(let key) = message { checkCoverage(of: key, peer: connection.peer) }
-                        switch engine.received(
-                            message, from: event.token, now: now, deliveries: &deliveries, nonce: randomNonce)
-                        {
-                        case .none: break
-                        case .duplicate(let key, let owner):
-                            if !connection.send(.refused(key, .ownedByAnother)) { overflowed.insert(event.token) }
-                            noteDuplicate(key, peer: connection.peer, owner: connections[owner]?.peer, now: now)
-                        case .overCap(let key, let reason):
-                            if !connection.send(.refused(key, reason)) { overflowed.insert(event.token) }
-                            noteOverCap(reason, peer: connection.peer, now: now)
-                        case .send(let reply):
-                            if !connection.send(reply) { overflowed.insert(event.token) }
-                        case .sendAndClose(let reply):
-                            connection.send(reply)
-                            closeAfterReply = true
-                            if reply == .goodbye(.badSecret) {
-                                logger.warning(
-                                    "refused a control connection: wrong shared secret (--secret-file)",
-                                    metadata: ["peer": "\(connection.peer)"])
-                            } else {
-                                logger.warning(
-                                    "closing control connection: protocol misuse",
-                                    metadata: ["peer": "\(connection.peer)", "message": "\(message)"])
-                            }
-                        }
-                    }
-                    deliver(deliveries)
-                    deliveries.removeAll(keepingCapacity: true)
-                    touched.insert(event.token)
-                    switch outcome {
-                    case .open where !closeAfterReply: break
-                    case .open: close(event.token, loop: loop, why: "protocol misuse")
-                    case .closed(let why): close(event.token, loop: loop, why: why)
-                    case .corrupt(let error):
-                        engine.counters.connectionsRejected += 1
-                        connection.send(.goodbye(.protocolError))
-                        close(event.token, loop: loop, why: "corrupt control stream: \(error)", warn: true)
-                    }
-                }
-                dropOverflowed(loop: loop)
-            }
-            for token in touched {
-                guard let connection = connections[token] else { continue }
-                do {
-                    try connection.flush()
-                    // epoll is told only when pending output starts or stops, not on every turn.
-                    let watch = connection.hasPendingOutput
-                    if watch != connection.watchesWritable {
-                        try loop.modify(connection.descriptor.rawValue, token: token, writable: watch)
-                        connection.watchesWritable = watch
-                    }
-                } catch {
-                    close(token, loop: loop, why: "\(error)")
-                }
-            }
-            touched.removeAll(keepingCapacity: true)
-            let now = monotonicNow()
-            if now - lastTick >= 1000 {
-                lastTick = now
-                engine.tick(now: now)
-                dropSilent(loop: loop, now: now)
-                metrics?.reap()
-                if listenerPaused {
-                    // Paused after a transient accept error (a full descriptor table keeps the
-                    // listener readable, which would spin the loop): try again once a second.
-                    listenerPaused = (try? loop.add(listener.descriptor.rawValue, token: Token.listener)) == nil
-                }
-                if engine.counters.queued != queuedAtLastCheck,
-                    let total = KernelQueueStatistics.losses(of: configuration.queue),
-                    let lost = queueLoss.check(total: total, now: now)
-                {
-                    logger.warning(
-                        "the kernel dropped \(lost) responses of queue \(configuration.queue) (kernel_queue_dropped + kernel_user_dropped = \(total)): intercept is behind, and the sessions they belong to lose them until the target retransmits. Raise -q (the queue's length) for bursts; a steady loss needs more CPU for intercept."
-                    )
-                }
-                queuedAtLastCheck = engine.counters.queued
-            }
-            // A flushed rule is back (or reported) within a second.
-            if now - lastRuleCheck >= 500 {
-                lastRuleCheck = now
-                watchRule()
-                dropUngreeted(loop: loop, now: now)
-            }
-            if counterSchedule.isDue(now: now) {
-                logStats()
-            }
-        }
+    /// Says goodbye to every tcpcopy, and removes the rule if asked.
+    private func shutDown(loop: EventLoop, installedRule: InstalledRule?) {
         for (token, connection) in connections {
             connection.send(.goodbye(.shuttingDown))
             try? connection.flush()
@@ -248,6 +314,7 @@ public final class InterceptDaemon {
         }
         // Only a clean stop (SIGTERM, SIGINT) gets here; an error exit throws past it.
         if let installedRule, configuration.removeRuleOnExit { removeRule(installedRule) }
+        if configuration.removeRuleOnExit { ipv6RuleWatch?.remove(logger: logger) }
         logStats()
     }
 
@@ -255,7 +322,7 @@ public final class InterceptDaemon {
     /// logged, and pauses the listener until the next tick; intercept keeps running.
     private func acceptConnections(_ listener: ControlListener, loop: EventLoop, now: MonotonicTime) {
         while true {
-            let accepted: (FileDescriptor, IPv4Address, UInt16)?
+            let accepted: (FileDescriptor, IPAddress, UInt16)?
             do {
                 accepted = try listener.accept()
             } catch {
@@ -269,7 +336,7 @@ public final class InterceptDaemon {
                 return
             }
             guard let (fd, address, port) = accepted else { return }
-            let peer = "\(address):\(port)"
+            let peer = address.endpointDescription(port: port)
             let refusal: (String, GoodbyeReason)?
             if !peerPolicy.allows(address) {
                 refusal = (
@@ -314,6 +381,8 @@ public final class InterceptDaemon {
     private var acceptErrors: [String: Int] = [:]
     private var listenerPaused = false
     private var ruleWatch: QueueRuleWatch?
+    /// The IPv6 rule `--install-rule` installed, if any.
+    private var ipv6RuleWatch: IPv6QueueRuleWatch?
     private var lastUnreadableNotice: MonotonicTime?
     /// Target ports registered that the rule does not cover, warned about once each.
     private var uncoveredPortsWarned: Set<UInt16> = []
@@ -331,6 +400,7 @@ public final class InterceptDaemon {
 
     /// The rule check of every tick (`QueueRuleWatch`).
     private func watchRule() {
+        ipv6RuleWatch?.watch(logger: logger)
         guard let ruleWatch else { return }
         switch ruleWatch.check() {
         case .present:
@@ -609,6 +679,7 @@ public final class InterceptDaemon {
         counters.rulePresent = ruleWatch?.isPresent == false ? 0 : 1
         counters.ruleMissingChecks = ruleWatch?.missingChecks ?? 0
         counters.ruleReinstalled = ruleWatch?.reinstalls ?? 0
+        counters.ipv6Rule = ipv6RuleWatch?.counters
         counters.acceptErrors = acceptErrors
         counters.verdictWriteErrors = queue?.verdictWriteErrors.values.reduce(0, +) ?? 0
         KernelQueueStatistics.add(queue: configuration.queue, to: &counters)

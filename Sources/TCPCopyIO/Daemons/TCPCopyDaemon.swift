@@ -13,33 +13,17 @@ public final class TCPCopyDaemon {
         static let firstTarget: UInt64 = 16
     }
 
-    /// Control-link timing: a heartbeat every 2 s (intercept answers each), the link declared
-    /// dead after 6 s without a byte from intercept, reconnection attempts from 0.5 s apart
-    /// doubling to 30 s, each allowed 3 s to connect and be welcomed.
-    private enum LinkTiming {
-        static let heartbeatMilliseconds: Int64 = 2000
-        static let deadAfterMilliseconds: Int64 = 6000
-        static let firstRetryMilliseconds: Int64 = 500
-        static let maximumRetryMilliseconds: Int64 = 30_000
-        static let setUpMilliseconds: Int64 = 3000
-    }
-
     public let configuration: TCPCopyConfiguration
     private let logger: Logger
     private var engine: TCPCopyEngine
     private var actions: [EngineAction] = []
-    /// Established control connections, by target.
-    private var links: [IPv4Address: ControlConnection] = [:]
-    /// Connections being set up again after a loss.
-    private var pendingLinks: [IPv4Address: InterceptLink] = [:]
-    /// Targets whose link is down, with when to try again.
-    private var backoffs: [IPv4Address: ReconnectBackoff] = [:]
+    /// The control links to the targets' intercepts (set up by `run`).
+    private var interceptLinks: InterceptLinks<IPv4Address>?
+    private var linkChanges: [InterceptLinks<IPv4Address>.Change] = []
     /// The stats line's own counters (`registrations_without_link`: sessions started while
     /// their link was down, registered again when it is back as `registrations_replayed`);
-    /// the engine's and the levels are copied in when the line is rendered.
+    /// the engine's, the links' and the levels are copied in when the line is rendered.
     private var counters = TCPCopyDaemonCounters()
-    /// Control traffic of links already lost, so that totals survive reconnections.
-    private var closedControlBytes = (received: 0, sent: 0)
     private let memoryGauge = ResidentMemoryGauge()
     private var residentBytes = 0
     private var peakResidentBytes = 0
@@ -76,38 +60,10 @@ public final class TCPCopyDaemon {
         // Before the control links, so that a wrong -o fails at once.
         let sender = try makeSink()
         self.sink = sender
-        let targets = engine.targets
-        for (index, target) in targets.enumerated() {
-            let link: ControlConnection
-            do {
-                link = try InterceptLink.connect(
-                    to: target, port: configuration.interceptPort, attempts: 10, intervalMilliseconds: 500,
-                    outputCapacity: 4 << 20, logger: logger, secret: configuration.secret)
-            } catch where error.errno == EBUSY {
-                // intercept is full of (perhaps hostile) connections: not a configuration error.
-                // Start with the link down (nothing is sent there) and keep trying with backoff.
-                logger.error(
-                    "intercept at \(target):\(configuration.interceptPort) has too many control connections; nothing is copied to it until a slot frees (retrying with backoff)"
-                )
-                engine.linkDown(of: target, now: monotonicNow(), actions: &actions)
-                actions.removeAll()
-                backoffs[target] = ReconnectBackoff(
-                    lostAt: monotonicNow(), initialMilliseconds: LinkTiming.firstRetryMilliseconds,
-                    maximumMilliseconds: LinkTiming.maximumRetryMilliseconds)
-                continue
-            } catch {
-                logger.critical(
-                    "cannot reach intercept at \(target):\(configuration.interceptPort): \(error). Start intercept on the target first, and check that this host may connect to it (intercept --tcpcopy-allow)."
-                )
-                throw error
-            }
-            links[target] = link
-            try loop.add(link.descriptor.rawValue, token: Token.firstTarget + UInt64(index))
-            logger.info("connected to intercept", metadata: ["target": "\(target):\(configuration.interceptPort)"])
-        }
+        let links = try connectLinks(loop: loop, sender: sender)
         let capture = try makePacketSource(configuration: configuration, logger: logger)
         self.capture = capture
-        sender.prepare(destinations: targets)
+        sender.prepare(destinations: links.targets)
         for descriptor in capture.descriptors { try loop.add(descriptor, token: Token.capture) }
         checkMemory(now: monotonicNow(), atStart: true)
         logger.info(
@@ -117,123 +73,186 @@ public final class TCPCopyDaemon {
                 "copies": "\(configuration.copies)",
             ])
         onReady?()
+        var beat = Beat(now: monotonicNow(), statsInterval: configuration.statsInterval)
+        while beat.running {
+            try turn(&beat, loop: loop, signals: signals, capture: capture, links: links, sender: sender)
+        }
+        shutDown(capture: capture, links: links, sender: sender)
+    }
 
-        var lastTick = monotonicNow()
-        var lastMemoryCheck = lastTick
-        var counterSchedule = CounterSchedule(intervalSeconds: configuration.statsInterval, now: lastTick)
+    /// The loop's state between turns: its timers, and whether it is behind the capture.
+    private struct Beat {
+        var lastTick: MonotonicTime
+        var lastMemoryCheck: MonotonicTime
+        var counterSchedule: CounterSchedule
         var running = true
-        // The last turn stopped reading the capture at its limit with packets still waiting.
-        // The batching window then must not pause the loop: the window saves wake-ups when
-        // packets trickle in, but with a backlog every turn finds a full batch anyway, and a
-        // pause only lets the backlog grow until the capture buffer overflows (the drops
-        // with and without the pauses are in docs/performance-history.md).
+        /// The last turn stopped reading the capture at its limit with packets still waiting.
+        /// The batching window then must not pause the loop: the window saves wake-ups when
+        /// packets trickle in, but with a backlog every turn finds a full batch anyway, and a
+        /// pause only lets the backlog grow until the capture buffer overflows (the drops
+        /// with and without the pauses are in docs/performance-history.md).
         var behind = false
         var captureLoss = LossNotice()
-        while running {
-            // Sleep until the next session timer is due (the engine keeps them in a heap), so
-            // that idle keep-alive sessions do not wake the loop every 10 ms.
-            var timeout: Int32 =
-                pendingLinks.isEmpty
-                ? Int32(max(10, engine.millisecondsUntilNextTick(now: monotonicNow(), limit: 500))) : 10
-            // A source paced by time (a replayed file) wakes the loop when its next packet is due.
-            let due = capture.millisecondsUntilDue(now: monotonicNow())
-            if let due { timeout = Int32(min(Int64(timeout), max(0, due))) }
-            let events = try loop.wait(timeoutMilliseconds: timeout, urgent: behind || engine.requestsAwaitAnswers)
-            behind = false
-            for event in events {
-                let now = monotonicNow()
-                switch event.token {
-                case Token.signals:
-                    running = signals.handlePending { logger.info("tcpcopy stats: \(statsLine())") } && running
-                case Token.capture:
-                    behind = try readCapture(capture, now: now, sender: sender) || behind
-                case Token.metrics:
-                    metrics?.serve(values: metricValues)
-                default:
-                    let target = targets[Int(event.token - Token.firstTarget)]
-                    if pendingLinks[target] != nil {
-                        advancePendingLink(target, token: event.token, loop: loop, now: now)
-                        continue
-                    }
-                    guard let link = links[target] else { continue }
-                    if event.writable { flush(link, target: target, loop: loop, token: event.token, sender: sender) }
-                    guard event.readable || event.failed else { continue }
-                    var saidGoodbye: GoodbyeReason?
-                    let outcome = link.read { event in
-                        counters.funnel.controlMessagesReceived += 1
-                        switch event {
-                        case .response(let packet):
-                            engine.response(packet, now: now, actions: &actions)
-                            counters.funnel.responded(packet)
-                            metrics?.responded(packet)
-                        case .message(.goodbye(let reason)):
-                            logger.warning("intercept at \(target) says goodbye: \(reason)")
-                            saidGoodbye = reason
-                        case .message(.refused(let key, let reason)):
-                            noteRefusedRegistration(key, reason: reason, now: now)
-                        case .message:
-                            break
-                        }
-                    }
-                    perform(sender: sender)
-                    switch outcome {
-                    case .open where saidGoodbye != nil:
-                        // Its intercept is going away: stop sending now, not when the socket closes.
-                        linkLost(target, why: "intercept said goodbye (\(saidGoodbye!))", loop: loop, sender: sender)
-                    case .open: break
-                    case .closed(let why):
-                        linkLost(target, why: why, loop: loop, sender: sender)
-                    case .corrupt(let error):
-                        counters.controlLinksCorrupt += 1
-                        linkLost(target, why: "corrupt control stream: \(error)", loop: loop, sender: sender)
-                    }
-                }
-            }
-            let now = monotonicNow()
-            if let due = capture.millisecondsUntilDue(now: now), due <= 0 {
-                behind = try readCapture(capture, now: now, sender: sender) || behind
-            }
-            if capture.exhausted && engine.sessionCount == 0 { running = false }
-            if now - lastTick >= 10 {
-                lastTick = now
-                engine.tick(now: now, actions: &actions)
-                perform(sender: sender)
-                maintainLinks(targets: targets, loop: loop, sender: sender, now: now)
-            }
-            // Often enough that a flood of new sessions cannot overshoot the cap by much.
-            if now - lastMemoryCheck >= 100 {
-                lastMemoryCheck = now
-                checkMemory(now: now, atStart: false)
-                metrics?.reap()
-                // The capture's drop count, on the same 100 ms beat (reading it costs nothing:
-                // each read of the socket brings it).
-                let dropped = capture.kernelDropped
-                if let lost = captureLoss.check(total: dropped, now: now) {
-                    logger.warning(
-                        "the kernel dropped \(lost) captured packets (capture_dropped=\(dropped)): tcpcopy is behind the traffic, and the copies of those sessions are cut. Give tcpcopy more CPU, or a larger --capture-buffer if the traffic comes in bursts."
-                    )
-                }
-            }
-            if counterSchedule.isDue(now: now) {
-                logger.info("tcpcopy stats: \(statsLine())")
-            }
-            // Registrations reach intercept before the SYNs they announce leave (sendQueued
-            // writes the links again, which costs nothing once they are empty).
-            for (index, target) in targets.enumerated() {
-                if let link = links[target] {
-                    flush(link, target: target, loop: loop, token: Token.firstTarget + UInt64(index), sender: sender)
-                }
-            }
-            sendQueued(sender)
+
+        init(now: MonotonicTime, statsInterval: Int) {
+            lastTick = now
+            lastMemoryCheck = now
+            counterSchedule = CounterSchedule(intervalSeconds: statsInterval, now: now)
         }
-        // Release every target socket we hold, then say goodbye.
+    }
+
+    /// One turn of the loop: wait, dispatch each event to its source's handler, then the timers.
+    private func turn(
+        _ beat: inout Beat, loop: EventLoop, signals: SignalSource, capture: PacketSource,
+        links: InterceptLinks<IPv4Address>, sender: PacketSink
+    ) throws {
+        // Sleep until the next session timer is due (the engine keeps them in a heap), so
+        // that idle keep-alive sessions do not wake the loop every 10 ms.
+        var timeout: Int32 =
+            links.settingUp ? 10 : Int32(max(10, engine.millisecondsUntilNextTick(now: monotonicNow(), limit: 500)))
+        // A source paced by time (a replayed file) wakes the loop when its next packet is due.
+        if let due = capture.millisecondsUntilDue(now: monotonicNow()) {
+            timeout = Int32(min(Int64(timeout), max(0, due)))
+        }
+        let events = try loop.wait(timeoutMilliseconds: timeout, urgent: beat.behind || engine.requestsAwaitAnswers)
+        beat.behind = false
+        for event in events {
+            let now = monotonicNow()
+            switch event.token {
+            case Token.signals:
+                beat.running = signals.handlePending { logger.info("tcpcopy stats: \(statsLine())") } && beat.running
+            case Token.capture:
+                beat.behind = try readCapture(capture, now: now, sender: sender) || beat.behind
+            case Token.metrics:
+                metrics?.serve(values: metricValues)
+            case let token where links.owns(token: token):
+                handleLink(event, links: links, now: now, sender: sender)
+            default:
+                break
+            }
+        }
+        let now = monotonicNow()
+        if let due = capture.millisecondsUntilDue(now: now), due <= 0 {
+            beat.behind = try readCapture(capture, now: now, sender: sender) || beat.behind
+        }
+        if capture.exhausted && engine.sessionCount == 0 { beat.running = false }
+        onTimers(&beat, now: now, capture: capture, links: links, sender: sender)
+        // Registrations reach intercept before the SYNs they announce leave (sendQueued
+        // writes the links again, which costs nothing once they are empty).
+        links.flushAll(now: now, changes: &linkChanges)
+        applyLinkChanges(links, now: now, sender: sender)
+        sendQueued(sender)
+    }
+
+    /// The session timers and link maintenance every 10 ms, the memory and capture-loss checks
+    /// every 100 ms, and the periodic stats line.
+    private func onTimers(
+        _ beat: inout Beat, now: MonotonicTime, capture: PacketSource, links: InterceptLinks<IPv4Address>,
+        sender: PacketSink
+    ) {
+        if now - beat.lastTick >= 10 {
+            beat.lastTick = now
+            engine.tick(now: now, actions: &actions)
+            perform(sender: sender)
+            links.maintain(now: now, changes: &linkChanges)
+            applyLinkChanges(links, now: now, sender: sender)
+        }
+        // Often enough that a flood of new sessions cannot overshoot the cap by much.
+        if now - beat.lastMemoryCheck >= 100 {
+            beat.lastMemoryCheck = now
+            checkMemory(now: now, atStart: false)
+            metrics?.reap()
+            // The capture's drop count, on the same 100 ms beat (reading it costs nothing:
+            // each read of the socket brings it).
+            let dropped = capture.kernelDropped
+            if let lost = beat.captureLoss.check(total: dropped, now: now) {
+                logger.warning(
+                    "the kernel dropped \(lost) captured packets (capture_dropped=\(dropped)): tcpcopy is behind the traffic, and the copies of those sessions are cut. Give tcpcopy more CPU, or a larger --capture-buffer if the traffic comes in bursts."
+                )
+            }
+        }
+        if beat.counterSchedule.isDue(now: now) {
+            logger.info("tcpcopy stats: \(statsLine())")
+        }
+    }
+
+    /// An event on a control link: the target's responses go to the engine.
+    private func handleLink(
+        _ event: EventLoop.Event, links: InterceptLinks<IPv4Address>, now: MonotonicTime, sender: PacketSink
+    ) {
+        links.handle(event, now: now, changes: &linkChanges) { event in
+            counters.funnel.controlMessagesReceived += 1
+            if case .response(let packet) = event {
+                engine.response(packet, now: now, actions: &actions)
+                counters.funnel.responded(packet)
+                metrics?.responded(packet)
+            }
+        }
+        perform(sender: sender)
+        applyLinkChanges(links, now: now, sender: sender)
+    }
+
+    /// Tells the engine which links went down (their sessions are dropped) or came back (their
+    /// registrations are sent again).
+    private func applyLinkChanges(_ links: InterceptLinks<IPv4Address>, now: MonotonicTime, sender: PacketSink) {
+        guard !linkChanges.isEmpty else { return }
+        let changes = linkChanges
+        linkChanges.removeAll()
+        for change in changes {
+            switch change {
+            case .down(let target):
+                // Nothing more goes to the target until the link is greeted again.
+                engine.linkDown(of: target, now: now, actions: &actions)
+                perform(sender: sender)
+            case .up(let target, let attempts):
+                engine.linkUp(of: target)
+                links.replay(engine.registeredRoutes(of: target), to: target, attempts: attempts)
+            }
+        }
+    }
+
+    /// Connects to every target's intercept, blocking (tcpcopy refuses to start without
+    /// intercept); a target whose intercept is full starts with its link down.
+    private func connectLinks(loop: EventLoop, sender: PacketSink) throws -> InterceptLinks<IPv4Address> {
+        let port = configuration.interceptPort
+        let secret = configuration.secret
+        let links = InterceptLinks(
+            targets: engine.targets, loop: loop, firstToken: Token.firstTarget, port: port, logger: logger
+        ) { target, now throws(InterceptHandshakeError) in
+            try InterceptLink(
+                to: target, port: port, timeoutMilliseconds: InterceptLinks<IPv4Address>.Timing().setUpMilliseconds,
+                outputCapacity: 4 << 20, now: now, secret: secret)
+        }
+        links.lossMetadata = { [unowned self] in ["sessions_live": "\(engine.sessionCount)"] }
+        interceptLinks = links
+        for target in links.targets {
+            do {
+                let connection = try InterceptLink.connect(
+                    to: target, port: port, attempts: 10, intervalMilliseconds: 500, outputCapacity: 4 << 20,
+                    logger: logger, secret: secret)
+                try links.adopt(connection, for: target)
+                logger.info("connected to intercept", metadata: ["target": "\(target):\(port)"])
+            } catch InterceptHandshakeError.tooManyConnections {
+                // intercept is full of (perhaps hostile) connections: not a configuration error.
+                // Start with the link down (nothing is sent there) and keep trying with backoff.
+                links.startWithoutSlot(target, now: monotonicNow(), changes: &linkChanges)
+                applyLinkChanges(links, now: monotonicNow(), sender: sender)
+            } catch {
+                logger.critical(
+                    "cannot reach intercept at \(target):\(port): \(error). Start intercept on the target first, and check that this host may connect to it (intercept --tcpcopy-allow)."
+                )
+                throw error
+            }
+        }
+        return links
+    }
+
+    /// Releases every target socket we hold, then says goodbye to the intercepts.
+    private func shutDown(capture: PacketSource, links: InterceptLinks<IPv4Address>, sender: PacketSink) {
         engine.shutdown(now: monotonicNow(), actions: &actions)
         perform(sender: sender)
         sendQueued(sender)
-        for link in links.values {
-            link.send(.goodbye(.shuttingDown))
-            try? link.flush()
-        }
+        links.sayGoodbye()
         logger.info("tcpcopy stats: \(statsLine())")
         if let summary = capture.summary(engine: engine.counters) { logger.notice("\(summary)") }
     }
@@ -261,14 +280,10 @@ public final class TCPCopyDaemon {
                 case .unregister(let key): metrics?.sessionEnded(key)
                 default: break
                 }
-                guard let link = links[target] else {
-                    if case .register = message { counters.registrationsWithoutLink += 1 }
-                    continue
-                }
-                if link.send(message) {
-                    counters.funnel.controlMessagesSent += 1
-                } else {
-                    counters.controlBacklogDropped += 1
+                switch interceptLinks?.send(message, to: target) {
+                case nil: if case .register = message { counters.registrationsWithoutLink += 1 }
+                case true?: counters.funnel.controlMessagesSent += 1
+                case false?: counters.controlBacklogDropped += 1
                 }
             case .notice(let text):
                 logger.warning("\(text)")
@@ -289,7 +304,7 @@ public final class TCPCopyDaemon {
     /// with by the end-of-turn flush, which also tracks its writable interest.)
     private func sendQueued(_ sender: PacketSink) {
         guard sender.queuedCount > 0 else { return }
-        for link in links.values { try? link.flush() }
+        interceptLinks?.flushQuietly()
         counters.packetsSent += sender.flush { error in
             if sender.sendErrors[error.errnoName] == 1 {
                 logger.warning("send failed (counted as send_error_\(error.errnoName); copying goes on): \(error)")
@@ -306,120 +321,9 @@ public final class TCPCopyDaemon {
         return try RawIPSink(sendBufferBytes: sendBufferBytes)
     }
 
-    private func flush(
-        _ link: ControlConnection, target: IPv4Address, loop: EventLoop, token: UInt64, sender: PacketSink
-    ) {
-        do {
-            try link.flush()
-            try loop.modify(link.descriptor.rawValue, token: token, writable: link.hasPendingOutput)
-        } catch {
-            linkLost(target, why: "\(error)", loop: loop, sender: sender)
-        }
-    }
-
-    private func linkLost(_ target: IPv4Address, why: String, loop: EventLoop, sender: PacketSink) {
-        guard let link = links.removeValue(forKey: target) else { return }
-        loop.remove(link.descriptor.rawValue)
-        closedControlBytes.received += link.bytesReceived
-        closedControlBytes.sent += link.bytesSent
-        counters.controlLinkFailures += 1
-        let live = engine.sessionCount
-        logger.error(
-            "lost the control connection to intercept at \(target): \(why); its sessions are dropped (counted as aborted), reconnecting",
-            metadata: ["sessions_live": "\(live)"])
-        let now = monotonicNow()
-        // Nothing more goes to the target until the link is greeted again.
-        engine.linkDown(of: target, now: now, actions: &actions)
-        perform(sender: sender)
-        backoffs[target] = ReconnectBackoff(
-            lostAt: now, initialMilliseconds: LinkTiming.firstRetryMilliseconds,
-            maximumMilliseconds: LinkTiming.maximumRetryMilliseconds)
-    }
-
-    /// Heartbeats and silence on the established links; reconnection attempts on the lost ones.
-    private func maintainLinks(targets: [IPv4Address], loop: EventLoop, sender: PacketSink, now: MonotonicTime) {
-        for (index, target) in targets.enumerated() {
-            let token = Token.firstTarget + UInt64(index)
-            if let link = links[target] {
-                if link.liveness.isDead(now: now) {
-                    linkLost(
-                        target,
-                        why: "intercept silent for \(link.liveness.silence(now: now)) ms (no heartbeat answer)",
-                        loop: loop, sender: sender)
-                } else if link.liveness.heartbeatDue(now: now) {
-                    link.send(.heartbeat)
-                    link.liveness.sent(now: now)
-                }
-                continue
-            }
-            if pendingLinks[target] != nil {
-                advancePendingLink(target, token: token, loop: loop, now: now)
-                continue
-            }
-            guard let backoff = backoffs[target], backoff.isDue(now: now) else { continue }
-            do {
-                let link = try InterceptLink(
-                    to: target, port: configuration.interceptPort, timeoutMilliseconds: LinkTiming.setUpMilliseconds,
-                    outputCapacity: 4 << 20, now: now, secret: configuration.secret)
-                try loop.add(link.descriptor, token: token, writable: true)
-                pendingLinks[target] = link
-            } catch {
-                retryLater(target, after: error, now: now)
-            }
-        }
-    }
-
-    private func advancePendingLink(_ target: IPv4Address, token: UInt64, loop: EventLoop, now: MonotonicTime) {
-        guard let link = pendingLinks[target] else { return }
-        switch link.advance(now: now) {
-        case .waiting:
-            try? loop.modify(link.descriptor, token: token, writable: link.stage == .connecting)
-        case .failed(let error):
-            loop.remove(link.descriptor)
-            pendingLinks[target] = nil
-            retryLater(target, after: error, now: now)
-        case .established:
-            pendingLinks[target] = nil
-            try? loop.modify(link.descriptor, token: token, writable: false)
-            links[target] = link.connection
-            engine.linkUp(of: target)
-            let attempts = (backoffs.removeValue(forKey: target)?.failures ?? 0) + 1
-            let replayed = engine.registeredRoutes(of: target)
-            for key in replayed { link.connection.send(.register(key)) }
-            counters.registrationsReplayed += replayed.count
-            logger.warning(
-                "reconnected to intercept at \(target):\(configuration.interceptPort) after \(attempts) attempt(s); copying resumes (\(replayed.count) sessions started meanwhile registered again)"
-            )
-        }
-    }
-
-    private var lastRefusalNotice: MonotonicTime?
-
-    private func noteRefusedRegistration(_ key: RouteKey, reason: RegistrationRefusal, now: MonotonicTime) {
-        counters.registrationsRefused[reason, default: 0] += 1
-        if let last = lastRefusalNotice, now - last < 10_000 { return }
-        lastRefusalNotice = now
-        let why =
-            switch reason {
-            case .ownedByAnother:
-                "another control connection owns it (another tcpcopy copying the same clients without its own -f, or a peer squatting on the port: consider --secret-file)"
-            case .connectionCap: "this connection is at intercept's --max-routes-per-connection"
-            case .totalCap: "intercept is at its --max-routes"
-            case .unknown: "an unknown reason"
-            }
-        logger.warning(
-            "intercept refused the registration of \(key): \(why); that session's responses will not come back (registrations_refused)"
-        )
-    }
-
-    private func retryLater(_ target: IPv4Address, after error: SystemCallError, now: MonotonicTime) {
-        guard var backoff = backoffs[target] else { return }
-        let delay = backoff.failed(now: now)
-        backoffs[target] = backoff
-        logger.warning(
-            "intercept at \(target):\(configuration.interceptPort) still unreachable (attempt \(backoff.failures): \(error)); next attempt in \(delay) ms"
-        )
-    }
+    // The link counters `metricValues` reads, kept by `InterceptLinks`.
+    private var links: [IPv4Address: ControlConnection] { interceptLinks?.established ?? [:] }
+    private var closedControlBytes: (received: Int, sent: Int) { interceptLinks?.closedBytes ?? (0, 0) }
 
     /// Reads the resident set size and hands it to the engine, whose admission turns it into
     /// the session limit the memory cap implies (`SessionAdmission`, `MemoryBudget`). While
@@ -461,7 +365,11 @@ public final class TCPCopyDaemon {
         sink?.addCounters(to: &counters)
         counters.controlBytesOut = closedControlBytes.sent + links.values.reduce(0) { $0 + $1.bytesSent }
         counters.controlBytesIn = closedControlBytes.received + links.values.reduce(0) { $0 + $1.bytesReceived }
-        counters.controlLinksDown = backoffs.count
+        counters.controlLinkFailures = interceptLinks?.failures ?? 0
+        counters.controlLinksCorrupt = interceptLinks?.corruptStreams ?? 0
+        counters.controlLinksDown = interceptLinks?.backoffs.count ?? 0
+        counters.registrationsReplayed = interceptLinks?.registrationsReplayed ?? 0
+        counters.registrationsRefused = interceptLinks?.registrationsRefused ?? [:]
         counters.memorySessionLimit = engine.admission.memory.sessionLimit ?? 0
         counters.bufferedKB = engine.buffers.totalBytes >> 10
         counters.rssKB = residentBytes >> 10

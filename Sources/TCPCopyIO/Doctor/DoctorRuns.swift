@@ -9,6 +9,8 @@ public struct InterceptDoctorRequest: Sendable {
     public var controlPort: UInt16
     public var clients: [IPv4Address]
     public var tcpcopyHosts: [IPv4Address]
+    /// `--ipv6`: check the ip6tables rule as well.
+    public var ipv6 = false
 
     public init(
         servicePort: UInt16, queue: UInt16, controlPort: UInt16, clients: [IPv4Address], tcpcopyHosts: [IPv4Address]
@@ -57,7 +59,12 @@ public enum Doctor {
             rpFilter: HostInspection.rpFilter(), routes: HostInspection.routes(), clients: request.clients,
             tcpcopyHosts: hosts.filter { seen.insert($0).inserted }, ipForward: HostInspection.ipForward(),
             sockets: sockets, conntrack: HostInspection.conntrack())
-        return DoctorReport(program: "intercept", findings: InterceptDoctor.diagnose(facts))
+        var findings = InterceptDoctor.diagnose(facts)
+        if request.ipv6 {
+            findings += InterceptDoctor.ipv6Rule(
+                HostInspection.legacyQueueRules(family: .ipv6), port: request.servicePort, queue: request.queue)
+        }
+        return DoctorReport(program: "intercept", findings: findings)
     }
 
     public static func tcpcopy(_ request: TCPCopyDoctorRequest, logger: Logger) -> DoctorReport {
@@ -108,12 +115,18 @@ public enum Doctor {
                 secret: secret)
             return (.welcomed, link)
         } catch {
-            switch error.errno {
-            case ECONNREFUSED: return (.refused, nil)
-            case EACCES: return (.notAllowed, nil)
-            case ETIMEDOUT: return (.timedOut, nil)
-            case EHOSTUNREACH, ENETUNREACH: return (.unreachable(error.description), nil)
-            case EPROTO: return (.wrongProtocol(error.description), nil)
+            switch error {
+            case .connection(let failure):
+                switch failure.errno {
+                case ECONNREFUSED: return (.refused, nil)
+                case ETIMEDOUT: return (.timedOut, nil)
+                case EHOSTUNREACH, ENETUNREACH: return (.unreachable(error.description), nil)
+                default: return (.failed(error.description), nil)
+                }
+            case .notAllowed: return (.notAllowed, nil)
+            case .connectTimedOut, .noAnswer, .timedOutByIntercept: return (.timedOut, nil)
+            case .notAnIntercept, .unsupportedVersion, .unexpectedAnswer:
+                return (.wrongProtocol(error.description), nil)
             default: return (.failed(error.description), nil)
             }
         }

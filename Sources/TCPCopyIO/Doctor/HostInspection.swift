@@ -13,11 +13,15 @@ enum HostInspection {
             netRaw: effective & (1 << UInt64(Capability.netRaw.rawValue)) != 0, isRoot: geteuid() == 0)
     }
 
-    /// NFQUEUE rules of the legacy filter OUTPUT chain, through libiptc.
-    static func legacyQueueRules() -> Result<[QueueRule], DoctorReadError> {
+    /// NFQUEUE rules of the legacy filter OUTPUT chain, through libiptc (libip6tc for `.ipv6`:
+    /// ip6tables' table; the texts then start with `ip6tables`).
+    static func legacyQueueRules(family: IPAddress.Family = .ipv4) -> Result<[QueueRule], DoctorReadError> {
         var buffer = [CTCPCopyShims_queue_rule](repeating: CTCPCopyShims_queue_rule(), count: 256)
         var message: UnsafePointer<CChar>? = nil
-        let count = CTCPCopyShims_iptc_list_nfqueue_rules("OUTPUT", &buffer, Int32(buffer.count), &message)
+        let count =
+            family == .ipv6
+            ? CTCPCopyShims_ip6tc_list_nfqueue_rules("OUTPUT", &buffer, Int32(buffer.count), &message)
+            : CTCPCopyShims_iptc_list_nfqueue_rules("OUTPUT", &buffer, Int32(buffer.count), &message)
         if count < 0 {
             return .failure(DoctorReadError(message.map { String(cString: $0) } ?? "unknown error"))
         }
@@ -26,7 +30,7 @@ enum HostInspection {
                 let ports: ClosedRange<UInt16>? =
                     raw.has_port != 0 ? raw.port_low...max(raw.port_low, raw.port_high) : nil
                 let queues = raw.queue_low...max(raw.queue_low, raw.queue_high)
-                var text = "-A OUTPUT" + (raw.tcp_only != 0 ? " -p tcp" : "")
+                var text = (family == .ipv6 ? "ip6tables " : "") + "-A OUTPUT" + (raw.tcp_only != 0 ? " -p tcp" : "")
                 if let ports {
                     text +=
                         " --sport "
@@ -85,7 +89,10 @@ enum HostInspection {
     }
 
     static func sockets() -> TCPSocketTable {
-        TCPSocketTable(parsing: readSmallFile("/proc/net/tcp") ?? "")
+        // intercept's control port is a dual-stack socket: it and its IPv4 peers are in tcp6.
+        let ipv4 = TCPSocketTable(parsing: readSmallFile("/proc/net/tcp") ?? "")
+        let ipv6 = TCPSocketTable(parsing: readSmallFile("/proc/net/tcp6") ?? "")
+        return TCPSocketTable(entries: ipv4.entries + ipv6.entries)
     }
 
     static func ipForward() -> Bool? {
