@@ -30,6 +30,9 @@ final class OfflineReplaySource: PacketSource {
     private var sessions = FileSessionCounter()
     private var lastProgress = MonotonicTime.zero
     private let showsProgress = isatty(STDERR_FILENO) == 1
+    /// `--compare`: sees the file's packets of the routes, both directions, as they are read
+    /// (the answers feed the comparison instead of being skipped only).
+    var observe: ((UnsafeRawBufferPointer, CaptureTimestamp) -> Void)?
 
     init(replay: OfflineReplay, routes: [CopyRoute], logger: Logger) throws {
         self.replay = replay
@@ -110,7 +113,9 @@ final class OfflineReplaySource: PacketSource {
             }
             guard let range = counters.accept(LinkLayerDecoder.decode(frame, linkType: linkType)) else { continue }
             let packet = UnsafeRawBufferPointer(rebasing: frame[range])
-            switch classifier.classify(packet) {
+            let kind = classifier.classify(packet)
+            if kind != .other { observe?(packet, timestamp) }
+            switch kind {
             case .answer:
                 answersSkipped += 1
                 continue

@@ -24,7 +24,9 @@ final class PcapHandle {
     deinit { pcap_close(handle) }
 
     /// A live capture on `device`, activated, non-blocking, inbound only, with `filter`.
-    static func live(device: String, filter: String, bufferBytes: Int32) throws(PcapError) -> PcapHandle {
+    static func live(
+        device: String, filter: String, bufferBytes: Int32, inboundOnly: Bool = true
+    ) throws(PcapError) -> PcapHandle {
         var errors = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         guard let raw = pcap_create(device, &errors) else {
             throw PcapError("cannot capture on \(device): \(Self.text(errors))")
@@ -50,7 +52,7 @@ final class PcapHandle {
             )
         }
         // Packets this host sends (tcpcopy's copies among them) are never a client's.
-        guard pcap_setdirection(raw, PCAP_D_IN) == 0 else {
+        guard !inboundOnly || pcap_setdirection(raw, PCAP_D_IN) == 0 else {
             throw PcapError("cannot capture only inbound packets on \(device): \(pcap.lastError)")
         }
         try pcap.setFilter(filter)

@@ -10,6 +10,7 @@ public final class TCPCopyDaemon {
         static let signals: UInt64 = 1
         static let capture: UInt64 = 2
         static let metrics: UInt64 = 5
+        static let compare: UInt64 = 6
         static let firstTarget: UInt64 = 16
     }
 
@@ -25,8 +26,10 @@ public final class TCPCopyDaemon {
     }
 
     public let configuration: TCPCopyConfiguration
-    private let logger: Logger
-    private var engine: TCPCopyEngine
+    let logger: Logger
+    private(set) var engine: TCPCopyEngine
+    /// `--compare`; nil without it.
+    var compare: CompareObserver?
     private var actions: [EngineAction] = []
     /// Established control connections, by target.
     private var links: [IPv4Address: ControlConnection] = [:]
@@ -117,6 +120,7 @@ public final class TCPCopyDaemon {
         self.capture = capture
         sender.prepare(destinations: targets)
         for descriptor in capture.descriptors { try loop.add(descriptor, token: Token.capture) }
+        try startComparing(capture: capture, loop: loop, token: Token.compare)
         checkMemory(now: monotonicNow(), atStart: true)
         logger.info(
             "copying",
@@ -152,11 +156,17 @@ public final class TCPCopyDaemon {
                 let now = monotonicNow()
                 switch event.token {
                 case Token.signals:
-                    running = signals.handlePending { logger.info("tcpcopy stats: \(statsLine())") } && running
+                    running =
+                        signals.handlePending {
+                            logger.info("tcpcopy stats: \(statsLine())")
+                            logCompareSummary(atExit: false)
+                        } && running
                 case Token.capture:
                     behind = try readCapture(capture, now: now, sender: sender) || behind
                 case Token.metrics:
                     metrics?.serve { statsLine() }
+                case Token.compare:
+                    _ = try compare?.readCaptures()
                 default:
                     let target = targets[Int(event.token - Token.firstTarget)]
                     if pendingLinks[target] != nil {
@@ -179,6 +189,8 @@ public final class TCPCopyDaemon {
                             saidGoodbye = reason
                         case .message(.refused(let key, let reason)):
                             noteRefusedRegistration(key, reason: reason, now: now)
+                        case .message(.answerPiece(let piece)):
+                            compare?.answered(piece)
                         case .message:
                             break
                         }
@@ -212,6 +224,7 @@ public final class TCPCopyDaemon {
                 lastMemoryCheck = now
                 checkMemory(now: now, atStart: false)
                 metrics?.reap()
+                compare?.collect()
                 // The capture's drop count, on the same 100 ms beat (reading it costs nothing:
                 // each read of the socket brings it).
                 let dropped = capture.kernelDropped
@@ -241,6 +254,7 @@ public final class TCPCopyDaemon {
             link.send(.goodbye(.shuttingDown))
             try? link.flush()
         }
+        logCompareSummary(atExit: true)
         logger.info("tcpcopy stats: \(statsLine())")
         if let summary = capture.summary(engine: engine.counters) { logger.notice("\(summary)") }
     }
@@ -273,6 +287,7 @@ public final class TCPCopyDaemon {
                     continue
                 }
                 if link.send(message) { funnel.controlMessagesSent += 1 } else { controlBacklogDropped += 1 }
+                if compare != nil { compareControl(message, link: link) }
             case .notice(let text):
                 logger.warning("\(text)")
             case .send(let segment):
@@ -280,6 +295,7 @@ public final class TCPCopyDaemon {
                 // counted as send errors when the queue is sent.
                 if sender.queuedCount >= sender.batchLimit { sendQueued(sender) }
                 sender.queue(segment)
+                compare?.copySent(segment)
                 funnel.sent(segment)
                 metrics?.sent(segment)
             }
@@ -460,6 +476,7 @@ public final class TCPCopyDaemon {
     private func statsLine() -> String {
         var line = engine.counters.line
         capture?.addCounters(to: &line)
+        compare?.addCounters(to: &line)
         line.add("sessions_live", engine.sessionCount)
         line.add("packets_sent", packetsSent)
         funnel.add(to: &line)
