@@ -192,3 +192,48 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
         #expect(!disabled.isActive)
     }
 }
+
+@Suite struct ExchangeTrackerOrderTests {
+    /// The copy leaves, and the target answers, before the comparison's own capture shows the
+    /// request: the answer still goes with its request, not with the one before.
+    @Test func targetAheadOfTheCaptureWaits() {
+        var tracker = ExchangeTracker()
+        let connection = CompareConnection(clientAddress: Lab.client, clientPort: 1, servicePort: 80)
+        let key = Lab.key
+        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+        tracker.copyStarted(key, of: connection)
+        tracker.client(connection, sequence: 99, acknowledgment: 0, flags: [.syn], payload: empty, microseconds: 0)
+        tracker.server(connection, sequence: 499, acknowledgment: 100, flags: [.syn, .ack], payload: empty, microseconds: 1)
+        tracker.sentToTarget(key, sequence: 9, flags: [.syn], payloadLength: 0, microseconds: 0)
+        var next: Int64 = 0
+        for (index, text) in ["A\n", "B\n"].enumerated() {
+            let request = Array("GET /\(index)\n".utf8)
+            // The copy and the target's answer first.
+            tracker.sentToTarget(
+                key, sequence: 10 + UInt32(next), flags: [.ack], payloadLength: request.count, microseconds: 100)
+            tracker.targetAnswered(
+                AnswerPiece(
+                    key: key, sequenceOffset: UInt32(index * 2), acknowledgmentOffset: UInt32(next) + UInt32(request.count),
+                    length: 2, crc: CRC32C.checksum(Array(text.utf8)), flags: [], stampMicroseconds: 0,
+                    head: Array(text.utf8)),
+                microseconds: 150)
+            request.withUnsafeBytes {
+                tracker.client(
+                    connection, sequence: 100 + UInt32(next), acknowledgment: 500 + UInt32(index * 2), flags: [.ack],
+                    payload: $0, microseconds: 1000)
+            }
+            next += Int64(request.count)
+            Array(text.utf8).withUnsafeBytes {
+                tracker.server(
+                    connection, sequence: 500 + UInt32(index * 2), acknowledgment: 100 + UInt32(next), flags: [.ack],
+                    payload: $0, microseconds: 1100)
+            }
+        }
+        tracker.copyEnded(key, microseconds: 0)
+        var exchanges: [Exchange] = []
+        tracker.collect(now: .max, onlineNow: .max, into: &exchanges)
+        #expect(exchanges.map { $0.outcome() } == [.same, .same])
+        #expect(exchanges.map(\.target.firstLine) == ["A", "B"])
+        #expect(exchanges.map(\.target.latencyMicroseconds) == [50, 50])
+    }
+}

@@ -100,6 +100,8 @@ public struct ExchangeTracker {
         var firstOpen = 1
         var startedMicroseconds: Int64
         var targets: [RouteKey] = []
+        /// One past the highest client byte seen (relative).
+        var clientEnd: Int64 = 0
     }
 
     struct TargetExchange {
@@ -117,7 +119,16 @@ public struct ExchangeTracker {
         var exchanges: [Int: TargetExchange] = [:]
         var highestExchange = 0
         var endedAt: Int64?
+        /// The target's side can be ahead of production's capture (the copy leaves as soon as
+        /// tcpcopy's own capture has the request): observations beyond the client bytes seen
+        /// here wait for them.
+        var pendingSends: [(offset: Int64, end: Int64, microseconds: Int64)] = []
+        var pendingPieces: [(piece: AnswerPiece, microseconds: Int64)] = []
     }
+
+    /// Observations held at most per copy; more are dropped (`pendingDropped`).
+    public static let pendingLimit = 4096
+    public private(set) var pendingDropped = 0
 
     // MARK: production's side
 
@@ -142,6 +153,11 @@ public struct ExchangeTracker {
             connections[connection] = Connection(clientISN: sequence, startedMicroseconds: microseconds)
             return
         }
+        var grew = false
+        // Runs after the state is stored (defers run last first).
+        defer {
+            if grew, let state = connections[connection], !state.targets.isEmpty { releasePending(of: state) }
+        }
         guard var state = connections[connection], let clientISN = state.clientISN else { return }
         defer { connections[connection] = state }
         // The handshake's ACK names the server's ISN when the SYN-ACK was not seen.
@@ -150,6 +166,10 @@ public struct ExchangeTracker {
         let offset = Int64(Int32(bitPattern: sequence &- clientISN &- 1))
         let acked = Int64(Int32(bitPattern: acknowledgment &- serverISN &- 1))
         let end = offset + Int64(payload.count)
+        if end > state.clientEnd {
+            state.clientEnd = end
+            grew = true
+        }
         if let last = state.requests.last, offset < last.end || acked <= last.answerStart {
             // More of the current request (or a repeat of it).
             if end > last.end {
@@ -243,19 +263,67 @@ public struct ExchangeTracker {
             side.copiedISN = sequence
             return
         }
-        guard payloadLength > 0, let isn = side.copiedISN, let requests = connections[side.connection]?.requests
-        else { return }
+        guard payloadLength > 0, let isn = side.copiedISN, let state = connections[side.connection] else { return }
         let offset = Int64(Int32(bitPattern: sequence &- isn &- 1))
-        let firstOpen = connections[side.connection]?.firstOpen ?? 1
-        guard let index = Self.requestIndex(in: requests, acknowledged: offset + 1) else { return }
-        side.exchanges[firstOpen + index, default: TargetExchange()].requestSentMicroseconds = microseconds
+        let end = offset + Int64(payloadLength)
+        if end > state.clientEnd || !side.pendingSends.isEmpty {
+            guard side.pendingSends.count < Self.pendingLimit else {
+                pendingDropped += 1
+                return
+            }
+            side.pendingSends.append((offset, end, microseconds))
+            return
+        }
+        Self.applySend(offset: offset, microseconds: microseconds, to: &side, state)
+    }
+
+    private static func applySend(offset: Int64, microseconds: Int64, to side: inout TargetSide, _ state: Connection) {
+        guard let index = requestIndex(in: state.requests, acknowledged: offset + 1) else { return }
+        side.exchanges[state.firstOpen + index, default: TargetExchange()].requestSentMicroseconds = microseconds
+    }
+
+    /// Applies the held observations of `state`'s copies that its client bytes now cover (all
+    /// of them with `force`).
+    private mutating func releasePending(of state: Connection, force: Bool = false) {
+        for key in state.targets {
+            guard var side = targets[key], !side.pendingSends.isEmpty || !side.pendingPieces.isEmpty else { continue }
+            var sends = 0
+            for send in side.pendingSends {
+                guard force || send.end <= state.clientEnd else { break }
+                Self.applySend(offset: send.offset, microseconds: send.microseconds, to: &side, state)
+                sends += 1
+            }
+            side.pendingSends.removeFirst(sends)
+            var pieces = 0
+            for held in side.pendingPieces {
+                guard force || Int64(held.piece.acknowledgmentOffset) <= state.clientEnd else { break }
+                Self.applyPiece(held.piece, microseconds: held.microseconds, to: &side, state)
+                pieces += 1
+            }
+            side.pendingPieces.removeFirst(pieces)
+            targets[key] = side
+        }
     }
 
     /// intercept reported a piece of the target's answer stream, received at `microseconds`.
     public mutating func targetAnswered(_ piece: AnswerPiece, microseconds: Int64) {
         guard var side = targets[piece.key], let state = connections[side.connection] else { return }
         defer { targets[piece.key] = side }
-        guard let index = Self.requestIndex(in: state.requests, acknowledged: Int64(piece.acknowledgmentOffset))
+        if Int64(piece.acknowledgmentOffset) > state.clientEnd || !side.pendingPieces.isEmpty {
+            guard side.pendingPieces.count < Self.pendingLimit else {
+                pendingDropped += 1
+                return
+            }
+            side.pendingPieces.append((piece, microseconds))
+            return
+        }
+        Self.applyPiece(piece, microseconds: microseconds, to: &side, state)
+    }
+
+    private static func applyPiece(
+        _ piece: AnswerPiece, microseconds: Int64, to side: inout TargetSide, _ state: Connection
+    ) {
+        guard let index = requestIndex(in: state.requests, acknowledged: Int64(piece.acknowledgmentOffset))
         else { return }
         let number = state.firstOpen + index
         side.highestExchange = max(side.highestExchange, number)
@@ -305,6 +373,7 @@ public struct ExchangeTracker {
                 }
             let stale = state.targets.isEmpty && (onlineNow.map { $0 - state.startedMicroseconds > settleMicroseconds } ?? false)
             var closable = 0
+            if allEnded { releasePending(of: state, force: true) }
             if allEnded || stale {
                 closable = state.requests.count
             } else {
