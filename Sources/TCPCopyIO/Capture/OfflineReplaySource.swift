@@ -111,7 +111,14 @@ final class OfflineReplaySource: PacketSource {
                 counters.truncated += 1
                 continue
             }
-            guard let range = counters.accept(LinkLayerDecoder.decode(frame, linkType: linkType)) else { continue }
+            let decoded = LinkLayerDecoder.decode(frame, linkType: linkType)
+            // The online server's answers, marked outgoing in a cooked capture, are never
+            // replayed but do feed the comparison.
+            if let observe, case .ipv4(let range, .outgoing) = decoded {
+                let packet = UnsafeRawBufferPointer(rebasing: frame[range])
+                if classifier.classify(packet) == .answer { observe(packet, timestamp) }
+            }
+            guard let range = counters.accept(decoded) else { continue }
             let packet = UnsafeRawBufferPointer(rebasing: frame[range])
             let kind = classifier.classify(packet)
             if kind != .other { observe?(packet, timestamp) }
