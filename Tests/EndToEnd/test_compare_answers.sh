@@ -79,6 +79,33 @@ if any(r["target_first_line"] != "HTTP/1.1 500 Oops" or r["online_first_line"] !
 sys.exit(1 if bad else 0)
 PY
 
+# The live log as a report a person looks at: the table's rows, and a headless chromium in a
+# namespace with only a loopback renders it (the page and the screenshot are kept in
+# $TMPDIR/tcpcopy-e2e-keep/compare_answers/).
+command -v chromium >/dev/null || lab_die "chromium is needed (Debian: apt-get install chromium)"
+html=$LAB_DIR/report.html
+"$(lab_bin tcpcopy)" report "$log" -o "$html" >/dev/null 2>"$LAB_DIR/report.err" ||
+    lab_fail "tcpcopy report on the live log" "exit 0" "$(cat "$LAB_DIR/report.err")"
+for path in same status length slow; do
+    grep -qF "<td class=\"key\">GET /$path</td><td>$per_path</td>" "$html" ||
+        lab_fail "the report's row for /$path" "$per_path exchanges" "absent"
+done
+grep -qF "<td class=\"key\">GET /status</td><td>$per_path</td><td>0</td><td>0</td><td>0</td><td class=\"bad\">$per_path</td>" "$html" ||
+    lab_fail "the report's /status row" "$per_path first-line differences" "$(grep -F 'GET /status</td>' "$html" | head -c 300)"
+ns=${LAB_PREFIX}browser
+echo "$ns" >>"$LAB_DIR/run/namespaces"
+ip netns add "$ns"
+ip -n "$ns" link set lo up
+png=$LAB_DIR/report.png
+timeout 90 ip netns exec "$ns" chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
+    --user-data-dir="$LAB_DIR/chromium-profile" --screenshot="$png" --window-size=1200,1600 \
+    "file://$html" >"$LAB_DIR/chromium.log" 2>&1 ||
+    lab_fail "chromium --screenshot of the live report" "exit 0" "$(tail -5 "$LAB_DIR/chromium.log")"
+(($(stat -c %s "$png") > 20000)) || lab_fail "the screenshot" "a rendered page (> 20 kB)" "$(stat -c %s "$png") bytes"
+keep=${TMPDIR:-/tmp}/tcpcopy-e2e-keep/compare_answers
+mkdir -p "$keep"
+cp "$html" "$png" "$log" "$keep/"
+
 # The recording, replayed: the same outcomes.
 lab_daemon_start replay online "$(lab_bin tcpcopy)" -x "$LAB_ONLINE_IP:80-$LAB_TARGET_IP:80" \
     --offline "$recording" --compare
