@@ -27,7 +27,9 @@ lab_retry 50 0.1 grep -q 'listening on' "$LAB_DIR/capture-recording.err" || lab_
 lab_rules_apply target 80 0
 lab_intercept_start intercept "$LAB_ADMIN_IP" --compare
 log="$LAB_DIR/compare.jsonl"
-lab_tcpcopy_start tcpcopy -x "$LAB_ONLINE_IP:80-$LAB_TARGET_IP:80" --compare --compare-log "$log" --compare-log-all
+tm=127.0.0.1:9464
+lab_tcpcopy_start tcpcopy -x "$LAB_ONLINE_IP:80-$LAB_TARGET_IP:80" --compare --compare-log "$log" --compare-log-all \
+    --metrics-listen "$tm"
 sleep 0.5
 
 for path in /same /status /length /slow; do
@@ -36,6 +38,19 @@ for path in /same /status /length /slow; do
     [[ $got == "$per_path" ]] || lab_fail "answers from online to $path" "$per_path" "$got"
 done
 sleep 2
+# SIGUSR1: the stats line and the summary table; Prometheus: the counters and both histograms.
+kill -USR1 "$(lab_daemon_pid tcpcopy)"
+lab_retry 30 0.1 grep -q "compare summary" "$(lab_daemon_log tcpcopy)" ||
+    lab_fail "the summary table on SIGUSR1" "logged" "absent"
+# (A connection's last exchange closes when its copy ends, after it lingers: not all yet.)
+scrape=$(lab_scrape online "$tm")
+closed=$(lab_metric "$scrape" tcpcopy_compare_exchanges_total)
+((closed >= 4 * per_path - 4)) || lab_fail "tcpcopy_compare_exchanges_total" ">= $((4 * per_path - 4))" "$closed"
+for side in online target; do
+    count=$(grep -E "^tcpcopy_answer_latency_seconds_count\{.*side=\"$side\"" <<<"$scrape" | awk '{ print $2 }')
+    [[ $count == "$closed" ]] ||
+        lab_fail "tcpcopy_answer_latency_seconds{side=\"$side\"} count" "$closed" "${count:-none}"
+done
 lab_capture_stop recording
 lab_expect_clean_stop tcpcopy
 tlog=$(lab_daemon_log tcpcopy)

@@ -7,7 +7,8 @@ import Testing
 private struct Scene {
     var tracker = ExchangeTracker()
     var reporter = AnswerReporter<Int>(enabled: true)
-    let connection = CompareConnection(clientAddress: Lab.client, clientPort: Lab.clientPort, servicePort: Lab.onlinePort)
+    let connection = CompareConnection(
+        clientAddress: Lab.client, clientPort: Lab.clientPort, servicePort: Lab.onlinePort)
     let clientISN: UInt32 = 0xFFFF_FF00  // wraps during the session
     let serverISN: UInt32 = 5000
     let copiedISN: UInt32 = 777
@@ -105,7 +106,9 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 @Suite struct ExchangeTrackerTests {
     @Test func keepAliveExchangesArePairedInOrder() {
         var scene = Scene()
-        let answers = ["HTTP/1.1 200 OK\r\n\r\nfirst", "HTTP/1.1 404 Not Found\r\n\r\nsecond answer", "HTTP/1.1 200 OK\r\n\r\n3"]
+        let answers = [
+            "HTTP/1.1 200 OK\r\n\r\nfirst", "HTTP/1.1 404 Not Found\r\n\r\nsecond answer", "HTTP/1.1 200 OK\r\n\r\n3",
+        ]
         let targetAnswers = [answers[0], answers[1], "HTTP/1.1 500 Oops\r\n\r\n3"]
         for (index, answer) in answers.enumerated() {
             scene.client([.ack, .psh], payload: bytes("GET /\(index) HTTP/1.1\r\n\r\n"))
@@ -203,7 +206,8 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
         let empty = UnsafeRawBufferPointer(start: nil, count: 0)
         tracker.copyStarted(key, of: connection)
         tracker.client(connection, sequence: 99, acknowledgment: 0, flags: [.syn], payload: empty, microseconds: 0)
-        tracker.server(connection, sequence: 499, acknowledgment: 100, flags: [.syn, .ack], payload: empty, microseconds: 1)
+        tracker.server(
+            connection, sequence: 499, acknowledgment: 100, flags: [.syn, .ack], payload: empty, microseconds: 1)
         tracker.sentToTarget(key, sequence: 9, flags: [.syn], payloadLength: 0, microseconds: 0)
         var next: Int64 = 0
         for (index, text) in ["A\n", "B\n"].enumerated() {
@@ -213,7 +217,8 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
                 key, sequence: 10 + UInt32(next), flags: [.ack], payloadLength: request.count, microseconds: 100)
             tracker.targetAnswered(
                 AnswerPiece(
-                    key: key, sequenceOffset: UInt32(index * 2), acknowledgmentOffset: UInt32(next) + UInt32(request.count),
+                    key: key, sequenceOffset: UInt32(index * 2),
+                    acknowledgmentOffset: UInt32(next) + UInt32(request.count),
                     length: 2, crc: CRC32C.checksum(Array(text.utf8)), flags: [], stampMicroseconds: 0,
                     head: Array(text.utf8)),
                 microseconds: 150)

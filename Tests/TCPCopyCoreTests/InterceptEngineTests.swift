@@ -458,7 +458,8 @@ import Testing
         var deliveries: [InterceptEngine<Int>.Delivery] = []
         let now = MonotonicTime(milliseconds: 1)
         for connection in [1, 2] {
-            _ = engine.received(.hello(version: ControlMessage.protocolVersion), from: connection, now: now, deliveries: &deliveries)
+            _ = engine.received(
+                .hello(version: ControlMessage.protocolVersion), from: connection, now: now, deliveries: &deliveries)
         }
         _ = engine.received(.register(Lab.key), from: 1, now: now, deliveries: &deliveries)
         _ = engine.received(.compare(Lab.key), from: 2, now: now, deliveries: &deliveries)

@@ -9,7 +9,8 @@ public struct CompareSettings: Sendable, Equatable {
     /// `--compare-log-all`.
     public var logAll = false
 
-    public init(mode: CompareMode = .bytes, maskedHeaders: [String] = [], logPath: String? = nil, logAll: Bool = false) {
+    public init(mode: CompareMode = .bytes, maskedHeaders: [String] = [], logPath: String? = nil, logAll: Bool = false)
+    {
         self.mode = mode
         self.maskedHeaders = maskedHeaders
         self.logPath = logPath

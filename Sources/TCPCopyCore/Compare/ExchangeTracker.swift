@@ -192,7 +192,8 @@ public struct ExchangeTracker {
         guard request.firstBytes.count < AnswerDigest.headLimit, offset <= have, offset + Int64(payload.count) > have
         else { return }
         let skip = Int(have - offset)
-        request.firstBytes.append(contentsOf: payload[skip...].prefix(AnswerDigest.headLimit - request.firstBytes.count))
+        request.firstBytes.append(
+            contentsOf: payload[skip...].prefix(AnswerDigest.headLimit - request.firstBytes.count))
     }
 
     /// A packet the online server sent to the client (captured leaving it).
@@ -371,7 +372,9 @@ public struct ExchangeTracker {
                     guard let endedAt = targets[key]?.endedAt else { return targets[key] == nil }
                     return now == Int64.max || now - endedAt >= graceMicroseconds
                 }
-            let stale = state.targets.isEmpty && (onlineNow.map { $0 - state.startedMicroseconds > settleMicroseconds } ?? false)
+            let stale =
+                state.targets.isEmpty
+                && (onlineNow.map { $0 - state.startedMicroseconds > settleMicroseconds } ?? false)
             var closable = 0
             if allEnded { releasePending(of: state, force: true) }
             if allEnded || stale {
@@ -380,9 +383,10 @@ public struct ExchangeTracker {
                 while closable + 1 < state.requests.count {
                     let number = state.firstOpen + closable
                     let movedOn = state.targets.allSatisfy { (targets[$0]?.highestExchange ?? 0) > number }
-                    let waitedLong = onlineNow.map {
-                        $0 - state.requests[closable + 1].lastByteMicroseconds > settleMicroseconds
-                    } ?? false
+                    let waitedLong =
+                        onlineNow.map {
+                            $0 - state.requests[closable + 1].lastByteMicroseconds > settleMicroseconds
+                        } ?? false
                     guard movedOn || waitedLong else { break }
                     closable += 1
                 }
@@ -410,8 +414,11 @@ public struct ExchangeTracker {
     private static func exchange(
         _ connection: CompareConnection, number: Int, _ request: Request, _ target: TargetExchange
     ) -> Exchange {
-        let onlineLatency = request.onlineFirstByteMicroseconds.map { UInt64(max(0, $0 - request.lastByteMicroseconds)) }
-        var online = AnswerFacts(answer: request.online, ending: request.onlineEnding, latencyMicroseconds: onlineLatency)
+        let onlineLatency = request.onlineFirstByteMicroseconds.map {
+            UInt64(max(0, $0 - request.lastByteMicroseconds))
+        }
+        var online = AnswerFacts(
+            answer: request.online, ending: request.onlineEnding, latencyMicroseconds: onlineLatency)
         if request.online.highestEnd == 0 { online.ending = request.onlineEnding }
         let targetLatency: UInt64? =
             if let first = target.firstMicroseconds, let sent = target.requestSentMicroseconds {

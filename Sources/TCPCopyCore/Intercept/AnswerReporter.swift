@@ -90,7 +90,8 @@ public struct AnswerReporter<Connection: Hashable & Sendable>: Sendable {
             stream.answerAcknowledgment = acknowledged
             stream.answerStart = start
         }
-        let payload = UnsafeRawBufferPointer(rebasing: bytes[(packet.headerLength + skip)..<(packet.headerLength + available)])
+        let payload = UnsafeRawBufferPointer(
+            rebasing: bytes[(packet.headerLength + skip)..<(packet.headerLength + available)])
         stream.reported = end
         let intoAnswer = Int(start &- stream.answerStart)
         let head = intoAnswer < AnswerPiece.headLimit ? Array(payload.prefix(AnswerPiece.headLimit - intoAnswer)) : []

@@ -78,7 +78,8 @@ final class CompareObserver {
         let ports = Array(Set(routes.map(\.onlinePort))).sorted()
         let clauses = ports.map { "(inbound and dst port \($0)) or (outbound and src port \($0))" }
         let targets = Array(Set(routes.map { "\($0.targetAddress)" })).sorted()
-        return "tcp and (\(clauses.joined(separator: " or "))) and not dst host \(targets.joined(separator: " and not dst host "))"
+        return
+            "tcp and (\(clauses.joined(separator: " or "))) and not dst host \(targets.joined(separator: " and not dst host "))"
     }
 
     /// Reads what the captures hold; true when it stopped at its limit.
@@ -119,7 +120,8 @@ final class CompareObserver {
         } else if servicePorts.contains(packet.sourcePort) {
             tracker.server(
                 CompareConnection(
-                    clientAddress: packet.destination, clientPort: packet.destinationPort, servicePort: packet.sourcePort),
+                    clientAddress: packet.destination, clientPort: packet.destinationPort,
+                    servicePort: packet.sourcePort),
                 sequence: packet.sequence.rawValue, acknowledgment: packet.acknowledgment.rawValue, flags: packet.flags,
                 payload: payload, microseconds: microseconds)
         }
@@ -157,7 +159,8 @@ final class CompareObserver {
 
     /// Closes the settled exchanges (every open one with `all`, at exit).
     func collect(all: Bool = false) {
-        tracker.collect(now: all ? Int64.max : monotonicMicroseconds(), onlineNow: all ? Int64.max : onlineNow, into: &closed)
+        tracker.collect(
+            now: all ? Int64.max : monotonicMicroseconds(), onlineNow: all ? Int64.max : onlineNow, into: &closed)
         guard !closed.isEmpty else { return }
         for exchange in closed {
             let outcome = summary.record(exchange)
