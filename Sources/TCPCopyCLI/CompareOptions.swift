@@ -19,6 +19,14 @@ public struct CompareOptions: ParsableArguments {
     public var compareMode: String?
 
     @Option(
+        name: .customLong("compare-ignore-header"),
+        help: ArgumentHelp(
+            "With --compare: leave the header lines of this name (any case) out of the compared "
+                + "length and bytes, in an HTTP-like answer head (e.g. Date, X-Request-Id); repeatable.",
+            valueName: "name"))
+    public var ignoredHeaders: [String] = []
+
+    @Option(
         help: ArgumentHelp(
             "With --compare: write the mismatched exchanges to this file, one JSON object a line "
                 + "(tcpcopy report FILE turns it into an HTML page).",
@@ -33,12 +41,23 @@ public struct CompareOptions: ParsableArguments {
     /// The settings, nil without --compare; an error for a compare option without it.
     func settings() throws -> CompareSettings? {
         guard compare else {
-            if compareMode != nil || compareLog != nil || compareLogAll {
-                throw ValidationError("--compare-mode, --compare-log and --compare-log-all need --compare")
+            if compareMode != nil || compareLog != nil || compareLogAll || !ignoredHeaders.isEmpty {
+                throw ValidationError(
+                    "--compare-mode, --compare-ignore-header, --compare-log and --compare-log-all need --compare")
             }
             return nil
         }
         var settings = CompareSettings(logPath: compareLog, logAll: compareLogAll)
+        for name in ignoredHeaders {
+            guard !name.isEmpty, name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }) else {
+                throw ValidationError(
+                    "--compare-ignore-header \"\(name)\" is not a header name: give the name alone, e.g. Date")
+            }
+        }
+        guard CompareConfigCodec.fits(ignoredHeaders) else {
+            throw ValidationError("--compare-ignore-header: the names are too long together (at most 164 bytes)")
+        }
+        settings.maskedHeaders = ignoredHeaders
         if let compareMode {
             guard let mode = CompareMode(rawValue: compareMode) else {
                 throw ValidationError(

@@ -2,7 +2,8 @@
 # tcpcopy --compare against a target that differs on purpose (Tests/Servers/compare_server.py):
 # /same answers alike, /status 500 for 200, /length a longer body, /slow 50 ms later. Each
 # exchange is counted under its outcome, the Nth answer paired with the Nth request on
-# keep-alive connections; the target's p50 latency on /slow exceeds production's by 45-60 ms.
+# keep-alive connections; the target's p50 latency on /slow exceeds production's by 45-60 ms;
+# /stamp differs only in a header line --compare-ignore-header leaves out: the same.
 # Then the same traffic, recorded with tcpdump -w on the online server, replayed with
 # --offline --compare gives the same outcome counts.
 set -euo pipefail
@@ -29,10 +30,11 @@ lab_intercept_start intercept "$LAB_ADMIN_IP" --compare
 log="$LAB_DIR/compare.jsonl"
 tm=127.0.0.1:9464
 lab_tcpcopy_start tcpcopy -x "$LAB_ONLINE_IP:80-$LAB_TARGET_IP:80" --compare --compare-log "$log" --compare-log-all \
+    --compare-ignore-header x-request-stamp \
     --metrics-listen "$tm"
 sleep 0.5
 
-for path in /same /status /length /slow; do
+for path in /same /status /length /slow /stamp; do
     got=$(lab_exec client timeout -k 5 60 "$(fid_python)" -u "$server" client --host "$LAB_ONLINE_IP" \
         --path "$path" --count "$per_path")
     [[ $got == "$per_path" ]] || lab_fail "answers from online to $path" "$per_path" "$got"
@@ -45,7 +47,7 @@ lab_retry 30 0.1 grep -q "compare summary" "$(lab_daemon_log tcpcopy)" ||
 # (A connection's last exchange closes when its copy ends, after it lingers: not all yet.)
 scrape=$(lab_scrape online "$tm")
 closed=$(lab_metric "$scrape" tcpcopy_compare_exchanges_total)
-((closed >= 4 * per_path - 4)) || lab_fail "tcpcopy_compare_exchanges_total" ">= $((4 * per_path - 4))" "$closed"
+((closed >= 5 * per_path - 5)) || lab_fail "tcpcopy_compare_exchanges_total" ">= $((5 * per_path - 5))" "$closed"
 for side in online target; do
     count=$(grep -E "^tcpcopy_answer_latency_seconds_count\{.*side=\"$side\"" <<<"$scrape" | awk '{ print $2 }')
     [[ $count == "$closed" ]] ||
@@ -56,7 +58,7 @@ lab_expect_clean_stop tcpcopy
 tlog=$(lab_daemon_log tcpcopy)
 check_counts() {
     local what=$1 file=$2 name want got
-    for pair in compare_exchanges:$((4 * per_path)) compare_same:$((2 * per_path)) \
+    for pair in compare_exchanges:$((5 * per_path)) compare_same:$((3 * per_path)) \
         compare_first_line_differs:"$per_path" compare_length_differs:"$per_path" compare_bytes_differ:0 \
         compare_target_silent:0 compare_target_reset:0; do
         name=${pair%%:*} want=${pair#*:}
@@ -123,7 +125,7 @@ cp "$html" "$png" "$log" "$keep/"
 
 # The recording, replayed: the same outcomes.
 lab_daemon_start replay online "$(lab_bin tcpcopy)" -x "$LAB_ONLINE_IP:80-$LAB_TARGET_IP:80" \
-    --offline "$recording" --compare
+    --offline "$recording" --compare --compare-ignore-header X-Request-Stamp
 for ((i = 0; i < 300; i++)); do
     lab_daemon_alive replay || break
     sleep 0.1

@@ -3,7 +3,8 @@
 
 server --role online|target --port P: keep-alive, pipelining-safe (requests are answered in
 order from one buffer). /same answers alike; /status answers 200 online, 500 on target (same
-length); /length answers a longer body on target; /slow answers alike, 50 ms later on target.
+length); /length answers a longer body on target; /slow answers alike, 50 ms later on target; /stamp answers alike but for an
+X-Request-Stamp header line whose value (and length) differs every time.
 
 client --host H --port P --path PATH --count N [--connections C] [--pipeline D]: N requests of
 PATH on each of C keep-alive connections, D at a time in one write (1: one after the other);
@@ -23,7 +24,11 @@ def answer(role, path):
         body = b"hello, same body\n" if role == "online" else b"hello, a longer body\n"
     if path.startswith("/slow") and role == "target":
         delay = 0.05
-    head = "HTTP/1.1 %s\r\nContent-Length: %d\r\nContent-Type: text/plain\r\n\r\n" % (status, len(body))
+    stamp = ""
+    if path.startswith("/stamp"):
+        stamp = "X-Request-Stamp: %s-%d\r\n" % (role, time.time_ns() % (10 ** (3 + time.time_ns() % 7)))
+    head = "HTTP/1.1 %s\r\n%sContent-Length: %d\r\nContent-Type: text/plain\r\n\r\n" % (
+        status, stamp, len(body))
     return head.encode() + body, delay
 
 

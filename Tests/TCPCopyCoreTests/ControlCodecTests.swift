@@ -18,10 +18,11 @@ let everyControlMessage: [ControlMessage] = {
         .register(key), .unregister(key), .register(Lab.key),
         .response(synAck), .response(data), .heartbeat,
         .challenge(Array(0..<32)), .proof(Array(repeating: 0xAB, count: 32)),
-        .compare(key),
+        .compare(key), .compareConfig(maskedHeaders: []), .compareConfig(maskedHeaders: ["Date", "X-Request-Id"]),
         .answerPiece(
             AnswerPiece(
-                key: key, sequenceOffset: 0xFFFF_FFF0, acknowledgmentOffset: 77, length: 1448, crc: 0xDEAD_BEEF,
+                key: key, sequenceOffset: 0xFFFF_FFF0, acknowledgmentOffset: 77, length: 1448, digestedLength: 1400,
+                crc: 0xDEAD_BEEF,
                 flags: [], stampMicroseconds: 0x0123_4567_89AB_CDEF, head: Array("HTTP/1.1 200 OK\r\n".utf8))),
         .answerPiece(
             AnswerPiece(
@@ -187,7 +188,7 @@ private func frame(type: UInt8, flags: UInt8 = 0, body: [UInt8], length: Int? = 
         #expect(failure([0x45, 0x00]) == .badMagic(0x4500))
     }
 
-    @Test(arguments: [0, 13, 14, 0xFF] as [UInt8])
+    @Test(arguments: [0, 14, 15, 0xFF] as [UInt8])
     func unknownType(_ type: UInt8) {
         #expect(failure(frame(type: type, body: [])) == .unknownType(type))
     }

@@ -19,7 +19,9 @@ private struct Scene {
     var targetSent: UInt32 = 0
     var clock: Int64 = 1_000_000
 
-    init() {
+    init(maskedHeaders: [String] = []) {
+        tracker = ExchangeTracker(maskedHeaders: maskedHeaders)
+        reporter.configure(1, maskedHeaders: maskedHeaders)
         client([.syn], payload: [])
         server([.syn, .ack], payload: [])
         client([.ack], payload: [])
@@ -240,5 +242,21 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
         #expect(exchanges.map { $0.outcome() } == [.same, .same])
         #expect(exchanges.map(\.target.firstLine) == ["A", "B"])
         #expect(exchanges.map(\.target.latencyMicroseconds) == [50, 50])
+    }
+}
+
+@Suite struct ExchangeTrackerMaskTests {
+    /// A `Date:` line of another value and length on each side: with it masked on both sides
+    /// (production's digest here, intercept's reporter there), the answers are the same.
+    @Test func maskedHeaderLinesAreLeftOutOnBothSides() {
+        for masked in [true, false] {
+            var scene = Scene(maskedHeaders: masked ? ["date"] : [])
+            scene.client([.ack, .psh], payload: bytes("GET / HTTP/1.1\r\n\r\n"))
+            scene.server([.ack], payload: bytes("HTTP/1.1 200 OK\r\nDa"))
+            scene.server([.ack, .psh], payload: bytes("te: Mon, 7 Dec 2026\r\nServer: x\r\n\r\nbody"))
+            scene.target([.ack, .psh], payload: bytes("HTTP/1.1 200 OK\r\nDate: Tue, 8 Dec 2026 01:02:03\r\nServer: x\r\n\r\nbody"))
+            let outcome = scene.finish().first?.outcome()
+            #expect(outcome == (masked ? .same : .lengthDiffers))
+        }
     }
 }

@@ -25,6 +25,8 @@ public struct AnswerPiece: Hashable, Sendable {
     /// How much of the copied client's stream the target had received (the packet's ACK).
     public var acknowledgmentOffset: UInt32
     public var length: UInt16
+    /// `length` less the masked header lines' bytes (`compare_config`): what the CRC covers.
+    public var digestedLength: UInt16
     public var crc: UInt32
     /// FIN or RST (SYN and ACK are not reported).
     public var flags: TCPFlags
@@ -35,9 +37,10 @@ public struct AnswerPiece: Hashable, Sendable {
     public var head: [UInt8]
 
     public init(
-        key: RouteKey, sequenceOffset: UInt32, acknowledgmentOffset: UInt32, length: UInt16, crc: UInt32,
-        flags: TCPFlags, stampMicroseconds: UInt64, head: [UInt8]
+        key: RouteKey, sequenceOffset: UInt32, acknowledgmentOffset: UInt32, length: UInt16,
+        digestedLength: UInt16? = nil, crc: UInt32, flags: TCPFlags, stampMicroseconds: UInt64, head: [UInt8]
     ) {
+        self.digestedLength = digestedLength ?? length
         self.key = key
         self.sequenceOffset = sequenceOffset
         self.acknowledgmentOffset = acknowledgmentOffset
@@ -340,7 +343,9 @@ public struct ExchangeTracker {
         exchange.base = min(base, Int64(piece.sequenceOffset))
         let offset = Int64(piece.sequenceOffset) - base
         guard offset >= 0 else { return }
-        exchange.digest.add(offset: UInt64(offset), length: UInt64(piece.length), crc: piece.crc)
+        exchange.digest.add(
+            offset: UInt64(offset), length: UInt64(piece.length), crc: piece.crc,
+            digestedLength: UInt64(piece.digestedLength))
         exchange.ending = .answered
         if exchange.firstMicroseconds == nil { exchange.firstMicroseconds = microseconds }
         if !piece.head.isEmpty, offset <= Int64(exchange.head.count), exchange.head.count < AnswerPiece.headLimit {
@@ -425,8 +430,10 @@ public struct ExchangeTracker {
                 UInt64(max(0, first - sent))
             } else { nil }
         let length = target.digest.highestEnd
+        // Bytes not joined (past a hole) count as they are, as on production's side.
+        let compared = target.digest.digestedLength + (length - target.digest.contiguousLength)
         let targetFacts = AnswerFacts(
-            ending: target.ending, length: length, comparedLength: length, digest: target.digest.digest,
+            ending: target.ending, length: length, comparedLength: compared, digest: target.digest.digest,
             firstLine: TextFirstLine.extract(target.head), latencyMicroseconds: targetLatency)
         return Exchange(
             session: connection.session, number: UInt64(number), port: connection.servicePort,

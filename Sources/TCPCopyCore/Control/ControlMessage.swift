@@ -32,6 +32,9 @@ public enum ControlMessage: Hashable, Sendable {
     /// intercept → tcpcopy (version 3): a piece of a compared session's answer stream: offsets,
     /// length, CRC-32C and first bytes, never the whole payload. Boxed like `response`.
     indirect case answerPiece(AnswerPiece)
+    /// tcpcopy → intercept (version 3), before its first `compare`: the header lines to leave
+    /// out of the compared answers (`--compare-ignore-header`), names without colons.
+    case compareConfig(maskedHeaders: [String])
 
     public static let protocolVersion: UInt16 = 3
 }

@@ -19,9 +19,14 @@ public struct AnswerReporter<Connection: Hashable & Sendable>: Sendable {
         var answerAcknowledgment: UInt32?
         var answerStart: UInt32 = 0
         var ended = false
+        /// The owner's masked header lines, reset at each answer's start.
+        var filter: HeaderMaskFilter
     }
 
     private var streams: [RouteKey: Stream] = [:]
+    /// Each tcpcopy's `compare_config`.
+    private var masks: [Connection: HeaderMaskFilter] = [:]
+    private var scratch: [UInt8] = []
     /// Pieces reported, and the packets of compared routes that held nothing new.
     public private(set) var piecesReported = 0
     public private(set) var repeatsSkipped = 0
@@ -38,13 +43,20 @@ public struct AnswerReporter<Connection: Hashable & Sendable>: Sendable {
 
     public mutating func start(_ key: RouteKey, owner: Connection) {
         guard enabled else { return }
-        streams[key] = Stream(owner: owner)
+        streams[key] = Stream(owner: owner, filter: masks[owner] ?? HeaderMaskFilter())
+    }
+
+    /// A tcpcopy's masked header names (`compare_config`), for the routes it asks for next.
+    public mutating func configure(_ owner: Connection, maskedHeaders: [String]) {
+        guard enabled else { return }
+        masks[owner] = HeaderMaskFilter(maskedHeaders: maskedHeaders)
     }
 
     public mutating func stop(_ key: RouteKey) { streams[key] = nil }
 
     public mutating func closed(_ owner: Connection) {
         streams = streams.filter { $0.value.owner != owner }
+        masks[owner] = nil
     }
 
     /// The piece to send for a packet the target sent (IP packet, payload included), and to
@@ -89,6 +101,7 @@ public struct AnswerReporter<Connection: Hashable & Sendable>: Sendable {
         if stream.answerAcknowledgment != acknowledged {
             stream.answerAcknowledgment = acknowledged
             stream.answerStart = start
+            stream.filter.reset()
         }
         let payload = UnsafeRawBufferPointer(
             rebasing: bytes[(packet.headerLength + skip)..<(packet.headerLength + available)])
@@ -96,11 +109,23 @@ public struct AnswerReporter<Connection: Hashable & Sendable>: Sendable {
         let intoAnswer = Int(start &- stream.answerStart)
         let head = intoAnswer < AnswerPiece.headLimit ? Array(payload.prefix(AnswerPiece.headLimit - intoAnswer)) : []
         piecesReported += 1
+        let crc: UInt32
+        let digested: Int
+        if stream.filter.isMasking {
+            scratch.removeAll(keepingCapacity: true)
+            stream.filter.filter(payload, into: &scratch)
+            crc = CRC32C.update(0, with: scratch)
+            digested = scratch.count
+        } else {
+            crc = CRC32C.update(0, with: payload)
+            digested = payload.count
+        }
         return (
             stream.owner,
             AnswerPiece(
                 key: key, sequenceOffset: start, acknowledgmentOffset: acknowledged, length: UInt16(payload.count),
-                crc: CRC32C.update(0, with: payload), flags: ending, stampMicroseconds: stampMicroseconds, head: head)
+                digestedLength: UInt16(digested), crc: crc, flags: ending, stampMicroseconds: stampMicroseconds,
+                head: head)
         )
     }
 }

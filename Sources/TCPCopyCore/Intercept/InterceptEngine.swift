@@ -152,6 +152,9 @@ public struct InterceptEngine<Connection: Hashable & Sendable>: Sendable {
             routes.unregister(key, owner: connection)
             if answers.isActive { answers.stop(key) }
             return .none
+        case .compareConfig(let names):
+            answers.configure(connection, maskedHeaders: names)
+            return .none
         case .compare(let key):
             // Only the route's owner may have its answers reported.
             if routes.owner(of: key, now: now) == connection { answers.start(key, owner: connection) }

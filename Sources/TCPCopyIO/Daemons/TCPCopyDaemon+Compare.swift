@@ -24,7 +24,13 @@ extension TCPCopyDaemon {
         guard let compare else { return }
         switch message {
         case .register(let key):
-            if compare.copyRegistered(key, of: engine.onlineConnection(of: key)) { _ = link?.send(.compare(key)) }
+            guard compare.copyRegistered(key, of: engine.onlineConnection(of: key)), let link else { return }
+            // The masked names before each compare: a few bytes a session, and a connection set
+            // up again after a loss has them without tracking which one had them.
+            if !compare.settings.maskedHeaders.isEmpty {
+                _ = link.send(.compareConfig(maskedHeaders: compare.settings.maskedHeaders))
+            }
+            _ = link.send(.compare(key))
         case .unregister(let key):
             compare.copyEnded(key)
         default:
