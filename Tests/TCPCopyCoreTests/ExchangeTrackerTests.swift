@@ -254,7 +254,9 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
             scene.client([.ack, .psh], payload: bytes("GET / HTTP/1.1\r\n\r\n"))
             scene.server([.ack], payload: bytes("HTTP/1.1 200 OK\r\nDa"))
             scene.server([.ack, .psh], payload: bytes("te: Mon, 7 Dec 2026\r\nServer: x\r\n\r\nbody"))
-            scene.target([.ack, .psh], payload: bytes("HTTP/1.1 200 OK\r\nDate: Tue, 8 Dec 2026 01:02:03\r\nServer: x\r\n\r\nbody"))
+            scene.target(
+                [.ack, .psh],
+                payload: bytes("HTTP/1.1 200 OK\r\nDate: Tue, 8 Dec 2026 01:02:03\r\nServer: x\r\n\r\nbody"))
             let outcome = scene.finish().first?.outcome()
             #expect(outcome == (masked ? .same : .lengthDiffers))
         }
