@@ -4,7 +4,8 @@
 server --role online|target --port P: keep-alive, pipelining-safe (requests are answered in
 order from one buffer). /same answers alike; /status answers 200 online, 500 on target (same
 length); /length answers a longer body on target; /slow answers alike, 50 ms later on target; /stamp answers alike but for an
-X-Request-Stamp header line whose value (and length) differs every time.
+X-Request-Stamp header line whose value (and length) differs every time; /big answers 16 KiB
+alike (cut into segments by each side's path MTU).
 
 client --host H --port P --path PATH --count N [--connections C] [--pipeline D]: N requests of
 PATH on each of C keep-alive connections, D at a time in one write (1: one after the other);
@@ -22,6 +23,8 @@ def answer(role, path):
         status = "500 Oops"  # same length as "200 OK" + 2: the length differs too, first line first
     if path.startswith("/length"):
         body = b"hello, same body\n" if role == "online" else b"hello, a longer body\n"
+    if path.startswith("/big"):
+        body = bytes((i * 7 + i // 251) & 0xFF for i in range(16384))
     if path.startswith("/slow") and role == "target":
         delay = 0.05
     stamp = ""
