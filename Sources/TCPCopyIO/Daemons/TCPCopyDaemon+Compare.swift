@@ -18,13 +18,14 @@ extension TCPCopyDaemon {
         compare = observer
     }
 
-    /// A control message going to a target's intercept: a registration of a compared copy is
-    /// followed by `compare`; an unregistration ends the copy's exchanges.
+    /// A control message going to a target's intercept (`link`: nil when its link is down): a
+    /// registration of a compared copy is followed by `compare`; an unregistration (sent or
+    /// not) ends the copy's exchanges.
     func compareControl(_ message: ControlMessage, link: ControlConnection?) {
         guard let compare else { return }
         switch message {
         case .register(let key):
-            guard compare.copyRegistered(key, of: engine.onlineConnection(of: key)), let link else { return }
+            guard let link, compare.copyRegistered(key, of: engine.onlineConnection(of: key)) else { return }
             // The masked names before each compare: a few bytes a session, and a connection set
             // up again after a loss has them without tracking which one had them.
             if !compare.settings.maskedHeaders.isEmpty {

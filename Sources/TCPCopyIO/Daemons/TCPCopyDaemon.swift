@@ -284,6 +284,7 @@ public final class TCPCopyDaemon {
                 }
                 guard let link = links[target] else {
                     if case .register = message { registrationsWithoutLink += 1 }
+                    if compare != nil { compareControl(message, link: nil) }
                     continue
                 }
                 if link.send(message) { funnel.controlMessagesSent += 1 } else { controlBacklogDropped += 1 }
