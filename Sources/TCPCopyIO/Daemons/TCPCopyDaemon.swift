@@ -10,15 +10,18 @@ public final class TCPCopyDaemon {
         static let signals: UInt64 = 1
         static let capture: UInt64 = 2
         static let metrics: UInt64 = 5
+        static let compare: UInt64 = 6
         static let firstTarget: UInt64 = 16
     }
 
     public let configuration: TCPCopyConfiguration
-    private let logger: Logger
-    private var engine: TCPCopyEngine
+    let logger: Logger
+    private(set) var engine: TCPCopyEngine
+    /// `--compare`; nil without it.
+    var compare: CompareObserver?
     private var actions: [EngineAction] = []
     /// The control links to the targets' intercepts (set up by `run`).
-    private var interceptLinks: InterceptLinks<IPv4Address>?
+    private(set) var interceptLinks: InterceptLinks<IPv4Address>?
     private var linkChanges: [InterceptLinks<IPv4Address>.Change] = []
     private var packetsSent = 0
     /// SYNs, SYN-ACKs, requests, responses and control messages: the funnel's middle steps.
@@ -69,6 +72,7 @@ public final class TCPCopyDaemon {
         self.capture = capture
         sender.prepare(destinations: links.targets)
         for descriptor in capture.descriptors { try loop.add(descriptor, token: Token.capture) }
+        try startComparing(capture: capture, loop: loop, token: Token.compare)
         checkMemory(now: monotonicNow(), atStart: true)
         logger.info(
             "copying",
@@ -124,11 +128,17 @@ public final class TCPCopyDaemon {
             let now = monotonicNow()
             switch event.token {
             case Token.signals:
-                beat.running = signals.handlePending { logger.info("tcpcopy stats: \(statsLine())") } && beat.running
+                beat.running =
+                    signals.handlePending {
+                        logger.info("tcpcopy stats: \(statsLine())")
+                        logCompareSummary(atExit: false)
+                    } && beat.running
             case Token.capture:
                 beat.behind = try readCapture(capture, now: now, sender: sender) || beat.behind
             case Token.metrics:
                 metrics?.serve { statsLine() }
+            case Token.compare:
+                _ = try compare?.readCaptures()
             case let token where links.owns(token: token):
                 handleLink(event, links: links, now: now, sender: sender)
             default:
@@ -166,6 +176,7 @@ public final class TCPCopyDaemon {
             beat.lastMemoryCheck = now
             checkMemory(now: now, atStart: false)
             metrics?.reap()
+            compare?.collect()
             // The capture's drop count, on the same 100 ms beat (reading it costs nothing:
             // each read of the socket brings it).
             let dropped = capture.kernelDropped
@@ -186,10 +197,15 @@ public final class TCPCopyDaemon {
     ) {
         links.handle(event, now: now, changes: &linkChanges) { event in
             funnel.controlMessagesReceived += 1
-            if case .response(let packet) = event {
+            switch event {
+            case .response(let packet):
                 engine.response(packet, now: now, actions: &actions)
                 funnel.responded(packet)
                 metrics?.responded(packet)
+            case .message(.answerPiece(let piece)):
+                compare?.answered(piece)
+            case .message:
+                break
             }
         }
         perform(sender: sender)
@@ -257,6 +273,7 @@ public final class TCPCopyDaemon {
         perform(sender: sender)
         sendQueued(sender)
         links.sayGoodbye()
+        logCompareSummary(atExit: true)
         logger.info("tcpcopy stats: \(statsLine())")
         if let summary = capture.summary(engine: engine.counters) { logger.notice("\(summary)") }
     }
@@ -284,11 +301,13 @@ public final class TCPCopyDaemon {
                 case .unregister(let key): metrics?.sessionEnded(key)
                 default: break
                 }
-                switch interceptLinks?.send(message, to: target) {
+                let sent = interceptLinks?.send(message, to: target)
+                switch sent {
                 case nil: if case .register = message { registrationsWithoutLink += 1 }
                 case true?: funnel.controlMessagesSent += 1
                 case false?: controlBacklogDropped += 1
                 }
+                if compare != nil { compareControl(message, to: target, linked: sent != nil) }
             case .notice(let text):
                 logger.warning("\(text)")
             case .send(let segment):
@@ -296,6 +315,7 @@ public final class TCPCopyDaemon {
                 // counted as send errors when the queue is sent.
                 if sender.queuedCount >= sender.batchLimit { sendQueued(sender) }
                 sender.queue(segment)
+                compare?.copySent(segment)
                 funnel.sent(segment)
                 metrics?.sent(segment)
             }
@@ -366,6 +386,7 @@ public final class TCPCopyDaemon {
     private func statsLine() -> String {
         var line = engine.counters.line
         capture?.addCounters(to: &line)
+        compare?.addCounters(to: &line)
         line.add("sessions_live", engine.sessionCount)
         line.add("packets_sent", packetsSent)
         funnel.add(to: &line)

@@ -1,0 +1,23 @@
+import TCPCopyCore
+
+/// intercept's part of `tcpcopy --compare` (`AnswerReporter`): only for packets of routes a
+/// tcpcopy asked to compare, and only while any is.
+extension InterceptDaemon {
+    /// Sends the answer piece of one queued packet (whole, with `--compare`) to the tcpcopy that
+    /// owns its route, stamped with intercept's monotonic clock.
+    func reportAnswer(
+        _ bytes: UnsafeRawBufferPointer, engine: inout InterceptEngine<UInt64>, in run: inout ForwardingRun
+    ) {
+        guard let (token, piece) = engine.answers.observe(bytes, stampMicroseconds: UInt64(monotonicMicroseconds()))
+        else { return }
+        _ = connection(for: token, in: &run)?.send(.answerPiece(piece))
+    }
+
+    /// The stats line's compare counters (`answer_pieces`, `answer_repeats_skipped`,
+    /// `compared_routes`).
+    static func addCompareCounters(_ reporter: AnswerReporter<UInt64>, to line: inout CounterLine) {
+        line.add("answer_pieces", reporter.piecesReported)
+        line.add("answer_repeats_skipped", reporter.repeatsSkipped)
+        line.add("compared_routes", reporter.streamCount)
+    }
+}
