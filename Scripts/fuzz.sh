@@ -46,8 +46,10 @@ def packet6(flags, payload=b"", tcpopt=b"", ext=b"", first=6):
 # IPv6: a SYN, data behind hop-by-hop and destination options, and a fragment header.
 packets += [packet6(0x02, tcpopt=syn_opts), packet6(0x18, b"GET /", ext=bytes([60, 0, 1, 4, 0, 0, 0, 0, 6, 0, 1, 4, 0, 0, 0, 0]), first=0), packet6(0x10, ext=bytes([6, 0, 0, 1, 0, 0, 0, 1]), first=44), b"[fd00:1::2]:80-[fd00:2::2]:80"]
 key = bytes([10, 77, 1, 2, 0x9C, 0x40, 10, 77, 2, 2, 0, 80])
-frames = [frame(1, b"\0\2"), frame(2, b"\0\2"), frame(3, b"\0\4"), frame(4, key), frame(5, key), frame(7, b""), frame(6, packets[0][:60]),
-          frame(8, bytes(range(32))), frame(9, bytes(range(32, 64))), frame(10, key + b"\0\1")]
+frames = [frame(1, b"\0\3"), frame(2, b"\0\3"), frame(3, b"\0\4"), frame(4, key), frame(5, key), frame(7, b""), frame(6, packets[0][:60]),
+          frame(8, bytes(range(32))), frame(9, bytes(range(32, 64))), frame(10, key + b"\0\1"), frame(11, key),
+          frame(12, key + struct.pack("!IIHHIBQB", 0, 0, 17, 17, 0x1234, 0, 99, 17) + b"HTTP/1.1 200 OK\r\n"),
+          frame(12, key + struct.pack("!IIHHIBQB", 5, 1, 0, 0, 0, 4, 100, 0)), frame(13, b"Date\nX-Request-Id\n")]
 for name, seeds, prefix in (("FuzzPacketParser", packets, b"\0"), ("FuzzControlDecoder", frames, b"\7")):
     os.makedirs(os.path.join(root, name), exist_ok=True)
     for i, s in enumerate(seeds):

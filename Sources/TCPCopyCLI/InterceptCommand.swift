@@ -152,6 +152,14 @@ public struct InterceptCommand: ParsableCommand {
     public var heartbeatTimeout: Int = defaults.heartbeatTimeout
 
     @Flag(
+        name: .customLong("compare"),
+        help: ArgumentHelp(
+            "Report the answers of the sessions tcpcopy --compare asks to compare (a CRC-32C of "
+                + "each answer piece and an answer's first 128 bytes). The queue then copies whole "
+                + "packets to intercept instead of their headers."))
+    public var reportsAnswers = false
+
+    @Flag(
         help: ArgumentHelp(
             "Install the NFQUEUE rule for --service-port and --queue in the legacy iptables "
                 + "filter table at start and put it back whenever it disappears; it stays after "
@@ -229,6 +237,7 @@ public struct InterceptCommand: ParsableCommand {
         configuration.ipv6AllowList = allowed.ipv6
         configuration.queue = UInt16(queue)
         configuration.queueMaxLength = UInt32(queueMaxLength)
+        configuration.reportsAnswers = reportsAnswers
         configuration.listenPort = port
         configuration.bindAddress = bind
         configuration.routeTimeout = routeTimeout

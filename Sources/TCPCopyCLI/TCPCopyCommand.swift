@@ -277,6 +277,9 @@ public struct TCPCopyCommand: ParsableCommand {
     @OptionGroup
     public var service: ServiceOptions
 
+    @OptionGroup
+    public var comparing: CompareOptions
+
     public init() {}
 
     public func validate() throws {
@@ -294,6 +297,7 @@ public struct TCPCopyCommand: ParsableCommand {
             try ConfigurationParser.addressList(combining: clientAddresses, kind: .clientAddresses)
         }
         configuration.interceptPort = interceptPort
+        configuration.compare = try comparing.settings()
         do {
             configuration.secret = try secretFile.map { path throws(SecretFileError) in try SecretFile.read(path: path)
             }

@@ -18,6 +18,20 @@ let everyControlMessage: [ControlMessage] = {
         .register(key), .unregister(key), .register(Lab.key),
         .response(synAck), .response(data), .heartbeat,
         .challenge(Array(0..<32)), .proof(Array(repeating: 0xAB, count: 32)),
+        .compare(key), .compareConfig(maskedHeaders: []), .compareConfig(maskedHeaders: ["Date", "X-Request-Id"]),
+        .answerPiece(
+            AnswerPiece(
+                key: key, sequenceOffset: 0xFFFF_FFF0, acknowledgmentOffset: 77, length: 1448, digestedLength: 1400,
+                crc: 0xDEAD_BEEF,
+                flags: [], stampMicroseconds: 0x0123_4567_89AB_CDEF, head: Array("HTTP/1.1 200 OK\r\n".utf8))),
+        .answerPiece(
+            AnswerPiece(
+                key: key, sequenceOffset: 5, acknowledgmentOffset: 0, length: 0, crc: 0, flags: [.rst],
+                stampMicroseconds: 1, head: [])),
+        .answerPiece(
+            AnswerPiece(
+                key: key, sequenceOffset: 0, acknowledgmentOffset: 1, length: 200, crc: 1, flags: [.fin],
+                stampMicroseconds: 2, head: Array(repeating: 0x41, count: AnswerPiece.headLimit))),
     ] + GoodbyeReason.allCases.map { .goodbye($0) }
         + RegistrationRefusal.allCases.map { .refused(key, $0) }
 }()
@@ -174,7 +188,7 @@ private func frame(type: UInt8, flags: UInt8 = 0, body: [UInt8], length: Int? = 
         #expect(failure([0x45, 0x00]) == .badMagic(0x4500))
     }
 
-    @Test(arguments: [0, 11, 12, 0xFF] as [UInt8])
+    @Test(arguments: [0, 14, 15, 0xFF] as [UInt8])
     func unknownType(_ type: UInt8) {
         #expect(failure(frame(type: type, body: [])) == .unknownType(type))
     }

@@ -99,7 +99,7 @@ import Testing
         }
     }
 
-    @Test(arguments: [0, 1, 3, 0xFFFF] as [UInt16])
+    @Test(arguments: [0, 1, 2, 4, 0xFFFF] as [UInt16])
     func otherVersionsAreRefused(_ version: UInt16) {
         var engine = makeEngine()
         #expect(receive(&engine, .hello(version: version), from: 1).0 == .sendAndClose(.goodbye(.unsupportedVersion)))
@@ -445,5 +445,32 @@ import Testing
         var released = 0
         unrouted.releaseHeldAcks { _, _ in released += 1 }
         #expect(released == 0)
+    }
+}
+
+@Suite struct InterceptEngineCompareTests {
+    /// Only the route's owner may ask for its answers, and only an intercept run with --compare
+    /// reports them; unregistering or closing stops them.
+    @Test func compareRequestsStartAndStopReports() {
+        var engine = InterceptEngine<Int>(
+            allowList: [], limits: .init(routeIdleMilliseconds: 120_000, holdMilliseconds: 2000, maximumHeld: 16))
+        engine.answers.enabled = true
+        var deliveries: [InterceptEngine<Int>.Delivery] = []
+        let now = MonotonicTime(milliseconds: 1)
+        for connection in [1, 2] {
+            _ = engine.received(
+                .hello(version: ControlMessage.protocolVersion), from: connection, now: now, deliveries: &deliveries)
+        }
+        _ = engine.received(.register(Lab.key), from: 1, now: now, deliveries: &deliveries)
+        _ = engine.received(.compare(Lab.key), from: 2, now: now, deliveries: &deliveries)
+        #expect(!engine.answers.isActive)
+        _ = engine.received(.compare(Lab.key), from: 1, now: now, deliveries: &deliveries)
+        #expect(engine.answers.streamCount == 1)
+        _ = engine.received(.unregister(Lab.key), from: 1, now: now, deliveries: &deliveries)
+        #expect(!engine.answers.isActive)
+        _ = engine.received(.register(Lab.key), from: 1, now: now, deliveries: &deliveries)
+        _ = engine.received(.compare(Lab.key), from: 1, now: now, deliveries: &deliveries)
+        engine.closed(1)
+        #expect(!engine.answers.isActive)
     }
 }

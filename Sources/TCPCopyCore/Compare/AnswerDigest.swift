@@ -101,15 +101,20 @@ public struct SegmentCRCCombiner: Sendable {
     public private(set) var crc: UInt32 = 0
     public private(set) var contiguousLength: UInt64 = 0
     public private(set) var highestEnd: UInt64 = 0
+    /// Bytes the joined CRC covers: `contiguousLength` less what masking left out.
+    public private(set) var digestedLength: UInt64 = 0
     /// Whether a piece could not be joined (a partial overlap, or too many held).
     public private(set) var unjoinable = false
-    private var pending: [(offset: UInt64, length: UInt64, crc: UInt32)] = []
+    private var pending: [(offset: UInt64, length: UInt64, crc: UInt32, digested: UInt64)] = []
 
     public init() {}
 
     public var digest: UInt32? { !unjoinable && pending.isEmpty && contiguousLength == highestEnd ? crc : nil }
 
-    public mutating func add(offset: UInt64, length: UInt64, crc pieceCRC: UInt32) {
+    /// Adds a piece of `length` answer bytes at `offset`, whose CRC covers `digestedLength` of
+    /// them (fewer when masked header lines were left out; all of them by default).
+    public mutating func add(offset: UInt64, length: UInt64, crc pieceCRC: UInt32, digestedLength: UInt64? = nil) {
+        let digested = digestedLength ?? length
         guard length > 0 else { return }
         highestEnd = max(highestEnd, offset + length)
         if offset > contiguousLength {
@@ -119,24 +124,25 @@ public struct SegmentCRCCombiner: Sendable {
                 return
             }
             let index = pending.firstIndex { $0.offset > offset } ?? pending.endIndex
-            pending.insert((offset, length, pieceCRC), at: index)
+            pending.insert((offset, length, pieceCRC, digested), at: index)
             return
         }
-        join(offset: offset, length: length, crc: pieceCRC)
+        join(offset: offset, length: length, crc: pieceCRC, digested: digested)
         while let first = pending.first, first.offset <= contiguousLength {
             pending.removeFirst()
-            join(offset: first.offset, length: first.length, crc: first.crc)
+            join(offset: first.offset, length: first.length, crc: first.crc, digested: first.digested)
         }
     }
 
-    private mutating func join(offset: UInt64, length: UInt64, crc pieceCRC: UInt32) {
+    private mutating func join(offset: UInt64, length: UInt64, crc pieceCRC: UInt32, digested: UInt64) {
         let end = offset + length
         if end <= contiguousLength { return }  // a repeat of what is joined
         guard offset == contiguousLength else {
             unjoinable = true
             return
         }
-        crc = CRC32C.combine(crc, pieceCRC, lengthB: length)
+        crc = CRC32C.combine(crc, pieceCRC, lengthB: digested)
         contiguousLength = end
+        digestedLength += digested
     }
 }

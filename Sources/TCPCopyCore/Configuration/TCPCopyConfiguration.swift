@@ -74,6 +74,8 @@ public struct TCPCopyConfiguration: Sendable, Equatable {
     public var sendInterface: String?
     /// Where the packets come from (`-i`, `--offline`; the raw socket by default).
     public var capture: CaptureMode = .rawSocket
+    /// `--compare`: compare the target's answers with production's (docs/compare.md); nil off.
+    public var compare: CompareSettings?
 
     public init(routes: [CopyRoute]) { self.routes = routes }
 }
@@ -123,6 +125,9 @@ public struct InterceptConfiguration: Sendable, Equatable {
     /// Install the NFQUEUE rule on start, and put it back whenever it disappears
     /// (`--install-rule`). It stays after intercept exits: the port stays fail-closed.
     public var installRule = false
+    /// `--compare`: queue whole packets (not only their headers) so that the answers of the
+    /// sessions a tcpcopy asks to compare can be digested (`AnswerReporter`).
+    public var reportsAnswers = false
     /// Remove the installed rule when intercept stops on SIGTERM or SIGINT
     /// (`--remove-rule-on-exit`); never on an error exit.
     public var removeRuleOnExit = false

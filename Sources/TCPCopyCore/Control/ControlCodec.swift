@@ -10,12 +10,13 @@ public enum ControlFrame {
     public static let headerLength = 8
     public static let magic: UInt16 = 0x5443  // "TC"
     /// Largest body any message has; anything longer is corruption.
-    public static let maximumBodyLength = 120
+    public static let maximumBodyLength = AnswerPieceCodec.fixedLength + AnswerPiece.headLimit
 
     enum MessageType: UInt8 {
         case hello = 1, welcome = 2, goodbye = 3, register = 4, unregister = 5, response = 6
         case heartbeat = 7
         case challenge = 8, proof = 9, refused = 10
+        case compare = 11, answerPiece = 12, compareConfig = 13
     }
 }
 
@@ -50,7 +51,13 @@ public enum ControlEncoder {
             appendFrame(type, bodyLength: 2, into: &buffer) { $0.storeBigEndian(version, at: 0) }
         case .goodbye(let reason):
             appendFrame(type, bodyLength: 2, into: &buffer) { $0.storeBigEndian(reason.rawValue, at: 0) }
-        case .register(let key), .unregister(let key):
+        case .compareConfig(let names):
+            CompareConfigCodec.body(names).withUnsafeBytes { appendFrame(.compareConfig, body: $0, into: &buffer) }
+        case .answerPiece(let piece):
+            appendFrame(type, bodyLength: AnswerPieceCodec.fixedLength + piece.head.count, into: &buffer) {
+                AnswerPieceCodec.write(piece, into: $0)
+            }
+        case .register(let key), .unregister(let key), .compare(let key):
             appendFrame(type, bodyLength: 12, into: &buffer) { body in
                 body.storeBigEndian(key.clientAddress.value, at: 0)
                 body.storeBigEndian(key.clientPort, at: 4)
@@ -129,6 +136,9 @@ public enum ControlEncoder {
         case .challenge: .challenge
         case .proof: .proof
         case .refused: .refused
+        case .compare: .compare
+        case .answerPiece: .answerPiece
+        case .compareConfig: .compareConfig
         }
     }
 
@@ -236,8 +246,10 @@ public struct ControlDecoder: Sendable {
     private static func bodyLengthIsValid(_ length: Int, for type: ControlFrame.MessageType) -> Bool {
         switch type {
         case .hello, .welcome, .goodbye: length == 2
-        case .register, .unregister: length == 12
-        case .response: length >= 40 && length <= ControlFrame.maximumBodyLength
+        case .register, .unregister, .compare: length == 12
+        case .response: length >= 40 && length <= 120
+        case .answerPiece: length >= AnswerPieceCodec.fixedLength && length <= ControlFrame.maximumBodyLength
+        case .compareConfig: length <= ControlFrame.maximumBodyLength
         case .heartbeat: length == 0
         case .challenge, .proof: length == 32
         case .refused: length == 14
@@ -252,7 +264,12 @@ public struct ControlDecoder: Sendable {
         case .welcome: return .welcome(version: body.readUInt16(at: 0)!)
         case .goodbye:
             return .goodbye(GoodbyeReason(rawValue: body.readUInt16(at: 0)!) ?? .unknown)
-        case .register, .unregister, .refused:
+        case .compareConfig:
+            return .compareConfig(maskedHeaders: CompareConfigCodec.names(body))
+        case .answerPiece:
+            guard let piece = AnswerPieceCodec.read(body) else { throw .badBody(type: type.rawValue) }
+            return .answerPiece(piece)
+        case .register, .unregister, .refused, .compare:
             let key = RouteKey(
                 clientAddress: IPv4Address(body.readUInt32(at: 0)!),
                 clientPort: body.readUInt16(at: 4)!,
@@ -261,6 +278,7 @@ public struct ControlDecoder: Sendable {
             if type == .refused {
                 return .refused(key, RegistrationRefusal(rawValue: body.readUInt16(at: 12)!) ?? .unknown)
             }
+            if type == .compare { return .compare(key) }
             return type == .register ? .register(key) : .unregister(key)
         case .challenge: return .challenge(Array(body))
         case .proof: return .proof(Array(body))
@@ -289,4 +307,70 @@ public enum ControlEvent: Sendable {
     case response(TCPPacket)
     /// Any other message.
     case message(ControlMessage)
+}
+
+/// The body of an `answer_piece` frame (docs/control-protocol.md): route key (12), sequence
+/// offset (4), acknowledgment offset (4), length (2), CRC-32C (4), flags (1), stamp (8), head
+/// length (1), then the head bytes. (The digested length, 2 bytes after the length, is the
+/// piece's length once masked header lines are left out.)
+public enum AnswerPieceCodec {
+    public static let fixedLength = 38
+
+    static func write(_ piece: AnswerPiece, into body: UnsafeMutableRawBufferPointer) {
+        body.storeBigEndian(piece.key.clientAddress.value, at: 0)
+        body.storeBigEndian(piece.key.clientPort, at: 4)
+        body.storeBigEndian(piece.key.targetAddress.value, at: 6)
+        body.storeBigEndian(piece.key.targetPort, at: 10)
+        body.storeBigEndian(piece.sequenceOffset, at: 12)
+        body.storeBigEndian(piece.acknowledgmentOffset, at: 16)
+        body.storeBigEndian(piece.length, at: 20)
+        body.storeBigEndian(piece.digestedLength, at: 22)
+        body.storeBigEndian(piece.crc, at: 24)
+        body[28] = piece.flags.rawValue
+        body.storeBigEndian(piece.stampMicroseconds, at: 29)
+        body[37] = UInt8(piece.head.count)
+        for (index, byte) in piece.head.enumerated() { body[fixedLength + index] = byte }
+    }
+
+    /// Nil when the head length disagrees with the body's, or is over `AnswerPiece.headLimit`.
+    static func read(_ body: ArraySlice<UInt8>) -> AnswerPiece? {
+        let start = body.startIndex
+        let headLength = Int(body[start + 37])
+        guard headLength <= AnswerPiece.headLimit, body.count == fixedLength + headLength else { return nil }
+        let key = RouteKey(
+            clientAddress: IPv4Address(body.readUInt32(at: 0)!), clientPort: body.readUInt16(at: 4)!,
+            targetAddress: IPv4Address(body.readUInt32(at: 6)!), targetPort: body.readUInt16(at: 10)!)
+        let stamp = UInt64(body.readUInt32(at: 29)!) << 32 | UInt64(body.readUInt32(at: 33)!)
+        let length = body.readUInt16(at: 20)!
+        let digested = body.readUInt16(at: 22)!
+        guard digested <= length else { return nil }
+        return AnswerPiece(
+            key: key, sequenceOffset: body.readUInt32(at: 12)!, acknowledgmentOffset: body.readUInt32(at: 16)!,
+            length: length, digestedLength: digested, crc: body.readUInt32(at: 24)!,
+            flags: TCPFlags(rawValue: body[start + 28]).intersection([.fin, .rst]), stampMicroseconds: stamp,
+            head: Array(body[(start + fixedLength)...]))
+    }
+}
+
+/// The body of a `compare_config` frame: the masked header names, each followed by a LF.
+public enum CompareConfigCodec {
+    /// The names that fit in one frame, in order (`TCPCopyCLI` refuses lists that do not fit).
+    static func body(_ names: [String]) -> [UInt8] {
+        var body: [UInt8] = []
+        for name in names {
+            let bytes = Array(name.utf8) + [0x0A]
+            guard body.count + bytes.count <= ControlFrame.maximumBodyLength else { break }
+            body += bytes
+        }
+        return body
+    }
+
+    /// Whether `names` fit in one frame.
+    public static func fits(_ names: [String]) -> Bool {
+        names.reduce(0) { $0 + $1.utf8.count + 1 } <= ControlFrame.maximumBodyLength
+    }
+
+    static func names(_ body: ArraySlice<UInt8>) -> [String] {
+        body.split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) }
+    }
 }

@@ -26,8 +26,17 @@ public enum ControlMessage: Hashable, Sendable {
     /// intercept → tcpcopy: this registration is refused (the route stays with its owner, or
     /// a cap is reached); tcpcopy counts it.
     case refused(RouteKey, RegistrationRefusal)
+    /// tcpcopy → intercept (version 3): compare this registered session's answers, that is,
+    /// report its answer stream as `answerPiece`s (`tcpcopy --compare`).
+    case compare(RouteKey)
+    /// intercept → tcpcopy (version 3): a piece of a compared session's answer stream: offsets,
+    /// length, CRC-32C and first bytes, never the whole payload. Boxed like `response`.
+    indirect case answerPiece(AnswerPiece)
+    /// tcpcopy → intercept (version 3), before its first `compare`: the header lines to leave
+    /// out of the compared answers (`--compare-ignore-header`), names without colons.
+    case compareConfig(maskedHeaders: [String])
 
-    public static let protocolVersion: UInt16 = 2
+    public static let protocolVersion: UInt16 = 3
 }
 
 /// Why intercept refused a registration.

@@ -112,6 +112,14 @@ public struct TCPCopyEngine: Sendable {
             + lingering.added.keys.filter { $0.targetAddress == target }
     }
 
+    /// The client connection a live copy copies, as the online server sees it (`--compare`
+    /// pairs the copy's answers with production's); nil for an unknown key.
+    public func onlineConnection(of key: RouteKey) -> CompareConnection? {
+        guard let slot = sessions.slot(of: key), let capture = sessions.capture(of: slot) else { return nil }
+        return CompareConnection(
+            clientAddress: capture.clientAddress, clientPort: capture.clientPort, servicePort: capture.onlinePort)
+    }
+
     /// The distinct targets, each with its intercept.
     public var targets: [IPv4Address] {
         var seen: Set<IPv4Address> = []

@@ -45,6 +45,8 @@ public struct InterceptEngine<Connection: Hashable & Sendable>: Sendable {
     private var challenges: [Connection: [UInt8]] = [:]
     private var heldAcks = HeldAcks<Connection>()
     public var counters = InterceptCounters()
+    /// The routes tcpcopy asked to compare, and their answer streams (`tcpcopy --compare`).
+    public var answers = AnswerReporter<Connection>()
 
     public init(
         allowList: [IPv4Address], ipv6AllowList: [IPv6Address] = [], limits: RouteTable<Connection>.Limits,
@@ -186,12 +188,20 @@ public struct InterceptEngine<Connection: Hashable & Sendable>: Sendable {
             return .none
         case .unregister(let key):
             routes.unregister(key, owner: connection)
+            if answers.isActive { answers.stop(key) }
+            return .none
+        case .compareConfig(let names):
+            answers.configure(connection, maskedHeaders: names)
+            return .none
+        case .compare(let key):
+            // Only the route's owner may have its answers reported.
+            if routes.owner(of: key, now: now) == connection { answers.start(key, owner: connection) }
             return .none
         case .heartbeat:
             return .send(.heartbeat)
         case .goodbye:
             return .none
-        case .hello, .welcome, .response, .challenge, .proof, .refused:
+        case .hello, .welcome, .response, .challenge, .proof, .refused, .answerPiece:
             counters.connectionsRejected += 1
             return .sendAndClose(.goodbye(.protocolError))
         }
@@ -241,6 +251,7 @@ public struct InterceptEngine<Connection: Hashable & Sendable>: Sendable {
         greeted.remove(connection)
         challenges[connection] = nil
         routes.removeAll(ownedBy: connection)
+        if answers.isActive { answers.closed(connection) }
     }
 
     public mutating func tick(now: MonotonicTime) {

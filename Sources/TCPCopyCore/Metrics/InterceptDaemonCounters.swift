@@ -19,6 +19,8 @@ public struct InterceptDaemonCounters: Sendable, Equatable, MetricSet {
     public var ipv6Rule: IPv6RuleCounters?
     public var acceptErrors: [String: Int] = [:]
     public var verdictWriteErrors = 0
+    /// With `--compare` only.
+    public var answers: AnswerReportCounters?
     public var kernelQueueDropped = 0
     public var kernelUserDropped = 0
 
@@ -55,6 +57,7 @@ public struct InterceptDaemonCounters: Sendable, Equatable, MetricSet {
         .counter(
             "verdict_write_errors", \.verdictWriteErrors,
             "Verdicts the kernel would not take for lack of buffers, after one retry (those packets stay dropped)"),
+        .nested(\.answers),
         .counter(
             "kernel_queue_dropped", \.kernelQueueDropped,
             "The kernel's count of packets dropped at intercept's full queue (/proc/net/netfilter/nfnetlink_queue)"),

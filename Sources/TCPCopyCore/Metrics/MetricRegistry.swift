@@ -106,8 +106,10 @@ public struct MetricDeclaration<Root>: Sendable {
         _ prefix: String, _ path: KeyPath<Root, [Label: Int]> & Sendable, label: String, total: String? = nil,
         zeros: Bool, _ help: String
     ) -> Self where Label.RawValue == String {
-        let names = (total.map { [$0] } ?? []) + ["\(prefix)_<\(label)>"]
-        let members = Label.allCases.map { "\(prefix)_\($0.rawValue)" }
+        // An empty prefix: the labels are whole keys already (`compare_target_reset`).
+        @Sendable func key(_ raw: String) -> String { prefix.isEmpty ? raw : "\(prefix)_\(raw)" }
+        let names = (total.map { [$0] } ?? []) + [key("<\(label)>")]
+        let members = Label.allCases.map { key($0.rawValue) }
         let glossary = [MetricGlossaryEntry(names: names, members: members)]
         return Self(name: prefix, kind: .counter, help: help, glossary: glossary) { root, values in
             let counts = root[keyPath: path]
@@ -119,7 +121,7 @@ public struct MetricDeclaration<Root>: Sendable {
                 guard zeros || count > 0 else { continue }
                 values.append(
                     MetricValue(
-                        key: "\(prefix)_\(member.rawValue)", value: count, kind: .counter,
+                        key: key(member.rawValue), value: count, kind: .counter,
                         help: "\(help) (\(label) \(member.rawValue))"))
             }
         }

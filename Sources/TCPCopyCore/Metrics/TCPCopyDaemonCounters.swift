@@ -5,6 +5,8 @@
 public struct TCPCopyDaemonCounters: Sendable, Equatable, MetricSet {
     public var engine = TCPCopyCounters()
     public var capture = CaptureCounters()
+    /// With `--compare` only.
+    public var compare: CompareCounters?
     public var sessionsLive = 0
     public var packetsSent = 0
     public var funnel = TrafficFunnel()
@@ -31,6 +33,7 @@ public struct TCPCopyDaemonCounters: Sendable, Equatable, MetricSet {
     public static let metrics: [MetricDeclaration<Self>] = [
         .nested(\.engine),
         .nested(\.capture),
+        .nested(\.compare),
         .gauge("sessions_live", \.sessionsLive, "Sessions in the table now"),
         .counter("packets_sent", \.packetsSent, "Packets sent to the targets"),
         .nested(\.funnel),

@@ -30,6 +30,9 @@ final class OfflineReplaySource: PacketSource {
     private var sessions = FileSessionCounter()
     private var lastProgress = MonotonicTime.zero
     private let showsProgress = isatty(STDERR_FILENO) == 1
+    /// `--compare`: sees the file's packets of the routes, both directions, as they are read
+    /// (the answers feed the comparison instead of being skipped only).
+    var observe: ((UnsafeRawBufferPointer, CaptureTimestamp) -> Void)?
 
     init(replay: OfflineReplay, routes: [CopyRoute], logger: Logger) throws {
         self.replay = replay
@@ -108,9 +111,18 @@ final class OfflineReplaySource: PacketSource {
                 counters.truncated += 1
                 continue
             }
-            guard let range = counters.accept(LinkLayerDecoder.decode(frame, linkType: linkType)) else { continue }
+            let decoded = LinkLayerDecoder.decode(frame, linkType: linkType)
+            // The online server's answers, marked outgoing in a cooked capture, are never
+            // replayed but do feed the comparison.
+            if let observe, case .ipv4(let range, .outgoing) = decoded {
+                let packet = UnsafeRawBufferPointer(rebasing: frame[range])
+                if classifier.classify(packet) == .answer { observe(packet, timestamp) }
+            }
+            guard let range = counters.accept(decoded) else { continue }
             let packet = UnsafeRawBufferPointer(rebasing: frame[range])
-            switch classifier.classify(packet) {
+            let kind = classifier.classify(packet)
+            if kind != .other { observe?(packet, timestamp) }
+            switch kind {
             case .answer:
                 answersSkipped += 1
                 continue

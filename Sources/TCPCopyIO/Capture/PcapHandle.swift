@@ -23,10 +23,11 @@ final class PcapHandle {
 
     deinit { pcap_close(handle) }
 
-    /// A live capture on `device`, activated, non-blocking, inbound only, with the filter
-    /// `filter` gives for the device's link type (known only once the handle is active).
+    /// A live capture on `device`, activated, non-blocking, inbound only unless `inboundOnly` is
+    /// false, with the filter `filter` gives for the device's link type (known only once the
+    /// handle is active).
     static func live(
-        device: String, bufferBytes: Int32, filter: (_ dataLinkType: Int32) -> String
+        device: String, bufferBytes: Int32, inboundOnly: Bool = true, filter: (_ dataLinkType: Int32) -> String
     ) throws(PcapError) -> PcapHandle {
         var errors = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         guard let raw = pcap_create(device, &errors) else {
@@ -53,7 +54,7 @@ final class PcapHandle {
             )
         }
         // Packets this host sends (tcpcopy's copies among them) are never a client's.
-        guard pcap_setdirection(raw, PCAP_D_IN) == 0 else {
+        guard !inboundOnly || pcap_setdirection(raw, PCAP_D_IN) == 0 else {
             throw PcapError("cannot capture only inbound packets on \(device): \(pcap.lastError)")
         }
         try pcap.setFilter(filter(pcap.dataLinkType))

@@ -52,6 +52,7 @@ public final class InterceptDaemon {
                 routeIdleMilliseconds: Int64(configuration.routeTimeout) * 1000,
                 maximumRoutesPerOwner: configuration.maxRoutesPerConnection, maximumRoutes: configuration.maxRoutes),
             secret: configuration.secret)
+        engine.answers.enabled = configuration.reportsAnswers
     }
 
     public func run() throws {
@@ -268,7 +269,8 @@ public final class InterceptDaemon {
         do {
             let queue = try NetfilterQueue(
                 queue: configuration.queue, maximumLength: configuration.queueMaxLength,
-                receiveBufferBytes: Int32(clamping: configuration.netlinkReceiveBufferBytes))
+                receiveBufferBytes: Int32(clamping: configuration.netlinkReceiveBufferBytes),
+                copiesPayload: configuration.reportsAnswers)
             self.queue = queue
             return queue
         } catch {
@@ -489,6 +491,7 @@ public final class InterceptDaemon {
         }
         return try queue.process(maximumBatches: 4) { bytes in
             let (verdict, route) = engine.queued(bytes.bindMemory(to: UInt8.self), now: now)
+            if route != nil, engine.answers.isActive { reportAnswer(bytes, engine: &engine, in: &forwarding) }
             if let route {
                 if let earlier = route.earlierAck {
                     earlier.withUnsafeBytes { forward($0, to: route.connection, in: &forwarding) }
@@ -520,7 +523,7 @@ public final class InterceptDaemon {
 
     /// The connection `token` names, looked up (and marked for this turn's flush) only when it
     /// is not the one the run forwarded to last.
-    private func connection(for token: UInt64, in run: inout ForwardingRun) -> ControlConnection? {
+    func connection(for token: UInt64, in run: inout ForwardingRun) -> ControlConnection? {
         if token != run.token {
             run.token = token
             run.connection = connections[token]
@@ -682,6 +685,7 @@ public final class InterceptDaemon {
         counters.ipv6Rule = ipv6RuleWatch?.counters
         counters.acceptErrors = acceptErrors
         counters.verdictWriteErrors = queue?.verdictWriteErrors.values.reduce(0, +) ?? 0
+        if configuration.reportsAnswers { counters.answers = Self.compareCounters(engine.answers) }
         KernelQueueStatistics.add(queue: configuration.queue, to: &counters)
         return counters.metricValues
     }
@@ -692,7 +696,7 @@ public final class InterceptDaemon {
 /// Forwarding for one event: the connection responses went to last (consecutive responses mostly
 /// go to the same tcpcopy, often the only one), and what happened to them, added to the daemon's
 /// counters once at the end.
-private struct ForwardingRun {
+struct ForwardingRun {
     var token: UInt64?
     var connection: ControlConnection?
     var forwarded = 0

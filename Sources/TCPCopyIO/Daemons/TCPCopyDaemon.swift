@@ -10,15 +10,18 @@ public final class TCPCopyDaemon {
         static let signals: UInt64 = 1
         static let capture: UInt64 = 2
         static let metrics: UInt64 = 5
+        static let compare: UInt64 = 6
         static let firstTarget: UInt64 = 16
     }
 
     public let configuration: TCPCopyConfiguration
-    private let logger: Logger
-    private var engine: TCPCopyEngine
+    let logger: Logger
+    private(set) var engine: TCPCopyEngine
+    /// `--compare`; nil without it.
+    var compare: CompareObserver?
     private var actions: [EngineAction] = []
     /// The control links to the targets' intercepts (set up by `run`).
-    private var interceptLinks: InterceptLinks<IPv4Address>?
+    private(set) var interceptLinks: InterceptLinks<IPv4Address>?
     private var linkChanges: [InterceptLinks<IPv4Address>.Change] = []
     /// The stats line's own counters (`registrations_without_link`: sessions started while
     /// their link was down, registered again when it is back as `registrations_replayed`);
@@ -65,6 +68,7 @@ public final class TCPCopyDaemon {
         self.capture = capture
         sender.prepare(destinations: links.targets)
         for descriptor in capture.descriptors { try loop.add(descriptor, token: Token.capture) }
+        try startComparing(capture: capture, loop: loop, token: Token.compare)
         checkMemory(now: monotonicNow(), atStart: true)
         logger.info(
             "copying",
@@ -120,11 +124,17 @@ public final class TCPCopyDaemon {
             let now = monotonicNow()
             switch event.token {
             case Token.signals:
-                beat.running = signals.handlePending { logger.info("tcpcopy stats: \(statsLine())") } && beat.running
+                beat.running =
+                    signals.handlePending {
+                        logger.info("tcpcopy stats: \(statsLine())")
+                        logCompareSummary(atExit: false)
+                    } && beat.running
             case Token.capture:
                 beat.behind = try readCapture(capture, now: now, sender: sender) || beat.behind
             case Token.metrics:
                 metrics?.serve(values: metricValues)
+            case Token.compare:
+                _ = try compare?.readCaptures()
             case let token where links.owns(token: token):
                 handleLink(event, links: links, now: now, sender: sender)
             default:
@@ -162,6 +172,7 @@ public final class TCPCopyDaemon {
             beat.lastMemoryCheck = now
             checkMemory(now: now, atStart: false)
             metrics?.reap()
+            compare?.collect()
             // The capture's drop count, on the same 100 ms beat (reading it costs nothing:
             // each read of the socket brings it).
             let dropped = capture.kernelDropped
@@ -182,10 +193,15 @@ public final class TCPCopyDaemon {
     ) {
         links.handle(event, now: now, changes: &linkChanges) { event in
             counters.funnel.controlMessagesReceived += 1
-            if case .response(let packet) = event {
+            switch event {
+            case .response(let packet):
                 engine.response(packet, now: now, actions: &actions)
                 counters.funnel.responded(packet)
                 metrics?.responded(packet)
+            case .message(.answerPiece(let piece)):
+                compare?.answered(piece)
+            case .message:
+                break
             }
         }
         perform(sender: sender)
@@ -253,6 +269,7 @@ public final class TCPCopyDaemon {
         perform(sender: sender)
         sendQueued(sender)
         links.sayGoodbye()
+        logCompareSummary(atExit: true)
         logger.info("tcpcopy stats: \(statsLine())")
         if let summary = capture.summary(engine: engine.counters) { logger.notice("\(summary)") }
     }
@@ -280,11 +297,13 @@ public final class TCPCopyDaemon {
                 case .unregister(let key): metrics?.sessionEnded(key)
                 default: break
                 }
-                switch interceptLinks?.send(message, to: target) {
+                let sent = interceptLinks?.send(message, to: target)
+                switch sent {
                 case nil: if case .register = message { counters.registrationsWithoutLink += 1 }
                 case true?: counters.funnel.controlMessagesSent += 1
                 case false?: counters.controlBacklogDropped += 1
                 }
+                if compare != nil { compareControl(message, to: target, linked: sent != nil) }
             case .notice(let text):
                 logger.warning("\(text)")
             case .send(let segment):
@@ -292,6 +311,7 @@ public final class TCPCopyDaemon {
                 // counted as send errors when the queue is sent.
                 if sender.queuedCount >= sender.batchLimit { sendQueued(sender) }
                 sender.queue(segment)
+                compare?.copySent(segment)
                 counters.funnel.sent(segment)
                 metrics?.sent(segment)
             }
@@ -360,6 +380,7 @@ public final class TCPCopyDaemon {
         var counters = counters
         counters.engine = engine.counters
         capture?.addCounters(to: &counters.capture)
+        counters.compare = compare?.counters
         counters.sessionsLive = engine.sessionCount
         counters.sendErrors = sink?.sendErrors ?? [:]
         sink?.addCounters(to: &counters)

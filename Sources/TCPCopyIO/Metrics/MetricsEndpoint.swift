@@ -25,6 +25,11 @@ public final class MetricsEndpoint {
     private var scrapes: [Int32: Scrape] = [:]
     private var responseLatency: Metrics.Timer?
     private var sessionDuration: Metrics.Timer?
+    /// `--compare`: each side's latency, request → first answer byte (`side` online, target).
+    private lazy var answerLatencies = (
+        online: Metrics.Timer(label: "\(program)_answer_latency_seconds", dimensions: [("side", "online")]),
+        target: Metrics.Timer(label: "\(program)_answer_latency_seconds", dimensions: [("side", "target")])
+    )
     private var latencies = SessionTimings<RouteKey>()
     private var durations = SessionSpans<RouteKey>()
     private static let listenerToken: UInt64 = UInt64.max
@@ -73,6 +78,8 @@ public final class MetricsEndpoint {
         }
         factory.durationHistogramBuckets = [
             "\(program)_response_latency_seconds": milliseconds, "\(program)_session_duration_seconds": seconds,
+            "\(program)_answer_latency_seconds": [.microseconds(100), .microseconds(250), .microseconds(500)]
+                + milliseconds,
         ]
         MetricsSystem.bootstrap(factory)
         if program == "tcpcopy" {
@@ -115,6 +122,12 @@ public final class MetricsEndpoint {
         if let milliseconds = latencies.finish(key, at: now) {
             responseLatency?.recordMilliseconds(milliseconds)
         }
+    }
+
+    /// A compared exchange closed (`--compare`): both sides' latencies, when they answered.
+    public func answerLatency(online: UInt64?, target: UInt64?) {
+        if let online { answerLatencies.online.recordMicroseconds(online) }
+        if let target { answerLatencies.target.recordMicroseconds(target) }
     }
 
     // MARK: - Serving

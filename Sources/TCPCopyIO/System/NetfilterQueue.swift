@@ -11,13 +11,17 @@ import TCPCopyCore
 final class NetfilterQueue {
     /// IPv4 header (at most 60 bytes) and TCP header (at most 60 bytes).
     static let headerCopyRange: UInt32 = 120
+    /// With `copiesPayload` (intercept `--compare`): whole packets. The kernel segments GSO
+    /// packets before queueing them (no NFQA_CFG_F_GSO), so a packet is at most the MTU.
+    static let packetCopyRange: UInt32 = 65_535
     /// Datagrams read by one recvmmsg.
     static let receiveSlots = 64
     /// Room for one datagram. A packet message is about 100 bytes of netlink header and
     /// attributes plus the copied bytes; the rest is room for attributes a kernel may add. A
     /// longer datagram is cut by the kernel (MSG_TRUNC), counted as malformed, and its packet
     /// dropped.
-    static let slotBytes = 2048
+    static let headerSlotBytes = 2048
+    let slotBytes: Int
     /// Room for the verdict messages of one batch (32 bytes each); a batch that needs more is
     /// sent in several writes, in order.
     static let verdictBytes = 1 << 14
@@ -45,16 +49,20 @@ final class NetfilterQueue {
     /// kernel. A packet whose id could still be read was dropped.
     private(set) var malformedMessages = 0
 
-    init(queue: UInt16, maximumLength: UInt32, receiveBufferBytes: Int32) throws(SystemCallError) {
+    init(
+        queue: UInt16, maximumLength: UInt32, receiveBufferBytes: Int32, copiesPayload: Bool = false
+    ) throws(SystemCallError) {
         var step: UnsafePointer<CChar>? = nil
-        guard let handle = CTCPCopyShims_nfq_open(queue, Self.headerCopyRange, maximumLength, &step) else {
+        slotBytes = copiesPayload ? Int(Self.packetCopyRange) + Self.headerSlotBytes : Self.headerSlotBytes
+        let copyRange = copiesPayload ? Self.packetCopyRange : Self.headerCopyRange
+        guard let handle = CTCPCopyShims_nfq_open(queue, copyRange, maximumLength, &step) else {
             throw SystemCallError(step.map { String(cString: $0) } ?? "nfq_open", errno: errno)
         }
         socket = handle
         self.queue = queue
         fileDescriptor = mnl_socket_get_fd(handle)
-        slots = .allocate(byteCount: Self.receiveSlots * Self.slotBytes, alignment: 16)
-        guard let receiver = CTCPCopyShims_nfq_receiver_create(slots, Self.slotBytes, Int32(Self.receiveSlots)) else {
+        slots = .allocate(byteCount: Self.receiveSlots * slotBytes, alignment: 16)
+        guard let receiver = CTCPCopyShims_nfq_receiver_create(slots, slotBytes, Int32(Self.receiveSlots)) else {
             fatalError("out of memory for the NFQUEUE receive buffers")
         }
         self.receiver = receiver
@@ -123,8 +131,8 @@ final class NetfilterQueue {
                 // A cut datagram counts once, however its walk ends.
                 let truncated = slotFlags & CTCPCopyShims_nfq_truncated != 0
                 if truncated { malformed += 1 }
-                let datagram = slots + slot * Self.slotBytes
-                let length = min(Int(lengths[slot]), Self.slotBytes)
+                let datagram = slots + slot * slotBytes
+                let length = min(Int(lengths[slot]), slotBytes)
                 var offset = 0
                 var packet = CTCPCopyShims_nfq_packet()
                 walk: while true {

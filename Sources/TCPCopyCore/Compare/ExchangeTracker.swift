@@ -1,0 +1,442 @@
+/// A TCP connection as the online server sees it: the client's address and port, the service port.
+public struct CompareConnection: Hashable, Sendable {
+    public var clientAddress: IPv4Address
+    public var clientPort: UInt16
+    public var servicePort: UInt16
+
+    public init(clientAddress: IPv4Address, clientPort: UInt16, servicePort: UInt16) {
+        self.clientAddress = clientAddress
+        self.clientPort = clientPort
+        self.servicePort = servicePort
+    }
+
+    public var session: String { "\(clientAddress):\(clientPort)" }
+}
+
+/// One piece of the target's answer stream as intercept reports it (`answer_piece`): offsets
+/// from the target's SYN-ACK (its sequence number, and its acknowledgment: the copied client's
+/// first byte), the piece's length and CRC-32C, and its first bytes when near an answer's start.
+public struct AnswerPiece: Hashable, Sendable {
+    public static let headLimit = 128
+
+    public var key: RouteKey
+    /// The piece's first byte, counted from the target's first data byte.
+    public var sequenceOffset: UInt32
+    /// How much of the copied client's stream the target had received (the packet's ACK).
+    public var acknowledgmentOffset: UInt32
+    public var length: UInt16
+    /// `length` less the masked header lines' bytes (`compare_config`): what the CRC covers.
+    public var digestedLength: UInt16
+    public var crc: UInt32
+    /// FIN or RST (SYN and ACK are not reported).
+    public var flags: TCPFlags
+    /// intercept's monotonic clock, microseconds.
+    public var stampMicroseconds: UInt64
+    /// The piece's first bytes (at most `headLimit`) when they fall in its answer's first
+    /// `headLimit` bytes; empty otherwise.
+    public var head: [UInt8]
+
+    public init(
+        key: RouteKey, sequenceOffset: UInt32, acknowledgmentOffset: UInt32, length: UInt16,
+        digestedLength: UInt16? = nil, crc: UInt32, flags: TCPFlags, stampMicroseconds: UInt64, head: [UInt8]
+    ) {
+        self.digestedLength = digestedLength ?? length
+        self.key = key
+        self.sequenceOffset = sequenceOffset
+        self.acknowledgmentOffset = acknowledgmentOffset
+        self.length = length
+        self.crc = crc
+        self.flags = flags
+        self.stampMicroseconds = stampMicroseconds
+        self.head = Array(head.prefix(Self.headLimit))
+    }
+}
+
+/// Pairs each request of a copied session with production's answer (packets captured leaving
+/// the online server) and the target's (`AnswerPiece`s from intercept), and closes exchanges
+/// into `Exchange` values. Pure: the caller feeds it packets and time.
+///
+/// Requests are found in the client's stream alone, as the request gate finds them: a request
+/// starts when the client sends new data after having received more of the answer stream
+/// (its ACK moved). An answer packet belongs to the last request starting below the packet's
+/// own ACK (the server had received that request when it answered), on both sides: so the
+/// pairing depends neither on timing nor on the emulation.
+public struct ExchangeTracker {
+    /// Connections followed at most; later ones are not compared (`notTracked`).
+    public let connectionLimit: Int
+    /// An exchange whose next request began this long ago is closed whatever the target did.
+    public let settleMicroseconds: Int64
+    /// How long after its copies ended a connection's exchanges close.
+    public let graceMicroseconds: Int64 = 500_000
+    private let filterTemplate: HeaderMaskFilter
+    private var connections: [CompareConnection: Connection] = [:]
+    private var targets: [RouteKey: TargetSide] = [:]
+    public private(set) var notTracked = 0
+
+    public init(
+        maskedHeaders: [String] = [], connectionLimit: Int = 65_536, settleMicroseconds: Int64 = 5_000_000
+    ) {
+        filterTemplate = HeaderMaskFilter(maskedHeaders: maskedHeaders)
+        self.connectionLimit = connectionLimit
+        self.settleMicroseconds = settleMicroseconds
+    }
+
+    public var connectionCount: Int { connections.count }
+
+    struct Request {
+        var start: Int64
+        var end: Int64
+        /// The client's ACK when it began: where production's answer to it starts.
+        var answerStart: Int64
+        var lastByteMicroseconds: Int64
+        var firstBytes: [UInt8]
+        var online: AnswerDigest
+        var onlineEnding: AnswerEnding = .silent
+        var onlineFirstByteMicroseconds: Int64?
+    }
+
+    struct Connection {
+        var clientISN: UInt32?
+        var serverISN: UInt32?
+        var requests: [Request] = []
+        /// Exchanges before this one are closed and dropped from `requests`.
+        var firstOpen = 1
+        var startedMicroseconds: Int64
+        var targets: [RouteKey] = []
+        /// One past the highest client byte seen (relative).
+        var clientEnd: Int64 = 0
+    }
+
+    struct TargetExchange {
+        var base: Int64?
+        var digest = SegmentCRCCombiner()
+        var head: [UInt8] = []
+        var ending: AnswerEnding = .silent
+        var firstMicroseconds: Int64?
+        var requestSentMicroseconds: Int64?
+    }
+
+    struct TargetSide {
+        var connection: CompareConnection
+        var copiedISN: UInt32?
+        var exchanges: [Int: TargetExchange] = [:]
+        var highestExchange = 0
+        var endedAt: Int64?
+        /// The target's side can be ahead of production's capture (the copy leaves as soon as
+        /// tcpcopy's own capture has the request): observations beyond the client bytes seen
+        /// here wait for them.
+        var pendingSends: [(offset: Int64, end: Int64, microseconds: Int64)] = []
+        var pendingPieces: [(piece: AnswerPiece, microseconds: Int64)] = []
+    }
+
+    /// Observations held at most per copy; more are dropped (`pendingDropped`).
+    public static let pendingLimit = 4096
+    public private(set) var pendingDropped = 0
+
+    // MARK: production's side
+
+    /// A client packet to the service (captured arriving at the online server).
+    public mutating func client(
+        _ connection: CompareConnection, sequence: UInt32, acknowledgment: UInt32, flags: TCPFlags,
+        payload: UnsafeRawBufferPointer, microseconds: Int64
+    ) {
+        if flags.contains(.syn) {
+            if var known = connections[connection] {
+                // Registered by its copy before its SYN was seen here, or a repeated SYN.
+                guard known.requests.isEmpty else { return }
+                known.clientISN = sequence
+                known.startedMicroseconds = microseconds
+                connections[connection] = known
+                return
+            }
+            guard connections.count < connectionLimit else {
+                notTracked += 1
+                return
+            }
+            connections[connection] = Connection(clientISN: sequence, startedMicroseconds: microseconds)
+            return
+        }
+        var grew = false
+        // Runs after the state is stored (defers run last first).
+        defer {
+            if grew, let state = connections[connection], !state.targets.isEmpty { releasePending(of: state) }
+        }
+        guard var state = connections[connection], let clientISN = state.clientISN else { return }
+        defer { connections[connection] = state }
+        // The handshake's ACK names the server's ISN when the SYN-ACK was not seen.
+        if state.serverISN == nil, flags.contains(.ack) { state.serverISN = acknowledgment &- 1 }
+        guard !payload.isEmpty, let serverISN = state.serverISN else { return }
+        let offset = Int64(Int32(bitPattern: sequence &- clientISN &- 1))
+        let acked = Int64(Int32(bitPattern: acknowledgment &- serverISN &- 1))
+        let end = offset + Int64(payload.count)
+        if end > state.clientEnd {
+            state.clientEnd = end
+            grew = true
+        }
+        if let last = state.requests.last, offset < last.end || acked <= last.answerStart {
+            // More of the current request (or a repeat of it).
+            if end > last.end {
+                state.requests[state.requests.count - 1].end = end
+                state.requests[state.requests.count - 1].lastByteMicroseconds = microseconds
+                appendFirstBytes(&state.requests[state.requests.count - 1], offset: offset, payload)
+            }
+            return
+        }
+        guard offset >= 0 else { return }
+        var request = Request(
+            start: offset, end: end, answerStart: acked, lastByteMicroseconds: microseconds, firstBytes: [],
+            online: AnswerDigest(filter: filterTemplate))
+        appendFirstBytes(&request, offset: offset, payload)
+        state.requests.append(request)
+    }
+
+    private func appendFirstBytes(_ request: inout Request, offset: Int64, _ payload: UnsafeRawBufferPointer) {
+        let have = request.start + Int64(request.firstBytes.count)
+        guard request.firstBytes.count < AnswerDigest.headLimit, offset <= have, offset + Int64(payload.count) > have
+        else { return }
+        let skip = Int(have - offset)
+        request.firstBytes.append(
+            contentsOf: payload[skip...].prefix(AnswerDigest.headLimit - request.firstBytes.count))
+    }
+
+    /// A packet the online server sent to the client (captured leaving it).
+    public mutating func server(
+        _ connection: CompareConnection, sequence: UInt32, acknowledgment: UInt32, flags: TCPFlags,
+        payload: UnsafeRawBufferPointer, microseconds: Int64
+    ) {
+        guard var state = connections[connection] else { return }
+        defer { connections[connection] = state }
+        if flags.contains(.syn) {
+            state.serverISN = sequence
+            return
+        }
+        guard let clientISN = state.clientISN, let serverISN = state.serverISN else { return }
+        let acked = Int64(Int32(bitPattern: acknowledgment &- clientISN &- 1))
+        guard let index = Self.requestIndex(in: state.requests, acknowledged: acked) else { return }
+        if payload.isEmpty {
+            if flags.contains(.rst) || flags.contains(.fin), state.requests[index].onlineEnding == .silent {
+                state.requests[index].onlineEnding = flags.contains(.rst) ? .reset : .closed
+            }
+            return
+        }
+        let offset = Int64(Int32(bitPattern: sequence &- serverISN &- 1)) - state.requests[index].answerStart
+        guard offset >= 0 else { return }
+        state.requests[index].online.add(offset: UInt64(offset), payload)
+        state.requests[index].onlineEnding = .answered
+        if offset == 0 || state.requests[index].onlineFirstByteMicroseconds == nil {
+            let first = state.requests[index].onlineFirstByteMicroseconds ?? microseconds
+            state.requests[index].onlineFirstByteMicroseconds = min(first, microseconds)
+        }
+    }
+
+    /// The request an answer acknowledging `acked` client bytes belongs to: the last one that
+    /// starts below it.
+    static func requestIndex(in requests: [Request], acknowledged acked: Int64) -> Int? {
+        var index = requests.count - 1
+        while index >= 0, requests[index].start >= acked { index -= 1 }
+        return index >= 0 ? index : nil
+    }
+
+    // MARK: the target's side
+
+    /// tcpcopy registered a copy of `connection` at a target, to be compared; false when no more
+    /// connections are followed (`connectionLimit`).
+    @discardableResult
+    public mutating func copyStarted(_ key: RouteKey, of connection: CompareConnection) -> Bool {
+        if connections[connection] == nil {
+            // The copy may start before this side's capture shows the SYN.
+            guard connections.count < connectionLimit else {
+                notTracked += 1
+                return false
+            }
+            connections[connection] = Connection(clientISN: nil, startedMicroseconds: 0)
+        }
+        targets[key] = TargetSide(connection: connection)
+        connections[connection]?.targets.append(key)
+        return true
+    }
+
+    /// tcpcopy sent a copied client segment to the target (its SYN names the copied ISN; a data
+    /// segment's time is the request's sending time for the target's latency).
+    public mutating func sentToTarget(
+        _ key: RouteKey, sequence: UInt32, flags: TCPFlags, payloadLength: Int, microseconds: Int64
+    ) {
+        guard var side = targets[key] else { return }
+        defer { targets[key] = side }
+        if flags.contains(.syn) {
+            side.copiedISN = sequence
+            return
+        }
+        guard payloadLength > 0, let isn = side.copiedISN, let state = connections[side.connection] else { return }
+        let offset = Int64(Int32(bitPattern: sequence &- isn &- 1))
+        let end = offset + Int64(payloadLength)
+        if end > state.clientEnd || !side.pendingSends.isEmpty {
+            guard side.pendingSends.count < Self.pendingLimit else {
+                pendingDropped += 1
+                return
+            }
+            side.pendingSends.append((offset, end, microseconds))
+            return
+        }
+        Self.applySend(offset: offset, microseconds: microseconds, to: &side, state)
+    }
+
+    private static func applySend(offset: Int64, microseconds: Int64, to side: inout TargetSide, _ state: Connection) {
+        guard let index = requestIndex(in: state.requests, acknowledged: offset + 1) else { return }
+        side.exchanges[state.firstOpen + index, default: TargetExchange()].requestSentMicroseconds = microseconds
+    }
+
+    /// Applies the held observations of `state`'s copies that its client bytes now cover (all
+    /// of them with `force`).
+    private mutating func releasePending(of state: Connection, force: Bool = false) {
+        for key in state.targets {
+            guard var side = targets[key], !side.pendingSends.isEmpty || !side.pendingPieces.isEmpty else { continue }
+            var sends = 0
+            for send in side.pendingSends {
+                guard force || send.end <= state.clientEnd else { break }
+                Self.applySend(offset: send.offset, microseconds: send.microseconds, to: &side, state)
+                sends += 1
+            }
+            side.pendingSends.removeFirst(sends)
+            var pieces = 0
+            for held in side.pendingPieces {
+                guard force || Int64(held.piece.acknowledgmentOffset) <= state.clientEnd else { break }
+                Self.applyPiece(held.piece, microseconds: held.microseconds, to: &side, state)
+                pieces += 1
+            }
+            side.pendingPieces.removeFirst(pieces)
+            targets[key] = side
+        }
+    }
+
+    /// intercept reported a piece of the target's answer stream, received at `microseconds`.
+    public mutating func targetAnswered(_ piece: AnswerPiece, microseconds: Int64) {
+        guard var side = targets[piece.key], let state = connections[side.connection] else { return }
+        defer { targets[piece.key] = side }
+        if Int64(piece.acknowledgmentOffset) > state.clientEnd || !side.pendingPieces.isEmpty {
+            guard side.pendingPieces.count < Self.pendingLimit else {
+                pendingDropped += 1
+                return
+            }
+            side.pendingPieces.append((piece, microseconds))
+            return
+        }
+        Self.applyPiece(piece, microseconds: microseconds, to: &side, state)
+    }
+
+    private static func applyPiece(
+        _ piece: AnswerPiece, microseconds: Int64, to side: inout TargetSide, _ state: Connection
+    ) {
+        guard let index = requestIndex(in: state.requests, acknowledged: Int64(piece.acknowledgmentOffset))
+        else { return }
+        let number = state.firstOpen + index
+        side.highestExchange = max(side.highestExchange, number)
+        var exchange = side.exchanges[number] ?? TargetExchange()
+        defer { side.exchanges[number] = exchange }
+        if piece.length == 0 {
+            if exchange.ending == .silent, !piece.flags.intersection([.rst, .fin]).isEmpty {
+                exchange.ending = piece.flags.contains(.rst) ? .reset : .closed
+            }
+            return
+        }
+        let base = exchange.base ?? Int64(piece.sequenceOffset)
+        exchange.base = min(base, Int64(piece.sequenceOffset))
+        let offset = Int64(piece.sequenceOffset) - base
+        guard offset >= 0 else { return }
+        exchange.digest.add(
+            offset: UInt64(offset), length: UInt64(piece.length), crc: piece.crc,
+            digestedLength: UInt64(piece.digestedLength))
+        exchange.ending = .answered
+        if exchange.firstMicroseconds == nil { exchange.firstMicroseconds = microseconds }
+        if !piece.head.isEmpty, offset <= Int64(exchange.head.count), exchange.head.count < AnswerPiece.headLimit {
+            let skip = Int(Int64(exchange.head.count) - offset)
+            if skip < piece.head.count {
+                exchange.head.append(
+                    contentsOf: piece.head[skip...].prefix(AnswerPiece.headLimit - exchange.head.count))
+            }
+        }
+    }
+
+    /// tcpcopy's copy at the target ended (its route unregistered) at `microseconds` (the
+    /// target side's clock). Its exchanges close `graceMicroseconds` later: production's last
+    /// answers may still be in the capture's buffer.
+    public mutating func copyEnded(_ key: RouteKey, microseconds: Int64) {
+        targets[key]?.endedAt = microseconds
+    }
+
+    // MARK: closing exchanges
+
+    /// Closes what is settled: an exchange whose next request has begun and that the target has
+    /// moved past (or `settleMicroseconds` ago), and every exchange of a connection whose copies
+    /// all ended. `now` is on the clock of the `microseconds` given to `targetAnswered`.
+    public mutating func collect(now: Int64, onlineNow: Int64?, into exchanges: inout [Exchange]) {
+        for (connection, var state) in connections {
+            let allEnded =
+                !state.targets.isEmpty
+                && state.targets.allSatisfy { key in
+                    guard let endedAt = targets[key]?.endedAt else { return targets[key] == nil }
+                    return now == Int64.max || now - endedAt >= graceMicroseconds
+                }
+            let stale =
+                state.targets.isEmpty
+                && (onlineNow.map { $0 - state.startedMicroseconds > settleMicroseconds } ?? false)
+            var closable = 0
+            if allEnded { releasePending(of: state, force: true) }
+            if allEnded || stale {
+                closable = state.requests.count
+            } else {
+                while closable + 1 < state.requests.count {
+                    let number = state.firstOpen + closable
+                    let movedOn = state.targets.allSatisfy { (targets[$0]?.highestExchange ?? 0) > number }
+                    let waitedLong =
+                        onlineNow.map {
+                            $0 - state.requests[closable + 1].lastByteMicroseconds > settleMicroseconds
+                        } ?? false
+                    guard movedOn || waitedLong else { break }
+                    closable += 1
+                }
+            }
+            for index in 0..<closable {
+                let number = state.firstOpen + index
+                for key in state.targets {
+                    let targetExchange = targets[key]?.exchanges.removeValue(forKey: number) ?? TargetExchange()
+                    exchanges.append(Self.exchange(connection, number: number, state.requests[index], targetExchange))
+                }
+            }
+            if closable > 0 {
+                state.requests.removeFirst(closable)
+                state.firstOpen += closable
+            }
+            if allEnded || stale {
+                connections[connection] = nil
+                for key in state.targets { targets[key] = nil }
+            } else {
+                connections[connection] = state
+            }
+        }
+    }
+
+    private static func exchange(
+        _ connection: CompareConnection, number: Int, _ request: Request, _ target: TargetExchange
+    ) -> Exchange {
+        let onlineLatency = request.onlineFirstByteMicroseconds.map {
+            UInt64(max(0, $0 - request.lastByteMicroseconds))
+        }
+        var online = AnswerFacts(
+            answer: request.online, ending: request.onlineEnding, latencyMicroseconds: onlineLatency)
+        if request.online.highestEnd == 0 { online.ending = request.onlineEnding }
+        let targetLatency: UInt64? =
+            if let first = target.firstMicroseconds, let sent = target.requestSentMicroseconds {
+                UInt64(max(0, first - sent))
+            } else { nil }
+        let length = target.digest.highestEnd
+        // Bytes not joined (past a hole) count as they are, as on production's side.
+        let compared = target.digest.digestedLength + (length - target.digest.contiguousLength)
+        let targetFacts = AnswerFacts(
+            ending: target.ending, length: length, comparedLength: compared, digest: target.digest.digest,
+            firstLine: TextFirstLine.extract(target.head), latencyMicroseconds: targetLatency)
+        return Exchange(
+            session: connection.session, number: UInt64(number), port: connection.servicePort,
+            requestFirstLine: TextFirstLine.extract(request.firstBytes), online: online, target: targetFacts)
+    }
+}

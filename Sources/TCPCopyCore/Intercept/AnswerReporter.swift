@@ -1,0 +1,131 @@
+/// intercept's side of `tcpcopy --compare`: for the routes a tcpcopy asked to compare
+/// (`compare` message), turns each answer packet the target sends into an `AnswerPiece`
+/// (offsets from the SYN-ACK, CRC-32C of the new bytes, the answer's first bytes), so that only
+/// that crosses the control link. Routes not compared cost one dictionary test, and nothing
+/// when no route is compared.
+///
+/// Only bytes past those already reported for the route are reported (its high-water mark):
+/// a retransmission is not reported again, so that tcpcopy's `SegmentCRCCombiner` never sees two
+/// pieces overlapping in part.
+public struct AnswerReporter<Connection: Hashable & Sendable>: Sendable {
+    struct Stream {
+        var owner: Connection
+        /// The target's ISN and the copied client's first sequence number (the SYN-ACK's ACK).
+        var targetISN: UInt32?
+        var clientStart: UInt32?
+        /// One past the last reported answer byte, from the target's first data byte.
+        var reported: UInt32 = 0
+        /// The acknowledgment offset of the answer being reported, and where it started.
+        var answerAcknowledgment: UInt32?
+        var answerStart: UInt32 = 0
+        var ended = false
+        /// The owner's masked header lines, reset at each answer's start.
+        var filter: HeaderMaskFilter
+    }
+
+    private var streams: [RouteKey: Stream] = [:]
+    /// Each tcpcopy's `compare_config`.
+    private var masks: [Connection: HeaderMaskFilter] = [:]
+    private var scratch: [UInt8] = []
+    /// Pieces reported, and the packets of compared routes that held nothing new.
+    public private(set) var piecesReported = 0
+    public private(set) var repeatsSkipped = 0
+
+    /// intercept's `--compare`: without it the queue copies headers only, there is nothing to
+    /// digest, and `compare` requests are ignored.
+    public var enabled = false
+
+    public init(enabled: Bool = false) { self.enabled = enabled }
+
+    /// Whether any route is compared: when not, the caller need not look at packets.
+    public var isActive: Bool { !streams.isEmpty }
+    public var streamCount: Int { streams.count }
+
+    public mutating func start(_ key: RouteKey, owner: Connection) {
+        guard enabled else { return }
+        streams[key] = Stream(owner: owner, filter: masks[owner] ?? HeaderMaskFilter())
+    }
+
+    /// A tcpcopy's masked header names (`compare_config`), for the routes it asks for next.
+    public mutating func configure(_ owner: Connection, maskedHeaders: [String]) {
+        guard enabled else { return }
+        masks[owner] = HeaderMaskFilter(maskedHeaders: maskedHeaders)
+    }
+
+    public mutating func stop(_ key: RouteKey) { streams[key] = nil }
+
+    public mutating func closed(_ owner: Connection) {
+        streams = streams.filter { $0.value.owner != owner }
+        masks[owner] = nil
+    }
+
+    /// The piece to send for a packet the target sent (IP packet, payload included), and to
+    /// whom; nil when its route is not compared or it holds nothing new.
+    public mutating func observe(
+        _ bytes: UnsafeRawBufferPointer, stampMicroseconds: UInt64
+    ) -> (Connection, AnswerPiece)? {
+        guard case .success(let packet) = TCPPacket.parse(bytes, requirePayload: false, readOptions: false) else {
+            return nil
+        }
+        let key = RouteKey(response: packet)
+        guard var stream = streams[key] else { return nil }
+        defer { streams[key] = stream }
+        if packet.flags.contains(.syn) {
+            stream.targetISN = packet.sequence.rawValue
+            stream.clientStart = packet.acknowledgment.rawValue
+            return nil
+        }
+        guard let targetISN = stream.targetISN, let clientStart = stream.clientStart else { return nil }
+        let offset = packet.sequence.rawValue &- targetISN &- 1
+        let acknowledged = packet.acknowledgment.rawValue &- clientStart
+        let available = min(packet.payloadLength, bytes.count - packet.headerLength)
+        let ending = packet.flags.intersection([.fin, .rst])
+        if available <= 0 || packet.payloadLength == 0 {
+            guard !ending.isEmpty, !stream.ended else { return nil }
+            stream.ended = true
+            return (
+                stream.owner,
+                AnswerPiece(
+                    key: key, sequenceOffset: offset, acknowledgmentOffset: acknowledged, length: 0, crc: 0,
+                    flags: ending, stampMicroseconds: stampMicroseconds, head: [])
+            )
+        }
+        let end = offset &+ UInt32(available)
+        // At or below the high-water mark: a repeat (signed, for the wrap).
+        guard Int32(bitPattern: end &- stream.reported) > 0 else {
+            repeatsSkipped += 1
+            return nil
+        }
+        let skip = Int32(bitPattern: stream.reported &- offset) > 0 ? Int(stream.reported &- offset) : 0
+        let start = offset &+ UInt32(skip)
+        if stream.answerAcknowledgment != acknowledged {
+            stream.answerAcknowledgment = acknowledged
+            stream.answerStart = start
+            stream.filter.reset()
+        }
+        let payload = UnsafeRawBufferPointer(
+            rebasing: bytes[(packet.headerLength + skip)..<(packet.headerLength + available)])
+        stream.reported = end
+        let intoAnswer = Int(start &- stream.answerStart)
+        let head = intoAnswer < AnswerPiece.headLimit ? Array(payload.prefix(AnswerPiece.headLimit - intoAnswer)) : []
+        piecesReported += 1
+        let crc: UInt32
+        let digested: Int
+        if stream.filter.isMasking {
+            scratch.removeAll(keepingCapacity: true)
+            stream.filter.filter(payload, into: &scratch)
+            crc = CRC32C.update(0, with: scratch)
+            digested = scratch.count
+        } else {
+            crc = CRC32C.update(0, with: payload)
+            digested = payload.count
+        }
+        return (
+            stream.owner,
+            AnswerPiece(
+                key: key, sequenceOffset: start, acknowledgmentOffset: acknowledged, length: UInt16(payload.count),
+                digestedLength: UInt16(digested), crc: crc, flags: ending, stampMicroseconds: stampMicroseconds,
+                head: head)
+        )
+    }
+}

@@ -1,0 +1,196 @@
+import Glibc
+import Logging
+import TCPCopyCore
+
+/// `tcpcopy --compare`: a source of answer observations beside the copying, fed to the pure
+/// `ExchangeTracker`. It owns the link-layer capture of the service ports in both directions
+/// (the clients' requests and the online server's answers, on one clock: libpcap's), or is fed
+/// a replayed file's packets; it learns the copies from the daemon (registered, sent, ended)
+/// and the target's answers from intercept's `answer_piece`s. Closed exchanges go to the
+/// counters, the summary, the Prometheus histograms and the log.
+final class CompareObserver {
+    private struct Capture {
+        let pcap: PcapHandle
+        let linkType: LinkType
+    }
+
+    let settings: CompareSettings
+    private var tracker: ExchangeTracker
+    private(set) var summary: CompareSummary
+    private var counts = [Int](repeating: 0, count: CompareOutcome.allCases.count)
+    private var exchanges = 0
+    private var logged = 0
+    private var logFailures = 0
+    private var piecesReceived = 0
+    private var copiesCompared = 0
+    private var copiesWithoutConnection = 0
+    private let captures: [Capture]
+    let descriptors: [Int32]
+    private let servicePorts: Set<UInt16>
+    private var log: UnsafeMutablePointer<FILE>?
+    private var closed: [Exchange] = []
+    /// The latest capture timestamp seen (the online side's clock), in microseconds.
+    private var onlineNow: Int64?
+    private let logger: Logger
+    weak var metrics: MetricsEndpoint?
+
+    /// With a live capture (`live`), opens the link-layer capture of the routes' service ports:
+    /// on the `-i` interfaces, or on every interface (`any`) with the raw socket.
+    init(settings: CompareSettings, configuration: TCPCopyConfiguration, live: Bool, logger: Logger) throws {
+        self.settings = settings
+        self.logger = logger
+        tracker = ExchangeTracker(maskedHeaders: settings.maskedHeaders)
+        summary = CompareSummary(mode: settings.mode)
+        servicePorts = Set(configuration.routes.map(\.onlinePort))
+        var captures: [Capture] = []
+        if live {
+            let devices: [String] =
+                if case .link(let link) = configuration.capture { link.interfaces } else { ["any"] }
+            let filter = Self.filter(routes: configuration.routes)
+            for device in devices {
+                let pcap = try PcapHandle.live(
+                    device: device, bufferBytes: Int32(configuration.captureBufferMB) << 20, inboundOnly: false
+                ) { _ in filter }
+                guard let linkType = LinkType(dataLinkType: pcap.dataLinkType) else {
+                    throw PcapError("--compare cannot capture on \(device): link type \(pcap.dataLinkType)")
+                }
+                captures.append(Capture(pcap: pcap, linkType: linkType))
+            }
+            logger.info(
+                "--compare: capturing the service ports' requests and answers",
+                metadata: ["interfaces": "\(devices.joined(separator: ","))", "filter": "\(filter)"])
+        }
+        self.captures = captures
+        descriptors = captures.map(\.pcap.selectableDescriptor)
+        if let path = settings.logPath {
+            guard let file = fopen(path, "a") else {
+                throw PcapError("--compare-log \(path): \(String(cString: strerror(errno)))")
+            }
+            log = file
+        }
+    }
+
+    deinit { if let log { fclose(log) } }
+
+    /// Requests arriving at the service ports and answers leaving them; never the copies
+    /// tcpcopy sends (they leave towards the targets' ports from the clients' ports).
+    static func filter(routes: [CopyRoute]) -> String {
+        let ports = Array(Set(routes.map(\.onlinePort))).sorted()
+        let clauses = ports.map { "(inbound and dst port \($0)) or (outbound and src port \($0))" }
+        let targets = Array(Set(routes.map { "\($0.targetAddress)" })).sorted()
+        return
+            "tcp and (\(clauses.joined(separator: " or "))) and not dst host \(targets.joined(separator: " and not dst host "))"
+    }
+
+    /// Reads what the captures hold; true when it stopped at its limit.
+    func readCaptures(limit: Int = 1024) throws -> Bool {
+        var behind = false
+        for capture in captures {
+            var handled = 0
+            while handled < limit {
+                let count = try capture.pcap.dispatch(limit: 64) { frame, length, timestamp in
+                    guard frame.count >= length,
+                        case .ipv4(let range, _) = LinkLayerDecoder.decode(frame, linkType: capture.linkType)
+                    else { return }
+                    observe(UnsafeRawBufferPointer(rebasing: frame[range]), timestamp: timestamp)
+                }
+                handled += count
+                if count < 64 { break }
+            }
+            if handled >= limit { behind = true }
+        }
+        return behind
+    }
+
+    /// One IPv4 packet of a connection to a service port, either direction, on the capture's clock.
+    func observe(_ bytes: UnsafeRawBufferPointer, timestamp: CaptureTimestamp) {
+        guard case .success(let packet) = TCPPacket.parse(bytes, requirePayload: true, readOptions: false) else {
+            return
+        }
+        let microseconds = timestamp.nanoseconds / 1000
+        onlineNow = max(onlineNow ?? microseconds, microseconds)
+        let payload = UnsafeRawBufferPointer(
+            rebasing: bytes[packet.headerLength..<min(bytes.count, packet.headerLength + packet.payloadLength)])
+        if servicePorts.contains(packet.destinationPort) {
+            tracker.client(
+                CompareConnection(
+                    clientAddress: packet.source, clientPort: packet.sourcePort, servicePort: packet.destinationPort),
+                sequence: packet.sequence.rawValue, acknowledgment: packet.acknowledgment.rawValue, flags: packet.flags,
+                payload: payload, microseconds: microseconds)
+        } else if servicePorts.contains(packet.sourcePort) {
+            tracker.server(
+                CompareConnection(
+                    clientAddress: packet.destination, clientPort: packet.destinationPort,
+                    servicePort: packet.sourcePort),
+                sequence: packet.sequence.rawValue, acknowledgment: packet.acknowledgment.rawValue, flags: packet.flags,
+                payload: payload, microseconds: microseconds)
+        }
+    }
+
+    // MARK: the copies (from the daemon)
+
+    /// A copy was registered with intercept; true when it is compared (send `compare` then).
+    func copyRegistered(_ key: RouteKey, of connection: CompareConnection?) -> Bool {
+        guard let connection, tracker.copyStarted(key, of: connection) else {
+            copiesWithoutConnection += 1
+            return false
+        }
+        copiesCompared += 1
+        return true
+    }
+
+    func copySent(_ segment: OutgoingSegment) {
+        tracker.sentToTarget(
+            RouteKey(
+                clientAddress: segment.source, clientPort: segment.sourcePort, targetAddress: segment.destination,
+                targetPort: segment.destinationPort),
+            sequence: segment.sequence.rawValue, flags: segment.flags, payloadLength: segment.payload.count,
+            microseconds: monotonicMicroseconds())
+    }
+
+    func copyEnded(_ key: RouteKey) { tracker.copyEnded(key, microseconds: monotonicMicroseconds()) }
+
+    func answered(_ piece: AnswerPiece) {
+        piecesReceived += 1
+        tracker.targetAnswered(piece, microseconds: monotonicMicroseconds())
+    }
+
+    // MARK: closing exchanges
+
+    /// Closes the settled exchanges (every open one with `all`, at exit).
+    func collect(all: Bool = false) {
+        tracker.collect(
+            now: all ? Int64.max : monotonicMicroseconds(), onlineNow: all ? Int64.max : onlineNow, into: &closed)
+        guard !closed.isEmpty else { return }
+        for exchange in closed {
+            let outcome = summary.record(exchange)
+            exchanges += 1
+            counts[CompareOutcome.allCases.firstIndex(of: outcome)!] += 1
+            metrics?.answerLatency(
+                online: exchange.online.latencyMicroseconds, target: exchange.target.latencyMicroseconds)
+            if let log, outcome != .same || settings.logAll {
+                let line = CompareLogCodec.encode(CompareLogRecord(exchange: exchange, outcome: outcome)) + "\n"
+                if fputs(line, log) < 0 { logFailures += 1 } else { logged += 1 }
+            }
+        }
+        closed.removeAll(keepingCapacity: true)
+        if let log { fflush(log) }
+    }
+
+    /// The stats line's figures (`CompareCounters`).
+    var counters: CompareCounters {
+        var counters = CompareCounters()
+        counters.exchanges = exchanges
+        for (index, outcome) in CompareOutcome.allCases.enumerated() { counters.outcomes[outcome] = counts[index] }
+        counters.sessions = copiesCompared
+        counters.sessionsUntracked = copiesWithoutConnection
+        counters.answerPieces = piecesReceived
+        counters.logged = logged
+        counters.logErrors = logFailures
+        counters.captureDropped = captures.reduce(0) { $0 + $1.pcap.kernelDropped }
+        return counters
+    }
+
+    /// The summary table, a line per request key (`CompareSummary.table`).
+    func table() -> String { summary.table() }
+}

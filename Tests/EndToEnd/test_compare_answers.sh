@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# tcpcopy --compare against a target that differs on purpose (Tests/Servers/compare_server.py):
+# /same answers alike, /status 500 for 200, /length a longer body, /slow 50 ms later. Each
+# exchange is counted under its outcome, the Nth answer paired with the Nth request on
+# keep-alive connections; the target's p50 latency on /slow exceeds production's by 45-60 ms;
+# /stamp differs only in a header line --compare-ignore-header leaves out: the same. Pipelined
+# requests (4 in one write, twice) are compared per batch, as the request gate sees them: 2
+# exchanges, each under the first answer's first line.
+# Then the same traffic, recorded with tcpdump -w on the online server, replayed with
+# --offline --compare gives the same outcome counts.
+set -euo pipefail
+# shellcheck source=../../Scripts/fidelity-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../Scripts/fidelity-lib.sh"
+
+per_path=20
+fid_setup compare_answers
+server="$FID_SERVERS_DIR/compare_server.py"
+for role in online target; do
+    lab_daemon_start "server-$role" "$role" "$(fid_python)" -u "$server" server --role "$role" --port 80
+    _lab_wait_daemon "server-$role" 10 _lab_listening "$role" 80 || lab_die "compare_server in $role did not listen"
+done
+recording="$LAB_DIR/online.pcap"
+# Whole packets (lab_capture_start keeps headers only), without the copies to the target.
+: >"$LAB_DIR/capture-recording.err"
+ip netns exec "$(lab_ns online)" tcpdump -i any -n --immediate-mode -U -Z root -s 0 -B 16384 -w "$recording" \
+    "tcp port 80 and not host $LAB_TARGET_IP" >"$LAB_DIR/capture-recording.err" 2>&1 </dev/null &
+echo $! >"$LAB_DIR/run/capture-recording.pid"
+lab_retry 50 0.1 grep -q 'listening on' "$LAB_DIR/capture-recording.err" || lab_die "tcpdump did not start"
+
+lab_rules_apply target 80 0
+lab_intercept_start intercept "$LAB_ADMIN_IP" --compare
+log="$LAB_DIR/compare.jsonl"
+tm=127.0.0.1:9464
+lab_tcpcopy_start tcpcopy -x "$LAB_ONLINE_IP:80-$LAB_TARGET_IP:80" --compare --compare-log "$log" --compare-log-all \
+    --compare-ignore-header x-request-stamp \
+    --metrics-listen "$tm"
+sleep 0.5
+
+for path in /same /status /length /slow /stamp; do
+    got=$(lab_exec client timeout -k 5 60 "$(fid_python)" -u "$server" client --host "$LAB_ONLINE_IP" \
+        --path "$path" --count "$per_path")
+    [[ $got == "$per_path" ]] || lab_fail "answers from online to $path" "$per_path" "$got"
+done
+got=$(lab_exec client timeout -k 5 60 "$(fid_python)" -u "$server" client --host "$LAB_ONLINE_IP" \
+    --path /status-pipelined --count 8 --pipeline 4)
+[[ $got == 8 ]] || lab_fail "pipelined answers from online" 8 "$got"
+sleep 2
+# SIGUSR1: the stats line and the summary table; Prometheus: the counters and both histograms.
+kill -USR1 "$(lab_daemon_pid tcpcopy)"
+lab_retry 30 0.1 grep -q "compare summary" "$(lab_daemon_log tcpcopy)" ||
+    lab_fail "the summary table on SIGUSR1" "logged" "absent"
+# (A connection's last exchange closes when its copy ends, after it lingers: up to one of
+# each of the 6 connections is still open.)
+scrape=$(lab_scrape online "$tm")
+closed=$(lab_metric "$scrape" tcpcopy_compare_exchanges_total)
+((closed >= 5 * per_path + 2 - 6)) || lab_fail "tcpcopy_compare_exchanges_total" ">= $((5 * per_path + 2 - 6))" "$closed"
+for side in online target; do
+    count=$(grep -E "^tcpcopy_answer_latency_seconds_count\{.*side=\"$side\"" <<<"$scrape" | awk '{ print $2 }')
+    [[ $count == "$closed" ]] ||
+        lab_fail "tcpcopy_answer_latency_seconds{side=\"$side\"} count" "$closed" "${count:-none}"
+done
+lab_capture_stop recording
+lab_expect_clean_stop tcpcopy
+tlog=$(lab_daemon_log tcpcopy)
+check_counts() {
+    local what=$1 file=$2 name want got
+    for pair in compare_exchanges:$((5 * per_path + 2)) compare_same:$((3 * per_path)) \
+        compare_first_line_differs:$((per_path + 2)) compare_length_differs:"$per_path" compare_bytes_differ:0 \
+        compare_target_silent:0 compare_target_reset:0; do
+        name=${pair%%:*} want=${pair#*:}
+        got=$(lab_stat_int "$file" "$name")
+        [[ $got == "$want" ]] || lab_fail "$what $name" "$want" "$got"
+    done
+}
+check_counts live "$tlog"
+grep -q "compare summary" "$tlog" || lab_fail "the summary table at exit" "logged" "absent"
+
+# Pairing: on every connection, exchanges numbered 1..N, each request's answer its own.
+"$(fid_python)" - "$log" "$per_path" <<'PY' || lab_fail "the compare log" "paired and timed right" "see above"
+import json, sys
+records = [json.loads(line) for line in open(sys.argv[1])]
+per = int(sys.argv[2])
+by_key = {}
+for r in records:
+    by_key.setdefault(r["request"], []).append(r)
+bad = 0
+for request, rows in by_key.items():
+    numbers = sorted(r["exchange"] for r in rows)
+    if numbers != list(range(1, (2 if "pipelined" in request else per) + 1)):
+        print("exchanges of %s numbered %s" % (request, numbers)); bad += 1
+def p50(values):
+    values = sorted(v for v in values if v is not None)
+    return values[len(values) // 2] if values else None
+slow = by_key.get("GET /slow HTTP/1.1", [])
+online, target = p50(r["online_latency_us"] for r in slow), p50(r["target_latency_us"] for r in slow)
+print("slow: online p50 %s us, target p50 %s us" % (online, target))
+if online is None or target is None or not 45000 <= target - online <= 60000:
+    print("target p50 - online p50 outside 45-60 ms"); bad += 1
+status = by_key.get("GET /status HTTP/1.1", [])
+if any(r["target_first_line"] != "HTTP/1.1 500 Oops" or r["online_first_line"] != "HTTP/1.1 200 OK" for r in status):
+    print("a /status exchange paired with another answer"); bad += 1
+sys.exit(1 if bad else 0)
+PY
+
+# The live log as a report a person looks at: the table's rows, and a headless chromium in a
+# namespace with only a loopback renders it (the page and the screenshot are kept in
+# $TMPDIR/tcpcopy-e2e-keep/compare_answers/).
+command -v chromium >/dev/null || lab_die "chromium is needed (Debian: apt-get install chromium)"
+html=$LAB_DIR/report.html
+"$(lab_bin tcpcopy)" report "$log" -o "$html" >/dev/null 2>"$LAB_DIR/report.err" ||
+    lab_fail "tcpcopy report on the live log" "exit 0" "$(cat "$LAB_DIR/report.err")"
+for path in same status length slow; do
+    grep -qF "<td class=\"key\">GET /$path</td><td>$per_path</td>" "$html" ||
+        lab_fail "the report's row for /$path" "$per_path exchanges" "absent"
+done
+grep -qF "<td class=\"key\">GET /status</td><td>$per_path</td><td>0</td><td>0</td><td>0</td><td class=\"bad\">$per_path</td>" "$html" ||
+    lab_fail "the report's /status row" "$per_path first-line differences" "$(grep -F 'GET /status</td>' "$html" | head -c 300)"
+ns=${LAB_PREFIX}browser
+echo "$ns" >>"$LAB_DIR/run/namespaces"
+ip netns add "$ns"
+ip -n "$ns" link set lo up
+png=$LAB_DIR/report.png
+timeout 90 ip netns exec "$ns" chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
+    --user-data-dir="$LAB_DIR/chromium-profile" --screenshot="$png" --window-size=1200,1600 \
+    "file://$html" >"$LAB_DIR/chromium.log" 2>&1 ||
+    lab_fail "chromium --screenshot of the live report" "exit 0" "$(tail -5 "$LAB_DIR/chromium.log")"
+(($(stat -c %s "$png") > 20000)) || lab_fail "the screenshot" "a rendered page (> 20 kB)" "$(stat -c %s "$png") bytes"
+keep=${TMPDIR:-/tmp}/tcpcopy-e2e-keep/compare_answers
+mkdir -p "$keep"
+cp "$html" "$png" "$log" "$keep/"
+
+# The recording, replayed: the same outcomes.
+lab_daemon_start replay online "$(lab_bin tcpcopy)" -x "$LAB_ONLINE_IP:80-$LAB_TARGET_IP:80" \
+    --offline "$recording" --compare --compare-ignore-header X-Request-Stamp
+for ((i = 0; i < 300; i++)); do
+    lab_daemon_alive replay || break
+    sleep 0.1
+done
+lab_daemon_alive replay && lab_fail "the offline replay" "done within 30 s" "still running"
+check_counts offline "$(lab_daemon_log replay)"
+
+lab_expect_clean_stop intercept
+lab_expect_stat_positive intercept answer_pieces
+lab_log "PASS compare_answers: live and offline counts agree; $(grep -c . "$log") exchanges logged"
