@@ -152,7 +152,7 @@ public enum LinkLayerDecoder {
 }
 
 /// What a link-layer source skipped, for the stats line.
-public struct LinkCaptureCounters: Sendable, Equatable {
+public struct LinkCaptureCounters: Sendable, Equatable, MetricSet {
     /// Frames neither IPv4 nor IPv6.
     public var notIP = 0
     /// IPv6 packets (the engine copies IPv4 only, so far).
@@ -184,10 +184,11 @@ public struct LinkCaptureCounters: Sendable, Equatable {
         return nil
     }
 
-    public func add(to line: inout CounterLine) {
-        line.add("capture_not_ip", notIP)
-        line.add("capture_ipv6", ipv6)
-        line.add("capture_fragments", fragments)
-        line.add("capture_outgoing", outgoing)
-    }
+    /// `truncated` is not here: every source shows it, as `capture_truncated` (`CaptureCounters`).
+    public static let metrics: [MetricDeclaration<Self>] = [
+        .counter("capture_not_ip", \.notIP, "Frames that were not IP: skipped"),
+        .counter("capture_ipv6", \.ipv6, "IPv6 packets: skipped"),
+        .counter("capture_fragments", \.fragments, "IPv4 fragments (not reassembled): skipped"),
+        .counter("capture_outgoing", \.outgoing, "This host's own packets in a Linux cooked capture: skipped"),
+    ]
 }

@@ -5,6 +5,9 @@ public struct CounterLine: Sendable {
 
     public init() {}
 
+    /// The values of a `MetricSet`, in their order.
+    public init(_ values: [MetricValue]) { fields = values.map { ($0.key, $0.value) } }
+
     public mutating func add(_ key: String, _ value: Int) { fields.append((key, value)) }
 
     public var text: String { fields.map { "\($0.0)=\($0.1)" }.joined(separator: " ") }

@@ -1,79 +1,78 @@
 /// What happened to every packet intercept was given and every control connection it served.
-public struct InterceptCounters: Sendable, Equatable {
-    /// Packets the kernel queued to us; each got exactly one verdict.
+/// Each field is explained once, in `metrics` (the stats line's order, the metrics endpoint's
+/// help text).
+public struct InterceptCounters: Sendable, Equatable, MetricSet {
     public var queued = 0
-    /// Verdict ACCEPT: addressed to an allow-listed host.
     public var accepted = 0
-    /// Verdict DROP: every other packet.
     public var dropped = 0
-    /// Dropped packets whose headers went to the tcpcopy that registered the session.
     public var forwarded = 0
-    /// Pure ACKs not forwarded because a later packet of the same session in the same batch
-    /// acknowledged as much, with more (`HeldAcks`).
     public var acksCoalesced = 0
-    /// Dropped packets that could not be parsed as IPv4/TCP (nothing to forward).
     public var malformed = 0
-    /// IPv6 packets accepted (allow-listed destination); also counted in `accepted`.
     public var ipv6Accepted = 0
-    /// IPv6 packets dropped (also counted in `dropped`): their headers are not forwarded yet.
     public var ipv6Dropped = 0
-    /// Dropped packets with no route: held for a late registration, then expired.
     public var held = 0
     public var heldDelivered = 0
     public var heldExpired = 0
-    /// Dropped packets with no route and no room to hold them.
     public var unrouted = 0
-    /// Headers not sent because the owner's output buffer was full (a slow tcpcopy).
     public var backlogDropped = 0
     public var registrations = 0
-    /// A second tcpcopy registered a session another one owns (logged, first kept).
     public var duplicateRegistrations = 0
     public var routesExpired = 0
-    /// Registrations refused because a route cap was reached (answered with `refused`).
     public var registrationsOverCap = 0
-    /// Handshakes refused for a wrong or missing shared-secret proof.
     public var secretRefused = 0
-    /// Connections dropped for not completing the handshake in time.
     public var handshakeTimeouts = 0
     public var connectionsAccepted = 0
-    /// Connections closed for a protocol error (corrupt stream, bad version).
     public var connectionsRejected = 0
-    /// Connections refused because the peer is not allowed (`--tcpcopy-allow`), or because
-    /// too many are open.
     public var connectionsRefused = 0
-    /// Connections dropped because the peer fell silent (no hello, no heartbeat).
     public var connectionsTimedOut = 0
-    /// Connections dropped because the peer did not read: its output buffer reached the cap.
     public var connectionsOverflowed = 0
 
     public init() {}
 
-    public var line: CounterLine {
-        var line = CounterLine()
-        line.add("queued", queued)
-        line.add("accepted", accepted)
-        line.add("dropped", dropped)
-        line.add("forwarded", forwarded)
-        line.add("malformed", malformed)
-        line.add("held", held)
-        line.add("held_delivered", heldDelivered)
-        line.add("held_expired", heldExpired)
-        line.add("unrouted", unrouted)
-        line.add("backlog_dropped", backlogDropped)
-        line.add("registrations", registrations)
-        line.add("duplicate_registrations", duplicateRegistrations)
-        line.add("routes_expired", routesExpired)
-        line.add("registrations_over_cap", registrationsOverCap)
-        line.add("secret_refused", secretRefused)
-        line.add("handshake_timeouts", handshakeTimeouts)
-        line.add("connections", connectionsAccepted)
-        line.add("connections_rejected", connectionsRejected)
-        line.add("connections_refused", connectionsRefused)
-        line.add("connections_timed_out", connectionsTimedOut)
-        line.add("connections_overflowed", connectionsOverflowed)
-        line.add("acks_coalesced", acksCoalesced)
-        line.add("ipv6_accepted", ipv6Accepted)
-        line.add("ipv6_dropped", ipv6Dropped)
-        return line
-    }
+    public static let metrics: [MetricDeclaration<Self>] = [
+        .counter("queued", \.queued, "Packets the kernel queued to intercept; each got exactly one verdict"),
+        .counter("accepted", \.accepted, "Verdict ACCEPT: addressed to an allow-listed host"),
+        .counter("dropped", \.dropped, "Verdict DROP: every other packet"),
+        .counter(
+            "forwarded", \.forwarded, "Dropped packets whose headers went to the tcpcopy that registered the session"),
+        .counter("malformed", \.malformed, "Dropped packets that could not be parsed as IPv4/TCP"),
+        .counter("held", \.held, "Dropped packets with no route yet, held for a late registration"),
+        .counter("held_delivered", \.heldDelivered, "Held packets delivered once their session was registered"),
+        .counter("held_expired", \.heldExpired, "Held packets whose registration never came"),
+        .counter("unrouted", \.unrouted, "Dropped packets with no route and no room to hold them"),
+        .counter(
+            "backlog_dropped", \.backlogDropped,
+            "Headers not sent because the owner's output buffer was full (a slow tcpcopy)"),
+        .counter("registrations", \.registrations, "Sessions registered by tcpcopy"),
+        .counter(
+            "duplicate_registrations", \.duplicateRegistrations,
+            "Sessions a second tcpcopy registered while another owned them (the first keeps them)"),
+        .counter("routes_expired", \.routesExpired, "Routes idle past --route-timeout"),
+        .counter(
+            "registrations_over_cap", \.registrationsOverCap,
+            "Registrations refused because a route cap was reached (answered with refused)"),
+        .counter("secret_refused", \.secretRefused, "Handshakes refused for a wrong or missing shared-secret proof"),
+        .counter(
+            "handshake_timeouts", \.handshakeTimeouts, "Connections dropped for not completing the handshake in time"),
+        .counter("connections", \.connectionsAccepted, "Control connections accepted"),
+        .counter(
+            "connections_rejected", \.connectionsRejected,
+            "Control connections closed for a protocol error (garbage, wrong version, oversized frame)"),
+        .counter(
+            "connections_refused", \.connectionsRefused,
+            "Control connections refused: not allowed by --tcpcopy-allow, or too many open"),
+        .counter(
+            "connections_timed_out", \.connectionsTimedOut,
+            "Control connections dropped because the peer fell silent (no hello, no heartbeat)"),
+        .counter(
+            "connections_overflowed", \.connectionsOverflowed,
+            "Control connections dropped because the peer stopped reading until its output buffer was full"),
+        .counter(
+            "acks_coalesced", \.acksCoalesced,
+            "Bare ACKs not forwarded because a later packet of their session in the same batch carried them"),
+        .counter("ipv6_accepted", \.ipv6Accepted, "IPv6 packets accepted (allow-listed destination); also in accepted"),
+        .counter(
+            "ipv6_dropped", \.ipv6Dropped, "IPv6 packets dropped (also in dropped): their headers are not forwarded yet"
+        ),
+    ]
 }

@@ -1,10 +1,10 @@
-/// What the daemons' `--metrics-listen` endpoint serves, decided without I/O: the counters of
-/// the stats line as Prometheus samples, the timings behind the two histograms, and the little
+/// What the daemons' `--metrics-listen` endpoint serves, decided without I/O: a logged stats
+/// line read back as Prometheus samples, the timings behind the two histograms, and the little
 /// HTTP it speaks.
 
 /// One value of a daemon's stats line, named for Prometheus.
 public struct MetricSample: Hashable, Sendable {
-    public enum Kind: Sendable { case counter, gauge }
+    public typealias Kind = MetricKind
 
     /// `tcpcopy_sessions_started_total`, `intercept_routes`, ...
     public var name: String
@@ -18,31 +18,24 @@ public struct MetricSample: Hashable, Sendable {
     }
 }
 
-/// The stats line (`key=value ...`) as metrics: the same numbers, under the program's prefix,
-/// so that a scrape never disagrees with the log. Keys that are levels rather than running
-/// totals are gauges; every other key is a counter (`_total`).
+/// A stats line as logged (`key=value ...`) read back as metrics, for tools that have only the
+/// log. The daemons' endpoint does not parse: it renders the declarations (`MetricSet`).
 public enum StatsLineMetrics {
-    /// Keys that go up and down.
-    public static let gauges: Set<String> = [
-        "sessions_live", "control_links_down", "memory_session_limit", "buffered_kb", "rss_kb", "rss_peak_kb",
-        "routes", "connections_open", "rule_missing", "rule_present",
-    ]
+    /// Keys that go up and down: the gauges the daemons declare.
+    public static let gauges: Set<String> = Set(
+        (TCPCopyDaemonCounters().metricValues + InterceptDaemonCounters().metricValues).filter { $0.kind == .gauge }
+            .map(\.key))
 
     public static func samples(statsLine: String, program: String) -> [MetricSample] {
         statsLine.split(separator: " ").compactMap { word in
             let parts = word.split(separator: "=", maxSplits: 1)
             guard parts.count == 2, let value = Int(parts[1]) else { return nil }
-            let key = sanitized(parts[0])
+            let key = MetricValue.sanitized(parts[0])
             guard !key.isEmpty else { return nil }
-            return gauges.contains(key)
-                ? MetricSample(name: "\(program)_\(key)", value: value, kind: .gauge)
-                : MetricSample(name: "\(program)_\(key)_total", value: value, kind: .counter)
+            let kind: MetricKind = gauges.contains(key) ? .gauge : .counter
+            let name = MetricValue(key: key, value: value, kind: kind, help: "").prometheusName(program: program)
+            return MetricSample(name: name, value: value, kind: kind)
         }
-    }
-
-    /// Prometheus names allow `[a-zA-Z0-9_]`; anything else (an errno name never has any) becomes `_`.
-    static func sanitized(_ key: Substring) -> String {
-        String(key.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") ? $0 : "_" })
     }
 }
 

@@ -2,7 +2,7 @@
 /// out and come in: how many SYNs went to the targets and how many SYN-ACKs came back, how many
 /// request segments went and how many responses carried data, and the control messages each way.
 /// A gap between two adjacent steps says where copies are lost.
-public struct TrafficFunnel: Sendable, Equatable {
+public struct TrafficFunnel: Sendable, Equatable, MetricSet {
     public var synsSent = 0
     public var dataSegmentsSent = 0
     public var resetsSent = 0
@@ -27,12 +27,16 @@ public struct TrafficFunnel: Sendable, Equatable {
     }
 
     public func add(to line: inout CounterLine) {
-        line.add("syns_sent", synsSent)
-        line.add("syn_acks_seen", synAcksSeen)
-        line.add("data_segments_sent", dataSegmentsSent)
-        line.add("response_data_seen", responseDataSeen)
-        line.add("resets_sent", resetsSent)
-        line.add("control_messages_sent", controlMessagesSent)
-        line.add("control_messages_received", controlMessagesReceived)
+        for value in metricValues { line.add(value.key, value.value) }
     }
+
+    public static let metrics: [MetricDeclaration<Self>] = [
+        .counter("syns_sent", \.synsSent, "SYNs sent to the targets: the handshake step of the loss funnel"),
+        .counter("syn_acks_seen", \.synAcksSeen, "SYN-ACKs of the targets received from intercept"),
+        .counter("data_segments_sent", \.dataSegmentsSent, "Request segments (carrying data) sent to the targets"),
+        .counter("response_data_seen", \.responseDataSeen, "Response headers of packets that carried data"),
+        .counter("resets_sent", \.resetsSent, "RSTs sent to the targets"),
+        .counter("control_messages_sent", \.controlMessagesSent, "Messages sent on the control links"),
+        .counter("control_messages_received", \.controlMessagesReceived, "Messages received on the control links"),
+    ]
 }

@@ -72,9 +72,9 @@ final class LinkCaptureSource: PacketSource {
 
     var kernelDropped: Int { interfaces.reduce(0) { $0 + $1.pcap.kernelDropped } }
 
-    func addCounters(to line: inout CounterLine) {
-        line.add("capture_dropped", kernelDropped)
-        line.add("capture_truncated", counters.truncated)
-        counters.add(to: &line)
+    func addCounters(to counters: inout CaptureCounters) {
+        counters.dropped = kernelDropped
+        counters.truncated = self.counters.truncated
+        counters.linkLayer = self.counters
     }
 }

@@ -164,14 +164,16 @@ final class OfflineReplaySource: PacketSource {
 
     var kernelDropped: Int { 0 }
 
-    func addCounters(to line: inout CounterLine) {
-        line.add("capture_dropped", 0)
-        line.add("capture_truncated", counters.truncated)
-        counters.add(to: &line)
-        line.add("replay_client_packets", clientPackets)
-        line.add("replay_answers_skipped", answersSkipped)
-        line.add("replay_other_skipped", otherSkipped)
-        line.add("replay_sessions_in_file", sessions.count)
+    func addCounters(to counters: inout CaptureCounters) {
+        counters.dropped = 0
+        counters.truncated = self.counters.truncated
+        counters.linkLayer = self.counters
+        var replay = ReplayCounters()
+        replay.clientPackets = clientPackets
+        replay.answersSkipped = answersSkipped
+        replay.otherSkipped = otherSkipped
+        replay.sessionsInFile = sessions.count
+        counters.replay = replay
     }
 
     /// The end-of-replay summary: the file's sessions and what became of their copies.

@@ -16,9 +16,9 @@ protocol PacketSource: AnyObject {
     var kernelDropped: Int { get }
     /// True once a finite source (a file) has handed over its last packet.
     var exhausted: Bool { get }
-    /// The source's counters for the stats line (`capture_dropped` and `capture_truncated`
-    /// first, whatever the source).
-    func addCounters(to line: inout CounterLine)
+    /// Copies the source's counts into the stats (`capture_dropped` and `capture_truncated`
+    /// whatever the source; a source with more fills its own part of `CaptureCounters`).
+    func addCounters(to counters: inout CaptureCounters)
     /// What a finite source says when it is done (a replay's sessions and their outcomes).
     func summary(engine: TCPCopyCounters) -> String?
 }

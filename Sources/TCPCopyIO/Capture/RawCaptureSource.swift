@@ -12,8 +12,8 @@ extension RawCaptureSocket: PacketSource {
 
     var kernelDropped: Int { Int(droppedByKernel) }
 
-    func addCounters(to line: inout CounterLine) {
-        line.add("capture_dropped", kernelDropped)
-        line.add("capture_truncated", truncated)
+    func addCounters(to counters: inout CaptureCounters) {
+        counters.dropped = kernelDropped
+        counters.truncated = truncated
     }
 }

@@ -177,15 +177,18 @@ final class CompareObserver {
         if let log { fflush(log) }
     }
 
-    func addCounters(to line: inout CounterLine) {
-        line.add(CompareOutcome.totalCounterName, exchanges)
-        for (index, outcome) in CompareOutcome.allCases.enumerated() { line.add(outcome.rawValue, counts[index]) }
-        line.add("compare_sessions", copiesCompared)
-        line.add("compare_sessions_untracked", copiesWithoutConnection)
-        line.add("compare_answer_pieces", piecesReceived)
-        line.add("compare_logged", logged)
-        line.add("compare_log_errors", logFailures)
-        line.add("compare_capture_dropped", captures.reduce(0) { $0 + $1.pcap.kernelDropped })
+    /// The stats line's figures (`CompareCounters`).
+    var counters: CompareCounters {
+        var counters = CompareCounters()
+        counters.exchanges = exchanges
+        for (index, outcome) in CompareOutcome.allCases.enumerated() { counters.outcomes[outcome] = counts[index] }
+        counters.sessions = copiesCompared
+        counters.sessionsUntracked = copiesWithoutConnection
+        counters.answerPieces = piecesReceived
+        counters.logged = logged
+        counters.logErrors = logFailures
+        counters.captureDropped = captures.reduce(0) { $0 + $1.pcap.kernelDropped }
+        return counters
     }
 
     /// The summary table, a line per request key (`CompareSummary.table`).

@@ -47,6 +47,8 @@ final class InterceptLinks<Target: Hashable & CustomStringConvertible> {
 
     /// Links lost (silence, goodbye, a closed or corrupt stream, a failed write).
     private(set) var failures = 0
+    /// Of them, links whose stream from intercept could not be decoded.
+    private(set) var corruptStreams = 0
     /// Registrations sent again when a link was re-established, so that sessions started during
     /// an outage get their responses once intercept is back.
     private(set) var registrationsReplayed = 0
@@ -140,6 +142,7 @@ final class InterceptLinks<Target: Hashable & CustomStringConvertible> {
         case .closed(let why):
             lost(target, why: why, now: now, changes: &changes)
         case .corrupt(let error):
+            corruptStreams += 1
             lost(target, why: "corrupt control stream: \(error)", now: now, changes: &changes)
         }
     }

@@ -123,8 +123,10 @@ extension IPv6QueueRuleWatch {
     }
 
     /// The stats line's figures.
-    func add(to line: inout CounterLine) {
-        line.add("rule6_present", isPresent ? 1 : 0)
-        line.add("rule6_reinstalled", reinstalls)
+    var counters: IPv6RuleCounters {
+        var counters = IPv6RuleCounters()
+        counters.present = isPresent ? 1 : 0
+        counters.reinstalled = reinstalls
+        return counters
     }
 }

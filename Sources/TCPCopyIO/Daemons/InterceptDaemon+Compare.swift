@@ -15,9 +15,11 @@ extension InterceptDaemon {
 
     /// The stats line's compare counters (`answer_pieces`, `answer_repeats_skipped`,
     /// `compared_routes`).
-    static func addCompareCounters(_ reporter: AnswerReporter<UInt64>, to line: inout CounterLine) {
-        line.add("answer_pieces", reporter.piecesReported)
-        line.add("answer_repeats_skipped", reporter.repeatsSkipped)
-        line.add("compared_routes", reporter.streamCount)
+    static func compareCounters(_ reporter: AnswerReporter<UInt64>) -> AnswerReportCounters {
+        var counters = AnswerReportCounters()
+        counters.pieces = reporter.piecesReported
+        counters.repeatsSkipped = reporter.repeatsSkipped
+        counters.routes = reporter.streamCount
+        return counters
     }
 }

@@ -142,7 +142,7 @@ public final class InterceptDaemon {
             case Token.listener:
                 acceptConnections(listener, loop: loop, now: now)
             case Token.metrics:
-                metrics?.serve { statsLine() }
+                metrics?.serve(values: metricValues)
             default:
                 handleConnection(event, loop: loop, now: now)
             }
@@ -666,28 +666,31 @@ public final class InterceptDaemon {
         for text in connectionLines() { logger.info("\(text)") }
     }
 
-    private func statsLine() -> String {
-        var line = engine.counters.line
-        line.add(
-            "control_bytes_in", closedControlBytes.received + connections.values.reduce(0) { $0 + $1.bytesReceived })
-        line.add("control_bytes_out", closedControlBytes.sent + connections.values.reduce(0) { $0 + $1.bytesSent })
-        line.add("routes", engine.routeCount)
-        line.add("connections_open", connections.count)
-        line.add("queue_overruns", queue?.overruns ?? 0)
-        line.add("netlink_errors", queue?.netlinkErrors ?? 0)
-        line.add("netlink_malformed", queue?.malformedMessages ?? 0)
-        line.add("rule_missing", ruleWatch?.isPresent == false ? 1 : 0)
-        line.add("rule_present", ruleWatch?.isPresent == false ? 0 : 1)
-        line.add("rule_missing_checks", ruleWatch?.missingChecks ?? 0)
-        line.add("rule_reinstalled", ruleWatch?.reinstalls ?? 0)
-        ipv6RuleWatch?.add(to: &line)
-        line.add("accept_errors", acceptErrors.values.reduce(0, +))
-        for (name, count) in acceptErrors.sorted(by: { $0.key < $1.key }) { line.add("accept_error_\(name)", count) }
-        line.add("verdict_write_errors", queue?.verdictWriteErrors.values.reduce(0, +) ?? 0)
-        if configuration.reportsAnswers { Self.addCompareCounters(engine.answers, to: &line) }
-        KernelQueueStatistics.add(queue: configuration.queue, to: &line)
-        return line.text
+    /// Every counter and level now: the stats line, and what the metrics endpoint serves.
+    private func metricValues() -> [MetricValue] {
+        var counters = InterceptDaemonCounters()
+        counters.engine = engine.counters
+        counters.controlBytesIn =
+            closedControlBytes.received + connections.values.reduce(0) { $0 + $1.bytesReceived }
+        counters.controlBytesOut = closedControlBytes.sent + connections.values.reduce(0) { $0 + $1.bytesSent }
+        counters.routes = engine.routeCount
+        counters.connectionsOpen = connections.count
+        counters.queueOverruns = queue?.overruns ?? 0
+        counters.netlinkErrors = queue?.netlinkErrors ?? 0
+        counters.netlinkMalformed = queue?.malformedMessages ?? 0
+        counters.ruleMissing = ruleWatch?.isPresent == false ? 1 : 0
+        counters.rulePresent = ruleWatch?.isPresent == false ? 0 : 1
+        counters.ruleMissingChecks = ruleWatch?.missingChecks ?? 0
+        counters.ruleReinstalled = ruleWatch?.reinstalls ?? 0
+        counters.ipv6Rule = ipv6RuleWatch?.counters
+        counters.acceptErrors = acceptErrors
+        counters.verdictWriteErrors = queue?.verdictWriteErrors.values.reduce(0, +) ?? 0
+        if configuration.reportsAnswers { counters.answers = Self.compareCounters(engine.answers) }
+        KernelQueueStatistics.add(queue: configuration.queue, to: &counters)
+        return counters.metricValues
     }
+
+    private func statsLine() -> String { CounterLine(metricValues()).text }
 }
 
 /// Forwarding for one event: the connection responses went to last (consecutive responses mostly

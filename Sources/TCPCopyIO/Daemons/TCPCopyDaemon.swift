@@ -23,14 +23,10 @@ public final class TCPCopyDaemon {
     /// The control links to the targets' intercepts (set up by `run`).
     private(set) var interceptLinks: InterceptLinks<IPv4Address>?
     private var linkChanges: [InterceptLinks<IPv4Address>.Change] = []
-    private var packetsSent = 0
-    /// SYNs, SYN-ACKs, requests, responses and control messages: the funnel's middle steps.
-    private var funnel = TrafficFunnel()
-    private var controlBacklogDropped = 0
-    /// Registrations that could not be sent because the target's intercept was unreachable:
-    /// sessions started while the link was down. They are registered again when the link is
-    /// back (`registrationsReplayed`); those that gave up before are lost.
-    private var registrationsWithoutLink = 0
+    /// The stats line's own counters (`registrations_without_link`: sessions started while
+    /// their link was down, registered again when it is back as `registrations_replayed`);
+    /// the engine's, the links' and the levels are copied in when the line is rendered.
+    private var counters = TCPCopyDaemonCounters()
     private let memoryGauge = ResidentMemoryGauge()
     private var residentBytes = 0
     private var peakResidentBytes = 0
@@ -136,7 +132,7 @@ public final class TCPCopyDaemon {
             case Token.capture:
                 beat.behind = try readCapture(capture, now: now, sender: sender) || beat.behind
             case Token.metrics:
-                metrics?.serve { statsLine() }
+                metrics?.serve(values: metricValues)
             case Token.compare:
                 _ = try compare?.readCaptures()
             case let token where links.owns(token: token):
@@ -196,11 +192,11 @@ public final class TCPCopyDaemon {
         _ event: EventLoop.Event, links: InterceptLinks<IPv4Address>, now: MonotonicTime, sender: PacketSink
     ) {
         links.handle(event, now: now, changes: &linkChanges) { event in
-            funnel.controlMessagesReceived += 1
+            counters.funnel.controlMessagesReceived += 1
             switch event {
             case .response(let packet):
                 engine.response(packet, now: now, actions: &actions)
-                funnel.responded(packet)
+                counters.funnel.responded(packet)
                 metrics?.responded(packet)
             case .message(.answerPiece(let piece)):
                 compare?.answered(piece)
@@ -303,9 +299,9 @@ public final class TCPCopyDaemon {
                 }
                 let sent = interceptLinks?.send(message, to: target)
                 switch sent {
-                case nil: if case .register = message { registrationsWithoutLink += 1 }
-                case true?: funnel.controlMessagesSent += 1
-                case false?: controlBacklogDropped += 1
+                case nil: if case .register = message { counters.registrationsWithoutLink += 1 }
+                case true?: counters.funnel.controlMessagesSent += 1
+                case false?: counters.controlBacklogDropped += 1
                 }
                 if compare != nil { compareControl(message, to: target, linked: sent != nil) }
             case .notice(let text):
@@ -316,7 +312,7 @@ public final class TCPCopyDaemon {
                 if sender.queuedCount >= sender.batchLimit { sendQueued(sender) }
                 sender.queue(segment)
                 compare?.copySent(segment)
-                funnel.sent(segment)
+                counters.funnel.sent(segment)
                 metrics?.sent(segment)
             }
         }
@@ -329,7 +325,7 @@ public final class TCPCopyDaemon {
     private func sendQueued(_ sender: PacketSink) {
         guard sender.queuedCount > 0 else { return }
         interceptLinks?.flushQuietly()
-        packetsSent += sender.flush { error in
+        counters.packetsSent += sender.flush { error in
             if sender.sendErrors[error.errnoName] == 1 {
                 logger.warning("send failed (counted as send_error_\(error.errnoName); copying goes on): \(error)")
             }
@@ -345,13 +341,9 @@ public final class TCPCopyDaemon {
         return try RawIPSink(sendBufferBytes: sendBufferBytes)
     }
 
-    // The link counters `statsLine` reads, kept by `InterceptLinks`.
+    // The link counters `metricValues` reads, kept by `InterceptLinks`.
     private var links: [IPv4Address: ControlConnection] { interceptLinks?.established ?? [:] }
-    private var backoffs: [IPv4Address: ReconnectBackoff] { interceptLinks?.backoffs ?? [:] }
     private var closedControlBytes: (received: Int, sent: Int) { interceptLinks?.closedBytes ?? (0, 0) }
-    private var linkFailures: Int { interceptLinks?.failures ?? 0 }
-    private var registrationsReplayed: Int { interceptLinks?.registrationsReplayed ?? 0 }
-    private var registrationsRefused: [RegistrationRefusal: Int] { interceptLinks?.registrationsRefused ?? [:] }
 
     /// Reads the resident set size and hands it to the engine, whose admission turns it into
     /// the session limit the memory cap implies (`SessionAdmission`, `MemoryBudget`). While
@@ -383,34 +375,28 @@ public final class TCPCopyDaemon {
         }
     }
 
-    private func statsLine() -> String {
-        var line = engine.counters.line
-        capture?.addCounters(to: &line)
-        compare?.addCounters(to: &line)
-        line.add("sessions_live", engine.sessionCount)
-        line.add("packets_sent", packetsSent)
-        funnel.add(to: &line)
-        let sendErrors = sink?.sendErrors ?? [:]
-        line.add("send_errors", sendErrors.values.reduce(0, +))
-        for (name, count) in sendErrors.sorted(by: { $0.key < $1.key }) { line.add("send_error_\(name)", count) }
-        sink?.addCounters(to: &line)
-        line.add("control_backlog_dropped", controlBacklogDropped)
-        line.add("control_bytes_out", closedControlBytes.sent + links.values.reduce(0) { $0 + $1.bytesSent })
-        line.add("control_bytes_in", closedControlBytes.received + links.values.reduce(0) { $0 + $1.bytesReceived })
-        line.add("control_link_failures", linkFailures)
-        line.add("control_links_down", backoffs.count)
-        line.add("registrations_without_link", registrationsWithoutLink)
-        line.add("registrations_replayed", registrationsReplayed)
-        line.add("registrations_refused", registrationsRefused.values.reduce(0, +))
-        line.add("registrations_refused_owned", registrationsRefused[.ownedByAnother, default: 0])
-        line.add(
-            "registrations_refused_cap",
-            registrationsRefused[.connectionCap, default: 0] + registrationsRefused[.totalCap, default: 0])
-        line.add("memory_full", engine.counters.memoryFull)
-        line.add("memory_session_limit", engine.admission.memory.sessionLimit ?? 0)
-        line.add("buffered_kb", engine.buffers.totalBytes >> 10)
-        line.add("rss_kb", residentBytes >> 10)
-        line.add("rss_peak_kb", peakResidentBytes >> 10)
-        return line.text
+    /// Every counter and level now: the stats line, and what the metrics endpoint serves.
+    private func metricValues() -> [MetricValue] {
+        var counters = counters
+        counters.engine = engine.counters
+        capture?.addCounters(to: &counters.capture)
+        counters.compare = compare?.counters
+        counters.sessionsLive = engine.sessionCount
+        counters.sendErrors = sink?.sendErrors ?? [:]
+        sink?.addCounters(to: &counters)
+        counters.controlBytesOut = closedControlBytes.sent + links.values.reduce(0) { $0 + $1.bytesSent }
+        counters.controlBytesIn = closedControlBytes.received + links.values.reduce(0) { $0 + $1.bytesReceived }
+        counters.controlLinkFailures = interceptLinks?.failures ?? 0
+        counters.controlLinksCorrupt = interceptLinks?.corruptStreams ?? 0
+        counters.controlLinksDown = interceptLinks?.backoffs.count ?? 0
+        counters.registrationsReplayed = interceptLinks?.registrationsReplayed ?? 0
+        counters.registrationsRefused = interceptLinks?.registrationsRefused ?? [:]
+        counters.memorySessionLimit = engine.admission.memory.sessionLimit ?? 0
+        counters.bufferedKB = engine.buffers.totalBytes >> 10
+        counters.rssKB = residentBytes >> 10
+        counters.rssPeakKB = peakResidentBytes >> 10
+        return counters.metricValues
     }
+
+    private func statsLine() -> String { CounterLine(metricValues()).text }
 }

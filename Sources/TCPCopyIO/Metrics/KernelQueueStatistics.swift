@@ -5,10 +5,10 @@ import TCPCopyCore
 /// buffer was full). Read when the stats line is written, and once a second while responses
 /// come in (for the loss warning), not per packet.
 enum KernelQueueStatistics {
-    static func add(queue: UInt16, to line: inout CounterLine) {
+    static func add(queue: UInt16, to counters: inout InterceptDaemonCounters) {
         let binding = binding(of: queue)
-        line.add("kernel_queue_dropped", binding?.queueDropped ?? 0)
-        line.add("kernel_user_dropped", binding?.userDropped ?? 0)
+        counters.kernelQueueDropped = binding?.queueDropped ?? 0
+        counters.kernelUserDropped = binding?.userDropped ?? 0
     }
 
     /// Both counts together: nil when the file cannot be read or does not list the queue.

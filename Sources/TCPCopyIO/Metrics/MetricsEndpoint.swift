@@ -8,8 +8,8 @@ import TCPCopyCore
 /// `--metrics-listen`: serves `GET /metrics` in the Prometheus text format from the daemon's own
 /// event loop. The listener and its scrape connections live in an epoll of their own, whose one
 /// descriptor the daemon adds to its loop: a scrape costs the loop one `serve` call, and no
-/// thread is added. The counters are the stats line's (`StatsLineMetrics`), synchronised at each
-/// scrape; the histograms (response latency, session duration) are recorded through
+/// thread is added. The counters are the stats line's (each daemon's `MetricSet`, with its help
+/// text), synchronised at each scrape; the histograms (response latency, session duration) are recorded through
 /// swift-metrics' `Timer` as events happen.
 public final class MetricsEndpoint {
     /// The descriptor to add to the daemon's loop (readable when a scrape needs attention).
@@ -20,8 +20,8 @@ public final class MetricsEndpoint {
     private let listener: FileDescriptor
     private let epoll: FileDescriptor
     private let registry: PrometheusCollectorRegistry
-    private var counters: [String: (Metrics.Counter, Int)] = [:]
-    private var gauges: [String: Metrics.Gauge] = [:]
+    private var counters: [String: (Prometheus.Counter, Int)] = [:]
+    private var gauges: [String: Prometheus.Gauge] = [:]
     private var scrapes: [Int32: Scrape] = [:]
     private var responseLatency: Metrics.Timer?
     private var sessionDuration: Metrics.Timer?
@@ -132,9 +132,9 @@ public final class MetricsEndpoint {
 
     // MARK: - Serving
 
-    /// Accepts, reads and answers what is ready; `stats` gives the daemon's current stats line,
+    /// Accepts, reads and answers what is ready; `values` gives the daemon's counters now,
     /// asked only when a scrape is answered.
-    public func serve(stats: () -> String) {
+    public func serve(values: () -> [MetricValue]) {
         var tokens = [UInt64](repeating: 0, count: 32)
         var events = [UInt32](repeating: 0, count: 32)
         let count = CTCPCopyShims_epoll_wait(epoll.rawValue, &tokens, &events, 32, 0)
@@ -143,7 +143,7 @@ public final class MetricsEndpoint {
             if tokens[index] == Self.listenerToken {
                 acceptScrapes()
             } else {
-                advance(Int32(truncatingIfNeeded: tokens[index]), stats: stats)
+                advance(Int32(truncatingIfNeeded: tokens[index]), values: values)
             }
         }
         dropStale()
@@ -165,7 +165,7 @@ public final class MetricsEndpoint {
         }
     }
 
-    private func advance(_ fd: Int32, stats: () -> String) {
+    private func advance(_ fd: Int32, values: () -> [MetricValue]) {
         guard let scrape = scrapes[fd] else { return }
         if scrape.response.isEmpty {
             var buffer = [UInt8](repeating: 0, count: 4096)
@@ -185,7 +185,7 @@ public final class MetricsEndpoint {
                     status: 400, contentType: "text/plain", body: Array("GET /metrics\n".utf8))
             case .get(let path) where path == "/metrics":
                 scrape.response = MetricsHTTP.response(
-                    status: 200, contentType: MetricsHTTP.prometheusContentType, body: render(stats: stats()))
+                    status: 200, contentType: MetricsHTTP.prometheusContentType, body: render(values()))
             case .get:
                 scrape.response = MetricsHTTP.response(
                     status: 404, contentType: "text/plain", body: Array("metrics are at /metrics\n".utf8))
@@ -237,18 +237,20 @@ public final class MetricsEndpoint {
     }
 
     /// The stats line's values into the registry (counters by their increase since the last
-    /// scrape), then the whole registry in the text format.
-    private func render(stats: String) -> [UInt8] {
-        for sample in StatsLineMetrics.samples(statsLine: stats, program: program) {
-            switch sample.kind {
+    /// scrape, each with its declared help text), then the whole registry in the text format.
+    private func render(_ values: [MetricValue]) -> [UInt8] {
+        for value in values {
+            let name = value.prometheusName(program: program)
+            let descriptor = MetricNameDescriptor(metricName: name, unitName: "", helpText: value.help)
+            switch value.kind {
             case .gauge:
-                let gauge = gauges[sample.name] ?? Metrics.Gauge(label: sample.name)
-                gauges[sample.name] = gauge
-                gauge.record(sample.value)
+                let gauge = gauges[name] ?? registry.makeGauge(descriptor: descriptor)
+                gauges[name] = gauge
+                gauge.set(Int64(value.value))
             case .counter:
-                let (counter, last) = counters[sample.name] ?? (Metrics.Counter(label: sample.name), 0)
-                if sample.value > last { counter.increment(by: Int64(sample.value - last)) }
-                counters[sample.name] = (counter, max(last, sample.value))
+                let (counter, last) = counters[name] ?? (registry.makeCounter(descriptor: descriptor), 0)
+                if value.value > last { counter.increment(by: Int64(value.value - last)) }
+                counters[name] = (counter, max(last, value.value))
             }
         }
         var buffer: [UInt8] = []

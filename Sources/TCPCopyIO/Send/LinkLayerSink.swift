@@ -38,9 +38,7 @@ final class LinkLayerSink: PacketSink {
     /// Destinations whose failure was reported, until they resolve again (one warning each).
     private var reportedFailures: Set<IPv4Address> = []
     private(set) var sendErrors: [String: Int] = [:]
-    private var unresolvedDropped = 0
-    private var lookups = 0
-    private var lookupFailures = 0
+    private var counters = LinkLayerSinkCounters()
 
     init(interface: String, sendBufferBytes: Int32, logger: Logger) throws {
         interfaceName = interface
@@ -116,7 +114,7 @@ final class LinkLayerSink: PacketSink {
                 break
             }
             guard address != nil else {
-                unresolvedDropped += 1
+                counters.unresolvedDropped += 1
                 return
             }
         }
@@ -166,16 +164,12 @@ final class LinkLayerSink: PacketSink {
         return sent
     }
 
-    func addCounters(to line: inout CounterLine) {
-        line.add("next_hop_unresolved", unresolvedDropped)
-        line.add("next_hop_lookups", lookups)
-        line.add("next_hop_lookup_failures", lookupFailures)
-    }
+    func addCounters(to counters: inout TCPCopyDaemonCounters) { counters.linkLayerSink = self.counters }
 
     /// Looks up the next hop of `destination` and its MAC, records the outcome in the cache,
     /// and returns the MAC. With `wait`, a neighbour being resolved is awaited (bounded).
     private func resolve(_ destination: IPv4Address, wait: Bool, now: MonotonicTime) -> LinkAddress? {
-        lookups += 1
+        counters.lookups += 1
         switch nextHopAddress(of: destination, wait: wait) {
         case .success(let found):
             let (hop, address) = found
@@ -190,7 +184,7 @@ final class LinkLayerSink: PacketSink {
             }
             return address
         case .failure(let problem):
-            lookupFailures += 1
+            counters.lookupFailures += 1
             cache.failed(destination, now: now)
             if reportedFailures.insert(destination).inserted {
                 let known = cache.address(of: destination).map { "; still sending with the last known MAC \($0)" }

@@ -23,6 +23,6 @@ protocol PacketSink: AnyObject {
     /// is counted in `sendErrors`, reported to `refused`, and skipped: a refusal costs one
     /// packet, not the batch.
     func flush(refused: (SystemCallError) -> Void) -> Int
-    /// The sink's own counters, for the stats line.
-    func addCounters(to line: inout CounterLine)
+    /// Copies the sink's own counters (declared in a `MetricSet` of their own) into the stats.
+    func addCounters(to counters: inout TCPCopyDaemonCounters)
 }

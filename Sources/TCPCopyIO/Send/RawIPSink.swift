@@ -25,5 +25,5 @@ final class RawIPSink: PacketSink {
         }
     }
 
-    func addCounters(to line: inout CounterLine) {}
+    func addCounters(to counters: inout TCPCopyDaemonCounters) {}
 }

@@ -96,7 +96,7 @@ final class RawIPv6Sink: PacketSink {
         return sent
     }
 
-    func addCounters(to line: inout CounterLine) {}
+    func addCounters(to counters: inout TCPCopyDaemonCounters) {}
 
     private func note(_ error: SystemCallError, _ refused: (SystemCallError) -> Void) {
         sendErrors[error.errnoName, default: 0] += 1
