@@ -76,7 +76,7 @@ public struct IPv6RuleCounters: Sendable, Equatable, MetricSet {
 
     // A counter, not a gauge, as the metrics endpoint served it before the registry.
     public static let metrics: [MetricDeclaration<Self>] = [
-        .counter("rule6_present", \.present, "1 while the IPv6 NFQUEUE rule is in place"),
+        .gauge("rule6_present", \.present, "1 while the IPv6 NFQUEUE rule is in place"),
         .counter("rule6_reinstalled", \.reinstalled, "Times intercept put its own IPv6 NFQUEUE rule back"),
     ]
 }
