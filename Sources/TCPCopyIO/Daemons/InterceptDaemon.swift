@@ -24,7 +24,7 @@ public final class InterceptDaemon {
     static let handshakeMilliseconds: Int64 = 2000
 
     public let configuration: InterceptConfiguration
-    private let logger: Logger
+    let logger: Logger
     private var engine: InterceptEngine<UInt64>
     private var connections: [UInt64: ControlConnection] = [:]
     private var nextToken = Token.firstConnection
@@ -290,23 +290,6 @@ public final class InterceptDaemon {
         }
     }
 
-    /// Installs the rule (`--install-rule`) or checks that one is there, and starts watching it.
-    /// The rule outlives intercept: removed only on a clean stop with --remove-rule-on-exit.
-    private func prepareRule() throws -> InstalledRule? {
-        let installedRule = try installRuleIfAsked()
-        ipv6RuleWatch = IPv6QueueRuleWatch.installIfAsked(configuration, logger: logger)
-        if !configuration.installRule { checkRule() }
-        let ownRule =
-            configuration.installRule
-            ? configuration.servicePort.map {
-                IptablesRules.NFQueueRule(
-                    servicePort: $0, queue: configuration.queue, bypass: configuration.queueBypass)
-            } : nil
-        ruleWatch = QueueRuleWatch(queue: configuration.queue, installed: ownRule)
-        _ = ruleWatch?.check()
-        return installedRule
-    }
-
     /// Says goodbye to every tcpcopy, and removes the rule if asked.
     private func shutDown(loop: EventLoop, installedRule: InstalledRule?) {
         for (token, connection) in connections {
@@ -382,12 +365,12 @@ public final class InterceptDaemon {
     /// Transient accept (and epoll_ctl) failures, by errno name.
     private var acceptErrors: [String: Int] = [:]
     private var listenerPaused = false
-    private var ruleWatch: QueueRuleWatch?
+    var ruleWatch: QueueRuleWatch?
     /// The IPv6 rule `--install-rule` installed, if any.
-    private var ipv6RuleWatch: IPv6QueueRuleWatch?
-    private var lastUnreadableNotice: MonotonicTime?
+    var ipv6RuleWatch: IPv6QueueRuleWatch?
+    var lastUnreadableNotice: MonotonicTime?
     /// Target ports registered that the rule does not cover, warned about once each.
-    private var uncoveredPortsWarned: Set<UInt16> = []
+    var uncoveredPortsWarned: Set<UInt16> = []
     private var verdictWriteErrorsLogged = 0
 
     /// Logs each verdict write given up since the last call.
@@ -398,40 +381,6 @@ public final class InterceptDaemon {
             "the kernel refused \(total - verdictWriteErrorsLogged) verdict write(s) (\(queue.verdictWriteErrors.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " "))); their packets stay dropped, intercept goes on"
         )
         verdictWriteErrorsLogged = total
-    }
-
-    /// The rule check of every tick (`QueueRuleWatch`).
-    private func watchRule() {
-        ipv6RuleWatch?.watch(logger: logger)
-        guard let ruleWatch else { return }
-        switch ruleWatch.check() {
-        case .present:
-            break
-        case .reinstalled:
-            logger.error(
-                "the NFQUEUE rule '\(ruleWatch.installed.map(\.description) ?? "")' had disappeared (a firewall reload?) and is put back (rule_reinstalled=\(ruleWatch.reinstalls)); while it was gone the target answered the real clients"
-            )
-        case .unreadable(let why):
-            // At most every 10 s: on a host without the legacy tables this could repeat forever.
-            let now = monotonicNow()
-            if let last = lastUnreadableNotice, now - last < 10_000 { break }
-            lastUnreadableNotice = now
-            logger.warning("cannot check the NFQUEUE rule for queue \(configuration.queue): \(why)")
-        case .missing(let what):
-            logger.error(
-                "no NFQUEUE rule for queue \(configuration.queue) (\(what)): the target's responses REACH THE REAL CLIENTS. Put the rule back (iptables -I OUTPUT -p tcp --sport PORT -j NFQUEUE --queue-num \(configuration.queue)), or run intercept --install-rule --service-port PORT"
-            )
-        }
-    }
-
-    /// Warns once per port when tcpcopy registers sessions whose responses the rule does not queue.
-    private func checkCoverage(of key: RouteKey, peer: String) {
-        guard let ruleWatch, ruleWatch.isPresent, !ruleWatch.covers(port: key.targetPort),
-            uncoveredPortsWarned.insert(key.targetPort).inserted
-        else { return }
-        logger.warning(
-            "tcpcopy at \(peer) registers sessions for target port \(key.targetPort), which the NFQUEUE rule for queue \(configuration.queue) does not queue: their responses reach the real clients and intercept never sees them. Add a rule for --sport \(key.targetPort)"
-        )
     }
 
     private var lastDuplicateNotice: MonotonicTime?
@@ -587,65 +536,6 @@ public final class InterceptDaemon {
             logger.warning("tcpcopy disconnected", metadata: metadata)
         } else {
             logger.info("tcpcopy disconnected", metadata: metadata)
-        }
-    }
-
-    /// `--install-rule`: inserts the NFQUEUE rule unless an identical one is there already (then
-    /// it is someone else's, and is left alone at exit too).
-    private func installRuleIfAsked() throws -> InstalledRule? {
-        guard configuration.installRule, let port = configuration.servicePort else { return nil }
-        let rule = IptablesRules.NFQueueRule(
-            servicePort: port, queue: configuration.queue, bypass: configuration.queueBypass)
-        switch IptablesRules.isPresent(rule) {
-        case .success(true):
-            logger.warning(
-                "the rule '\(rule)' is already in the legacy filter table; using it, and leaving it in place at exit (intercept did not install it)"
-            )
-            return nil
-        case .success(false):
-            break
-        case .failure(let error):
-            logger.critical("cannot read the legacy iptables filter table: \(error)")
-            throw error
-        }
-        if case .failure(let error) = IptablesRules.insert(rule) {
-            logger.critical("cannot install '\(rule)' with libiptc: \(error)")
-            throw error
-        }
-        logger.info(
-            "installed '\(rule)' (legacy iptables filter table, libiptc); \(configuration.removeRuleOnExit ? "removed when intercept stops on SIGTERM or SIGINT (--remove-rule-on-exit)" : "it stays after intercept exits (the port stays dark); --remove-rule-on-exit removes it on SIGTERM/SIGINT")",
-            metadata: ["bypass": "\(configuration.queueBypass)"])
-        if configuration.queueBypass {
-            logger.warning(
-                "--queue-bypass: while intercept is not running, the target's responses are NOT dropped; they go to the real clients"
-            )
-        }
-        return InstalledRule(rule)
-    }
-
-    private func removeRule(_ installed: InstalledRule) {
-        switch installed.remove() {
-        case .success(true): logger.info("removed '\(installed.rule)'")
-        case .success(false): logger.warning("the rule '\(installed.rule)' was gone already (removed by someone else)")
-        case .failure(let error): logger.error("could not remove '\(installed.rule)': \(error); remove it by hand")
-        }
-    }
-
-    /// Warns when no NFQUEUE rule for our queue is visible: without one, responses go straight
-    /// to the real clients and intercept sees nothing.
-    private func checkRule() {
-        switch IptablesRules.nfqueueRulesInOutput(queue: configuration.queue) {
-        case .success(let count) where count > 0:
-            logger.info(
-                "found \(count) NFQUEUE rule(s) for queue \(configuration.queue) in the legacy filter OUTPUT chain")
-        case .success:
-            logger.warning(
-                "no NFQUEUE rule for queue \(configuration.queue) in the legacy iptables OUTPUT chain. Unless you added one with iptables-nft, responses are not queued to intercept and REACH THE REAL CLIENTS. Add: iptables -I OUTPUT -p tcp --sport PORT -j NFQUEUE --queue-num \(configuration.queue), or run intercept --install-rule --service-port PORT"
-            )
-        case .failure(let error):
-            logger.warning(
-                "could not read the legacy iptables rules (\(error)); make sure the target's responses are queued: iptables -I OUTPUT -p tcp --sport PORT -j NFQUEUE --queue-num \(configuration.queue)"
-            )
         }
     }
 
