@@ -22,7 +22,7 @@ protocol PacketSink: AnyObject {
     /// Sends every queued packet and returns how many went out. Each packet the kernel refuses
     /// is counted in `sendErrors`, reported to `refused`, and skipped: a refusal costs one
     /// packet, not the batch.
-    func flush(refused: (SystemCallError) -> Void) -> Int
+    func flush(refused: (SendRefusal) -> Void) -> Int
     /// The sink's own counters, for the stats line.
     func addCounters(to line: inout CounterLine)
 }

@@ -63,11 +63,7 @@ final class NetfilterQueue {
         verdicts = .allocate(byteCount: Self.verdictBytes, alignment: 16)
         // From here on a throw releases everything through deinit.
         try setNonBlocking(fileDescriptor)
-        do {
-            try setSocketOption(fileDescriptor, SOL_SOCKET, SO_RCVBUFFORCE, receiveBufferBytes, "SO_RCVBUFFORCE")
-        } catch {
-            try? setSocketOption(fileDescriptor, SOL_SOCKET, SO_RCVBUF, receiveBufferBytes, "SO_RCVBUF")
-        }
+        try? setReceiveBuffer(fileDescriptor, bytes: receiveBufferBytes)
     }
 
     deinit {

@@ -102,6 +102,25 @@ func setSocketOption(_ fd: Int32, _ level: Int32, _ option: Int32, _ value: Int3
     }
 }
 
+/// Sets the socket's receive buffer to `bytes`: SO_RCVBUFFORCE lifts the sysctl cap (we are
+/// root), and the capped SO_RCVBUF is the fallback.
+func setReceiveBuffer(_ fd: Int32, bytes: Int32) throws(SystemCallError) {
+    do {
+        try setSocketOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, bytes, "SO_RCVBUFFORCE")
+    } catch {
+        try setSocketOption(fd, SOL_SOCKET, SO_RCVBUF, bytes, "SO_RCVBUF")
+    }
+}
+
+/// Sets the socket's send buffer to `bytes`, like `setReceiveBuffer`.
+func setSendBuffer(_ fd: Int32, bytes: Int32) throws(SystemCallError) {
+    do {
+        try setSocketOption(fd, SOL_SOCKET, SO_SNDBUFFORCE, bytes, "SO_SNDBUFFORCE")
+    } catch {
+        try setSocketOption(fd, SOL_SOCKET, SO_SNDBUF, bytes, "SO_SNDBUF")
+    }
+}
+
 func socketAddress(_ address: UInt32, port: UInt16) -> sockaddr_in {
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)
