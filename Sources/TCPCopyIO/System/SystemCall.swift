@@ -88,6 +88,14 @@ func sleepMicroseconds(_ microseconds: Int64) {
     _ = clock_nanosleep(CLOCK_MONOTONIC, 0, &request, nil)
 }
 
+/// Closes `fd` once, ignoring the result: on Linux the descriptor is released even when close
+/// reports EINTR, so a retry could close a descriptor another thread has just been given, and
+/// a cleanup has nothing better to do with an error. The one call not made through
+/// `systemCall`.
+func closeDescriptor(_ fd: Int32) {
+    _ = close(fd)
+}
+
 func setNonBlocking(_ fd: Int32) throws(SystemCallError) {
     let flags = try systemCall("fcntl(F_GETFL)") { fcntl(fd, F_GETFL) }
     try systemCall("fcntl(F_SETFL)") { fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
