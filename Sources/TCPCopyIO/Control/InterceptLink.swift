@@ -48,10 +48,10 @@ final class InterceptLink {
         let remote = socketAddress(address.value, port: port)
         do {
             try systemCall("connect") { withSocketAddress(remote) { Glibc.connect(fd.rawValue, $0, $1) } }
-        } catch where error.errno == EINPROGRESS {
-            // Non-blocking: `advance` learns the outcome once the socket is writable.
         } catch {
-            throw .connection(error)
+            // Non-blocking: EINPROGRESS is the usual answer, and `advance` learns the outcome
+            // once the socket is writable.
+            guard error.errno == EINPROGRESS else { throw .connection(error) }
         }
         self.init(
             descriptor: fd, peer: "\(address):\(port)", timeoutMilliseconds: timeoutMilliseconds,
@@ -78,7 +78,9 @@ final class InterceptLink {
             var soError: Int32 = 0
             var length = socklen_t(MemoryLayout<Int32>.size)
             do {
-                try systemCall("getsockopt(SO_ERROR)") { getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &soError, &length) }
+                try systemCall("getsockopt(SO_ERROR)") {
+                    getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &soError, &length)
+                }
             } catch {
                 return .failed(.connection(error))
             }
@@ -88,7 +90,9 @@ final class InterceptLink {
             do {
                 try systemCall("getpeername") {
                     withUnsafeMutablePointer(to: &peer) {
-                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(descriptor, $0, &peerLength) }
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                            getpeername(descriptor, $0, &peerLength)
+                        }
                     }
                 }
             } catch {

@@ -122,10 +122,13 @@ final class LinkLayerSink: PacketSink {
         let index = interfaceIndex
         let length = Int32(addressLength)
         let sent = linkAddresses.withUnsafeBufferPointer { addresses in
-            batch.send(call: "sendmmsg(AF_PACKET \(interfaceName))", refused: { refusal in
-                sendErrors[refusal.errnoName, default: 0] += 1
-                refused(refusal)
-            }) { base, offsets, lengths, first, count in
+            batch.send(
+                call: "sendmmsg(AF_PACKET \(interfaceName))",
+                refused: { refusal in
+                    sendErrors[refusal.errnoName, default: 0] += 1
+                    refused(refusal)
+                }
+            ) { base, offsets, lengths, first, count in
                 CTCPCopyShims_packet_send_batch(
                     fd, index, base, offsets, lengths, addresses.baseAddress! + first * 8, length, count)
             }

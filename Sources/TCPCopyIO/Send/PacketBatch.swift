@@ -75,7 +75,9 @@ struct PacketBatch {
                         let chunk = Int32(min(limit, total - next))
                         do throws(SystemCallError) {
                             let result = try systemCall(call) {
-                                sendChunk(base.baseAddress, offsets.baseAddress! + next, lengths.baseAddress! + next, next, chunk)
+                                sendChunk(
+                                    base.baseAddress, offsets.baseAddress! + next, lengths.baseAddress! + next, next,
+                                    chunk)
                             }
                             if result > 0 {
                                 next += Int(result)

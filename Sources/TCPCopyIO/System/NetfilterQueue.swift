@@ -103,7 +103,8 @@ final class NetfilterQueue {
                 result = try nonBlocking("recvmmsg(NFQUEUE)") {
                     Int(CTCPCopyShims_nfq_receive(receiver, fileDescriptor, lengths, flags))
                 }
-            } catch where error.errno == ENOBUFS {
+            } catch {
+                guard error.errno == ENOBUFS else { throw error }
                 overruns += 1
                 continue
             }
@@ -186,7 +187,8 @@ final class NetfilterQueue {
             do {
                 try systemCall("mnl_socket_sendto(verdicts)") { mnl_socket_sendto(socket, verdicts, count) }
                 return
-            } catch where error.errno == ENOBUFS || error.errno == ENOMEM {
+            } catch {
+                guard error.errno == ENOBUFS || error.errno == ENOMEM else { throw error }
                 if !retried {
                     retried = true
                     continue
