@@ -58,12 +58,8 @@ public struct TCPCopyDoctorCommand: ParsableCommand {
         transform: { try ConfigurationParser.port($0) })
     public var interceptPort: UInt16 = 36524
 
-    @Option(
-        help: ArgumentHelp(
-            "File holding the control port's shared secret (at least 16 bytes; a final newline is ignored), "
-                + "proven in the handshake without sending it. Recommended: give both daemons the same file.",
-            valueName: "file"))
-    public var secretFile: String?
+    @OptionGroup
+    public var secret: SecretFileOption
 
     @Flag(help: "Send a marked test session to each target and say where it stopped.")
     public var probe = false
@@ -87,15 +83,9 @@ public struct TCPCopyDoctorCommand: ParsableCommand {
     }
 
     public func run() throws {
-        let secret: [UInt8]?
-        do {
-            secret = try secretFile.map { path throws(SecretFileError) in try SecretFile.read(path: path) }
-        } catch {
-            throw ValidationError(error.description)
-        }
         let request = TCPCopyDoctorRequest(
             routes: try parsedRoutes(), controlPort: interceptPort, probe: probe, probeClient: probeClient,
-            secret: secret)
+            secret: try secret.read())
         let report = Doctor.tcpcopy(request, logger: Logger(label: "tcpcopy-doctor"))
         print(report.text, terminator: "")
         if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }

@@ -189,12 +189,8 @@ public struct InterceptCommand: ParsableCommand {
                 + "real clients. With --install-rule."))
     public var queueBypass = false
 
-    @Option(
-        help: ArgumentHelp(
-            "File holding the control port's shared secret (at least 16 bytes; a final newline is ignored), "
-                + "proven in the handshake without sending it. Recommended: give both daemons the same file.",
-            valueName: "file"))
-    public var secretFile: String?
+    @OptionGroup
+    public var secret: SecretFileOption
 
     @Option(
         help: ArgumentHelp(
@@ -251,12 +247,7 @@ public struct InterceptCommand: ParsableCommand {
             }
         }
         configuration.heartbeatTimeout = heartbeatTimeout
-        do {
-            configuration.secret = try secretFile.map { path throws(SecretFileError) in try SecretFile.read(path: path)
-            }
-        } catch {
-            throw ValidationError(error.description)
-        }
+        configuration.secret = try secret.read()
         guard maxRoutesPerConnection >= 1, maxRoutes >= 1 else {
             throw ValidationError("--max-routes and --max-routes-per-connection must be at least 1")
         }

@@ -115,12 +115,8 @@ public struct TCPCopyCommand: ParsableCommand {
         transform: { try ConfigurationParser.port($0) })
     public var interceptPort: UInt16 = defaults.interceptPort
 
-    @Option(
-        help: ArgumentHelp(
-            "File holding the control port's shared secret (at least 16 bytes; a final newline is ignored), "
-                + "proven in the handshake without sending it. Recommended: give both daemons the same file.",
-            valueName: "file"))
-    public var secretFile: String?
+    @OptionGroup
+    public var secret: SecretFileOption
 
     @Option(
         name: [.customShort("t"), .customLong("session-timeout")],
@@ -298,12 +294,7 @@ public struct TCPCopyCommand: ParsableCommand {
         }
         configuration.interceptPort = interceptPort
         configuration.compare = try comparing.settings()
-        do {
-            configuration.secret = try secretFile.map { path throws(SecretFileError) in try SecretFile.read(path: path)
-            }
-        } catch {
-            throw ValidationError(error.description)
-        }
+        configuration.secret = try secret.read()
         configuration.sessionTimeout = sessionTimeout
         configuration.keepAliveTimeout = keepAliveTimeout
         configuration.mtu = mtu

@@ -24,17 +24,24 @@ func makePacketSource(configuration: TCPCopyConfiguration, logger: Logger) throw
 
 /// Whether `path` names a regular file: `-i FILE` then replays it, as the original did.
 public func isCaptureFile(_ path: String) -> Bool {
-    var status = stat()
-    guard stat(path, &status) == 0 else { return false }
+    guard let status = try? fileStatus(path) else { return false }
     return status.st_mode & S_IFMT == S_IFREG
 }
 
 /// Why `path` cannot be replayed, checked before anything starts (the file's format is checked
 /// when it is opened); nil when it is a readable regular file.
 public func captureFileProblem(_ path: String) -> String? {
-    var status = stat()
-    guard stat(path, &status) == 0 else { return String(cString: strerror(errno)) }
-    guard status.st_mode & S_IFMT == S_IFREG else { return "not a regular file" }
-    guard access(path, R_OK) == 0 else { return String(cString: strerror(errno)) }
+    do {
+        guard try fileStatus(path).st_mode & S_IFMT == S_IFREG else { return "not a regular file" }
+        try systemCall("access") { access(path, R_OK) }
+    } catch {
+        return String(cString: strerror(error.errno))
+    }
     return nil
+}
+
+private func fileStatus(_ path: String) throws(SystemCallError) -> stat {
+    var status = stat()
+    try systemCall("stat") { stat(path, &status) }
+    return status
 }

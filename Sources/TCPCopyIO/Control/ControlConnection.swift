@@ -61,18 +61,14 @@ final class ControlConnection {
     /// the first unwritten byte, for the next call.
     func flush() throws(SystemCallError) {
         while !output.isEmpty {
-            let written = output.withPendingBytes { bytes in
-                Glibc.send(descriptor.rawValue, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+            let result = try nonBlocking("send(control)") {
+                output.withPendingBytes { bytes in
+                    Glibc.send(descriptor.rawValue, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+                }
             }
-            if written >= 0 {
-                output.consume(written)
-                bytesSent += written
-                continue
-            }
-            let code = errno
-            if code == EINTR { continue }
-            if code == EAGAIN || code == EWOULDBLOCK { return }
-            throw SystemCallError("send(control)", errno: code)
+            guard case .done(let written) = result else { return }
+            output.consume(written)
+            bytesSent += written
         }
     }
 

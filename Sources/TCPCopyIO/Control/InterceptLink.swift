@@ -46,8 +46,13 @@ final class InterceptLink {
             throw .connection(error)
         }
         let remote = socketAddress(address.value, port: port)
-        let status = withSocketAddress(remote) { Glibc.connect(fd.rawValue, $0, $1) }
-        if status < 0 && errno != EINPROGRESS { throw .connection(SystemCallError("connect", errno: errno)) }
+        do {
+            try systemCall("connect") { withSocketAddress(remote) { Glibc.connect(fd.rawValue, $0, $1) } }
+        } catch {
+            // Non-blocking: EINPROGRESS is the usual answer, and `advance` learns the outcome
+            // once the socket is writable.
+            guard error.errno == EINPROGRESS else { throw .connection(error) }
+        }
         self.init(
             descriptor: fd, peer: "\(address):\(port)", timeoutMilliseconds: timeoutMilliseconds,
             outputCapacity: outputCapacity, now: now, secret: secret)
@@ -72,14 +77,28 @@ final class InterceptLink {
         if stage == .connecting {
             var soError: Int32 = 0
             var length = socklen_t(MemoryLayout<Int32>.size)
-            getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &soError, &length)
+            do {
+                try systemCall("getsockopt(SO_ERROR)") {
+                    getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &soError, &length)
+                }
+            } catch {
+                return .failed(.connection(error))
+            }
             if soError != 0 { return .failed(.connection(SystemCallError("connect", errno: soError))) }
             var peer = sockaddr_storage()
             var peerLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            let connected = withUnsafeMutablePointer(to: &peer) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(descriptor, $0, &peerLength) }
+            do {
+                try systemCall("getpeername") {
+                    withUnsafeMutablePointer(to: &peer) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                            getpeername(descriptor, $0, &peerLength)
+                        }
+                    }
+                }
+            } catch {
+                // ENOTCONN: the connect is still under way.
+                return now >= deadline ? .failed(.connectTimedOut) : .waiting
             }
-            if connected < 0 { return now >= deadline ? .failed(.connectTimedOut) : .waiting }
             connection.send(.hello(version: ControlMessage.protocolVersion))
             do { try connection.flush() } catch { return .failed(.connection(error)) }
             connection.liveness.received(now: now)
@@ -136,7 +155,7 @@ final class InterceptLink {
                         var request = pollfd(
                             fd: link.descriptor, events: Int16(link.stage == .connecting ? POLLOUT : POLLIN),
                             revents: 0)
-                        _ = poll(&request, 1, 100)
+                        _ = try? systemCall("poll(control)") { poll(&request, 1, 100) }
                     }
                 }
             } catch {
@@ -147,7 +166,7 @@ final class InterceptLink {
                     metadata: ["target": "\(address):\(port)", "attempt": "\(attempt)", "error": "\(error)"])
                 // A refusal will not change by retrying.
                 if error.isRefusal { break }
-                if attempt < attempts { poll(nil, 0, intervalMilliseconds) }
+                if attempt < attempts { sleepMicroseconds(Int64(intervalMilliseconds) * 1000) }
             }
         }
         if let busy, !lastError.isRefusal { throw busy }

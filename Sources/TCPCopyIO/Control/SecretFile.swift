@@ -8,20 +8,15 @@ public enum SecretFile {
     public static let minimumLength = 16
 
     public static func read(path: String) throws(SecretFileError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
+        let fd: Int32
+        do {
+            fd = try systemCall("open(\(path))") { open(path, O_RDONLY | O_CLOEXEC) }
+        } catch {
             throw SecretFileError(
-                description: "--secret-file \(path): cannot read it (\(String(cString: strerror(errno))))")
+                description: "--secret-file \(path): cannot read it (\(String(cString: strerror(error.errno))))")
         }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < 1 << 16 {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { break }
-            bytes += buffer[0..<n]
-        }
+        defer { closeDescriptor(fd) }
+        var bytes = readToEnd(fd, limit: 1 << 16)
         while let last = bytes.last, last == 0x0A || last == 0x0D || last == 0x20 || last == 0x09 { bytes.removeLast() }
         guard bytes.count >= minimumLength else {
             throw SecretFileError(

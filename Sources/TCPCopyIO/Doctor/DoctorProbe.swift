@@ -89,7 +89,7 @@ struct DoctorProbe {
             }
             var requests = [pollfd(fd: capture.descriptor.rawValue, events: Int16(POLLIN), revents: 0)]
             if let link { requests.append(pollfd(fd: link.descriptor.rawValue, events: Int16(POLLIN), revents: 0)) }
-            _ = poll(&requests, nfds_t(requests.count), 50)
+            _ = try? systemCall("poll(probe)") { poll(&requests, nfds_t(requests.count), 50) }
             if let link {
                 messages.removeAll()
                 _ = link.read(into: &messages)

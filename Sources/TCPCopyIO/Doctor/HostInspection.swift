@@ -116,7 +116,7 @@ enum HostInspection {
             let fd = try? systemCall(
                 "socket(UDP)", { socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) })
         else { return nil }
-        defer { close(fd) }
+        defer { closeDescriptor(fd) }
         let remote = socketAddress(destination.value, port: 9)
         guard (try? systemCall("connect", { withSocketAddress(remote) { Glibc.connect(fd, $0, $1) } })) != nil
         else { return nil }
@@ -153,7 +153,7 @@ enum HostInspection {
     static func executable(_ name: String) -> String? {
         for directory in ["/usr/sbin", "/sbin", "/usr/bin", "/bin", "/usr/local/sbin"] {
             let path = "\(directory)/\(name)"
-            if access(path, X_OK) == 0 { return path }
+            if (try? systemCall("access", { access(path, X_OK) })) != nil { return path }
         }
         return nil
     }
@@ -167,11 +167,13 @@ enum HostInspection {
             return .failure(DoctorReadError("pipe failed"))
         }
         guard (try? systemCall("pipe", { pipe(&errors) })) != nil else {
-            close(output[0])
-            close(output[1])
+            closeDescriptor(output[0])
+            closeDescriptor(output[1])
             return .failure(DoctorReadError("pipe failed"))
         }
-        for fd in output + errors { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        for fd in output + errors { _ = try? systemCall("fcntl(F_SETFD)") { fcntl(fd, F_SETFD, FD_CLOEXEC) } }
+        // posix_spawn and its file actions return their error instead of setting errno, so
+        // they cannot go through `systemCall`; the status is checked below.
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -182,11 +184,11 @@ enum HostInspection {
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
         let status = posix_spawn(&pid, arguments[0], &actions, nil, &argv, environ)
-        close(output[1])
-        close(errors[1])
+        closeDescriptor(output[1])
+        closeDescriptor(errors[1])
         defer {
-            close(output[0])
-            close(errors[0])
+            closeDescriptor(output[0])
+            closeDescriptor(errors[0])
         }
         guard status == 0 else {
             return .failure(DoctorReadError("cannot run \(arguments[0]): \(String(cString: strerror(status)))"))

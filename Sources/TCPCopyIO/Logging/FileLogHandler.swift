@@ -68,7 +68,7 @@ public final class LogFile: Sendable {
         self.path = path.hasPrefix("/") ? path : Self.workingDirectory() + "/" + path
     }
 
-    deinit { close(descriptor) }
+    deinit { closeDescriptor(descriptor) }
 
     /// Opens the path again and puts the new file in place of the old one under the same
     /// descriptor (dup2: a line being written goes wholly to one or the other). After SIGHUP,
@@ -78,7 +78,7 @@ public final class LogFile: Sendable {
     public func reopen() -> Bool {
         guard let fresh = try? systemCall("open", { open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644) })
         else { return false }
-        defer { close(fresh) }
+        defer { closeDescriptor(fresh) }
         let target = descriptor
         return (try? systemCall("dup2") { dup2(fresh, target) }) != nil
     }

@@ -30,10 +30,8 @@ final class LinkLayerSink: PacketSink {
     private let netlink: RouteNetlinkSocket
     private let logger: Logger
     private var cache = NextHopCache()
-    private var bytes: [UInt8] = []
-    private var offsets: [UInt32] = []
-    private var lengths: [UInt32] = []
-    /// 8 bytes per queued packet: its `sockaddr_ll` link address.
+    private var batch = PacketBatch(limit: batchSlots)
+    /// 8 bytes per queued packet, index for index with `batch`: its `sockaddr_ll` link address.
     private var linkAddresses: [UInt8] = []
     /// Destinations whose failure was reported, until they resolve again (one warning each).
     private var reportedFailures: Set<IPv4Address> = []
@@ -68,16 +66,9 @@ final class LinkLayerSink: PacketSink {
         let fd = descriptor.rawValue
         try systemCall("bind(AF_PACKET \(interface))") { CTCPCopyShims_packet_bind(fd, index) }
         try setNonBlocking(fd)
-        do {
-            try setSocketOption(fd, SOL_SOCKET, SO_SNDBUFFORCE, sendBufferBytes, "SO_SNDBUFFORCE")
-        } catch {
-            try setSocketOption(fd, SOL_SOCKET, SO_SNDBUF, sendBufferBytes, "SO_SNDBUF")
-        }
+        try setSendBuffer(fd, bytes: sendBufferBytes)
         self.descriptor = descriptor
         netlink = try RouteNetlinkSocket(timeoutMilliseconds: 200)
-        bytes.reserveCapacity(Self.batchSlots * 1600)
-        offsets.reserveCapacity(Self.batchSlots)
-        lengths.reserveCapacity(Self.batchSlots)
         linkAddresses.reserveCapacity(Self.batchSlots * 8)
         logger.info(
             "sending copies at the link layer",
@@ -88,7 +79,7 @@ final class LinkLayerSink: PacketSink {
     }
 
     var batchLimit: Int { Self.batchSlots }
-    var queuedCount: Int { offsets.count }
+    var queuedCount: Int { batch.count }
 
     func prepare(destinations: [IPv4Address]) {
         guard addressLength > 0 else { return }
@@ -118,48 +109,28 @@ final class LinkLayerSink: PacketSink {
                 return
             }
         }
-        let start = bytes.count
-        segment.encode(into: &bytes)
-        offsets.append(UInt32(start))
-        lengths.append(UInt32(bytes.count - start))
+        batch.append(segment)
         let bytesOfAddress = address?.bytes ?? []
         linkAddresses += bytesOfAddress
         linkAddresses += repeatElement(0, count: 8 - bytesOfAddress.count)
     }
 
-    func flush(refused: (SystemCallError) -> Void) -> Int {
-        var next = 0
-        var sent = 0
-        let count = offsets.count
-        while next < count {
-            let chunk = Int32(min(Self.batchSlots, count - next))
-            let result = bytes.withUnsafeBufferPointer { base in
-                offsets.withUnsafeBufferPointer { offsets in
-                    lengths.withUnsafeBufferPointer { lengths in
-                        linkAddresses.withUnsafeBufferPointer { addresses in
-                            CTCPCopyShims_packet_send_batch(
-                                descriptor.rawValue, interfaceIndex, base.baseAddress, offsets.baseAddress! + next,
-                                lengths.baseAddress! + next, addresses.baseAddress! + next * 8, Int32(addressLength),
-                                chunk)
-                        }
-                    }
+    func flush(refused: (SendRefusal) -> Void) -> Int {
+        let fd = descriptor.rawValue
+        let index = interfaceIndex
+        let length = Int32(addressLength)
+        let sent = linkAddresses.withUnsafeBufferPointer { addresses in
+            batch.send(
+                call: "sendmmsg(AF_PACKET \(interfaceName))",
+                refused: { refusal in
+                    sendErrors[refusal.errnoName, default: 0] += 1
+                    refused(refusal)
                 }
+            ) { base, offsets, lengths, first, count in
+                CTCPCopyShims_packet_send_batch(
+                    fd, index, base, offsets, lengths, addresses.baseAddress! + first * 8, length, count)
             }
-            if result > 0 {
-                next += Int(result)
-                sent += Int(result)
-                continue
-            }
-            let code = errno
-            if result < 0 && code == EINTR { continue }
-            let error = SystemCallError("sendmmsg(AF_PACKET \(interfaceName))", errno: result < 0 ? code : EIO)
-            sendErrors[error.errnoName, default: 0] += 1
-            refused(error)
-            next += 1
         }
-        bytes.removeAll(keepingCapacity: true)
-        offsets.removeAll(keepingCapacity: true)
-        lengths.removeAll(keepingCapacity: true)
         linkAddresses.removeAll(keepingCapacity: true)
         return sent
     }

@@ -22,7 +22,7 @@ protocol PacketSink: AnyObject {
     /// Sends every queued packet and returns how many went out. Each packet the kernel refuses
     /// is counted in `sendErrors`, reported to `refused`, and skipped: a refusal costs one
     /// packet, not the batch.
-    func flush(refused: (SystemCallError) -> Void) -> Int
+    func flush(refused: (SendRefusal) -> Void) -> Int
     /// Copies the sink's own counters (declared in a `MetricSet` of their own) into the stats.
     func addCounters(to counters: inout TCPCopyDaemonCounters)
 }

@@ -18,7 +18,7 @@ final class RawIPSink: PacketSink {
 
     func queue(_ segment: OutgoingSegment) { socket.queue(segment) }
 
-    func flush(refused: (SystemCallError) -> Void) -> Int {
+    func flush(refused: (SendRefusal) -> Void) -> Int {
         socket.flush { error in
             sendErrors[error.errnoName, default: 0] += 1
             refused(error)

@@ -16,10 +16,8 @@ final class RawIPv6Sink: PacketSink {
 
     let descriptor: FileDescriptor
     private(set) var sendErrors: [String: Int] = [:]
-    private var bytes: [UInt8] = []
-    private var offsets: [UInt32] = []
-    private var lengths: [UInt32] = []
-    /// 16 bytes per packet, network order.
+    private var batch = PacketBatch(limit: batchLimit)
+    /// 16 bytes per packet, network order, index for index with `batch`.
     private var destinations: [UInt8] = []
     /// IPv4 segments queued here since the last flush (refused at the flush).
     private var misaddressed = 0
@@ -30,76 +28,45 @@ final class RawIPv6Sink: PacketSink {
                 socket(AF_INET6, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), Int32(IPPROTO_RAW))
             })
         try setNonBlocking(descriptor.rawValue)
-        do {
-            try setSocketOption(descriptor.rawValue, SOL_SOCKET, SO_SNDBUFFORCE, sendBufferBytes, "SO_SNDBUFFORCE")
-        } catch {
-            try setSocketOption(descriptor.rawValue, SOL_SOCKET, SO_SNDBUF, sendBufferBytes, "SO_SNDBUF")
-        }
-        bytes.reserveCapacity(Self.batchLimit * 1600)
-        offsets.reserveCapacity(Self.batchLimit)
-        lengths.reserveCapacity(Self.batchLimit)
+        try setSendBuffer(descriptor.rawValue, bytes: sendBufferBytes)
         destinations.reserveCapacity(Self.batchLimit * 16)
     }
 
     var batchLimit: Int { Self.batchLimit }
-    var queuedCount: Int { offsets.count + misaddressed }
+    var queuedCount: Int { batch.count + misaddressed }
 
     func prepare(destinations: [IPv4Address]) {}
 
     /// An IPv4 segment: refused at the next flush.
     func queue(_ segment: OutgoingSegment) { misaddressed += 1 }
 
-    /// Encodes `segment` at the end of the queue.
+    /// Encodes `segment` at the end of the queue, and keeps its destination address (bytes 24
+    /// to 40 of the IPv6 header) for sendmmsg.
     func queue(_ segment: IPv6OutgoingSegment) {
-        let start = bytes.count
-        segment.encode(into: &bytes)
-        offsets.append(UInt32(start))
-        lengths.append(UInt32(bytes.count - start))
-        destinations.append(contentsOf: bytes[(start + 24)..<(start + 40)])
+        batch.append(segment)
+        let packet = batch.packet(at: batch.count - 1)
+        destinations.append(contentsOf: packet[(packet.startIndex + 24)..<(packet.startIndex + 40)])
     }
 
-    func flush(refused: (SystemCallError) -> Void) -> Int {
+    func flush(refused: (SendRefusal) -> Void) -> Int {
         for _ in 0..<misaddressed {
-            note(SystemCallError("sendmmsg(raw6)", errno: EAFNOSUPPORT), refused)
+            note(.failed(SystemCallError("sendmmsg(raw6)", errno: EAFNOSUPPORT)), refused)
         }
         misaddressed = 0
-        var next = 0
-        var sent = 0
-        let count = offsets.count
-        while next < count {
-            let chunk = Int32(min(Self.batchLimit, count - next))
-            let result = bytes.withUnsafeBufferPointer { base in
-                offsets.withUnsafeBufferPointer { offsets in
-                    lengths.withUnsafeBufferPointer { lengths in
-                        destinations.withUnsafeBufferPointer { destinations in
-                            CTCPCopyShims_send6_batch(
-                                descriptor.rawValue, base.baseAddress, offsets.baseAddress! + next,
-                                lengths.baseAddress! + next, destinations.baseAddress! + 16 * next, chunk)
-                        }
-                    }
-                }
+        let fd = descriptor.rawValue
+        let sent = destinations.withUnsafeBufferPointer { destinations in
+            batch.send(call: "sendmmsg(raw6)", refused: { note($0, refused) }) { base, offsets, lengths, first, count in
+                CTCPCopyShims_send6_batch(fd, base, offsets, lengths, destinations.baseAddress! + 16 * first, count)
             }
-            if result > 0 {
-                next += Int(result)
-                sent += Int(result)
-                continue
-            }
-            let code = errno
-            if result < 0 && code == EINTR { continue }
-            note(SystemCallError("sendmmsg(raw6)", errno: result < 0 ? code : EIO), refused)
-            next += 1
         }
-        bytes.removeAll(keepingCapacity: true)
-        offsets.removeAll(keepingCapacity: true)
-        lengths.removeAll(keepingCapacity: true)
         destinations.removeAll(keepingCapacity: true)
         return sent
     }
 
     func addCounters(to counters: inout TCPCopyDaemonCounters) {}
 
-    private func note(_ error: SystemCallError, _ refused: (SystemCallError) -> Void) {
-        sendErrors[error.errnoName, default: 0] += 1
-        refused(error)
+    private func note(_ refusal: SendRefusal, _ refused: (SendRefusal) -> Void) {
+        sendErrors[refusal.errnoName, default: 0] += 1
+        refused(refusal)
     }
 }

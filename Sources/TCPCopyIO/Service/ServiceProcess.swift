@@ -61,17 +61,17 @@ public final class PidFile {
         }
         let text = "\(getpid())\n"
         let written = try? systemCall("write") { text.withCString { Glibc.write(fd, $0, strlen($0)) } }
-        close(fd)
+        closeDescriptor(fd)
         guard written == text.utf8.count, (try? systemCall("rename", { rename(temporary, path) })) != nil else {
             let code = errno
-            unlink(temporary)
+            _ = try? systemCall("unlink") { unlink(temporary) }
             throw ServiceError("cannot write the pid file \(path): \(String(cString: strerror(code)))")
         }
     }
 
     /// Removes the file if it still names this process.
     public func remove() {
-        if Self.pid(in: path) == getpid() { unlink(path) }
+        if Self.pid(in: path) == getpid() { _ = try? systemCall("unlink") { unlink(path) } }
     }
 
     /// Whether a process `pid` exists (signal 0; EPERM: it exists, as another user's).
@@ -109,12 +109,14 @@ public enum Daemonizer {
         public func ready() {
             guard descriptor >= 0 else { return }
             let message = "\(getpid())\n"
-            _ = message.withCString { Glibc.write(descriptor, $0, strlen($0)) }
-            close(descriptor)
+            let fd = descriptor
+            // Best effort: if the pipe is gone, the waiting command has gone too.
+            _ = try? systemCall("write(readiness)") { message.withCString { Glibc.write(fd, $0, strlen($0)) } }
+            closeDescriptor(fd)
             descriptor = -1
         }
 
-        deinit { if descriptor >= 0 { close(descriptor) } }
+        deinit { if descriptor >= 0 { closeDescriptor(descriptor) } }
     }
 
     /// Returns only in the daemon. Must run before any thread is started.
@@ -132,23 +134,24 @@ public enum Daemonizer {
             throw ServiceError("fork failed: \(String(cString: strerror(error.errno)))")
         }
         if child > 0 {
-            close(ends[1])
+            closeDescriptor(ends[1])
             waitForStart(program: program, logPath: logPath, pipe: ends[0], firstChild: child)
         }
-        close(ends[0])
-        _ = setsid()
+        // In the child. No thread was started before the fork (see above), so the helper is as
+        // safe here as anywhere. A failure of these steps leaves a daemon that still works
+        // (with a terminal it cannot lose, or in another directory), so they are best effort.
+        closeDescriptor(ends[0])
+        _ = try? systemCall("setsid") { setsid() }
         // The session leader forks once more and leaves: the daemon can never reacquire a
         // controlling terminal.
-        let grandchild = CTCPCopyShims_fork()
-        if grandchild < 0 { _exit(1) }
+        guard let grandchild = try? systemCall("fork", { CTCPCopyShims_fork() }) else { _exit(1) }
         if grandchild > 0 { _exit(0) }
-        _ = chdir("/")
-        let null = open("/dev/null", O_RDWR)
-        if null >= 0 {
-            for fd: Int32 in 0...2 { dup2(null, fd) }
-            if null > 2 { close(null) }
+        _ = try? systemCall("chdir(/)") { chdir("/") }
+        if let null = try? systemCall("open(/dev/null)", { open("/dev/null", O_RDWR) }) {
+            for fd: Int32 in 0...2 { _ = try? systemCall("dup2") { dup2(null, fd) } }
+            if null > 2 { closeDescriptor(null) }
         }
-        _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
+        _ = try? systemCall("fcntl(F_SETFD)") { fcntl(ends[1], F_SETFD, FD_CLOEXEC) }
         return Readiness(descriptor: ends[1])
     }
 
@@ -163,7 +166,7 @@ public enum Daemonizer {
             exit(0)
         }
         let message = "\(program) failed to start; its log says why: \(logPath)\n"
-        _ = message.withCString { Glibc.write(2, $0, strlen($0)) }
+        _ = try? systemCall("write(stderr)") { message.withCString { Glibc.write(2, $0, strlen($0)) } }
         exit(1)
     }
 }

@@ -6,5 +6,5 @@ public final class FileDescriptor {
 
     init(_ rawValue: Int32) { self.rawValue = rawValue }
 
-    deinit { close(rawValue) }
+    deinit { closeDescriptor(rawValue) }
 }

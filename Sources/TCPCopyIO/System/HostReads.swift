@@ -18,7 +18,7 @@ func readToEnd(_ fd: Int32, limit: Int, chunkSize: Int = 4096) -> [UInt8] {
 /// Reads a /proc file of a few KB (its size is reported as 0, so read until end of file).
 func readSmallFile(_ path: String) -> String? {
     guard let fd = try? systemCall("open(\(path))", { open(path, O_RDONLY | O_CLOEXEC) }) else { return nil }
-    defer { close(fd) }
+    defer { closeDescriptor(fd) }
     return String(decoding: readToEnd(fd, limit: 1 << 20), as: UTF8.self)
 }
 

@@ -71,11 +71,7 @@ final class NetfilterQueue {
         verdicts = .allocate(byteCount: Self.verdictBytes, alignment: 16)
         // From here on a throw releases everything through deinit.
         try setNonBlocking(fileDescriptor)
-        do {
-            try setSocketOption(fileDescriptor, SOL_SOCKET, SO_RCVBUFFORCE, receiveBufferBytes, "SO_RCVBUFFORCE")
-        } catch {
-            try? setSocketOption(fileDescriptor, SOL_SOCKET, SO_RCVBUF, receiveBufferBytes, "SO_RCVBUF")
-        }
+        try? setReceiveBuffer(fileDescriptor, bytes: receiveBufferBytes)
     }
 
     deinit {
@@ -110,17 +106,17 @@ final class NetfilterQueue {
             malformedMessages += malformed
         }
         for _ in 0..<maximumBatches {
-            let received = Int(CTCPCopyShims_nfq_receive(receiver, fileDescriptor, lengths, flags))
-            if received < 0 {
-                let code = errno
-                if code == EINTR { continue }
-                if code == EAGAIN || code == EWOULDBLOCK { return false }
-                if code == ENOBUFS {
-                    overruns += 1
-                    continue
+            let result: IOResult<Int>
+            do {
+                result = try nonBlocking("recvmmsg(NFQUEUE)") {
+                    Int(CTCPCopyShims_nfq_receive(receiver, fileDescriptor, lengths, flags))
                 }
-                throw SystemCallError("recvmmsg(NFQUEUE)", errno: code)
+            } catch {
+                guard error.errno == ENOBUFS else { throw error }
+                overruns += 1
+                continue
             }
+            guard case .done(let received) = result else { return false }
             plan.reset()
             for slot in 0..<received {
                 let slotFlags = Int(flags[slot])
@@ -192,19 +188,22 @@ final class NetfilterQueue {
     /// closed), and intercept goes on. Any other error is thrown.
     private func write(_ count: Int) throws(SystemCallError) {
         guard count > 0 else { return }
+        let socket = socket
+        let verdicts = verdicts
         var retried = false
-        while mnl_socket_sendto(socket, verdicts, count) < 0 {
-            let code = errno
-            if code == EINTR { continue }
-            if code == ENOBUFS || code == ENOMEM {
+        while true {
+            do {
+                try systemCall("mnl_socket_sendto(verdicts)") { mnl_socket_sendto(socket, verdicts, count) }
+                return
+            } catch {
+                guard error.errno == ENOBUFS || error.errno == ENOMEM else { throw error }
                 if !retried {
                     retried = true
                     continue
                 }
-                verdictWriteErrors[code == ENOBUFS ? "ENOBUFS" : "ENOMEM", default: 0] += 1
+                verdictWriteErrors[error.errnoName, default: 0] += 1
                 return
             }
-            throw SystemCallError("mnl_socket_sendto(verdicts)", errno: code)
         }
     }
 }

@@ -2,6 +2,14 @@ import CTCPCopyShims
 import Glibc
 import TCPCopyCore
 
+/// Memory the C allocator would not give.
+struct AllocationError: Error, CustomStringConvertible {
+    let what: String
+    let bytes: Int
+
+    var description: String { "cannot allocate \(what) (\(bytes) bytes): memory is short" }
+}
+
 /// The capture side of tcpcopy: an AF_INET raw socket for TCP, which the kernel hands a copy
 /// of every TCP packet delivered to this host (inbound only), IP header included. A BPF filter
 /// (`CaptureFilter`) keeps only the routes' ports, and packets are read many per system call
@@ -24,22 +32,18 @@ final class RawCaptureSocket {
     /// kernel refused it (tcpcopy then sees, and skips, everything).
     private(set) var filtered = false
 
-    init(receiveBufferBytes: Int32, filter: CaptureFilter?) throws(SystemCallError) {
+    /// Throws a `SystemCallError`, or an `AllocationError` when the batch's slots cannot be had.
+    init(receiveBufferBytes: Int32, filter: CaptureFilter?) throws {
         descriptor = FileDescriptor(
             try systemCall("socket(AF_INET, SOCK_RAW, IPPROTO_TCP)") {
                 socket(AF_INET, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), Int32(IPPROTO_TCP))
             })
         guard let batch = CTCPCopyShims_receive_batch_create(Self.batchSlots, Self.slotBytes) else {
-            throw SystemCallError("malloc(capture batch)", errno: ENOMEM)
+            throw AllocationError(what: "the capture batch", bytes: Int(Self.batchSlots) * Self.slotBytes)
         }
         self.batch = batch
         try setNonBlocking(descriptor.rawValue)
-        // FORCE lifts the sysctl cap (we are root); fall back to the capped option.
-        do {
-            try setSocketOption(descriptor.rawValue, SOL_SOCKET, SO_RCVBUFFORCE, receiveBufferBytes, "SO_RCVBUFFORCE")
-        } catch {
-            try setSocketOption(descriptor.rawValue, SOL_SOCKET, SO_RCVBUF, receiveBufferBytes, "SO_RCVBUF")
-        }
+        try setReceiveBuffer(descriptor.rawValue, bytes: receiveBufferBytes)
         // Best effort: without it the drops are merely not counted.
         _ = CTCPCopyShims_enable_drop_count(descriptor.rawValue)
         if let filter {
@@ -79,15 +83,14 @@ final class RawCaptureSocket {
 
 /// The sending side of tcpcopy: a raw socket whose packets carry our own IP header
 /// (IPPROTO_RAW implies IP_HDRINCL), so the target sees the real client's address. Packets are
-/// queued, encoded back to back in one buffer, and sent up to 64 per system call (sendmmsg).
+/// queued in a `PacketBatch` and sent up to 64 per system call (sendmmsg).
 final class RawSendSocket {
     /// Packets per sendmmsg (the shim's limit).
     static let batchLimit = 64
 
     let descriptor: FileDescriptor
-    private var bytes: [UInt8] = []
-    private var offsets: [UInt32] = []
-    private var lengths: [UInt32] = []
+    private var batch = PacketBatch(limit: batchLimit)
+    /// Each queued packet's destination (host order), index for index with `batch`.
     private var destinations: [UInt32] = []
 
     init(sendBufferBytes: Int32) throws(SystemCallError) {
@@ -97,62 +100,28 @@ final class RawSendSocket {
             })
         try setSocketOption(descriptor.rawValue, Int32(IPPROTO_IP), IP_HDRINCL, 1, "IP_HDRINCL")
         try setNonBlocking(descriptor.rawValue)
-        do {
-            try setSocketOption(descriptor.rawValue, SOL_SOCKET, SO_SNDBUFFORCE, sendBufferBytes, "SO_SNDBUFFORCE")
-        } catch {
-            try setSocketOption(descriptor.rawValue, SOL_SOCKET, SO_SNDBUF, sendBufferBytes, "SO_SNDBUF")
-        }
-        bytes.reserveCapacity(Self.batchLimit * 1600)
-        offsets.reserveCapacity(Self.batchLimit)
-        lengths.reserveCapacity(Self.batchLimit)
+        try setSendBuffer(descriptor.rawValue, bytes: sendBufferBytes)
         destinations.reserveCapacity(Self.batchLimit)
     }
 
     /// Packets queued and not sent yet.
-    var queuedCount: Int { offsets.count }
+    var queuedCount: Int { batch.count }
 
     /// Encodes `segment` at the end of the queue.
     func queue(_ segment: OutgoingSegment) {
-        let start = bytes.count
-        segment.encode(into: &bytes)
-        offsets.append(UInt32(start))
-        lengths.append(UInt32(bytes.count - start))
+        batch.append(segment)
         destinations.append(segment.destination.value)
     }
 
-    /// Sends every queued packet and returns how many went out. Each packet the kernel refuses
-    /// is reported to `refused` and skipped: a full conntrack table (EPERM), a full send buffer
-    /// (EAGAIN) or an oversized packet (EMSGSIZE) must cost one packet, not the batch.
-    func flush(refused: (SystemCallError) -> Void) -> Int {
-        var next = 0
-        var sent = 0
-        let count = offsets.count
-        while next < count {
-            let chunk = Int32(min(Self.batchLimit, count - next))
-            let result = bytes.withUnsafeBufferPointer { base in
-                offsets.withUnsafeBufferPointer { offsets in
-                    lengths.withUnsafeBufferPointer { lengths in
-                        destinations.withUnsafeBufferPointer { destinations in
-                            CTCPCopyShims_send_batch(
-                                descriptor.rawValue, base.baseAddress, offsets.baseAddress! + next,
-                                lengths.baseAddress! + next, destinations.baseAddress! + next, chunk)
-                        }
-                    }
-                }
+    /// Sends every queued packet and returns how many went out; each packet the kernel refuses
+    /// is reported to `refused` and skipped (`PacketBatch.send`).
+    func flush(refused: (SendRefusal) -> Void) -> Int {
+        let fd = descriptor.rawValue
+        let sent = destinations.withUnsafeBufferPointer { destinations in
+            batch.send(call: "sendmmsg(raw)", refused: refused) { base, offsets, lengths, first, count in
+                CTCPCopyShims_send_batch(fd, base, offsets, lengths, destinations.baseAddress! + first, count)
             }
-            if result > 0 {
-                next += Int(result)
-                sent += Int(result)
-                continue
-            }
-            let code = errno
-            if result < 0 && code == EINTR { continue }
-            refused(SystemCallError("sendmmsg(raw)", errno: result < 0 ? code : EIO))
-            next += 1
         }
-        bytes.removeAll(keepingCapacity: true)
-        offsets.removeAll(keepingCapacity: true)
-        lengths.removeAll(keepingCapacity: true)
         destinations.removeAll(keepingCapacity: true)
         return sent
     }

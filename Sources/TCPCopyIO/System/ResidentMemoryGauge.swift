@@ -11,7 +11,7 @@ final class ResidentMemoryGauge {
     private let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
 
     deinit {
-        if descriptor >= 0 { close(descriptor) }
+        if descriptor >= 0 { closeDescriptor(descriptor) }
     }
 
     /// Resident bytes, or nil if the file cannot be read.

@@ -39,7 +39,9 @@ final class SignalSource {
     private func drain() -> [Signal] {
         var signals: [Signal] = []
         var info = signalfd_siginfo()
-        while read(descriptor.rawValue, &info, MemoryLayout<signalfd_siginfo>.size)
+        let fd = descriptor.rawValue
+        // Non-blocking: EAGAIN (nothing left) ends the loop like any failure.
+        while (try? systemCall("read(signalfd)", { read(fd, &info, MemoryLayout<signalfd_siginfo>.size) }))
             == MemoryLayout<signalfd_siginfo>.size
         {
             signals.append(Int32(info.ssi_signo) == SIGUSR1 ? .printCounters : .stop)

@@ -88,6 +88,14 @@ func sleepMicroseconds(_ microseconds: Int64) {
     _ = clock_nanosleep(CLOCK_MONOTONIC, 0, &request, nil)
 }
 
+/// Closes `fd` once, ignoring the result: on Linux the descriptor is released even when close
+/// reports EINTR, so a retry could close a descriptor another thread has just been given, and
+/// a cleanup has nothing better to do with an error. The one call not made through
+/// `systemCall`.
+func closeDescriptor(_ fd: Int32) {
+    _ = close(fd)
+}
+
 func setNonBlocking(_ fd: Int32) throws(SystemCallError) {
     let flags = try systemCall("fcntl(F_GETFL)") { fcntl(fd, F_GETFL) }
     try systemCall("fcntl(F_SETFL)") { fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
@@ -99,6 +107,25 @@ func setSocketOption(_ fd: Int32, _ level: Int32, _ option: Int32, _ value: Int3
     var value = value
     try systemCall("setsockopt(\(name))") {
         setsockopt(fd, level, option, &value, socklen_t(MemoryLayout<Int32>.size))
+    }
+}
+
+/// Sets the socket's receive buffer to `bytes`: SO_RCVBUFFORCE lifts the sysctl cap (we are
+/// root), and the capped SO_RCVBUF is the fallback.
+func setReceiveBuffer(_ fd: Int32, bytes: Int32) throws(SystemCallError) {
+    do {
+        try setSocketOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, bytes, "SO_RCVBUFFORCE")
+    } catch {
+        try setSocketOption(fd, SOL_SOCKET, SO_RCVBUF, bytes, "SO_RCVBUF")
+    }
+}
+
+/// Sets the socket's send buffer to `bytes`, like `setReceiveBuffer`.
+func setSendBuffer(_ fd: Int32, bytes: Int32) throws(SystemCallError) {
+    do {
+        try setSocketOption(fd, SOL_SOCKET, SO_SNDBUFFORCE, bytes, "SO_SNDBUFFORCE")
+    } catch {
+        try setSocketOption(fd, SOL_SOCKET, SO_SNDBUF, bytes, "SO_SNDBUF")
     }
 }
 
