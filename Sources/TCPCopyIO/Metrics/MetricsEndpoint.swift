@@ -156,8 +156,9 @@ public final class MetricsEndpoint {
                 return
             }
             let descriptor = FileDescriptor(fd)
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            guard (try? setNonBlocking(fd)) != nil else { continue }
+            guard (try? systemCall("fcntl(F_SETFD)", { fcntl(fd, F_SETFD, FD_CLOEXEC) })) != nil,
+                (try? setNonBlocking(fd)) != nil
+            else { continue }
             if scrapes.count >= Self.maximumScrapes, !evictOldestIdle() { continue }  // closed as it goes
             let mask = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
             guard CTCPCopyShims_epoll_ctl(epoll.rawValue, EPOLL_CTL_ADD, fd, mask, UInt64(fd)) == 0 else { continue }
