@@ -6,7 +6,9 @@
 #      with "intercept refused this host (not allowed)");
 #   2. a peer squatting on the keys a live tcpcopy is about to register: every registration is
 #      refused and reported back to tcpcopy, which counts it (13f11b9: silently lost);
-#   3. 2,000,000 registrations over 4 connections: routes stop at the caps, the excess is
+#   3. 2,000,000 registrations over 3 connections: routes stop at the per-connection cap
+#      (3 x 131,072, under the total cap, so a real tcpcopy still finds room: a flood that fills
+#      --max-routes starves the others, which only --secret-file prevents), the excess is
 #      refused and answered, intercept's memory stays bounded, and copying goes on;
 #   4. --secret-file on both daemons: a peer with the wrong secret is refused and logged, a
 #      tcpcopy without the secret is refused with a clear message, the right one copies.
@@ -80,7 +82,7 @@ wait "$squatter" 2>/dev/null || true
 # 3. Two million registrations.
 rss0=$(rss_kb intercept)
 # The hog holds its connections (heartbeats) until killed, so its routes stay.
-safety_py online control_hog.py register "$LAB_TARGET_IP" "$port" --count 2000000 --connections 4 \
+safety_py online control_hog.py register "$LAB_TARGET_IP" "$port" --count 2000000 --connections 3 \
     --seconds 110 >"$LAB_DIR/register.out" &
 hog=$!
 sleep 3
