@@ -2,7 +2,8 @@
 # tcpcopy --compare against a target that differs on purpose (Tests/Servers/compare_server.py):
 # /same answers alike, /status 500 for 200, /length a longer body, /slow 50 ms later. Each
 # exchange is counted under its outcome, the Nth answer paired with the Nth request on
-# keep-alive connections; the target's p50 latency on /slow exceeds production's by 45-60 ms;
+# keep-alive connections; the target's p50 latency on /slow exceeds production's by 45-60 ms,
+# and on /same is within 3 ms of it (the control link's delay taken out);
 # /stamp differs only in a header line --compare-ignore-header leaves out: the same. Pipelined
 # requests (4 in one write, twice) are compared per batch, as the request gate sees them: 2
 # exchanges, each under the first answer's first line.
@@ -96,6 +97,11 @@ online, target = p50(r["online_latency_us"] for r in slow), p50(r["target_latenc
 print("slow: online p50 %s us, target p50 %s us" % (online, target))
 if online is None or target is None or not 45000 <= target - online <= 60000:
     print("target p50 - online p50 outside 45-60 ms"); bad += 1
+same = by_key.get("GET /same HTTP/1.1", [])
+online, target = p50(r["online_latency_us"] for r in same), p50(r["target_latency_us"] for r in same)
+print("same: online p50 %s us, target p50 %s us" % (online, target))
+if online is None or target is None or abs(target - online) > 3000:
+    print("target p50 - online p50 on /same over 3 ms apart"); bad += 1
 status = by_key.get("GET /status HTTP/1.1", [])
 if any(r["target_first_line"] != "HTTP/1.1 500 Oops" or r["online_first_line"] != "HTTP/1.1 200 OK" for r in status):
     print("a /status exchange paired with another answer"); bad += 1
