@@ -53,8 +53,20 @@ lab_retry 30 0.1 grep -q "compare summary" "$(lab_daemon_log tcpcopy)" ||
 # (A connection's last exchange closes when its copy ends, after it lingers: up to one of
 # each of the 6 connections is still open.)
 scrape=$(lab_scrape online "$tm")
-closed=$(lab_metric "$scrape" tcpcopy_compare_exchanges_total)
-((closed >= 5 * per_path + 2 - 6)) || lab_fail "tcpcopy_compare_exchanges_total" ">= $((5 * per_path + 2 - 6))" "$closed"
+# The counters by service port (the stats line has the totals): the outcomes add up to the
+# exchanges, and /status's 20 are under first line differs.
+closed=$(lab_metric "$scrape" 'tcpcopy_compare_exchanges_total{port="80"}')
+((closed >= 5 * per_path + 2 - 6)) ||
+    lab_fail 'tcpcopy_compare_exchanges_total{port="80"}' ">= $((5 * per_path + 2 - 6))" "$closed"
+sum=0
+for outcome in target_reset target_silent first_line_differs length_differs bytes_differ same; do
+    value=$(lab_metric "$scrape" "tcpcopy_compare_${outcome}_total{port=\"80\"}")
+    ((value >= 0)) || lab_fail "tcpcopy_compare_${outcome}_total{port=\"80\"}" "served" "absent"
+    sum=$((sum + value))
+done
+((sum == closed)) || lab_fail "the outcomes by port added up" "$closed" "$sum"
+differs=$(lab_metric "$scrape" 'tcpcopy_compare_first_line_differs_total{port="80"}')
+((differs >= per_path)) || lab_fail 'tcpcopy_compare_first_line_differs_total{port="80"}' ">= $per_path" "$differs"
 for side in online target; do
     count=$(grep -E "^tcpcopy_answer_latency_seconds_count\{.*side=\"$side\"" <<<"$scrape" | awk '{ print $2 }')
     [[ $count == "$closed" ]] ||

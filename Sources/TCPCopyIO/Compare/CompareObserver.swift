@@ -37,7 +37,10 @@ final class CompareObserver {
     private var lastClockProbe: Int64 = 0
     /// Often enough that the 16 round trips of the estimate span a few seconds.
     static let clockProbeMicroseconds: Int64 = 500_000
-    weak var metrics: MetricsEndpoint?
+    /// The Prometheus endpoint; its compare counters by port are made at once, at zero.
+    weak var metrics: MetricsEndpoint? {
+        didSet { for port in servicePorts.sorted() { metrics?.compareCounters(port: port) } }
+    }
 
     /// With a live capture (`live`), opens the link-layer capture of the routes' service ports:
     /// on the `-i` interfaces, or on every interface (`any`) with the raw socket.
@@ -210,6 +213,7 @@ final class CompareObserver {
             counts[CompareOutcome.allCases.firstIndex(of: outcome)!] += 1
             metrics?.answerLatency(
                 online: exchange.online.latencyMicroseconds, target: exchange.target.latencyMicroseconds)
+            metrics?.compared(outcome, port: exchange.port)
             if let log, outcome != .same || settings.logAll {
                 let line = CompareLogCodec.encode(CompareLogRecord(exchange: exchange, outcome: outcome)) + "\n"
                 if fputs(line, log) < 0 { logFailures += 1 } else { logged += 1 }
