@@ -45,6 +45,8 @@
 #   --sink SINK        how tcpcopy sends its copies: raw (default: the raw IP socket) or link
 #                      (tcpcopy -o to-router: Ethernet frames from an AF_PACKET socket, the next
 #                      hop being the router, whose MAC tcpcopy looks up itself)
+#   --compare          run both daemons with --compare (tcpcopy compares every answer, intercept
+#                      reports the target's answers): its cost, against a run without (issue 25)
 #   --no-build         use the binaries already in .build-bench (or LAB_BIN_DIR)
 #   --out DIR          where results go (default .build-bench/results/DATE-TIME)
 # Environment: BENCH_TCPCOPY_ARGS, BENCH_INTERCEPT_ARGS: more options for the daemons (say
@@ -78,6 +80,7 @@ veth_rx=threaded
 veth_queue=pfifo_fast
 sink=raw
 source=raw
+compare=0
 
 usage() {
     sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
@@ -106,6 +109,7 @@ while (($#)); do
         --no-veth-queue) veth_queue=none ;;
         --sink) sink=${2:-}; shift ;;
         --source) source=${2:-}; shift ;;
+        --compare) compare=1 ;;
         --no-build) build=0 ;;
         --out) out=${2:-}; shift ;;
         -h | --help) usage; exit 0 ;;
@@ -221,6 +225,10 @@ start_daemons() {
     read -ra tcpcopy_extra <<<"${BENCH_TCPCOPY_ARGS:-}"
     [[ $sink == raw ]] || tcpcopy_extra=(-o to-router "${tcpcopy_extra[@]}")
     [[ $source == raw ]] || tcpcopy_extra=(-i to-client "${tcpcopy_extra[@]}")
+    if ((compare)); then
+        tcpcopy_extra=(--compare "${tcpcopy_extra[@]}")
+        intercept_extra=(--compare "${intercept_extra[@]}")
+    fi
     # The router is the tcpcopy's source on the target's side: let it in.
     lab_intercept_start intercept --allow "$LAB_ADMIN_IP" --tcpcopy-allow "$BENCH_ONLINE_ROUTER_SIDE_IP" \
         "${intercept_extra[@]}"
@@ -485,6 +493,7 @@ python3 "$BENCH_DIR/report.py" report "$runs_file" --out "$out" \
     --meta "duration=$duration" --meta "repeat=$repeat" --meta "workers=$workers" \
     --meta "connections=$connections" --meta "loadavg_start=$loadavg_start" --meta "veth_rx=$veth_rx" \
     --meta "veth_queue=$veth_queue" --meta "backlog=$backlog" --meta "sink=$sink" --meta "source=$source" \
+    --meta "compare=$compare" \
     --meta "tcpcopy_args=${BENCH_TCPCOPY_ARGS:-}" --meta "intercept_args=${BENCH_INTERCEPT_ARGS:-}" \
     --meta "binaries=$LAB_BIN_DIR" \
     --meta "loadavg_end=$loadavg_end" --meta "quick=$quick"

@@ -49,7 +49,8 @@ key = bytes([10, 77, 1, 2, 0x9C, 0x40, 10, 77, 2, 2, 0, 80])
 frames = [frame(1, b"\0\3"), frame(2, b"\0\3"), frame(3, b"\0\4"), frame(4, key), frame(5, key), frame(7, b""), frame(6, packets[0][:60]),
           frame(8, bytes(range(32))), frame(9, bytes(range(32, 64))), frame(10, key + b"\0\1"), frame(11, key),
           frame(12, key + struct.pack("!IIHHIBQB", 0, 0, 17, 17, 0x1234, 0, 99, 17) + b"HTTP/1.1 200 OK\r\n"),
-          frame(12, key + struct.pack("!IIHHIBQB", 5, 1, 0, 0, 0, 4, 100, 0)), frame(13, b"Date\nX-Request-Id\n")]
+          frame(12, key + struct.pack("!IIHHIBQB", 5, 1, 0, 0, 0, 4, 100, 0)), frame(13, b"Date\nX-Request-Id\n"),
+          frame(14, struct.pack("!Q", 123456789)), frame(15, struct.pack("!QQ", 123456789, 987654321))]
 for name, seeds, prefix in (("FuzzPacketParser", packets, b"\0"), ("FuzzControlDecoder", frames, b"\7")):
     os.makedirs(os.path.join(root, name), exist_ok=True)
     for i, s in enumerate(seeds):

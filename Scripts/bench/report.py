@@ -370,6 +370,8 @@ def report(runs_path, out_dir, meta):
         "link layer (-o to-router, AF_PACKET)" if meta.get("sink") == "link" else "raw IP socket"))
     extra = ["%s %s" % (name, meta[name + "_args"]) for name in ("tcpcopy", "intercept")
              if meta.get(name + "_args")]
+    if meta.get("compare") == "1":
+        extra.insert(0, "both --compare")
     if extra:
         lines.append("daemons run with extra options: " + "; ".join(extra))
     during = [number(r, "loadavg1") for r in load_runs if "loadavg1" in r]

@@ -2,7 +2,8 @@
 # tcpcopy --compare against a target that differs on purpose (Tests/Servers/compare_server.py):
 # /same answers alike, /status 500 for 200, /length a longer body, /slow 50 ms later. Each
 # exchange is counted under its outcome, the Nth answer paired with the Nth request on
-# keep-alive connections; the target's p50 latency on /slow exceeds production's by 45-60 ms;
+# keep-alive connections; the target's p50 latency on /slow exceeds production's by 45-60 ms,
+# and on /same is within 3 ms of it (the control link's delay taken out);
 # /stamp differs only in a header line --compare-ignore-header leaves out: the same. Pipelined
 # requests (4 in one write, twice) are compared per batch, as the request gate sees them: 2
 # exchanges, each under the first answer's first line.
@@ -52,8 +53,20 @@ lab_retry 30 0.1 grep -q "compare summary" "$(lab_daemon_log tcpcopy)" ||
 # (A connection's last exchange closes when its copy ends, after it lingers: up to one of
 # each of the 6 connections is still open.)
 scrape=$(lab_scrape online "$tm")
-closed=$(lab_metric "$scrape" tcpcopy_compare_exchanges_total)
-((closed >= 5 * per_path + 2 - 6)) || lab_fail "tcpcopy_compare_exchanges_total" ">= $((5 * per_path + 2 - 6))" "$closed"
+# The counters by service port (the stats line has the totals): the outcomes add up to the
+# exchanges, and /status's 20 are under first line differs.
+closed=$(lab_metric "$scrape" 'tcpcopy_compare_exchanges_total{port="80"}')
+((closed >= 5 * per_path + 2 - 6)) ||
+    lab_fail 'tcpcopy_compare_exchanges_total{port="80"}' ">= $((5 * per_path + 2 - 6))" "$closed"
+sum=0
+for outcome in target_reset target_silent first_line_differs length_differs bytes_differ same; do
+    value=$(lab_metric "$scrape" "tcpcopy_compare_${outcome}_total{port=\"80\"}")
+    ((value >= 0)) || lab_fail "tcpcopy_compare_${outcome}_total{port=\"80\"}" "served" "absent"
+    sum=$((sum + value))
+done
+((sum == closed)) || lab_fail "the outcomes by port added up" "$closed" "$sum"
+differs=$(lab_metric "$scrape" 'tcpcopy_compare_first_line_differs_total{port="80"}')
+((differs >= per_path)) || lab_fail 'tcpcopy_compare_first_line_differs_total{port="80"}' ">= $per_path" "$differs"
 for side in online target; do
     count=$(grep -E "^tcpcopy_answer_latency_seconds_count\{.*side=\"$side\"" <<<"$scrape" | awk '{ print $2 }')
     [[ $count == "$closed" ]] ||
@@ -96,6 +109,11 @@ online, target = p50(r["online_latency_us"] for r in slow), p50(r["target_latenc
 print("slow: online p50 %s us, target p50 %s us" % (online, target))
 if online is None or target is None or not 45000 <= target - online <= 60000:
     print("target p50 - online p50 outside 45-60 ms"); bad += 1
+same = by_key.get("GET /same HTTP/1.1", [])
+online, target = p50(r["online_latency_us"] for r in same), p50(r["target_latency_us"] for r in same)
+print("same: online p50 %s us, target p50 %s us" % (online, target))
+if online is None or target is None or abs(target - online) > 3000:
+    print("target p50 - online p50 on /same over 3 ms apart"); bad += 1
 status = by_key.get("GET /status HTTP/1.1", [])
 if any(r["target_first_line"] != "HTTP/1.1 500 Oops" or r["online_first_line"] != "HTTP/1.1 200 OK" for r in status):
     print("a /status exchange paired with another answer"); bad += 1

@@ -32,6 +32,8 @@ let everyControlMessage: [ControlMessage] = {
             AnswerPiece(
                 key: key, sequenceOffset: 0, acknowledgmentOffset: 1, length: 200, crc: 1, flags: [.fin],
                 stampMicroseconds: 2, head: Array(repeating: 0x41, count: AnswerPiece.headLimit))),
+        .clockProbe(sentMicroseconds: 0), .clockProbe(sentMicroseconds: 0xFEDC_BA98_7654_3210),
+        .clockEcho(sentMicroseconds: 0x0123_4567_89AB_CDEF, stampMicroseconds: UInt64.max),
     ] + GoodbyeReason.allCases.map { .goodbye($0) }
         + RegistrationRefusal.allCases.map { .refused(key, $0) }
 }()
@@ -188,7 +190,7 @@ private func frame(type: UInt8, flags: UInt8 = 0, body: [UInt8], length: Int? = 
         #expect(failure([0x45, 0x00]) == .badMagic(0x4500))
     }
 
-    @Test(arguments: [0, 14, 15, 0xFF] as [UInt8])
+    @Test(arguments: [0, 16, 17, 0xFF] as [UInt8])
     func unknownType(_ type: UInt8) {
         #expect(failure(frame(type: type, body: [])) == .unknownType(type))
     }

@@ -125,6 +125,20 @@ import Testing
         #expect(engine.counters.connectionsRejected == 3)
     }
 
+    /// A clock probe is echoed with intercept's clock; an echo from tcpcopy is misuse.
+    @Test func clockProbeIsEchoedWithInterceptsClock() {
+        var engine = makeEngine()
+        greet(&engine, 1)
+        var deliveries: [Engine.Delivery] = []
+        let reply = engine.received(
+            .clockProbe(sentMicroseconds: 1_234), from: 1, now: at(0), deliveries: &deliveries,
+            clockMicroseconds: 9_876_543)
+        #expect(reply == .send(.clockEcho(sentMicroseconds: 1_234, stampMicroseconds: 9_876_543)))
+        #expect(
+            receive(&engine, .clockEcho(sentMicroseconds: 1, stampMicroseconds: 2), from: 1).0
+                == .sendAndClose(.goodbye(.protocolError)))
+    }
+
     // MARK: - Routing
 
     @Test func registeredSessionGetsItsResponses() {

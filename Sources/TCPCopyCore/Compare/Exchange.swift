@@ -68,6 +68,8 @@ public enum CompareOutcome: String, Sendable, CaseIterable, Comparable {
 
     /// The counter of all exchanges.
     public static let totalCounterName = "compare_exchanges"
+    /// The total's name, then each outcome's in order.
+    public static let counterNames = [totalCounterName] + allCases.map(\.rawValue)
 
     public static func < (lhs: Self, rhs: Self) -> Bool {
         allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!

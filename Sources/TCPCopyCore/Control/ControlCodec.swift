@@ -17,6 +17,7 @@ public enum ControlFrame {
         case heartbeat = 7
         case challenge = 8, proof = 9, refused = 10
         case compare = 11, answerPiece = 12, compareConfig = 13
+        case clockProbe = 14, clockEcho = 15
     }
 }
 
@@ -68,6 +69,13 @@ public enum ControlEncoder {
             header.headers.withUnsafeBytes { appendFrame(.response, body: $0, into: &buffer) }
         case .heartbeat:
             appendFrame(.heartbeat, body: UnsafeRawBufferPointer(start: nil, count: 0), into: &buffer)
+        case .clockProbe(let sent):
+            appendFrame(type, bodyLength: 8, into: &buffer) { $0.storeBigEndian(sent, at: 0) }
+        case .clockEcho(let sent, let stamp):
+            appendFrame(type, bodyLength: 16, into: &buffer) { body in
+                body.storeBigEndian(sent, at: 0)
+                body.storeBigEndian(stamp, at: 8)
+            }
         case .challenge(let bytes), .proof(let bytes):
             // Exactly 32 bytes on the wire (shorter is padded with zeros, longer cut): the
             // decoder accepts no other length.
@@ -139,6 +147,8 @@ public enum ControlEncoder {
         case .compare: .compare
         case .answerPiece: .answerPiece
         case .compareConfig: .compareConfig
+        case .clockProbe: .clockProbe
+        case .clockEcho: .clockEcho
         }
     }
 
@@ -251,6 +261,8 @@ public struct ControlDecoder: Sendable {
         case .answerPiece: length >= AnswerPieceCodec.fixedLength && length <= ControlFrame.maximumBodyLength
         case .compareConfig: length <= ControlFrame.maximumBodyLength
         case .heartbeat: length == 0
+        case .clockProbe: length == 8
+        case .clockEcho: length == 16
         case .challenge, .proof: length == 32
         case .refused: length == 14
         }
@@ -288,6 +300,9 @@ public struct ControlDecoder: Sendable {
             }
             return .response(header)
         case .heartbeat: return .heartbeat
+        case .clockProbe: return .clockProbe(sentMicroseconds: body.readUInt64(at: 0))
+        case .clockEcho:
+            return .clockEcho(sentMicroseconds: body.readUInt64(at: 0), stampMicroseconds: body.readUInt64(at: 8))
         }
     }
 
@@ -298,6 +313,13 @@ public struct ControlDecoder: Sendable {
             packet.headerLength == body.count
         else { throw .badBody(type: ControlFrame.MessageType.response.rawValue) }
         return packet
+    }
+}
+
+extension ArraySlice<UInt8> {
+    /// The big-endian 64-bit integer at `offset` from the slice's start (the caller checked the length).
+    fileprivate func readUInt64(at offset: Int) -> UInt64 {
+        UInt64(readUInt32(at: offset)!) << 32 | UInt64(readUInt32(at: offset + 4)!)
     }
 }
 

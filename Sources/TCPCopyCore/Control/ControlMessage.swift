@@ -35,6 +35,12 @@ public enum ControlMessage: Hashable, Sendable {
     /// tcpcopy → intercept (version 3), before its first `compare`: the header lines to leave
     /// out of the compared answers (`--compare-ignore-header`), names without colons.
     case compareConfig(maskedHeaders: [String])
+    /// tcpcopy → intercept (version 3, with `--compare`): tcpcopy's monotonic clock in µs as
+    /// it sent this, to be echoed (NTP's method: intercept's clock offset from tcpcopy's).
+    case clockProbe(sentMicroseconds: UInt64)
+    /// intercept → tcpcopy (version 3): a `clockProbe`'s stamp echoed, with intercept's
+    /// monotonic clock in µs as it answered (the clock that stamps `answerPiece`s).
+    case clockEcho(sentMicroseconds: UInt64, stampMicroseconds: UInt64)
 
     public static let protocolVersion: UInt16 = 3
 }

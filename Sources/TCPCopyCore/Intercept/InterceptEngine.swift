@@ -162,9 +162,11 @@ public struct InterceptEngine<Connection: Hashable & Sendable>: Sendable {
     /// appended to `deliveries`.
     /// `nonce`: fresh random bytes (`ControlHandshake.nonceLength`) for this connection's
     /// challenge, used only with a secret; the caller draws them (the engine makes no syscall).
+    /// `clockMicroseconds`: intercept's monotonic clock in µs, the one that stamps answer
+    /// pieces, echoed in answer to a `clockProbe`.
     public mutating func received(
         _ message: ControlMessage, from connection: Connection, now: MonotonicTime,
-        deliveries: inout [Delivery], nonce: () -> [UInt8] = { [] }
+        deliveries: inout [Delivery], nonce: () -> [UInt8] = { [] }, clockMicroseconds: UInt64 = 0
     ) -> Reply {
         guard greeted.contains(connection) else {
             return handshake(message, from: connection, nonce: nonce)
@@ -199,9 +201,11 @@ public struct InterceptEngine<Connection: Hashable & Sendable>: Sendable {
             return .none
         case .heartbeat:
             return .send(.heartbeat)
+        case .clockProbe(let sent):
+            return .send(.clockEcho(sentMicroseconds: sent, stampMicroseconds: clockMicroseconds))
         case .goodbye:
             return .none
-        case .hello, .welcome, .response, .challenge, .proof, .refused, .answerPiece:
+        case .hello, .welcome, .response, .challenge, .proof, .refused, .answerPiece, .clockEcho:
             counters.connectionsRejected += 1
             return .sendAndClose(.goodbye(.protocolError))
         }

@@ -32,7 +32,15 @@ final class CompareObserver {
     /// The latest capture timestamp seen (the online side's clock), in microseconds.
     private var onlineNow: Int64?
     private let logger: Logger
-    weak var metrics: MetricsEndpoint?
+    /// intercept's clock offset, by intercept (the link's address).
+    private var clocks: [IPv4Address: ClockOffsetEstimator] = [:]
+    private var lastClockProbe: Int64 = 0
+    /// Often enough that the 16 round trips of the estimate span a few seconds.
+    static let clockProbeMicroseconds: Int64 = 500_000
+    /// The Prometheus endpoint; its compare counters by port are made at once, at zero.
+    weak var metrics: MetricsEndpoint? {
+        didSet { for port in servicePorts.sorted() { metrics?.compareCounters(port: port) } }
+    }
 
     /// With a live capture (`live`), opens the link-layer capture of the routes' service ports:
     /// on the `-i` interfaces, or on every interface (`any`) with the raw socket.
@@ -150,10 +158,47 @@ final class CompareObserver {
 
     func copyEnded(_ key: RouteKey) { tracker.copyEnded(key, microseconds: monotonicMicroseconds()) }
 
-    func answered(_ piece: AnswerPiece) {
+    /// A piece of a target's answer from the intercept at `intercept`. Its time, for the
+    /// target's latency, is intercept's stamp mapped onto tcpcopy's clock less the one-way delay
+    /// to the target (`ClockOffsetEstimator`), so the control link's delay and both daemons'
+    /// batching are left out; before the first clock round trip, its arrival here.
+    func answered(_ piece: AnswerPiece, via intercept: IPv4Address) {
         piecesReceived += 1
-        tracker.targetAnswered(piece, microseconds: monotonicMicroseconds())
+        let time =
+            clocks[intercept]?.requestTime(forAnswerStamp: Int64(clamping: piece.stampMicroseconds))
+            ?? monotonicMicroseconds()
+        tracker.targetAnswered(piece, microseconds: time)
     }
+
+    // MARK: intercept's clocks
+
+    /// Sends a `clockProbe` on each link every `clockProbeMicroseconds`.
+    func probeClocks(_ links: InterceptLinks<IPv4Address>) {
+        let now = monotonicMicroseconds()
+        guard now - lastClockProbe >= Self.clockProbeMicroseconds else { return }
+        lastClockProbe = now
+        for target in links.targets {
+            _ = links.send(.clockProbe(sentMicroseconds: UInt64(now)), to: target)
+        }
+    }
+
+    /// intercept at `intercept` echoed a probe sent at `sent` (tcpcopy's clock) with its `stamp`.
+    func clockEchoed(sent: UInt64, stamp: UInt64, from intercept: IPv4Address) {
+        let first = clocks[intercept] == nil
+        clocks[intercept, default: ClockOffsetEstimator()].record(
+            sent: Int64(clamping: sent), stamp: Int64(clamping: stamp), received: monotonicMicroseconds())
+        if first, let estimate = clocks[intercept]?.estimate {
+            logger.info(
+                "--compare: intercept's clock mapped",
+                metadata: [
+                    "intercept": "\(intercept)", "offset_us": "\(estimate.offsetMicroseconds)",
+                    "round_trip_us": "\(estimate.roundTripMicroseconds)",
+                ])
+        }
+    }
+
+    /// The current estimate of intercept's clock offset, for the log.
+    func clockEstimate(of intercept: IPv4Address) -> ClockOffsetEstimator.Sample? { clocks[intercept]?.estimate }
 
     // MARK: closing exchanges
 
@@ -168,6 +213,7 @@ final class CompareObserver {
             counts[CompareOutcome.allCases.firstIndex(of: outcome)!] += 1
             metrics?.answerLatency(
                 online: exchange.online.latencyMicroseconds, target: exchange.target.latencyMicroseconds)
+            metrics?.compared(outcome, port: exchange.port)
             if let log, outcome != .same || settings.logAll {
                 let line = CompareLogCodec.encode(CompareLogRecord(exchange: exchange, outcome: outcome)) + "\n"
                 if fputs(line, log) < 0 { logFailures += 1 } else { logged += 1 }

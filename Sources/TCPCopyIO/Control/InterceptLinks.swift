@@ -80,6 +80,9 @@ final class InterceptLinks<Target: Hashable & CustomStringConvertible> {
 
     func owns(token: UInt64) -> Bool { token >= firstToken && token - firstToken < UInt64(targets.count) }
 
+    /// The target whose link `token` names (a token this owns).
+    func target(of token: UInt64) -> Target { targets[Int(token - firstToken)] }
+
     private func token(of target: Target) -> UInt64 {
         firstToken + UInt64(targets.firstIndex(of: target) ?? 0)
     }

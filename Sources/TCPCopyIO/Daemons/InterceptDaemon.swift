@@ -220,7 +220,10 @@ public final class InterceptDaemon {
         _ message: ControlMessage, on connection: ControlConnection, token: UInt64, now: MonotonicTime
     ) -> Bool {
         if case .register(let key) = message { checkCoverage(of: key, peer: connection.peer) }
-        switch engine.received(message, from: token, now: now, deliveries: &deliveries, nonce: randomNonce) {
+        switch engine.received(
+            message, from: token, now: now, deliveries: &deliveries, nonce: randomNonce,
+            clockMicroseconds: UInt64(monotonicMicroseconds()))
+        {
         case .none: break
         case .duplicate(let key, let owner):
             if !connection.send(.refused(key, .ownedByAnother)) { overflowed.insert(token) }

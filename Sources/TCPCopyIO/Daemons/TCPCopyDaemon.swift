@@ -173,6 +173,7 @@ public final class TCPCopyDaemon {
             checkMemory(now: now, atStart: false)
             metrics?.reap()
             compare?.collect()
+            compare?.probeClocks(links)
             // The capture's drop count, on the same 100 ms beat (reading it costs nothing:
             // each read of the socket brings it).
             let dropped = capture.kernelDropped
@@ -191,6 +192,7 @@ public final class TCPCopyDaemon {
     private func handleLink(
         _ event: EventLoop.Event, links: InterceptLinks<IPv4Address>, now: MonotonicTime, sender: PacketSink
     ) {
+        let intercept = links.target(of: event.token)
         links.handle(event, now: now, changes: &linkChanges) { event in
             counters.funnel.controlMessagesReceived += 1
             switch event {
@@ -199,7 +201,9 @@ public final class TCPCopyDaemon {
                 counters.funnel.responded(packet)
                 metrics?.responded(packet)
             case .message(.answerPiece(let piece)):
-                compare?.answered(piece)
+                compare?.answered(piece, via: intercept)
+            case .message(.clockEcho(let sent, let stamp)):
+                compare?.clockEchoed(sent: sent, stamp: stamp, from: intercept)
             case .message:
                 break
             }

@@ -30,6 +30,11 @@ public final class MetricsEndpoint {
         online: Metrics.Timer(label: "\(program)_answer_latency_seconds", dimensions: [("side", "online")]),
         target: Metrics.Timer(label: "\(program)_answer_latency_seconds", dimensions: [("side", "target")])
     )
+    /// `--compare`: the exchanges by outcome and service port, a family each, labelled `port`
+    /// (the stats line holds their totals, which `render` leaves out of the registry: a family
+    /// cannot be both labelled and not). Indexed like `CompareOutcome.counterNames`.
+    private var compareCounters: [UInt16: [Metrics.Counter]] = [:]
+    private lazy var compareFamilies = Set(CompareOutcome.counterNames.map { "\(program)_\($0)_total" })
     private var latencies = SessionTimings<RouteKey>()
     private var durations = SessionSpans<RouteKey>()
     private static let listenerToken: UInt64 = UInt64.max
@@ -128,6 +133,25 @@ public final class MetricsEndpoint {
     public func answerLatency(online: UInt64?, target: UInt64?) {
         if let online { answerLatencies.online.recordMicroseconds(online) }
         if let target { answerLatencies.target.recordMicroseconds(target) }
+    }
+
+    /// A compared exchange closed under `outcome` on service port `port` (`--compare`).
+    public func compared(_ outcome: CompareOutcome, port: UInt16) {
+        let counters = compareCounters(port: port)
+        counters[0].increment()
+        counters[1 + CompareOutcome.allCases.firstIndex(of: outcome)!].increment()
+    }
+
+    /// Makes the compare counters of `port` (at zero until counted), so a scrape shows them from
+    /// the start.
+    @discardableResult
+    public func compareCounters(port: UInt16) -> [Metrics.Counter] {
+        if let made = compareCounters[port] { return made }
+        let made = CompareOutcome.counterNames.map {
+            Metrics.Counter(label: "\(program)_\($0)_total", dimensions: [("port", "\(port)")])
+        }
+        compareCounters[port] = made
+        return made
     }
 
     // MARK: - Serving
@@ -239,9 +263,12 @@ public final class MetricsEndpoint {
 
     /// The stats line's values into the registry (counters by their increase since the last
     /// scrape, each with its declared help text), then the whole registry in the text format.
+    /// The compare outcomes are left out: they are served by port (`compared(_:port:)`), and a
+    /// family cannot be both labelled and not.
     private func render(_ values: [MetricValue]) -> [UInt8] {
         for value in values {
             let name = value.prometheusName(program: program)
+            if compareFamilies.contains(name) { continue }
             let descriptor = MetricNameDescriptor(metricName: name, unitName: "", helpText: value.help)
             switch value.kind {
             case .gauge:
