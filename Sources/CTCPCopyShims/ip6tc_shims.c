@@ -11,110 +11,12 @@
 #include <linux/netfilter/xt_NFQUEUE.h>
 #include <linux/netfilter/xt_tcpudp.h>
 
-static int queue_number(const struct ip6t_entry *e, uint16_t *number) {
-    const struct xt_entry_target *t = (const struct xt_entry_target *)((const char *)e + e->target_offset);
-    if (t->u.target_size < sizeof(*t) + sizeof(uint16_t)) return 0;
-    memcpy(number, t->data, sizeof(*number));
-    return 1;
-}
-
-int CTCPCopyShims_ip6tc_count_nfqueue_rules(const char *chain, int queue, const char **error) {
-    struct xtc_handle *h = ip6tc_init("filter");
-    if (h == NULL) { *error = ip6tc_strerror(errno); return -1; }
-    int count = 0;
-    if (ip6tc_is_chain(chain, h)) {
-        for (const struct ip6t_entry *e = ip6tc_first_rule(chain, h); e != NULL; e = ip6tc_next_rule(e, h)) {
-            const char *target = ip6tc_get_target(e, h);
-            if (target == NULL || strcmp(target, "NFQUEUE") != 0) continue;
-            uint16_t number;
-            if (queue >= 0 && (!queue_number(e, &number) || number != (uint16_t)queue)) continue;
-            count++;
-        }
-    }
-    ip6tc_free(h);
-    return count;
-}
-
-// `-p tcp --sport PORT -j NFQUEUE --queue-num QUEUE [--queue-bypass]` as ip6tables builds it:
-// the protocol also needs IP6T_F_PROTO, or the kernel ignores it.
-static struct ip6t_entry *nfqueue_entry6(uint16_t port, uint16_t queue, int bypass, size_t *size_out) {
-    size_t match_size = XT_ALIGN(sizeof(struct xt_entry_match)) + XT_ALIGN(sizeof(struct xt_tcp));
-    size_t target_size = XT_ALIGN(sizeof(struct xt_entry_target)) + XT_ALIGN(sizeof(struct xt_NFQ_info_v3));
-    size_t size = XT_ALIGN(sizeof(struct ip6t_entry)) + match_size + target_size;
-    struct ip6t_entry *e = calloc(1, size);
-    if (e == NULL) return NULL;
-    e->ipv6.proto = IPPROTO_TCP;
-    e->ipv6.flags = IP6T_F_PROTO;
-    e->target_offset = (uint16_t)(XT_ALIGN(sizeof(struct ip6t_entry)) + match_size);
-    e->next_offset = (uint16_t)size;
-
-    struct xt_entry_match *m = (struct xt_entry_match *)e->elems;
-    m->u.match_size = (uint16_t)match_size;
-    strcpy(m->u.user.name, "tcp");
-    struct xt_tcp *tcp = (struct xt_tcp *)m->data;
-    tcp->spts[0] = port;
-    tcp->spts[1] = port;
-    tcp->dpts[0] = 0;
-    tcp->dpts[1] = 0xFFFF;
-
-    struct xt_entry_target *t = (struct xt_entry_target *)((char *)e + e->target_offset);
-    t->u.target_size = (uint16_t)target_size;
-    strcpy(t->u.user.name, "NFQUEUE");
-    t->u.user.revision = 3;
-    struct xt_NFQ_info_v3 *q = (struct xt_NFQ_info_v3 *)t->data;
-    q->queuenum = queue;
-    q->queues_total = 1;
-    q->flags = bypass ? NFQ_FLAG_BYPASS : 0;
-    *size_out = size;
-    return e;
-}
-
-int CTCPCopyShims_ip6tc_nfqueue_rule(int operation, uint16_t port, uint16_t queue, int bypass,
-                                     const char **error) {
-    size_t size = 0;
-    struct ip6t_entry *e = nfqueue_entry6(port, queue, bypass, &size);
-    if (e == NULL) { *error = "out of memory"; return -1; }
-    unsigned char *mask = malloc(size);
-    if (mask == NULL) { free(e); *error = "out of memory"; return -1; }
-    memset(mask, 0xFF, size);
-    struct xtc_handle *h = ip6tc_init("filter");
-    if (h == NULL) {
-        *error = ip6tc_strerror(errno);
-        free(mask);
-        free(e);
-        return -1;
-    }
-    int result = 0;
-    switch (operation) {
-    case CTCPCopyShims_iptc_check:
-        result = ip6tc_check_entry("OUTPUT", e, mask, h) ? 1 : 0;
-        break;
-    case CTCPCopyShims_iptc_insert:
-        if (!ip6tc_insert_entry("OUTPUT", e, 0, h) || !ip6tc_commit(h)) {
-            *error = ip6tc_strerror(errno);
-            result = -1;
-        }
-        break;
-    case CTCPCopyShims_iptc_delete:
-        if (!ip6tc_delete_entry("OUTPUT", e, mask, h)) {
-            result = errno == ENOENT ? 0 : -1;
-            if (result < 0) *error = ip6tc_strerror(errno);
-        } else if (!ip6tc_commit(h)) {
-            *error = ip6tc_strerror(errno);
-            result = -1;
-        } else {
-            result = 1;
-        }
-        break;
-    default:
-        *error = "unknown operation";
-        result = -1;
-    }
-    ip6tc_free(h);
-    free(mask);
-    free(e);
-    return result;
-}
+// The protocol also needs IP6T_F_PROTO, or the kernel ignores it.
+#define NFQ_SHIM(name) CTCPCopyShims_ip6tc_##name
+#define NFQ_XTC(name) ip6tc_##name
+#define NFQ_ENTRY struct ip6t_entry
+#define NFQ_SET_TCP(e) ((e)->ipv6.proto = IPPROTO_TCP, (e)->ipv6.flags = IP6T_F_PROTO)
+#include "nfqueue_rule_template.h"
 
 void CTCPCopyShims_describe_nfqueue(const struct xt_entry_target *t, CTCPCopyShims_queue_rule *out);
 
