@@ -61,25 +61,11 @@ public struct IPv6OutgoingSegment: Hashable, Sendable {
             header.put(UInt16(tcpLength))
             header.put(IPv6TCPPacket.NextHeader.tcp)
             header.put(hopLimit)
-            header.put(UInt32(truncatingIfNeeded: source.high >> 32))
-            header.put(UInt32(truncatingIfNeeded: source.high))
-            header.put(UInt32(truncatingIfNeeded: source.low >> 32))
-            header.put(UInt32(truncatingIfNeeded: source.low))
-            header.put(UInt32(truncatingIfNeeded: destination.high >> 32))
-            header.put(UInt32(truncatingIfNeeded: destination.high))
-            header.put(UInt32(truncatingIfNeeded: destination.low >> 32))
-            header.put(UInt32(truncatingIfNeeded: destination.low))
-            // TCP header.
-            header.put(sourcePort)
-            header.put(destinationPort)
-            header.put(sequence.rawValue)
-            header.put(flags.contains(.ack) ? acknowledgment.rawValue : 0)
-            header.put(UInt8(tcpHeaderLength / 4) << 4)
-            header.put(flags.rawValue)
-            header.put(window)
-            header.put(UInt16(0))  // checksum, below
-            header.put(UInt16(0))  // urgent pointer
-            options.write(to: &header)
+            header.put(source)
+            header.put(destination)
+            header.putTCPHeader(
+                sourcePort: sourcePort, destinationPort: destinationPort, sequence: sequence,
+                acknowledgment: acknowledgment, flags: flags, window: window, options: options)
             let raw = UnsafeMutableRawBufferPointer(buffer)
             var sum = InternetChecksum()
             sum.addIPv6PseudoHeader(
@@ -92,6 +78,15 @@ public struct IPv6OutgoingSegment: Hashable, Sendable {
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<headerLength]))
         }
         bytes.append(contentsOf: payload)
+    }
+}
+
+extension HeaderWriter {
+    mutating func put(_ address: IPv6Address) {
+        put(UInt32(truncatingIfNeeded: address.high >> 32))
+        put(UInt32(truncatingIfNeeded: address.high))
+        put(UInt32(truncatingIfNeeded: address.low >> 32))
+        put(UInt32(truncatingIfNeeded: address.low))
     }
 }
 

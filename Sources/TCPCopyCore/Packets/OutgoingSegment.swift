@@ -66,17 +66,9 @@ public struct OutgoingSegment: Hashable, Sendable {
             header.put(UInt16(0))  // checksum, below
             header.put(source.value)
             header.put(destination.value)
-            // TCP header.
-            header.put(sourcePort)
-            header.put(destinationPort)
-            header.put(sequence.rawValue)
-            header.put(flags.contains(.ack) ? acknowledgment.rawValue : 0)
-            header.put(UInt8(tcpHeaderLength / 4) << 4)
-            header.put(flags.rawValue)
-            header.put(window)
-            header.put(UInt16(0))  // checksum, below
-            header.put(UInt16(0))  // urgent pointer
-            options.write(to: &header)
+            header.putTCPHeader(
+                sourcePort: sourcePort, destinationPort: destinationPort, sequence: sequence,
+                acknowledgment: acknowledgment, flags: flags, window: window, options: options)
             let raw = UnsafeMutableRawBufferPointer(buffer)
             var ipSum = InternetChecksum()
             ipSum.add(UnsafeRawBufferPointer(rebasing: raw[0..<20]))
@@ -98,6 +90,25 @@ public struct OutgoingSegment: Hashable, Sendable {
 
 /// Writes big-endian header fields one after another into memory the caller owns.
 struct HeaderWriter {
+    /// The TCP header of a segment we send, after the IP header of either family: the
+    /// checksum is left 0 for the caller, who knows the pseudo-header.
+    @inline(__always)
+    mutating func putTCPHeader(
+        sourcePort: UInt16, destinationPort: UInt16, sequence: SequenceNumber,
+        acknowledgment: SequenceNumber, flags: TCPFlags, window: UInt16, options: TCPOptions
+    ) {
+        put(sourcePort)
+        put(destinationPort)
+        put(sequence.rawValue)
+        put(flags.contains(.ack) ? acknowledgment.rawValue : 0)
+        put(UInt8((20 + options.encodedLength) / 4) << 4)
+        put(flags.rawValue)
+        put(window)
+        put(UInt16(0))  // checksum, filled in by the caller
+        put(UInt16(0))  // urgent pointer
+        options.write(to: &self)
+    }
+
     private let buffer: UnsafeMutableRawBufferPointer
     private(set) var offset = 0
 
