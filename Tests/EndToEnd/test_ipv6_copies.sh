@@ -7,7 +7,9 @@
 #      (-x 80-10.77.2.2:80,80-[fd00:77:2::2]:80 -i any): 30 short and 5 keep-alive x 4
 #      requests over each family, sent at the same time, each served exactly once by the
 #      target, from the client's address of its family;
-#   3. throughout: no target packet of either family in the client namespace.
+#   3. -c 10.77.9.1,[fd00:77:9::1] on such a tcpcopy: the target sees each family's sessions
+#      from that family's rewritten address only, 20 short requests each, all served once;
+#   4. throughout: no target packet of either family in the client namespace.
 set -euo pipefail
 here=$(dirname "${BASH_SOURCE[0]}")
 # shellcheck source=../../Scripts/lab-lib.sh
@@ -17,6 +19,7 @@ source "$here/../../Scripts/lab-topology.sh"
 LAB_PREFIX=$(lab_test_prefix ipv6_copies)
 n=10 short=20 conns=4 per=5
 mixed_short=30 mixed_conns=5 mixed_per=4
+rewritten4=10.77.9.1 rewritten6=fd00:77:9::1
 from_targets="(src host $LAB_TARGET_IP or (ip6 and src host $LAB_TARGET_IP6)) and src port 80"
 
 lab_init
@@ -24,7 +27,7 @@ lab_create
 lab_add_ipv6
 LAB_NGINX_LISTEN6="[$LAB_ONLINE_IP6]:80" lab_nginx_start online
 LAB_NGINX_LISTEN6="[$LAB_TARGET_IP6]:80" lab_nginx_start target
-for role in online target; do lab_topo_page "$role" n10 v4 v6; done
+for role in online target; do lab_topo_page "$role" n10 v4 v6 c4 c6; done
 got=$(lab_http_code client "http://[$LAB_ONLINE_IP6]/n10.html" -g --max-time 5 --interface "$LAB_CLIENT_IP6")
 [[ $got == 200 ]] || lab_fail "client -> [online]:80 over IPv6 (the lab)" 200 "$got"
 lab_rules_apply target 80 0
@@ -109,9 +112,29 @@ seen=$(lab_topo_addresses target /v6)
 lab_topo_expect_idle tcpcopy-mixed
 lab_topo_expect_stat tcpcopy-mixed sessions_started == "$((2 * (mixed_short + mixed_conns)))"
 lab_expect_clean_stop tcpcopy-mixed
+
+# 3. Rewritten client addresses of both families (the target's default routes lead back to the
+# online server, so that the copies are accepted and their answers reach the OUTPUT rule).
+lab_topo_tcpcopy_start online tcpcopy-rewrite -x "80-$LAB_TARGET_IP:80,80-[$LAB_TARGET_IP6]:80" \
+    -i any -c "$rewritten4,[$rewritten6]"
+ok=$(lab_topo_requests_close client 20 "http://$LAB_ONLINE_IP/c4.html" --interface "$LAB_CLIENT_IP")
+ok6=$(lab_topo_requests_close client 20 "http://[$LAB_ONLINE_IP6]/c6.html" -g --interface "$LAB_CLIENT_IP6")
+((ok == 20 && ok6 == 20)) || lab_fail "200s online gave (IPv4, IPv6) with -c" "20, 20" "$ok, $ok6"
+got=$(lab_topo_wait_served target 20 30 /c4) || true
+got6=$(lab_topo_wait_served target 20 30 /c6) || true
+seen=$(lab_topo_addresses target /c4)
+seen6=$(lab_topo_addresses target /c6)
+lab_log "-c $rewritten4,[$rewritten6]: IPv4 copies $got from $seen, IPv6 copies $got6 from $seen6"
+((got == 20 && got6 == 20)) || lab_fail "requests the target served with -c (IPv4, IPv6)" "20, 20" \
+    "$got, $got6"
+[[ $seen == "$rewritten4" ]] || lab_fail "client addresses of the IPv4 copies with -c" "$rewritten4" "$seen"
+[[ $seen6 == "$rewritten6" ]] || lab_fail "client addresses of the IPv6 copies with -c" "$rewritten6" "$seen6"
+lab_topo_expect_idle tcpcopy-rewrite
+lab_topo_expect_stat tcpcopy-rewrite sessions_completed == 40
+lab_expect_clean_stop tcpcopy-rewrite
 lab_expect_clean_stop intercept
 
-# 3. The capture.
+# 4. The capture.
 lab_capture_stop leak
 leaked=$(lab_capture_count leak "$from_targets")
 if ((leaked != 0)); then
@@ -124,4 +147,4 @@ for online in "src host $LAB_ONLINE_IP" "ip6 and src host $LAB_ONLINE_IP6"; do
 done
 
 lab_log "PASS ipv6_copies: -n $n over IPv6 exact ($target_short short, $target_keep keep-alive)," \
-    "${report[*]}, 0 leaked"
+    "${report[*]}, -c rewrote both families, 0 leaked"
