@@ -290,7 +290,7 @@ public struct TCPCopyCommand: ParsableCommand {
         configuration.portShift = portShift
         configuration.sessionRate = rate
         configuration.clientAddresses = try validated { () throws(ConfigurationError) in
-            try ConfigurationParser.addressList(combining: clientAddresses, kind: .clientAddresses)
+            try ConfigurationParser.mixedClientAddresses(combining: clientAddresses)
         }
         configuration.interceptPort = interceptPort
         configuration.compare = try comparing.settings()
@@ -306,14 +306,14 @@ public struct TCPCopyCommand: ParsableCommand {
         configuration.statsInterval = logging.statsInterval
         configuration.logFile = logging.logFile
         configuration.sendInterface = outputInterface
-        configuration.capture = try captureMode()
+        configuration.capture = try captureMode(routes: configuration.routes)
         try validated { () throws(ConfigurationError) in try configuration.validate() }
         return configuration
     }
 
     /// Where the packets come from: `--offline` (or `-i` naming a regular file), `-i`, or the
     /// raw socket; the options of one mode are refused with another.
-    private func captureMode() throws -> CaptureMode {
+    private func captureMode(routes: [CopyRoute]) throws -> CaptureMode {
         var file = offline
         if let interfaces, file == nil, !interfaces.contains(","), isCaptureFile(interfaces) {
             file = interfaces
@@ -346,6 +346,11 @@ public struct TCPCopyCommand: ParsableCommand {
             throw ValidationError("\(name) paces a replayed file: give it with --offline FILE")
         }
         guard let interfaces else {
+            // A raw IPv6 socket hands over TCP without its IPv6 header (RFC 3542): IPv6 routes
+            // are captured at the link layer, on every interface unless -i names them.
+            if routes.contains(where: { $0.targetAddress.family == .ipv6 }) {
+                return .link(LinkCapture(interfaces: ["any"], filter: filter, bufferMB: pcapBuffer))
+            }
             if filter != nil || pcapBuffer != nil {
                 throw ValidationError(
                     "-F and -B apply to a link-layer capture: give the interfaces with -i, e.g. -i eth0")

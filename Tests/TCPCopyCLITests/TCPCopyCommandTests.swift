@@ -33,14 +33,14 @@ private func failure(
         #expect(
             legacy.routes == [
                 CopyRoute(
-                    onlineAddress: online, onlinePort: 80, targetAddress: target, targetPort: 8080)
+                    onlineAddress: .v4(online), onlinePort: 80, targetAddress: .v4(target), targetPort: 8080)
             ])
         #expect(try configuration(["--routes", "10.0.0.1:80-10.0.0.2:8080"]) == list)
     }
 
     @Test func defaultsMatchTheConfigurationType() throws {
         var expected = TCPCopyConfiguration(routes: [
-            CopyRoute(onlineAddress: nil, onlinePort: 80, targetAddress: target, targetPort: 80)
+            CopyRoute(onlineAddress: nil, onlinePort: 80, targetAddress: .v4(target), targetPort: 80)
         ])
         #expect(try configuration(["-x", "80-10.0.0.2:80"]) == expected)
         expected.copies = 2
@@ -209,7 +209,7 @@ private func failure(
         let parsed = try configuration(["-x", "80-10.0.0.2:80", "-r", "30", "-f", "2", "-c", "10.0.9.1,10.0.9.2"])
         #expect(parsed.sessionRate == 30)
         #expect(parsed.portShift == 2)
-        #expect(parsed.clientAddresses == [IPv4Address(10, 0, 9, 1), IPv4Address(10, 0, 9, 2)])
+        #expect(parsed.clientAddresses == [.v4(IPv4Address(10, 0, 9, 1)), .v4(IPv4Address(10, 0, 9, 2))])
     }
 
     @Test(arguments: [

@@ -89,11 +89,11 @@ private func error<T>(
         #expect(
             try ConfigurationParser.route("80-10.0.0.2:8080")
                 == CopyRoute(
-                    onlineAddress: nil, onlinePort: 80, targetAddress: target, targetPort: 8080))
+                    onlineAddress: nil, onlinePort: 80, targetAddress: .v4(target), targetPort: 8080))
         #expect(
             try ConfigurationParser.route("10.0.0.1:80-10.0.0.2:8080")
                 == CopyRoute(
-                    onlineAddress: IPv4Address(10, 0, 0, 1), onlinePort: 80, targetAddress: target,
+                    onlineAddress: .v4(IPv4Address(10, 0, 0, 1)), onlinePort: 80, targetAddress: .v4(target),
                     targetPort: 8080))
     }
 
@@ -109,7 +109,7 @@ private func error<T>(
 
     @Test func acceptsSeveralTargetsForOneOnlinePort() throws {
         let routes = try ConfigurationParser.routeList("80-10.0.0.2:80,80-10.0.0.3:80")
-        #expect(routes.map(\.targetAddress) == [IPv4Address(10, 0, 0, 2), IPv4Address(10, 0, 0, 3)])
+        #expect(routes.map(\.targetAddress) == [.v4(IPv4Address(10, 0, 0, 2)), .v4(IPv4Address(10, 0, 0, 3))])
     }
 
     @Test func refusesTwoRoutesThatMeetAtOneTargetEndpoint() {
@@ -251,7 +251,7 @@ private func error<T>(
 
 @Suite struct ConfigurationValidationTests {
     let route = CopyRoute(
-        onlineAddress: nil, onlinePort: 80, targetAddress: IPv4Address(10, 0, 0, 2), targetPort: 80)
+        onlineAddress: nil, onlinePort: 80, targetAddress: .v4(IPv4Address(10, 0, 0, 2)), targetPort: 80)
 
     @Test func defaultsAreValid() throws {
         try TCPCopyConfiguration(routes: [route]).validate()

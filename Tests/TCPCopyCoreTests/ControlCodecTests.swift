@@ -5,8 +5,8 @@ import Testing
 /// Every kind of message, with values that fill their fields.
 let everyControlMessage: [ControlMessage] = {
     let key = RouteKey(
-        clientAddress: IPv4Address(192, 168, 1, 10), clientPort: 0xFFFE,
-        targetAddress: IPv4Address(10, 0, 0, 2), targetPort: 1)
+        clientAddress: .v4(IPv4Address(192, 168, 1, 10)), clientPort: 0xFFFE,
+        targetAddress: .v4(IPv4Address(10, 0, 0, 2)), targetPort: 1)
     let synAck = RespondingTarget().header(
         seq: 0xDEAD_BEEF, ack: 1001, [.syn, .ack],
         options: TCPOptions(
@@ -107,8 +107,8 @@ private func frame(type: UInt8, flags: UInt8 = 0, body: [UInt8], length: Int? = 
 
     @Test func registerFrameLayout() {
         let key = RouteKey(
-            clientAddress: IPv4Address(192, 168, 1, 10), clientPort: 40000,
-            targetAddress: IPv4Address(10, 0, 0, 2), targetPort: 80)
+            clientAddress: .v4(IPv4Address(192, 168, 1, 10)), clientPort: 40000,
+            targetAddress: .v4(IPv4Address(10, 0, 0, 2)), targetPort: 80)
         let body: [UInt8] = [192, 168, 1, 10, 0x9C, 0x40, 10, 0, 0, 2, 0, 80]
         #expect(ControlEncoder.encode(.register(key)) == frame(type: 4, body: body))
         #expect(ControlEncoder.encode(.unregister(key)) == frame(type: 5, body: body))

@@ -96,7 +96,7 @@ private func at(_ ms: Int64) -> MonotonicTime { MonotonicTime(milliseconds: ms) 
 @Suite struct HostileFlagTests {
     private func packet(flags: TCPFlags) -> [UInt8] {
         OutgoingSegment(
-            source: IPv4Address(192, 168, 1, 10), destination: IPv4Address(10, 0, 0, 1), sourcePort: 40000,
+            source: .v4(IPv4Address(192, 168, 1, 10)), destination: .v4(IPv4Address(10, 0, 0, 1)), sourcePort: 40000,
             destinationPort: 80, sequence: SequenceNumber(1), acknowledgment: SequenceNumber(0), flags: flags,
             window: 100, options: TCPOptions(), payload: [][...]
         ).encode()

@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct CopyPortAllocatorTests {
     let key = RouteKey(
-        clientAddress: IPv4Address(10, 77, 1, 2), clientPort: 0, targetAddress: IPv4Address(10, 77, 2, 2),
+        clientAddress: .v4(IPv4Address(10, 77, 1, 2)), clientPort: 0, targetAddress: .v4(IPv4Address(10, 77, 2, 2)),
         targetPort: 80)
 
     @Test func copyZeroKeepsTheClientPortAndOthersNeverShareOne() {
@@ -129,18 +129,18 @@ import Testing
     @Test func rateKeepsAboutThatShareOfConnectionsAndIsStablePerConnection() {
         let sampler = SessionSampler(ratePercent: 30, clientAddresses: [])
         let client = IPv4Address(10, 77, 1, 2)
-        let kept = (32768..<42768).filter { sampler.isCopied(address: client, port: UInt16($0)) }.count
+        let kept = (32768..<42768).filter { sampler.isCopied(address: .v4(client), port: UInt16($0)) }.count
         #expect(abs(kept - 3000) < 150)  // 30 % ± 1.5 % of 10,000 sequential ports
-        #expect(sampler.isCopied(address: client, port: 40000) == sampler.isCopied(address: client, port: 40000))
-        #expect(SessionSampler(ratePercent: 100, clientAddresses: []).isCopied(address: client, port: 1))
+        #expect(sampler.isCopied(address: .v4(client), port: 40000) == sampler.isCopied(address: .v4(client), port: 40000))
+        #expect(SessionSampler(ratePercent: 100, clientAddresses: []).isCopied(address: .v4(client), port: 1))
     }
 
     @Test func clientAddressRewriteIsStickyAndUsesTheWholeList() {
         let list = [IPv4Address(10, 0, 9, 1), IPv4Address(10, 0, 9, 2)]
-        let sampler = SessionSampler(ratePercent: 100, clientAddresses: list)
-        let mapped = (1...200).map { sampler.targetSideAddress(for: IPv4Address(10, 1, 0, UInt8($0))) }
-        #expect(Set(mapped) == Set(list))
-        #expect(sampler.targetSideAddress(for: IPv4Address(10, 1, 0, 7)) == mapped[6])
-        #expect(SessionSampler(ratePercent: 100, clientAddresses: []).targetSideAddress(for: list[0]) == list[0])
+        let sampler = SessionSampler(ratePercent: 100, clientAddresses: list.map { .v4($0) })
+        let mapped = (1...200).map { sampler.targetSideAddress(for: .v4(IPv4Address(10, 1, 0, UInt8($0)))) }
+        #expect(Set(mapped) == Set(list.map { .v4($0) }))
+        #expect(sampler.targetSideAddress(for: .v4(IPv4Address(10, 1, 0, 7))) == mapped[6])
+        #expect(SessionSampler(ratePercent: 100, clientAddresses: []).targetSideAddress(for: .v4(list[0])) == .v4(list[0]))
     }
 }

@@ -173,7 +173,7 @@ private func faults(_ findings: [DoctorFinding]) -> [DoctorFinding] { findings.f
 @Suite struct TCPCopyDoctorTests {
     private func healthyOnline() -> TCPCopyDoctorFacts {
         TCPCopyDoctorFacts(
-            routes: [CopyRoute(onlineAddress: nil, onlinePort: 80, targetAddress: target, targetPort: 80)],
+            routes: [CopyRoute(onlineAddress: nil, onlinePort: 80, targetAddress: .v4(target), targetPort: 80)],
             controlPort: 36524, capabilities: CapabilityFacts(netAdmin: true, netRaw: true, isRoot: true),
             kernelRoutes: [route("10.77.2.0/24", "to-target")], localAddresses: [online],
             sockets: TCPSocketTable(entries: [

@@ -8,7 +8,7 @@ private struct Scene {
     var tracker = ExchangeTracker()
     var reporter = AnswerReporter<Int>(enabled: true)
     let connection = CompareConnection(
-        clientAddress: Lab.client, clientPort: Lab.clientPort, servicePort: Lab.onlinePort)
+        clientAddress: .v4(Lab.client), clientPort: Lab.clientPort, servicePort: Lab.onlinePort)
     let clientISN: UInt32 = 0xFFFF_FF00  // wraps during the session
     let serverISN: UInt32 = 5000
     let copiedISN: UInt32 = 777
@@ -46,7 +46,7 @@ private struct Scene {
 
     mutating func server(_ flags: TCPFlags, payload: [UInt8]) {
         let bytes = OutgoingSegment(
-            source: Lab.online, destination: Lab.client, sourcePort: Lab.onlinePort, destinationPort: Lab.clientPort,
+            source: .v4(Lab.online), destination: .v4(Lab.client), sourcePort: Lab.onlinePort, destinationPort: Lab.clientPort,
             sequence: SequenceNumber(flags.contains(.syn) ? serverISN : serverISN &+ 1 &+ onlineSent),
             acknowledgment: SequenceNumber(clientISN &+ 1 &+ clientSent), flags: flags, window: 100,
             payload: payload[...]
@@ -58,7 +58,7 @@ private struct Scene {
     mutating func target(_ flags: TCPFlags, payload: [UInt8], repeatLast: Bool = false) {
         let seq = flags.contains(.syn) ? targetISN : targetISN &+ 1 &+ targetSent
         let bytes = OutgoingSegment(
-            source: Lab.target, destination: Lab.client, sourcePort: Lab.targetPort, destinationPort: Lab.clientPort,
+            source: .v4(Lab.target), destination: .v4(Lab.client), sourcePort: Lab.targetPort, destinationPort: Lab.clientPort,
             sequence: SequenceNumber(seq), acknowledgment: SequenceNumber(copiedISN &+ 1 &+ clientSent), flags: flags,
             window: 100, payload: payload[...]
         ).encode()
@@ -186,7 +186,7 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
     @Test func reporterSkipsRepeatsAndUncomparedRoutes() {
         var reporter = AnswerReporter<Int>(enabled: true)
         let other = OutgoingSegment(
-            source: Lab.target, destination: Lab.client, sourcePort: Lab.targetPort, destinationPort: 1,
+            source: .v4(Lab.target), destination: .v4(Lab.client), sourcePort: Lab.targetPort, destinationPort: 1,
             sequence: SequenceNumber(1), acknowledgment: SequenceNumber(1), flags: [.ack], window: 1,
             payload: [1, 2, 3][...]
         ).encode()
@@ -203,7 +203,7 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
     /// request: the answer still goes with its request, not with the one before.
     @Test func targetAheadOfTheCaptureWaits() {
         var tracker = ExchangeTracker()
-        let connection = CompareConnection(clientAddress: Lab.client, clientPort: 1, servicePort: 80)
+        let connection = CompareConnection(clientAddress: .v4(Lab.client), clientPort: 1, servicePort: 80)
         let key = Lab.key
         let empty = UnsafeRawBufferPointer(start: nil, count: 0)
         tracker.copyStarted(key, of: connection)

@@ -60,7 +60,7 @@ import Testing
         let online = IPv4Address(10, 0, 0, 1)
         for client in [IPv4Address(192, 168, 7, 3), IPv4Address(192, 168, 7, 4)] {
             for port in UInt16(20_000)..<30_000 {
-                let key = CaptureKey(clientAddress: client, clientPort: port, onlineAddress: online, onlinePort: 80)
+                let key = CaptureKey(clientAddress: .v4(client), clientPort: port, onlineAddress: .v4(online), onlinePort: 80)
                 table.insert(Int(port), forAbsentKey: key)
             }
         }

@@ -39,7 +39,7 @@ import Testing
         length: Int = 100
     ) -> [UInt8] {
         OutgoingSegment(
-            source: Lab.target, destination: client, sourcePort: port, destinationPort: clientPort,
+            source: .v4(Lab.target), destination: .v4(client), sourcePort: port, destinationPort: clientPort,
             sequence: SequenceNumber(7), acknowledgment: SequenceNumber(8), flags: [.ack, .psh], window: 100,
             payload: [UInt8](repeating: 1, count: length)[...]
         ).encode()
@@ -99,7 +99,7 @@ import Testing
         }
     }
 
-    @Test(arguments: [0, 1, 2, 4, 0xFFFF] as [UInt16])
+    @Test(arguments: [0, 1, 2, 3, 5, 0xFFFF] as [UInt16])
     func otherVersionsAreRefused(_ version: UInt16) {
         var engine = makeEngine()
         #expect(receive(&engine, .hello(version: version), from: 1).0 == .sendAndClose(.goodbye(.unsupportedVersion)))
@@ -368,7 +368,7 @@ import Testing
         -> [UInt8]
     {
         OutgoingSegment(
-            source: Lab.target, destination: Lab.client, sourcePort: Lab.targetPort, destinationPort: clientPort,
+            source: .v4(Lab.target), destination: .v4(Lab.client), sourcePort: Lab.targetPort, destinationPort: clientPort,
             sequence: SequenceNumber(500), acknowledgment: SequenceNumber(ack), flags: flags, window: 100,
             payload: [UInt8](repeating: 1, count: length)[...]
         ).encode()
@@ -418,7 +418,7 @@ import Testing
     @Test func anAckAloneGoesAtTheEndOfItsBatch() {
         var engine = routedEngine()
         let other = RouteKey(
-            clientAddress: Lab.client, clientPort: Lab.clientPort + 1, targetAddress: Lab.target,
+            clientAddress: .v4(Lab.client), clientPort: Lab.clientPort + 1, targetAddress: .v4(Lab.target),
             targetPort: Lab.targetPort)
         var deliveries: [Engine.Delivery] = []
         _ = engine.received(.register(other), from: 1, now: .zero, deliveries: &deliveries)
@@ -450,7 +450,7 @@ import Testing
         #expect(forward == nil)
         var unrouted = routedEngine()
         let stranger = OutgoingSegment(
-            source: Lab.target, destination: IPv4Address(192, 168, 7, 7), sourcePort: Lab.targetPort,
+            source: .v4(Lab.target), destination: .v4(IPv4Address(192, 168, 7, 7)), sourcePort: Lab.targetPort,
             destinationPort: 4000, sequence: SequenceNumber(1), acknowledgment: SequenceNumber(2), flags: .ack,
             window: 100
         ).encode()

@@ -66,7 +66,7 @@ import Testing
 @Suite struct TrafficFunnelTests {
     private func segment(_ flags: TCPFlags, payload: [UInt8] = []) -> OutgoingSegment {
         OutgoingSegment(
-            source: IPv4Address(10, 0, 0, 9), destination: IPv4Address(10, 0, 0, 2), sourcePort: 40000,
+            source: .v4(IPv4Address(10, 0, 0, 9)), destination: .v4(IPv4Address(10, 0, 0, 2)), sourcePort: 40000,
             destinationPort: 80, sequence: SequenceNumber(1), acknowledgment: SequenceNumber(2), flags: flags,
             window: 1000, payload: payload[...])
     }

@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct OutgoingSegmentTests {
     static let segment = OutgoingSegment(
-        source: IPv4Address(192, 168, 1, 10), destination: IPv4Address(10, 0, 0, 2),
+        source: .v4(IPv4Address(192, 168, 1, 10)), destination: .v4(IPv4Address(10, 0, 0, 2)),
         sourcePort: 40000, destinationPort: 8080, sequence: SequenceNumber(0xFFFF_FFFE),
         acknowledgment: SequenceNumber(0x0102_0304), flags: [.ack, .psh], window: 0x1234,
         options: TCPOptions(timestamp: .init(value: 77, echoReply: 88)),
@@ -120,8 +120,8 @@ import Testing
         var generator = SeededGenerator(seed: 1122)
         for _ in 0..<300 {
             let segment = OutgoingSegment(
-                source: IPv4Address(UInt32.random(in: .min ... .max, using: &generator)),
-                destination: IPv4Address(UInt32.random(in: .min ... .max, using: &generator)),
+                source: .v4(IPv4Address(UInt32.random(in: .min ... .max, using: &generator))),
+                destination: .v4(IPv4Address(UInt32.random(in: .min ... .max, using: &generator))),
                 sourcePort: UInt16.random(in: .min ... .max, using: &generator),
                 destinationPort: UInt16.random(in: .min ... .max, using: &generator),
                 sequence: SequenceNumber(UInt32.random(in: .min ... .max, using: &generator)),

@@ -90,7 +90,7 @@ func toTarget(
     port: UInt16 = Lab.clientPort
 ) -> OutgoingSegment {
     OutgoingSegment(
-        source: Lab.client, destination: Lab.target, sourcePort: port, destinationPort: Lab.targetPort,
+        source: .v4(Lab.client), destination: .v4(Lab.target), sourcePort: port, destinationPort: Lab.targetPort,
         sequence: SequenceNumber(seq), acknowledgment: SequenceNumber(ack), flags: flags, window: 65535,
         options: options, payload: payload[...])
 }

@@ -41,7 +41,7 @@ import Testing
     }
 
     static let capture = CaptureKey(
-        clientAddress: Lab.client, clientPort: Lab.clientPort, onlineAddress: Lab.online, onlinePort: Lab.onlinePort)
+        clientAddress: .v4(Lab.client), clientPort: Lab.clientPort, onlineAddress: .v4(Lab.online), onlinePort: Lab.onlinePort)
 
     @Test func findsSessionsByRouteAndWorksOnThemInPlace() {
         var table = SessionTable()
@@ -100,7 +100,7 @@ import Testing
         }
         #expect(words.count == 100)
         var byTarget = route
-        byTarget.targetAddress = IPv4Address(10, 0, 0, 3)
+        byTarget.targetAddress = .v4(IPv4Address(10, 0, 0, 3))
         #expect(byTarget != route && byTarget.word != route.word)
         var byPort = route
         byPort.targetPort = 1

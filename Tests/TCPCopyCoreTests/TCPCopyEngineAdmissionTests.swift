@@ -7,7 +7,7 @@ import Testing
 /// are shed and not started again from their next segment.
 @Suite struct TCPCopyEngineAdmissionTests {
     static let route = CopyRoute(
-        onlineAddress: nil, onlinePort: Lab.onlinePort, targetAddress: Lab.target, targetPort: Lab.targetPort)
+        onlineAddress: nil, onlinePort: Lab.onlinePort, targetAddress: .v4(Lab.target), targetPort: Lab.targetPort)
     let c: UInt32 = 1001
     let s: UInt32 = 5001
 
@@ -153,7 +153,7 @@ import Testing
         var other = CapturedClient()
         other.port = 41000
         let otherKey = RouteKey(
-            clientAddress: Lab.client, clientPort: 41000, targetAddress: Lab.target, targetPort: Lab.targetPort)
+            clientAddress: .v4(Lab.client), clientPort: 41000, targetAddress: .v4(Lab.target), targetPort: Lab.targetPort)
         _ = capture(&engine, other.bytes(seq: 1000, .syn, options: TCPOptions(maximumSegmentSize: 1460)))
         _ = respond(
             &engine,

@@ -6,7 +6,7 @@ import Testing
 /// ones, and connections the target closed while the client kept using them (reopen).
 @Suite struct TCPCopyEngineContinuityTests {
     static let route = CopyRoute(
-        onlineAddress: nil, onlinePort: Lab.onlinePort, targetAddress: Lab.target, targetPort: Lab.targetPort)
+        onlineAddress: nil, onlinePort: Lab.onlinePort, targetAddress: .v4(Lab.target), targetPort: Lab.targetPort)
     let client = CapturedClient()
     let c: UInt32 = 50_001
     let s: UInt32 = 9_001
@@ -31,7 +31,7 @@ import Testing
     }
 
     func key(port: UInt16) -> RouteKey {
-        RouteKey(clientAddress: Lab.client, clientPort: port, targetAddress: Lab.target, targetPort: Lab.targetPort)
+        RouteKey(clientAddress: .v4(Lab.client), clientPort: port, targetAddress: .v4(Lab.target), targetPort: Lab.targetPort)
     }
 
     @Test func dataOfAnUnseenConnectionStartsASynthesisedSession() {

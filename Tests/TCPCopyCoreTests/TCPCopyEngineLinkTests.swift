@@ -13,9 +13,9 @@ import Testing
         TCPCopyEngine(
             configuration: TCPCopyConfiguration(routes: [
                 CopyRoute(
-                    onlineAddress: nil, onlinePort: Lab.onlinePort, targetAddress: Lab.target,
+                    onlineAddress: nil, onlinePort: Lab.onlinePort, targetAddress: .v4(Lab.target),
                     targetPort: Lab.targetPort),
-                CopyRoute(onlineAddress: nil, onlinePort: Lab.onlinePort, targetAddress: Self.second, targetPort: 80),
+                CopyRoute(onlineAddress: nil, onlinePort: Lab.onlinePort, targetAddress: .v4(Self.second), targetPort: 80),
             ]),
             tuning: SessionTuning())
     }
@@ -31,7 +31,7 @@ import Testing
     @Test func noSessionStartsTowardsATargetWithoutLink() {
         var engine = makeEngine()
         var actions: [EngineAction] = []
-        engine.linkDown(of: Self.second, now: at(0), actions: &actions)
+        engine.linkDown(of: .v4(Self.second), now: at(0), actions: &actions)
         #expect(actions.isEmpty)
         engine.captured(syn(port: 40000), now: at(1), actions: &actions)
         #expect(actions.sent.map(\.destination) == [Lab.target])
@@ -39,7 +39,7 @@ import Testing
         #expect(engine.counters.sessionsWithoutLink == 1)
         #expect(engine.counters.line.text.contains("sessions_without_link=1"))
         // Back up: the next connection is copied to both.
-        engine.linkUp(of: Self.second)
+        engine.linkUp(of: .v4(Self.second))
         actions.removeAll()
         engine.captured(syn(port: 40001), now: at(2), actions: &actions)
         #expect(Set(actions.sent.map(\.destination)) == [Lab.target, Self.second])
@@ -51,7 +51,7 @@ import Testing
         engine.captured(syn(port: 40000), now: at(0), actions: &actions)
         #expect(engine.sessionCount == 2)
         actions.removeAll()
-        engine.linkDown(of: Self.second, now: at(5), actions: &actions)
+        engine.linkDown(of: .v4(Self.second), now: at(5), actions: &actions)
         #expect(engine.sessionCount == 1)
         #expect(actions.sent.allSatisfy { $0.destination != Self.second || $0.flags.contains(.rst) })
         // No retransmission of the SYN, however long the engine runs.

@@ -5,7 +5,7 @@ import Testing
 /// `-r`, `-c` and `-f` at the engine: which sessions start, with which address and port.
 @Suite struct TCPCopyEngineSelectionTests {
     static let route = CopyRoute(
-        onlineAddress: nil, onlinePort: Lab.onlinePort, targetAddress: Lab.target, targetPort: Lab.targetPort)
+        onlineAddress: nil, onlinePort: Lab.onlinePort, targetAddress: .v4(Lab.target), targetPort: Lab.targetPort)
 
     func makeEngine(_ change: (inout TCPCopyConfiguration) -> Void) -> TCPCopyEngine {
         var configuration = TCPCopyConfiguration(routes: [Self.route])
@@ -36,7 +36,7 @@ import Testing
         #expect(engine.counters.sessionsSkippedByRate == 1000 - started)
         // A later data packet of a skipped connection is neither copied nor counted as lost.
         let skipped = (UInt16(40000)..<UInt16(41000)).first {
-            !SessionSampler(ratePercent: 30, clientAddresses: []).isCopied(address: Lab.client, port: $0)
+            !SessionSampler(ratePercent: 30, clientAddresses: []).isCopied(address: .v4(Lab.client), port: $0)
         }!
         var client = CapturedClient()
         client.port = skipped
@@ -48,7 +48,7 @@ import Testing
 
     @Test func clientAddressRewriteReachesEveryPacketAndRegistration() {
         let standIn = IPv4Address(10, 0, 9, 1)
-        var engine = makeEngine { $0.clientAddresses = [standIn] }
+        var engine = makeEngine { $0.clientAddresses = [.v4(standIn)] }
         var actions: [EngineAction] = []
         engine.captured(synFrom(port: 40000), now: .zero, actions: &actions)
         #expect(sent(actions).map(\.source) == [standIn])

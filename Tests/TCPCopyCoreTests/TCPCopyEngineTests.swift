@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct TCPCopyEngineTests {
     static let route = CopyRoute(
-        onlineAddress: nil, onlinePort: Lab.onlinePort, targetAddress: Lab.target, targetPort: Lab.targetPort)
+        onlineAddress: nil, onlinePort: Lab.onlinePort, targetAddress: .v4(Lab.target), targetPort: Lab.targetPort)
     let client = CapturedClient()
     let c: UInt32 = 1001
     let s: UInt32 = 5001
@@ -40,7 +40,7 @@ import Testing
     var syn: [UInt8] { client.bytes(seq: 1000, .syn, options: TCPOptions(maximumSegmentSize: 1460)) }
 
     func key(port: UInt16) -> RouteKey {
-        RouteKey(clientAddress: Lab.client, clientPort: port, targetAddress: Lab.target, targetPort: Lab.targetPort)
+        RouteKey(clientAddress: .v4(Lab.client), clientPort: port, targetAddress: .v4(Lab.target), targetPort: Lab.targetPort)
     }
 
     func synAck(for key: RouteKey) -> ResponseHeader {
@@ -53,7 +53,7 @@ import Testing
         let actions = capture(&engine, syn)
         #expect(
             actions == [
-                .control(.register(Lab.key), target: Lab.target),
+                .control(.register(Lab.key), target: .v4(Lab.target)),
                 .send(toTarget(seq: 1000, ack: 0, .syn, options: TCPOptions(maximumSegmentSize: 1460))),
             ])
         #expect(engine.counters.captured == 1)
@@ -146,10 +146,10 @@ import Testing
         var engine = makeEngine()
         var udp = syn
         udp[9] = 17
-        var ipv6 = syn
-        ipv6[0] = 0x60
+        var notIP = syn
+        notIP[0] = 0x55
         let truncated = Array(client.bytes(seq: c, ack: s, .ack, payload: request(100)).prefix(100))
-        for bytes in [[0x45, 0, 0, 0], udp, ipv6, truncated, udp] {
+        for bytes in [[0x45, 0, 0, 0], udp, notIP, truncated, udp] {
             #expect(capture(&engine, bytes).isEmpty)
         }
         #expect(engine.counters.captured == 5)
@@ -172,7 +172,7 @@ import Testing
     }
 
     @Test func routeForOneLocalAddressIgnoresOthers() {
-        let bound = CopyRoute(onlineAddress: Lab.online, onlinePort: 80, targetAddress: Lab.target, targetPort: 8080)
+        let bound = CopyRoute(onlineAddress: .v4(Lab.online), onlinePort: 80, targetAddress: .v4(Lab.target), targetPort: 8080)
         var engine = makeEngine(routes: [bound])
         var elsewhere = client
         elsewhere.server = IPv4Address(10, 0, 0, 99)
@@ -183,9 +183,9 @@ import Testing
 
     @Test func oneCaptureFansOutToEveryRouteOfItsPort() {
         let second = IPv4Address(10, 0, 0, 3)
-        let routes = [Self.route, CopyRoute(onlineAddress: nil, onlinePort: 80, targetAddress: second, targetPort: 80)]
+        let routes = [Self.route, CopyRoute(onlineAddress: nil, onlinePort: 80, targetAddress: .v4(second), targetPort: 80)]
         var engine = makeEngine(routes: routes)
-        #expect(engine.targets == [Lab.target, second])
+        #expect(engine.targets == [.v4(Lab.target), .v4(second)])
         #expect(engine.onlinePorts == [80])
         let actions = capture(&engine, syn)
         #expect(actions.sent.map(\.destination) == [Lab.target, second])
@@ -215,7 +215,7 @@ import Testing
         // No RST for the old copy; the new connection's copy takes the next free port.
         #expect(
             actions == [
-                .control(.register(key(port: 40001)), target: Lab.target),
+                .control(.register(key(port: 40001)), target: .v4(Lab.target)),
                 .send(toTarget(seq: 90_000, ack: 0, .syn, port: 40001)),
             ])
         #expect(engine.counters.sessionsEnded.isEmpty)
@@ -258,8 +258,8 @@ import Testing
         var engine = makeEngine()
         _ = capture(&engine, syn)
         // What a control link that comes back registers again.
-        #expect(engine.registeredRoutes(of: Lab.target) == [Lab.key])
-        #expect(engine.registeredRoutes(of: IPv4Address(10, 9, 9, 9)).isEmpty)
+        #expect(engine.registeredRoutes(of: .v4(Lab.target)) == [Lab.key])
+        #expect(engine.registeredRoutes(of: .v4(IPv4Address(10, 9, 9, 9))).isEmpty)
         _ = capture(&engine, client.bytes(seq: c, ack: s, .ack))
         _ = respond(&engine, synAck(for: Lab.key), at: 1)
         _ = capture(&engine, client.bytes(seq: c, ack: s, [.ack, .psh], payload: request(100)), at: 2)
@@ -280,10 +280,10 @@ import Testing
         #expect(late.sent.first?.sequence == SequenceNumber(c + 101))
         #expect(engine.counters.lingerResets == 1)
         #expect(engine.counters.responsesUnmatched == 0)
-        #expect(engine.registeredRoutes(of: Lab.target) == [Lab.key])
+        #expect(engine.registeredRoutes(of: .v4(Lab.target)) == [Lab.key])
         // ... and is unregistered a few seconds later.
         #expect(tick(&engine, at: 3010).controls == [.unregister(Lab.key)])
-        #expect(engine.registeredRoutes(of: Lab.target).isEmpty)
+        #expect(engine.registeredRoutes(of: .v4(Lab.target)).isEmpty)
         #expect(respond(&engine, RespondingTarget().header(seq: t + 301, ack: c + 101, .ack), at: 3011).isEmpty)
         #expect(engine.counters.responsesUnmatched == 1)
         // And the client's last ACK belongs to no session any more: a stray, not a lost request.
@@ -308,7 +308,7 @@ import Testing
         let again = capture(&engine, client.bytes(seq: 90_000, .syn), at: 1000)
         #expect(
             again == [
-                .control(.register(Lab.key), target: Lab.target),
+                .control(.register(Lab.key), target: .v4(Lab.target)),
                 .send(toTarget(seq: 90_000, ack: 0, .syn)),
             ])
         #expect(engine.counters.portsReclaimed == 1)
@@ -396,11 +396,11 @@ import Testing
     @Test func droppingOneTargetsSessionsLeavesTheOthers() {
         let second = IPv4Address(10, 0, 0, 3)
         var engine = makeEngine(routes: [
-            Self.route, CopyRoute(onlineAddress: nil, onlinePort: 80, targetAddress: second, targetPort: 80),
+            Self.route, CopyRoute(onlineAddress: nil, onlinePort: 80, targetAddress: .v4(second), targetPort: 80),
         ])
         _ = capture(&engine, syn)
         var actions: [EngineAction] = []
-        engine.dropSessions(of: second, now: at(5), actions: &actions)
+        engine.dropSessions(of: .v4(second), now: at(5), actions: &actions)
         #expect(actions.controls.count == 1)
         #expect(engine.sessionCount == 1)
         // The remaining session still gets the capture.

@@ -12,7 +12,7 @@ enum Lab {
     static let target = IPv4Address(10, 0, 0, 2)
     static let targetPort: UInt16 = 8080
     static let key = RouteKey(
-        clientAddress: client, clientPort: clientPort, targetAddress: target, targetPort: targetPort)
+        clientAddress: .v4(client), clientPort: clientPort, targetAddress: .v4(target), targetPort: targetPort)
 }
 
 /// Builds the bytes the raw socket on the online server captures from one client connection.
@@ -27,7 +27,7 @@ struct CapturedClient {
         payload: [UInt8] = [], window: UInt16 = 502
     ) -> [UInt8] {
         OutgoingSegment(
-            source: address, destination: server, sourcePort: port, destinationPort: serverPort,
+            source: .v4(address), destination: .v4(server), sourcePort: port, destinationPort: serverPort,
             sequence: SequenceNumber(seq), acknowledgment: SequenceNumber(ack), flags: flags,
             window: window, options: options, payload: payload[...]
         ).encode()

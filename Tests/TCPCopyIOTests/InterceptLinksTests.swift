@@ -92,7 +92,7 @@ private final class Box<Value> {
 
 private func key(_ port: UInt16) -> RouteKey {
     RouteKey(
-        clientAddress: IPv4Address(192, 168, 0, 9), clientPort: port, targetAddress: IPv4Address(10, 0, 0, 2),
+        clientAddress: .v4(IPv4Address(192, 168, 0, 9)), clientPort: port, targetAddress: .v4(IPv4Address(10, 0, 0, 2)),
         targetPort: 80)
 }
 

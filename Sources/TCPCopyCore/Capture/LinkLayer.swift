@@ -44,8 +44,8 @@ public enum LinkFrame: Sendable, Equatable {
     /// out), not a fragment.
     case ipv4(range: Range<Int>, direction: LinkDirection)
     /// An IPv6 packet at `range` of the frame (cut to its payload length; the rest of the frame
-    /// for a payload length of 0, a jumbogram or a GSO capture). Counted and skipped by
-    /// `LinkCaptureCounters.accept` until the engine takes IPv6 (docs/ipv6.md).
+    /// for a payload length of 0, a jumbogram or a GSO capture), handed on by
+    /// `LinkCaptureCounters.accept` like IPv4.
     case ipv6(range: Range<Int>, direction: LinkDirection)
     /// An IPv4 fragment: it cannot be copied without reassembly (counted and skipped).
     case ipv4Fragment
@@ -155,7 +155,7 @@ public enum LinkLayerDecoder {
 public struct LinkCaptureCounters: Sendable, Equatable, MetricSet {
     /// Frames neither IPv4 nor IPv6.
     public var notIP = 0
-    /// IPv6 packets (the engine copies IPv4 only, so far).
+    /// IPv6 packets handed on (a share of the capture, not a loss).
     public var ipv6 = 0
     /// IPv4 fragments, not reassembled.
     public var fragments = 0
@@ -166,8 +166,7 @@ public struct LinkCaptureCounters: Sendable, Equatable, MetricSet {
 
     public init() {}
 
-    /// Counts a frame that is not handed on; returns the IPv4 packet's range otherwise. IPv6
-    /// packets are counted and not handed on until the engine takes them.
+    /// Counts a frame that is not handed on; returns the IP packet's range otherwise.
     public mutating func accept(_ frame: LinkFrame) -> Range<Int>? {
         switch frame {
         case .ipv4(let range, let direction):
@@ -176,7 +175,13 @@ public struct LinkCaptureCounters: Sendable, Equatable, MetricSet {
                 return nil
             }
             return range
-        case .ipv6: ipv6 += 1
+        case .ipv6(let range, let direction):
+            if direction == .outgoing {
+                outgoing += 1
+                return nil
+            }
+            ipv6 += 1
+            return range
         case .ipv4Fragment: fragments += 1
         case .notIP: notIP += 1
         case .truncated: truncated += 1
@@ -187,7 +192,7 @@ public struct LinkCaptureCounters: Sendable, Equatable, MetricSet {
     /// `truncated` is not here: every source shows it, as `capture_truncated` (`CaptureCounters`).
     public static let metrics: [MetricDeclaration<Self>] = [
         .counter("capture_not_ip", \.notIP, "Frames that were not IP: skipped"),
-        .counter("capture_ipv6", \.ipv6, "IPv6 packets: skipped"),
+        .counter("capture_ipv6", \.ipv6, "IPv6 packets captured and handed to the engine (not a loss)"),
         .counter("capture_fragments", \.fragments, "IPv4 fragments (not reassembled): skipped"),
         .counter("capture_outgoing", \.outgoing, "This host's own packets in a Linux cooked capture: skipped"),
     ]

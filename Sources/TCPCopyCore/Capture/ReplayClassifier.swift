@@ -1,4 +1,4 @@
-/// Sorts a capture file's IPv4 packets: a file holds both directions, and only the clients'
+/// Sorts a capture file's IPv4 and IPv6 packets: a file holds both directions, and only the clients'
 /// packets to the routes are replayed; the online server's answers are counted and skipped.
 public struct ReplayClassifier: Sendable {
     public enum Kind: Equatable, Sendable {
@@ -12,8 +12,10 @@ public struct ReplayClassifier: Sendable {
 
     /// A connection as the file shows it, for counting the sessions in the file.
     public struct Connection: Hashable, Sendable {
-        public var client: UInt64
-        public var server: UInt64
+        public var client: IPAddress
+        public var clientPort: UInt16
+        public var server: IPAddress
+        public var serverPort: UInt16
     }
 
     private let routes: [CopyRoute]
@@ -35,8 +37,8 @@ public struct ReplayClassifier: Sendable {
     public static func connection(_ packet: UnsafeRawBufferPointer) -> Connection? {
         guard let header = header(packet) else { return nil }
         return Connection(
-            client: UInt64(header.source.value) << 16 | UInt64(header.sourcePort),
-            server: UInt64(header.destination.value) << 16 | UInt64(header.destinationPort))
+            client: header.source, clientPort: header.sourcePort, server: header.destination,
+            serverPort: header.destinationPort)
     }
 
     /// Whether a TCP packet has SYN set and ACK clear.
@@ -56,26 +58,47 @@ public struct ReplayClassifier: Sendable {
     }
 
     private struct Header {
-        var source: IPv4Address
-        var destination: IPv4Address
+        var source: IPAddress
+        var destination: IPAddress
         var sourcePort: UInt16
         var destinationPort: UInt16
         var tcpStart: Int
     }
 
-    /// The addresses and ports of an IPv4 TCP packet.
+    /// The addresses and ports of a TCP packet: IPv4, or IPv6 with TCP right after the fixed
+    /// header (the replayed files' clients send no extension headers; a packet with them is
+    /// left to the engine's parser, which walks them).
     private static func header(_ packet: UnsafeRawBufferPointer) -> Header? {
-        guard packet.count >= 20, packet[0] >> 4 == 4, packet[9] == 6 else { return nil }
-        let start = Int(packet[0] & 0x0F) * 4
-        guard start >= 20, packet.count >= start + 4 else { return nil }
-        func word(_ at: Int) -> UInt32 {
-            UInt32(packet[at]) << 24 | UInt32(packet[at + 1]) << 16 | UInt32(packet[at + 2]) << 8
-                | UInt32(packet[at + 3])
+        guard let first = packet.first else { return nil }
+        let start: Int
+        let source: IPAddress
+        let destination: IPAddress
+        switch first >> 4 {
+        case 4:
+            guard packet.count >= 20, packet[9] == 6 else { return nil }
+            start = Int(first & 0x0F) * 4
+            guard start >= 20 else { return nil }
+            source = .v4(IPv4Address(packet.readUInt32(at: 12)!))
+            destination = .v4(IPv4Address(packet.readUInt32(at: 16)!))
+        case 6:
+            guard packet.count >= 40 else { return nil }
+            if packet[6] != IPv6TCPPacket.NextHeader.tcp {
+                guard case .success(let parsed) = IPv6TCPPacket.parse(packet, requirePayload: false, readOptions: false)
+                else { return nil }
+                return Header(
+                    source: .v6(parsed.source), destination: .v6(parsed.destination), sourcePort: parsed.sourcePort,
+                    destinationPort: parsed.destinationPort, tcpStart: parsed.tcpOffset)
+            }
+            start = 40
+            source = .v6(IPv6Address.read(packet, at: 8)!)
+            destination = .v6(IPv6Address.read(packet, at: 24)!)
+        default:
+            return nil
         }
+        guard packet.count >= start + 4 else { return nil }
         return Header(
-            source: IPv4Address(word(12)), destination: IPv4Address(word(16)),
-            sourcePort: UInt16(packet[start]) << 8 | UInt16(packet[start + 1]),
-            destinationPort: UInt16(packet[start + 2]) << 8 | UInt16(packet[start + 3]), tcpStart: start)
+            source: source, destination: destination, sourcePort: packet.readUInt16(at: start)!,
+            destinationPort: packet.readUInt16(at: start + 2)!, tcpStart: start)
     }
 }
 

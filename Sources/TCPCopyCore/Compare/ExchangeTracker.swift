@@ -1,10 +1,10 @@
 /// A TCP connection as the online server sees it: the client's address and port, the service port.
 public struct CompareConnection: Hashable, Sendable {
-    public var clientAddress: IPv4Address
+    public var clientAddress: IPAddress
     public var clientPort: UInt16
     public var servicePort: UInt16
 
-    public init(clientAddress: IPv4Address, clientPort: UInt16, servicePort: UInt16) {
+    public init(clientAddress: IPAddress, clientPort: UInt16, servicePort: UInt16) {
         self.clientAddress = clientAddress
         self.clientPort = clientPort
         self.servicePort = servicePort

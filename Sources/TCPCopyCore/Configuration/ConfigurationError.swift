@@ -24,6 +24,10 @@ public enum ConfigurationError: Error, Hashable, Sendable, CustomStringConvertib
     case invalidInterfaceName(String)
     /// A list holding bracketed IPv6 entries (`[fd00::3],10.0.0.3`) that cannot be read.
     case invalidAddressList(String, list: ListKind, problem: EndpointTextProblem)
+    /// A route with IPv6 addresses (brackets) that cannot be read.
+    case invalidRoute(String, problem: EndpointTextProblem)
+    /// Text with colons that is not an IPv6 address.
+    case invalidIPv6Address(String)
     /// An IPv6 entry with a prefix where only hosts go (`--allow [fd00::]/64`).
     case networkInHostList(String, list: ListKind)
     /// An error found inside a larger value; the context says where.
@@ -68,6 +72,11 @@ public enum ConfigurationError: Error, Hashable, Sendable, CustomStringConvertib
         case .invalidAddressList(let text, let list, let problem):
             return "the \(list) \(quoted(text)) is wrong: \(problem); give \(list.expectation), IPv6 ones "
                 + "in brackets, e.g. [fd00:1::3],10.1.0.3"
+        case .invalidRoute(let text, let problem):
+            return "the route \(quoted(text)) is wrong: \(problem); write IPv6 addresses in brackets, "
+                + "e.g. 80-[fd00:2::2]:80 or [fd00:1::2]:80-[fd00:2::2]:80"
+        case .invalidIPv6Address(let text):
+            return "\(quoted(text)) is not an IPv6 address (e.g. fd00:2::2)"
         case .networkInHostList(let text, let list):
             return "the \(list) takes hosts, not networks: \(quoted(text)); write the address without "
                 + "a prefix, e.g. [fd00:1::3]"

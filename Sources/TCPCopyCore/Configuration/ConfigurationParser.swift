@@ -40,6 +40,16 @@ public enum ConfigurationParser {
         throw .invalidIPv4Address(String(text), problem: diagnoseIPv4Address(text))
     }
 
+    /// An address of either family: text with a colon is IPv6 (brackets allowed, as in
+    /// `[fd00::2]`), any other text IPv4, refused with the dotted-quad diagnosis.
+    public static func ipAddress(_ text: some StringProtocol) throws(ConfigurationError) -> IPAddress {
+        guard text.contains(":") else { return .v4(try ipv4Address(text)) }
+        var bare = Substring(text)
+        if bare.hasPrefix("["), bare.hasSuffix("]") { bare = bare.dropFirst().dropLast() }
+        guard let address = IPv6Address(bare) else { throw .invalidIPv6Address(String(text)) }
+        return .v6(address)
+    }
+
     /// Names the first problem of text that `IPv4Address.init?(_:)` refused.
     static func diagnoseIPv4Address(_ text: some StringProtocol) -> IPv4AddressProblem {
         if text.isEmpty { return .empty }

@@ -20,15 +20,28 @@ extension ConfigurationParser {
     public static func mixedAllowList(
         combining lists: [String]
     ) throws(ConfigurationError) -> MixedAddressList {
+        try mixedAddressList(combining: lists, kind: .allowList)
+    }
+
+    /// tcpcopy's `-c` lists of either family (`-c [fd00:9::1],10.0.9.1`), in order, without
+    /// duplicates: each session takes a stand-in of its own family.
+    public static func mixedClientAddresses(combining lists: [String]) throws(ConfigurationError) -> [IPAddress] {
+        let list = try mixedAddressList(combining: lists, kind: .clientAddresses)
+        return list.ipv4.map { .v4($0) } + list.ipv6.map { .v6($0) }
+    }
+
+    static func mixedAddressList(
+        combining lists: [String], kind: ListKind
+    ) throws(ConfigurationError) -> MixedAddressList {
         var result = MixedAddressList()
         for list in lists {
             guard list.contains("[") else {
                 do {
-                    result.ipv4 += try allowList(list)
+                    result.ipv4 += try addressList(list, kind: kind)
                 } catch {
                     // `fd00::3` read as IPv4 pieces: say to bracket it instead.
                     if case .failure(let problem) = EndpointText.networkList(list), case .unbracketedIPv6 = problem {
-                        throw .invalidAddressList(list, list: .allowList, problem: problem)
+                        throw .invalidAddressList(list, list: kind, problem: problem)
                     }
                     throw error
                 }
@@ -38,11 +51,11 @@ extension ConfigurationParser {
             switch EndpointText.networkList(list) {
             case .success(let value): networks = value
             case .failure(let problem):
-                throw .invalidAddressList(list, list: .allowList, problem: problem)
+                throw .invalidAddressList(list, list: kind, problem: problem)
             }
             for network in networks {
                 guard network.prefixLength == network.address.family.bitWidth else {
-                    throw .networkInHostList(network.bracketedText, list: .allowList)
+                    throw .networkInHostList(network.bracketedText, list: kind)
                 }
                 switch network.address {
                 case .v4(let address): result.ipv4.append(address)

@@ -9,9 +9,20 @@ extension ConfigurationParser {
         "ONLINE_IP", "ONLINE_PORT", "TARGET_IP", "TARGET_PORT",
     ]
 
-    /// Parses one route, e.g. `80-10.0.0.2:8080` or `10.0.0.1:80-10.0.0.2:8080`.
+    /// Parses one route, e.g. `80-10.0.0.2:8080`, `10.0.0.1:80-10.0.0.2:8080`, or with IPv6
+    /// addresses in brackets, `80-[fd00:2::2]:80`, `[fd00:1::2]:80-[fd00:2::2]:80`.
     public static func route(_ text: some StringProtocol) throws(ConfigurationError) -> CopyRoute {
         let text = String(text)
+        if text.contains("[") {
+            switch EndpointText.route(text) {
+            case .success(let route):
+                return CopyRoute(
+                    onlineAddress: route.onlineAddress, onlinePort: route.onlinePort,
+                    targetAddress: route.targetAddress, targetPort: route.targetPort)
+            case .failure(let problem):
+                throw .invalidRoute(text, problem: problem)
+            }
+        }
         let sides = text.split(separator: "-", omittingEmptySubsequences: false)
         guard sides.count == 2 else {
             throw .malformedRoute(text, problem: sides.count < 2 ? .missingDash : .severalDashes)
@@ -24,9 +35,9 @@ extension ConfigurationParser {
         guard target.count == 2 else { throw .malformedRoute(text, problem: .missingTargetPort) }
         do throws(ConfigurationError) {
             return CopyRoute(
-                onlineAddress: online.count == 2 ? try ipv4Address(online[0]) : nil,
+                onlineAddress: online.count == 2 ? .v4(try ipv4Address(online[0])) : nil,
                 onlinePort: try port(online[online.count - 1]),
-                targetAddress: try ipv4Address(target[0]),
+                targetAddress: .v4(try ipv4Address(target[0])),
                 targetPort: try port(target[1]))
         } catch {
             throw .within(.route(text), error)
@@ -57,9 +68,15 @@ extension ConfigurationParser {
                 throw .within(.legacyRouteValue(legacyRouteValueNames[index]), error)
             }
         }
-        return CopyRoute(
-            onlineAddress: try value(0, ipv4Address), onlinePort: try value(1, port),
-            targetAddress: try value(2, ipv4Address), targetPort: try value(3, port))
+        let route = CopyRoute(
+            onlineAddress: try value(0, ipAddress), onlinePort: try value(1, port),
+            targetAddress: try value(2, ipAddress), targetPort: try value(3, port))
+        guard route.onlineAddress?.family == route.targetAddress.family else {
+            throw .invalidRoute(
+                values.joined(separator: " "),
+                problem: .mixedFamilies(online: route.onlineAddress!, target: route.targetAddress))
+        }
+        return route
     }
 
     /// Drops exact duplicates (keeping the first). Several targets for one online port are

@@ -1,13 +1,13 @@
 /// One copy route: packets arriving for `onlinePort` (on `onlineAddress`, or any local address
 /// when nil) are copied to `targetAddress:targetPort`.
 public struct CopyRoute: Hashable, Sendable, CustomStringConvertible {
-    public var onlineAddress: IPv4Address?
+    public var onlineAddress: IPAddress?
     public var onlinePort: UInt16
-    public var targetAddress: IPv4Address
+    public var targetAddress: IPAddress
     public var targetPort: UInt16
 
     public init(
-        onlineAddress: IPv4Address?, onlinePort: UInt16, targetAddress: IPv4Address,
+        onlineAddress: IPAddress?, onlinePort: UInt16, targetAddress: IPAddress,
         targetPort: UInt16
     ) {
         self.onlineAddress = onlineAddress
@@ -17,8 +17,8 @@ public struct CopyRoute: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        let online = onlineAddress.map { "\($0):\(onlinePort)" } ?? "\(onlinePort)"
-        return "\(online)-\(targetAddress):\(targetPort)"
+        let online = onlineAddress.map { $0.endpointDescription(port: onlinePort) } ?? "\(onlinePort)"
+        return "\(online)-\(targetAddress.endpointDescription(port: targetPort))"
     }
 }
 
@@ -34,7 +34,7 @@ public struct TCPCopyConfiguration: Sendable, Equatable {
     /// that a session is copied whole or not at all.
     public var sessionRate: Int = 100
     /// Client addresses to use instead of the real ones (`-c`); each real client keeps one.
-    public var clientAddresses: [IPv4Address] = []
+    public var clientAddresses: [IPAddress] = []
     /// TCP port intercept listens on, on every target (`-p`).
     public var interceptPort: UInt16 = 36524
     /// The shared secret proven to intercept in the handshake (`--secret-file`), if any.

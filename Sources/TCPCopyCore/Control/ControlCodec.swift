@@ -1,6 +1,6 @@
 /// Frames on the control connection. Every frame is
 ///
-///     magic "TC" (2) | type (1) | flags (1, zero) | body length (2) | checksum (2) | body
+///     magic "TC" (2) | type (1) | flags (1) | body length (2) | checksum (2) | body
 ///
 /// in network byte order. The checksum is the Internet checksum of the first six header bytes
 /// and the body. Each type has a fixed body size or bound. A frame that breaks any rule means the
@@ -10,7 +10,10 @@ public enum ControlFrame {
     public static let headerLength = 8
     public static let magic: UInt16 = 0x5443  // "TC"
     /// Largest body any message has; anything longer is corruption.
-    public static let maximumBodyLength = AnswerPieceCodec.fixedLength + AnswerPiece.headLimit
+    public static let maximumBodyLength = AnswerPieceCodec.fixedLength(ipv6: true) + AnswerPiece.headLimit
+    /// The one flag (version 4): the frame's route key is IPv6, 36 bytes instead of 12. Set only
+    /// on the frames that carry a key; any other flag is corruption.
+    public static let ipv6KeyFlag: UInt8 = 0x01
 
     enum MessageType: UInt8 {
         case hello = 1, welcome = 2, goodbye = 3, register = 4, unregister = 5, response = 6
@@ -18,6 +21,14 @@ public enum ControlFrame {
         case challenge = 8, proof = 9, refused = 10
         case compare = 11, answerPiece = 12, compareConfig = 13
         case clockProbe = 14, clockEcho = 15
+
+        /// The frames whose body starts with a route key, which may be IPv6 (`ipv6KeyFlag`).
+        var carriesRouteKey: Bool {
+            switch self {
+            case .register, .unregister, .compare, .refused, .answerPiece: true
+            default: false
+            }
+        }
     }
 }
 
@@ -55,15 +66,13 @@ public enum ControlEncoder {
         case .compareConfig(let names):
             CompareConfigCodec.body(names).withUnsafeBytes { appendFrame(.compareConfig, body: $0, into: &buffer) }
         case .answerPiece(let piece):
-            appendFrame(type, bodyLength: AnswerPieceCodec.fixedLength + piece.head.count, into: &buffer) {
+            let fixed = AnswerPieceCodec.fixedLength(ipv6: piece.key.isIPv6)
+            appendFrame(type, flags: piece.key.frameFlags, bodyLength: fixed + piece.head.count, into: &buffer) {
                 AnswerPieceCodec.write(piece, into: $0)
             }
         case .register(let key), .unregister(let key), .compare(let key):
-            appendFrame(type, bodyLength: 12, into: &buffer) { body in
-                body.storeBigEndian(key.clientAddress.value, at: 0)
-                body.storeBigEndian(key.clientPort, at: 4)
-                body.storeBigEndian(key.targetAddress.value, at: 6)
-                body.storeBigEndian(key.targetPort, at: 10)
+            appendFrame(type, flags: key.frameFlags, bodyLength: key.encodedLength, into: &buffer) { body in
+                key.write(into: body)
             }
         case .response(let header):
             header.headers.withUnsafeBytes { appendFrame(.response, body: $0, into: &buffer) }
@@ -82,12 +91,9 @@ public enum ControlEncoder {
             let fixed = Array(bytes.prefix(32)) + [UInt8](repeating: 0, count: max(0, 32 - bytes.count))
             fixed.withUnsafeBytes { appendFrame(type, body: $0, into: &buffer) }
         case .refused(let key, let reason):
-            appendFrame(type, bodyLength: 14, into: &buffer) { body in
-                body.storeBigEndian(key.clientAddress.value, at: 0)
-                body.storeBigEndian(key.clientPort, at: 4)
-                body.storeBigEndian(key.targetAddress.value, at: 6)
-                body.storeBigEndian(key.targetPort, at: 10)
-                body.storeBigEndian(reason.rawValue, at: 12)
+            appendFrame(type, flags: key.frameFlags, bodyLength: key.encodedLength + 2, into: &buffer) { body in
+                key.write(into: body)
+                body.storeBigEndian(reason.rawValue, at: key.encodedLength)
             }
         }
     }
@@ -101,27 +107,28 @@ public enum ControlEncoder {
 
     /// Appends a frame whose `bodyLength`-byte body `writeBody` writes, in a stack buffer.
     private static func appendFrame(
-        _ type: ControlFrame.MessageType, bodyLength: Int, into buffer: inout [UInt8],
+        _ type: ControlFrame.MessageType, flags: UInt8 = 0, bodyLength: Int, into buffer: inout [UInt8],
         _ writeBody: (UnsafeMutableRawBufferPointer) -> Void
     ) {
         withUnsafeTemporaryAllocation(byteCount: bodyLength, alignment: 1) { body in
             writeBody(body)
-            appendFrame(type, body: UnsafeRawBufferPointer(body), into: &buffer)
+            appendFrame(type, flags: flags, body: UnsafeRawBufferPointer(body), into: &buffer)
         }
     }
 
     private static func appendFrame(
-        _ type: ControlFrame.MessageType, body: UnsafeRawBufferPointer, into buffer: inout [UInt8]
+        _ type: ControlFrame.MessageType, flags: UInt8 = 0, body: UnsafeRawBufferPointer,
+        into buffer: inout [UInt8]
     ) {
         // The checksum covers the header's first six bytes, as 16-bit words, and the body.
         var sum = InternetChecksum()
         sum.add(word: ControlFrame.magic)
-        sum.add(word: UInt16(type.rawValue) << 8)  // type, then flags (zero)
+        sum.add(word: UInt16(type.rawValue) << 8 | UInt16(flags))
         sum.add(word: UInt16(body.count))
         sum.add(body)
         let header =
-            UInt64(ControlFrame.magic) << 48 | UInt64(type.rawValue) << 40 | UInt64(body.count) << 16
-            | UInt64(sum.value)
+            UInt64(ControlFrame.magic) << 48 | UInt64(type.rawValue) << 40 | UInt64(flags) << 32
+            | UInt64(body.count) << 16 | UInt64(sum.value)
         withUnsafeBytes(of: header.bigEndian) { buffer.append(contentsOf: $0) }
         buffer.append(contentsOf: body)
     }
@@ -173,6 +180,8 @@ public struct ControlDecoder: Sendable {
     /// Whole frames decoded so far: liveness counts frames, not bytes (a peer dripping one
     /// byte a second is not alive).
     public private(set) var framesDecoded = 0
+    /// The flags byte of the frame `nextFrame` returned last.
+    private var lastFlags: UInt8 = 0
     /// Set once the stream was found corrupt; the decoder refuses further input.
     public private(set) var failure: ControlProtocolError?
 
@@ -198,7 +207,7 @@ public struct ControlDecoder: Sendable {
     public mutating func next() throws(ControlProtocolError) -> ControlMessage? {
         try remembering { decoder throws(ControlProtocolError) in
             guard let (type, body) = try decoder.nextFrame() else { return nil }
-            return try Self.decodeBody(decoder.buffer[body], type: type)
+            return try Self.decodeBody(decoder.buffer[body], type: type, ipv6Key: decoder.lastFlags != 0)
         }
     }
 
@@ -208,7 +217,9 @@ public struct ControlDecoder: Sendable {
     public mutating func nextEvent() throws(ControlProtocolError) -> ControlEvent? {
         try remembering { decoder throws(ControlProtocolError) in
             guard let (type, body) = try decoder.nextFrame() else { return nil }
-            guard type == .response else { return .message(try Self.decodeBody(decoder.buffer[body], type: type)) }
+            guard type == .response else {
+                return .message(try Self.decodeBody(decoder.buffer[body], type: type, ipv6Key: decoder.lastFlags != 0))
+            }
             return .response(try Self.responsePacket(decoder.buffer[body]))
         }
     }
@@ -239,9 +250,12 @@ public struct ControlDecoder: Sendable {
         guard let type = ControlFrame.MessageType(rawValue: rawType) else {
             throw .unknownType(rawType)
         }
-        guard buffer[readIndex + 3] == 0 else { throw .badFlags(buffer[readIndex + 3]) }
+        let flags = buffer[readIndex + 3]
+        guard flags == 0 || (flags == ControlFrame.ipv6KeyFlag && type.carriesRouteKey) else {
+            throw .badFlags(flags)
+        }
         let length = Int(buffer.readUInt16(at: readIndex + 4)!)
-        guard Self.bodyLengthIsValid(length, for: type) else {
+        guard Self.bodyLengthIsValid(length, for: type, ipv6Key: flags != 0) else {
             throw .badLength(type: rawType, length: length)
         }
         guard available >= ControlFrame.headerLength + length else { return nil }
@@ -249,26 +263,30 @@ public struct ControlDecoder: Sendable {
         else { throw .badChecksum }
         let bodyStart = readIndex + ControlFrame.headerLength
         readIndex = bodyStart + length
+        lastFlags = flags
         framesDecoded += 1
         return (type, bodyStart..<readIndex)
     }
 
-    private static func bodyLengthIsValid(_ length: Int, for type: ControlFrame.MessageType) -> Bool {
-        switch type {
+    private static func bodyLengthIsValid(_ length: Int, for type: ControlFrame.MessageType, ipv6Key: Bool) -> Bool {
+        let key = RouteKey.encodedLength(ipv6: ipv6Key)
+        return switch type {
         case .hello, .welcome, .goodbye: length == 2
-        case .register, .unregister, .compare: length == 12
-        case .response: length >= 40 && length <= 120
-        case .answerPiece: length >= AnswerPieceCodec.fixedLength && length <= ControlFrame.maximumBodyLength
+        case .register, .unregister, .compare: length == key
+        case .response: length >= 40 && length <= HeaderBytes.capacity
+        case .answerPiece:
+            length >= AnswerPieceCodec.fixedLength(ipv6: ipv6Key)
+                && length <= AnswerPieceCodec.fixedLength(ipv6: ipv6Key) + AnswerPiece.headLimit
         case .compareConfig: length <= ControlFrame.maximumBodyLength
         case .heartbeat: length == 0
         case .clockProbe: length == 8
         case .clockEcho: length == 16
         case .challenge, .proof: length == 32
-        case .refused: length == 14
+        case .refused: length == key + 2
         }
     }
 
-    private static func decodeBody(_ body: ArraySlice<UInt8>, type: ControlFrame.MessageType)
+    private static func decodeBody(_ body: ArraySlice<UInt8>, type: ControlFrame.MessageType, ipv6Key: Bool)
         throws(ControlProtocolError) -> ControlMessage
     {
         switch type {
@@ -279,16 +297,13 @@ public struct ControlDecoder: Sendable {
         case .compareConfig:
             return .compareConfig(maskedHeaders: CompareConfigCodec.names(body))
         case .answerPiece:
-            guard let piece = AnswerPieceCodec.read(body) else { throw .badBody(type: type.rawValue) }
+            guard let piece = AnswerPieceCodec.read(body, ipv6: ipv6Key) else { throw .badBody(type: type.rawValue) }
             return .answerPiece(piece)
         case .register, .unregister, .refused, .compare:
-            let key = RouteKey(
-                clientAddress: IPv4Address(body.readUInt32(at: 0)!),
-                clientPort: body.readUInt16(at: 4)!,
-                targetAddress: IPv4Address(body.readUInt32(at: 6)!),
-                targetPort: body.readUInt16(at: 10)!)
+            let key = RouteKey.read(body, ipv6: ipv6Key)
             if type == .refused {
-                return .refused(key, RegistrationRefusal(rawValue: body.readUInt16(at: 12)!) ?? .unknown)
+                let reason = body.readUInt16(at: key.encodedLength)!
+                return .refused(key, RegistrationRefusal(rawValue: reason) ?? .unknown)
             }
             if type == .compare { return .compare(key) }
             return type == .register ? .register(key) : .unregister(key)
@@ -306,8 +321,8 @@ public struct ControlDecoder: Sendable {
         }
     }
 
-    /// A response body's packet: exactly an IPv4 header and a TCP header, as `ResponseHeader`
-    /// accepts them.
+    /// A response body's packet: exactly an IP header (IPv6: the fixed one, no extension
+    /// headers) and a TCP header, as `ResponseHeader` accepts them.
     private static func responsePacket(_ body: ArraySlice<UInt8>) throws(ControlProtocolError) -> TCPPacket {
         guard case .success(let packet) = TCPPacket.parse(body, requirePayload: false),
             packet.headerLength == body.count
@@ -331,46 +346,46 @@ public enum ControlEvent: Sendable {
     case message(ControlMessage)
 }
 
-/// The body of an `answer_piece` frame (docs/control-protocol.md): route key (12), sequence
-/// offset (4), acknowledgment offset (4), length (2), CRC-32C (4), flags (1), stamp (8), head
-/// length (1), then the head bytes. (The digested length, 2 bytes after the length, is the
-/// piece's length once masked header lines are left out.)
+/// The body of an `answer_piece` frame (docs/control-protocol.md): route key (12, or 36 for an
+/// IPv6 key), then sequence offset (4), acknowledgment offset (4), length (2), digested length
+/// (2), CRC-32C (4), flags (1), stamp (8), head length (1), then the head bytes. (The digested
+/// length is the piece's length once masked header lines are left out.)
 public enum AnswerPieceCodec {
-    public static let fixedLength = 38
+    /// The bytes before the head.
+    public static func fixedLength(ipv6: Bool) -> Int { RouteKey.encodedLength(ipv6: ipv6) + 26 }
 
     static func write(_ piece: AnswerPiece, into body: UnsafeMutableRawBufferPointer) {
-        body.storeBigEndian(piece.key.clientAddress.value, at: 0)
-        body.storeBigEndian(piece.key.clientPort, at: 4)
-        body.storeBigEndian(piece.key.targetAddress.value, at: 6)
-        body.storeBigEndian(piece.key.targetPort, at: 10)
-        body.storeBigEndian(piece.sequenceOffset, at: 12)
-        body.storeBigEndian(piece.acknowledgmentOffset, at: 16)
-        body.storeBigEndian(piece.length, at: 20)
-        body.storeBigEndian(piece.digestedLength, at: 22)
-        body.storeBigEndian(piece.crc, at: 24)
-        body[28] = piece.flags.rawValue
-        body.storeBigEndian(piece.stampMicroseconds, at: 29)
-        body[37] = UInt8(piece.head.count)
-        for (index, byte) in piece.head.enumerated() { body[fixedLength + index] = byte }
+        piece.key.write(into: body)
+        let at = piece.key.encodedLength
+        body.storeBigEndian(piece.sequenceOffset, at: at)
+        body.storeBigEndian(piece.acknowledgmentOffset, at: at + 4)
+        body.storeBigEndian(piece.length, at: at + 8)
+        body.storeBigEndian(piece.digestedLength, at: at + 10)
+        body.storeBigEndian(piece.crc, at: at + 12)
+        body[at + 16] = piece.flags.rawValue
+        body.storeBigEndian(piece.stampMicroseconds, at: at + 17)
+        body[at + 25] = UInt8(piece.head.count)
+        for (index, byte) in piece.head.enumerated() { body[at + 26 + index] = byte }
     }
 
     /// Nil when the head length disagrees with the body's, or is over `AnswerPiece.headLimit`.
-    static func read(_ body: ArraySlice<UInt8>) -> AnswerPiece? {
+    static func read(_ body: ArraySlice<UInt8>, ipv6: Bool) -> AnswerPiece? {
         let start = body.startIndex
-        let headLength = Int(body[start + 37])
-        guard headLength <= AnswerPiece.headLimit, body.count == fixedLength + headLength else { return nil }
-        let key = RouteKey(
-            clientAddress: IPv4Address(body.readUInt32(at: 0)!), clientPort: body.readUInt16(at: 4)!,
-            targetAddress: IPv4Address(body.readUInt32(at: 6)!), targetPort: body.readUInt16(at: 10)!)
-        let stamp = UInt64(body.readUInt32(at: 29)!) << 32 | UInt64(body.readUInt32(at: 33)!)
-        let length = body.readUInt16(at: 20)!
-        let digested = body.readUInt16(at: 22)!
+        let at = RouteKey.encodedLength(ipv6: ipv6)
+        let fixed = fixedLength(ipv6: ipv6)
+        guard body.count >= fixed else { return nil }
+        let headLength = Int(body[start + at + 25])
+        guard headLength <= AnswerPiece.headLimit, body.count == fixed + headLength else { return nil }
+        let key = RouteKey.read(body, ipv6: ipv6)
+        let stamp = UInt64(body.readUInt32(at: at + 17)!) << 32 | UInt64(body.readUInt32(at: at + 21)!)
+        let length = body.readUInt16(at: at + 8)!
+        let digested = body.readUInt16(at: at + 10)!
         guard digested <= length else { return nil }
         return AnswerPiece(
-            key: key, sequenceOffset: body.readUInt32(at: 12)!, acknowledgmentOffset: body.readUInt32(at: 16)!,
-            length: length, digestedLength: digested, crc: body.readUInt32(at: 24)!,
-            flags: TCPFlags(rawValue: body[start + 28]).intersection([.fin, .rst]), stampMicroseconds: stamp,
-            head: Array(body[(start + fixedLength)...]))
+            key: key, sequenceOffset: body.readUInt32(at: at)!, acknowledgmentOffset: body.readUInt32(at: at + 4)!,
+            length: length, digestedLength: digested, crc: body.readUInt32(at: at + 12)!,
+            flags: TCPFlags(rawValue: body[start + at + 16]).intersection([.fin, .rst]), stampMicroseconds: stamp,
+            head: Array(body[(start + fixed)...]))
     }
 }
 

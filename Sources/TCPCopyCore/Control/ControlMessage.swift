@@ -42,7 +42,7 @@ public enum ControlMessage: Hashable, Sendable {
     /// monotonic clock in µs as it answered (the clock that stamps `answerPiece`s).
     case clockEcho(sentMicroseconds: UInt64, stampMicroseconds: UInt64)
 
-    public static let protocolVersion: UInt16 = 3
+    public static let protocolVersion: UInt16 = 4
 }
 
 /// Why intercept refused a registration.

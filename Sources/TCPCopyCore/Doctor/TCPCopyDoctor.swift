@@ -79,9 +79,13 @@ public struct TCPCopyDoctorFacts: Sendable {
     }
 
     /// Each target once, in the order of the routes.
+    /// Each IPv4 target once, in the order of the routes (IPv6 targets are not examined yet).
     public var targets: [IPv4Address] {
         var seen: Set<IPv4Address> = []
-        return routes.map(\.targetAddress).filter { seen.insert($0).inserted }
+        return routes.compactMap { route -> IPv4Address? in
+            guard case .v4(let address) = route.targetAddress else { return nil }
+            return address
+        }.filter { seen.insert($0).inserted }
     }
 }
 

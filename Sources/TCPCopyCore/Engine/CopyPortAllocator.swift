@@ -32,8 +32,8 @@ public struct CopyPortAllocator: Sendable {
 
     /// Ports are counted per client address and target endpoint.
     struct SpaceKey: FlatTableKey {
-        var client: IPv4Address
-        var target: IPv4Address
+        var client: IPAddress
+        var target: IPAddress
         var targetPort: UInt16
 
         init(_ key: RouteKey) {
@@ -42,7 +42,7 @@ public struct CopyPortAllocator: Sendable {
             targetPort = key.targetPort
         }
 
-        private init(client: IPv4Address, target: IPv4Address, targetPort: UInt16) {
+        private init(client: IPAddress, target: IPAddress, targetPort: UInt16) {
             self.client = client
             self.target = target
             self.targetPort = targetPort
@@ -51,7 +51,7 @@ public struct CopyPortAllocator: Sendable {
         /// One word, as the engine's keys (see `hashWord`).
         var word: UInt64 { hashWord(client, 0, target, targetPort) }
 
-        static var placeholder: SpaceKey { SpaceKey(client: IPv4Address(0), target: IPv4Address(0), targetPort: 0) }
+        static var placeholder: SpaceKey { SpaceKey(client: .v4(IPv4Address(0)), target: .v4(IPv4Address(0)), targetPort: 0) }
     }
 
     /// Each space is changed in place (`FlatTable.modifyValue`): a copy taken out and put back

@@ -1,7 +1,7 @@
 /// What the engine asks the I/O layer to do.
 public enum EngineAction: Hashable, Sendable {
     /// Send a register or unregister message to the intercept on `key.targetAddress`.
-    case control(ControlMessage, target: IPv4Address)
+    case control(ControlMessage, target: IPAddress)
     /// Send this segment to the target with the raw socket.
     case send(OutgoingSegment)
     /// Something an operator should read in the log (already rate-limited).
@@ -58,7 +58,7 @@ public struct TCPCopyEngine: Sendable {
     static let lingerMilliseconds: Int64 = 3000
     /// Targets whose intercept link is not up and greeted (`linkDown(of:now:actions:)`): nothing
     /// but a RST goes to them, and no session starts towards them.
-    public private(set) var targetsWithoutLink: Set<IPv4Address> = []
+    public private(set) var targetsWithoutLink: Set<IPAddress> = []
     private var lastExhaustionNotice: MonotonicTime?
     private var exhaustedSinceNotice = 0
 
@@ -107,7 +107,7 @@ public struct TCPCopyEngine: Sendable {
     /// session registered its route when it started, and a finished one's route stays
     /// registered while it lingers. A control link that comes back registers them again, so the
     /// daemon keeps no set of its own (which cost two hash insertions a session).
-    public func registeredRoutes(of target: IPv4Address) -> [RouteKey] {
+    public func registeredRoutes(of target: IPAddress) -> [RouteKey] {
         sessions.liveSlots.map { sessions.key(of: $0) }.filter { $0.targetAddress == target }
             + lingering.added.keys.filter { $0.targetAddress == target }
     }
@@ -121,8 +121,8 @@ public struct TCPCopyEngine: Sendable {
     }
 
     /// The distinct targets, each with its intercept.
-    public var targets: [IPv4Address] {
-        var seen: Set<IPv4Address> = []
+    public var targets: [IPAddress] {
+        var seen: Set<IPAddress> = []
         return configuration.routes.map(\.targetAddress).filter { seen.insert($0).inserted }
     }
 
@@ -308,7 +308,7 @@ public struct TCPCopyEngine: Sendable {
 
     /// Ends every session of `target` without sending anything (its intercept went away, so
     /// responses can no longer reach us).
-    public mutating func dropSessions(of target: IPv4Address, now: MonotonicTime, actions: inout [EngineAction]) {
+    public mutating func dropSessions(of target: IPAddress, now: MonotonicTime, actions: inout [EngineAction]) {
         sessions.reclaimFreedSlots()
         for slot in sessions.liveSlots where sessions.read(slot, { $0.key.targetAddress }) == target {
             abort(slot, .aborted, now: now, actions: &actions)
@@ -323,13 +323,13 @@ public struct TCPCopyEngine: Sendable {
     /// guarantees the target's answers stay away from the real clients, so the target must
     /// not be given anything to answer. RSTs still go: a target never answers one, and they
     /// close its sockets instead of leaving them retransmitting.
-    public mutating func linkDown(of target: IPv4Address, now: MonotonicTime, actions: inout [EngineAction]) {
+    public mutating func linkDown(of target: IPAddress, now: MonotonicTime, actions: inout [EngineAction]) {
         targetsWithoutLink.insert(target)
         dropSessions(of: target, now: now, actions: &actions)
     }
 
     /// `target`'s intercept link is up and greeted again: sessions may start towards it.
-    public mutating func linkUp(of target: IPv4Address) {
+    public mutating func linkUp(of target: IPAddress) {
         targetsWithoutLink.remove(target)
     }
 
@@ -360,7 +360,7 @@ public struct TCPCopyEngine: Sendable {
     /// and only when client addresses are not rewritten (`-c` maps many clients to one address,
     /// whose ports then carry other clients' old connections).
     private mutating func start(
-        _ capture: CaptureKey, routes: [CopyRoute], destination: IPv4Address, fromClientSYN: Bool, now: MonotonicTime,
+        _ capture: CaptureKey, routes: [CopyRoute], destination: IPAddress, fromClientSYN: Bool, now: MonotonicTime,
         actions: inout [EngineAction], make: (RouteKey, SessionTuning, inout [SessionAction]) -> EmulatedSession
     ) {
         let reclaimingCooling = fromClientSYN && configuration.clientAddresses.isEmpty
@@ -597,6 +597,10 @@ public struct TCPCopyEngine: Sendable {
 }
 
 extension CopyRoute {
-    /// Whether a packet to `destination` (on this route's port) takes this route.
-    func accepts(_ destination: IPv4Address) -> Bool { onlineAddress == nil || onlineAddress == destination }
+    /// Whether a packet to `destination` (on this route's port) takes this route: a route
+    /// without an online address takes every local address of its target's family.
+    func accepts(_ destination: IPAddress) -> Bool {
+        guard let onlineAddress else { return destination.family == targetAddress.family }
+        return onlineAddress == destination
+    }
 }

@@ -17,6 +17,13 @@ struct AllowList: Sendable {
 
     func contains(_ address: IPv6Address) -> Bool { ipv6Addresses.contains(address) }
 
+    func contains(_ address: IPAddress) -> Bool {
+        switch address {
+        case .v4(let address): contains(address)
+        case .v6(let address): contains(address)
+        }
+    }
+
     func contains(_ address: IPv4Address) -> Bool {
         let value = address.value
         if addresses.count <= Self.scanned {

@@ -29,6 +29,16 @@ public struct InterceptCounters: Sendable, Equatable, MetricSet {
 
     public init() {}
 
+    mutating func countAccepted(ipv6: Bool) {
+        accepted += 1
+        if ipv6 { ipv6Accepted += 1 }
+    }
+
+    mutating func countDropped(ipv6: Bool) {
+        dropped += 1
+        if ipv6 { ipv6Dropped += 1 }
+    }
+
     public static let metrics: [MetricDeclaration<Self>] = [
         .counter("queued", \.queued, "Packets the kernel queued to intercept; each got exactly one verdict"),
         .counter("accepted", \.accepted, "Verdict ACCEPT: addressed to an allow-listed host"),
@@ -72,7 +82,7 @@ public struct InterceptCounters: Sendable, Equatable, MetricSet {
             "Bare ACKs not forwarded because a later packet of their session in the same batch carried them"),
         .counter("ipv6_accepted", \.ipv6Accepted, "IPv6 packets accepted (allow-listed destination); also in accepted"),
         .counter(
-            "ipv6_dropped", \.ipv6Dropped, "IPv6 packets dropped (also in dropped): their headers are not forwarded yet"
+            "ipv6_dropped", \.ipv6Dropped, "IPv6 packets dropped (also in dropped): held from their destination, headers forwarded or not"
         ),
     ]
 }

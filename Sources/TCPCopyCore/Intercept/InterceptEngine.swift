@@ -68,24 +68,26 @@ public struct InterceptEngine<Connection: Hashable & Sendable>: Sendable {
         Verdict, Forward?
     ) where C.Element == UInt8, C.Index == Int {
         counters.queued += 1
-        guard case .success(let packet) = TCPPacket.parse(bytes, requirePayload: false, readOptions: false) else {
-            if bytes.first.map({ $0 >> 4 == 6 }) == true { return (queuedIPv6(bytes), nil) }
+        let isIPv6 = bytes.first.map({ $0 >> 4 == 6 }) == true
+        // Validated headers longer than `HeaderBytes` holds (only IPv6 extension headers make
+        // them so) cannot be forwarded: dropped as malformed.
+        guard case .success(let packet) = TCPPacket.parse(bytes, requirePayload: false, readOptions: false),
+            packet.headerLength <= HeaderBytes.capacity
+        else {
             // Allow-listed hosts still get their packets even when we cannot parse the TCP part.
-            if bytes.count >= 20, let raw = bytes.readUInt32(at: 16),
-                allowList.contains(IPv4Address(raw)), bytes.first.map({ $0 >> 4 == 4 }) == true
-            {
-                counters.accepted += 1
+            if let destination = Self.destination(bytes), allowList.contains(destination) {
+                counters.countAccepted(ipv6: isIPv6)
                 return (.accept, nil)
             }
-            counters.dropped += 1
+            counters.countDropped(ipv6: isIPv6)
             counters.malformed += 1
             return (.drop, nil)
         }
         if allowList.contains(packet.destination) {
-            counters.accepted += 1
+            counters.countAccepted(ipv6: isIPv6)
             return (.accept, nil)
         }
-        counters.dropped += 1
+        counters.countDropped(ipv6: isIPv6)
         let key = RouteKey(response: packet)
         let isPureAck = HeldAcks<Connection>.isPureAck(packet)
         var mark = HeldAckMark()
@@ -117,38 +119,14 @@ public struct InterceptEngine<Connection: Hashable & Sendable>: Sendable {
         return (.drop, nil)
     }
 
-    /// An IPv6 packet (the ip6tables rule queues them): ACCEPT for an allow-listed destination,
-    /// DROP otherwise. Its headers are not forwarded until the control protocol carries IPv6
-    /// addresses (version 2, docs/ipv6.md), so intercept is fail-closed for IPv6 meanwhile.
-    private mutating func queuedIPv6<C: Collection>(_ bytes: C) -> Verdict where C.Element == UInt8, C.Index == Int {
-        let destination: IPv6Address?
-        switch IPv6TCPPacket.parse(bytes, requirePayload: false, readOptions: false) {
-        case .success(let packet): destination = packet.destination
-        case .failure:
-            // As for IPv4: an allow-listed host gets even what we cannot parse.
-            counters.malformed += 1
-            destination = Self.ipv6Destination(bytes)
-        }
-        if let destination, allowList.contains(destination) {
-            counters.accepted += 1
-            counters.ipv6Accepted += 1
-            return .accept
-        }
-        counters.dropped += 1
-        counters.ipv6Dropped += 1
-        return .drop
-    }
-
-    /// The fixed header's destination (bytes 24..<40), if the packet holds it.
-    private static func ipv6Destination<C: Collection>(_ bytes: C) -> IPv6Address?
+    /// The destination in the fixed IP header of either family, if the packet holds it.
+    private static func destination<C: Collection>(_ bytes: C) -> IPAddress?
     where C.Element == UInt8, C.Index == Int {
-        guard bytes.count >= 40 else { return nil }
-        var high: UInt64 = 0
-        var low: UInt64 = 0
-        let start = bytes.startIndex
-        for i in 0..<8 { high = high << 8 | UInt64(bytes[start + 24 + i]) }
-        for i in 0..<8 { low = low << 8 | UInt64(bytes[start + 32 + i]) }
-        return IPv6Address(high: high, low: low)
+        switch bytes.first.map({ $0 >> 4 }) {
+        case 4: bytes.readUInt32(at: 16).map { .v4(IPv4Address($0)) }
+        case 6: IPv6Address.read(bytes, at: 24).map { .v6($0) }
+        default: nil
+        }
     }
 
     /// Ends a batch of queued packets: hands each pure ACK still held to `send`, in the order

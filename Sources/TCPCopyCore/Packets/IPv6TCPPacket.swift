@@ -19,6 +19,15 @@ public struct IPv6TCPPacket: Hashable, Sendable {
     /// Bytes of TCP payload the packet carried on the wire.
     public var payloadLength: Int
 
+    /// The packet as the engines read either family.
+    public var tcpPacket: TCPPacket {
+        TCPPacket(
+            source: .v6(source), destination: .v6(destination), sourcePort: sourcePort,
+            destinationPort: destinationPort, sequence: sequence, acknowledgment: acknowledgment,
+            flags: flags, window: window, options: options, headerLength: headerLength,
+            payloadLength: payloadLength)
+    }
+
     /// Sequence space the packet occupies: its payload, plus one each for SYN and FIN.
     public var sequenceLength: Int {
         payloadLength + (flags.contains(.syn) ? 1 : 0) + (flags.contains(.fin) ? 1 : 0)
@@ -49,7 +58,7 @@ public struct IPv6TCPPacket: Hashable, Sendable {
     /// `TCPPacket.parse`.
     public static func parse<C: Collection>(
         _ bytes: C, requirePayload: Bool, readOptions: Bool = true
-    ) -> Result<IPv6TCPPacket, IPv6DropReason> where C.Element == UInt8, C.Index == Int {
+    ) -> Result<IPv6TCPPacket, PacketDropReason> where C.Element == UInt8, C.Index == Int {
         if let result = bytes.withContiguousStorageIfAvailable({
             decode($0, requirePayload: requirePayload, readOptions: readOptions)
         }) {
@@ -60,7 +69,7 @@ public struct IPv6TCPPacket: Hashable, Sendable {
 
     private static func decode<C: Collection>(
         _ bytes: C, requirePayload: Bool, readOptions: Bool
-    ) -> Result<IPv6TCPPacket, IPv6DropReason> where C.Element == UInt8, C.Index == Int {
+    ) -> Result<IPv6TCPPacket, PacketDropReason> where C.Element == UInt8, C.Index == Int {
         let base = bytes.startIndex
         guard bytes.count >= 40 else { return .failure(.truncatedIPHeader) }
         guard bytes[base] >> 4 == 6 else { return .failure(.notIPv6) }

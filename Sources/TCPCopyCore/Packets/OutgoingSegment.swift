@@ -1,9 +1,11 @@
-/// A TCP segment tcpcopy sends to the target, encoded as a whole IPv4 packet for a raw
-/// `IP_HDRINCL` socket. Both checksums are computed here: a captured packet's own checksum
-/// cannot be trusted (veth and offloads leave it partial) and we rewrite the headers anyway.
+/// A TCP segment tcpcopy sends to the target, encoded as a whole IP packet of its addresses'
+/// family: IPv4 for a raw `IP_HDRINCL` socket, IPv6 for a raw `AF_INET6` socket given the whole
+/// packet, either for the link-layer sink. The checksums are computed here: a captured packet's
+/// own checksum cannot be trusted (veth and offloads leave it partial) and we rewrite the
+/// headers anyway. Both addresses must be of one family.
 public struct OutgoingSegment: Hashable, Sendable {
-    public var source: IPv4Address
-    public var destination: IPv4Address
+    public var source: IPAddress
+    public var destination: IPAddress
     public var sourcePort: UInt16
     public var destinationPort: UInt16
     public var sequence: SequenceNumber
@@ -14,7 +16,7 @@ public struct OutgoingSegment: Hashable, Sendable {
     public var payload: ArraySlice<UInt8>
 
     public init(
-        source: IPv4Address, destination: IPv4Address, sourcePort: UInt16,
+        source: IPAddress, destination: IPAddress, sourcePort: UInt16,
         destinationPort: UInt16, sequence: SequenceNumber, acknowledgment: SequenceNumber,
         flags: TCPFlags, window: UInt16, options: TCPOptions = TCPOptions(),
         payload: ArraySlice<UInt8> = []
@@ -31,57 +33,77 @@ public struct OutgoingSegment: Hashable, Sendable {
         self.payload = payload
     }
 
-    public var encodedLength: Int { 40 + options.encodedLength + payload.count }
+    /// The IP header's length: 20 (IPv4, no options) or 40 (IPv6, no extension headers).
+    public var ipHeaderLength: Int { destination.family == .ipv4 ? 20 : 40 }
 
-    /// The IPv4 packet: a 20-byte header (no options, DF set, TTL 64, ID 0 so that the kernel
-    /// picks one), the TCP header with options, and the payload.
+    public var encodedLength: Int { ipHeaderLength + 20 + options.encodedLength + payload.count }
+
+    /// The packet: the IP header, the TCP header with options, and the payload.
     public func encode() -> [UInt8] {
         var bytes: [UInt8] = []
         encode(into: &bytes)
         return bytes
     }
 
-    /// The longest header we write: 20 bytes of IPv4, 20 of TCP, and at most 24 of options
-    /// (MSS, window scale, SACK permitted, timestamps).
-    static let maximumHeaderLength = 64
+    /// The longest header we write: 40 bytes of IPv6, 20 of TCP, and at most 40 of options.
+    static let maximumHeaderLength = 100
 
     /// Appends the packet to `bytes`. The headers are written on the stack and appended with
     /// the payload in two copies: no temporary array, and no allocation once `bytes` has the
     /// capacity (the daemon reuses one buffer).
     public func encode(into bytes: inout [UInt8]) {
         let tcpHeaderLength = 20 + options.encodedLength
-        let headerLength = 20 + tcpHeaderLength
-        let totalLength = headerLength + payload.count
-        precondition(headerLength <= Self.maximumHeaderLength, "options longer than we ever write")
+        let headerLength = ipHeaderLength + tcpHeaderLength
+        let tcpLength = tcpHeaderLength + payload.count
+        precondition(tcpHeaderLength <= 60, "TCP options longer than 40 bytes")
+        // Neither length field takes more than 16 bits; jumbograms are not something we send.
+        precondition(ipHeaderLength + tcpLength <= Int(UInt16.max), "segment too long for one IP packet")
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.maximumHeaderLength) { buffer in
-            var header = HeaderWriter(UnsafeMutableRawBufferPointer(buffer))
-            // IPv4 header.
-            header.put(UInt8(0x45))
-            header.put(UInt8(0))
-            header.put(UInt16(totalLength))
-            header.put(UInt16(0))  // ID 0: the kernel picks one
-            header.put(UInt16(0x4000))  // DF
-            header.put(UInt8(64))  // TTL
-            header.put(UInt8(6))  // TCP
-            header.put(UInt16(0))  // checksum, below
-            header.put(source.value)
-            header.put(destination.value)
+            let raw = UnsafeMutableRawBufferPointer(buffer)
+            var header = HeaderWriter(raw)
+            var tcpSum = InternetChecksum()
+            switch (source, destination) {
+            case (.v4(let source), .v4(let destination)):
+                header.put(UInt8(0x45))
+                header.put(UInt8(0))
+                header.put(UInt16(headerLength + payload.count))
+                header.put(UInt16(0))  // ID 0: the kernel picks one
+                header.put(UInt16(0x4000))  // DF
+                header.put(UInt8(64))  // TTL
+                header.put(UInt8(6))  // TCP
+                header.put(UInt16(0))  // checksum, below
+                header.put(source.value)
+                header.put(destination.value)
+                var ipSum = InternetChecksum()
+                ipSum.add(UnsafeRawBufferPointer(rebasing: raw[0..<20]))
+                raw.storeBytes(of: ipSum.value.bigEndian, toByteOffset: 10, as: UInt16.self)
+                tcpSum.add(address: source)
+                tcpSum.add(address: destination)
+                tcpSum.add(word: 6)
+                tcpSum.add(word: UInt16(tcpLength))
+            case (.v6(let source), .v6(let destination)):
+                // Version 6, traffic class 0, flow label 0 (the kernel fills no flow label into
+                // a packet given whole); hop limit 64.
+                header.put(UInt32(6) << 28)
+                header.put(UInt16(tcpLength))
+                header.put(IPv6TCPPacket.NextHeader.tcp)
+                header.put(UInt8(64))
+                header.put(source)
+                header.put(destination)
+                tcpSum.addIPv6PseudoHeader(
+                    source: source, destination: destination, upperLayerLength: UInt32(tcpLength),
+                    nextHeader: IPv6TCPPacket.NextHeader.tcp)
+            default:
+                preconditionFailure("a segment's addresses are of one family")
+            }
+            let tcp = ipHeaderLength
             header.putTCPHeader(
                 sourcePort: sourcePort, destinationPort: destinationPort, sequence: sequence,
                 acknowledgment: acknowledgment, flags: flags, window: window, options: options)
-            let raw = UnsafeMutableRawBufferPointer(buffer)
-            var ipSum = InternetChecksum()
-            ipSum.add(UnsafeRawBufferPointer(rebasing: raw[0..<20]))
-            raw.storeBytes(of: ipSum.value.bigEndian, toByteOffset: 10, as: UInt16.self)
-            var tcpSum = InternetChecksum()
-            tcpSum.add(address: source)
-            tcpSum.add(address: destination)
-            tcpSum.add(word: 6)
-            tcpSum.add(word: UInt16(tcpHeaderLength + payload.count))
-            tcpSum.add(UnsafeRawBufferPointer(rebasing: raw[20..<headerLength]))
+            tcpSum.add(UnsafeRawBufferPointer(rebasing: raw[tcp..<headerLength]))
             payload.withUnsafeBytes { tcpSum.add($0) }
-            raw.storeBytes(of: tcpSum.value.bigEndian, toByteOffset: 36, as: UInt16.self)
-            bytes.reserveCapacity(bytes.count + totalLength)
+            raw.storeBytes(of: tcpSum.value.bigEndian, toByteOffset: tcp + 16, as: UInt16.self)
+            bytes.reserveCapacity(bytes.count + headerLength + payload.count)
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<headerLength]))
         }
         bytes.append(contentsOf: payload)

@@ -2,6 +2,7 @@
 /// one of these, so that an operator can see where copies are lost.
 public enum PacketDropReason: String, CaseIterable, Sendable, Error {
     case truncatedIPHeader = "truncated_ip_header"
+    /// The version field is neither 4 nor 6 (or not the one a family's own parser expects).
     case notIPv4 = "not_ipv4"
     case badIPHeaderLength = "bad_ihl"
     case badTotalLength = "bad_total_length"
@@ -14,13 +15,24 @@ public enum PacketDropReason: String, CaseIterable, Sendable, Error {
     /// RST): scanners send these, and a receiving stack discards them, so a copy must not act on
     /// them either (a SYN+FIN would otherwise start a session the online server never had).
     case badFlags = "bad_flags"
+    /// IPv6's parser was handed a packet whose version field is not 6.
+    case notIPv6 = "not_ipv6"
+    /// An IPv6 extension header that runs past the bytes held.
+    case truncatedExtensionHeader = "truncated_ipv6_extension"
+    /// A hop-by-hop options header anywhere but first, which RFC 8200 §4.1 forbids and
+    /// Linux drops.
+    case misplacedHopByHop = "misplaced_hop_by_hop"
+    /// ESP or AH (we cannot see through them), "no next header", another extension we do not
+    /// walk, or a chain longer than any real stack sends.
+    case unsupportedExtensionHeader = "unsupported_ipv6_extension"
 }
 
-/// An IPv4 packet carrying TCP, decoded. `payloadLength` comes from the IP total length, so a
-/// header-only copy (what intercept sends) still tells how much data the packet carried.
+/// An IPv4 or IPv6 packet carrying TCP, decoded. `payloadLength` comes from the IP total (or
+/// payload) length, so a header-only copy (what intercept sends) still tells how much data the
+/// packet carried. Both addresses are of one family.
 public struct TCPPacket: Hashable, Sendable {
-    public var source: IPv4Address
-    public var destination: IPv4Address
+    public var source: IPAddress
+    public var destination: IPAddress
     public var sourcePort: UInt16
     public var destinationPort: UInt16
     public var sequence: SequenceNumber
@@ -28,7 +40,7 @@ public struct TCPPacket: Hashable, Sendable {
     public var flags: TCPFlags
     public var window: UInt16
     public var options: TCPOptions
-    /// Bytes of IP header plus TCP header, options included.
+    /// Bytes of IP header (IPv6: with its extension headers) plus TCP header, options included.
     public var headerLength: Int
     /// Bytes of TCP payload the packet carried on the wire.
     public var payloadLength: Int
@@ -42,9 +54,14 @@ public struct TCPPacket: Hashable, Sendable {
     /// packet); without it they may stop after the TCP header (a response header from intercept).
     /// Without `readOptions`, `options` is left empty (intercept routes by addresses and ports
     /// only); what is accepted does not change, as reading the options never fails.
+    /// The version field picks the family: 6 goes to `IPv6TCPPacket.parse`.
     public static func parse<C: Collection>(_ bytes: C, requirePayload: Bool, readOptions: Bool = true) -> Result<
         TCPPacket, PacketDropReason
     > where C.Element == UInt8, C.Index == Int {
+        if let first = bytes.first, first >> 4 == 6 {
+            return IPv6TCPPacket.parse(bytes, requirePayload: requirePayload, readOptions: readOptions)
+                .map(\.tcpPacket)
+        }
         // Contiguous bytes (an array, a slice of the capture buffer) are read through a buffer
         // pointer: the same checks, without a slice's bounds checks on every byte read.
         if let result = bytes.withContiguousStorageIfAvailable({
@@ -86,8 +103,8 @@ public struct TCPPacket: Hashable, Sendable {
         if requirePayload && wireLength > bytes.count { return .failure(.truncatedPayload) }
         let optionsRange = (base + tcp + 20)..<(base + headerLength)
         let packet = TCPPacket(
-            source: IPv4Address(bytes.readUInt32(at: 12)!),
-            destination: IPv4Address(bytes.readUInt32(at: 16)!),
+            source: .v4(IPv4Address(bytes.readUInt32(at: 12)!)),
+            destination: .v4(IPv4Address(bytes.readUInt32(at: 16)!)),
             sourcePort: bytes.readUInt16(at: tcp)!,
             destinationPort: bytes.readUInt16(at: tcp + 2)!,
             sequence: SequenceNumber(bytes.readUInt32(at: tcp + 4)!),

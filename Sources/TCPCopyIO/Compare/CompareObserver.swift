@@ -33,7 +33,7 @@ final class CompareObserver {
     private var onlineNow: Int64?
     private let logger: Logger
     /// intercept's clock offset, by intercept (the link's address).
-    private var clocks: [IPv4Address: ClockOffsetEstimator] = [:]
+    private var clocks: [IPAddress: ClockOffsetEstimator] = [:]
     private var lastClockProbe: Int64 = 0
     /// Often enough that the 16 round trips of the estimate span a few seconds.
     static let clockProbeMicroseconds: Int64 = 500_000
@@ -162,7 +162,7 @@ final class CompareObserver {
     /// target's latency, is intercept's stamp mapped onto tcpcopy's clock less the one-way delay
     /// to the target (`ClockOffsetEstimator`), so the control link's delay and both daemons'
     /// batching are left out; before the first clock round trip, its arrival here.
-    func answered(_ piece: AnswerPiece, via intercept: IPv4Address) {
+    func answered(_ piece: AnswerPiece, via intercept: IPAddress) {
         piecesReceived += 1
         let time =
             clocks[intercept]?.requestTime(forAnswerStamp: Int64(clamping: piece.stampMicroseconds))
@@ -173,7 +173,7 @@ final class CompareObserver {
     // MARK: intercept's clocks
 
     /// Sends a `clockProbe` on each link every `clockProbeMicroseconds`.
-    func probeClocks(_ links: InterceptLinks<IPv4Address>) {
+    func probeClocks(_ links: InterceptLinks<IPAddress>) {
         let now = monotonicMicroseconds()
         guard now - lastClockProbe >= Self.clockProbeMicroseconds else { return }
         lastClockProbe = now
@@ -183,7 +183,7 @@ final class CompareObserver {
     }
 
     /// intercept at `intercept` echoed a probe sent at `sent` (tcpcopy's clock) with its `stamp`.
-    func clockEchoed(sent: UInt64, stamp: UInt64, from intercept: IPv4Address) {
+    func clockEchoed(sent: UInt64, stamp: UInt64, from intercept: IPAddress) {
         let first = clocks[intercept] == nil
         clocks[intercept, default: ClockOffsetEstimator()].record(
             sent: Int64(clamping: sent), stamp: Int64(clamping: stamp), received: monotonicMicroseconds())
@@ -198,7 +198,7 @@ final class CompareObserver {
     }
 
     /// The current estimate of intercept's clock offset, for the log.
-    func clockEstimate(of intercept: IPv4Address) -> ClockOffsetEstimator.Sample? { clocks[intercept]?.estimate }
+    func clockEstimate(of intercept: IPAddress) -> ClockOffsetEstimator.Sample? { clocks[intercept]?.estimate }
 
     // MARK: closing exchanges
 

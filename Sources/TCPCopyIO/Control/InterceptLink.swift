@@ -30,14 +30,16 @@ final class InterceptLink {
 
     /// Starts connecting to `address:port`; the set-up must be complete by `timeoutMilliseconds`.
     convenience init(
-        to address: IPv4Address, port: UInt16, timeoutMilliseconds: Int64, outputCapacity: Int,
+        to address: IPAddress, port: UInt16, timeoutMilliseconds: Int64, outputCapacity: Int,
         now: MonotonicTime, secret: [UInt8]? = nil
     ) throws(InterceptHandshakeError) {
         let fd: FileDescriptor
         do {
             fd = FileDescriptor(
                 try systemCall("socket(control)") {
-                    socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+                    socket(
+                        address.family == .ipv4 ? AF_INET : AF_INET6,
+                        Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
                 })
             // Control messages are small and latency matters more than packing them.
             try setSocketOption(fd.rawValue, Int32(IPPROTO_TCP), TCP_NODELAY, 1, "TCP_NODELAY")
@@ -45,16 +47,15 @@ final class InterceptLink {
         } catch {
             throw .connection(error)
         }
-        let remote = socketAddress(address.value, port: port)
         do {
-            try systemCall("connect") { withSocketAddress(remote) { Glibc.connect(fd.rawValue, $0, $1) } }
+            try systemCall("connect") { withSocketAddress(address, port: port) { Glibc.connect(fd.rawValue, $0, $1) } }
         } catch {
             // Non-blocking: EINPROGRESS is the usual answer, and `advance` learns the outcome
             // once the socket is writable.
             guard error.errno == EINPROGRESS else { throw .connection(error) }
         }
         self.init(
-            descriptor: fd, peer: "\(address):\(port)", timeoutMilliseconds: timeoutMilliseconds,
+            descriptor: fd, peer: address.endpointDescription(port: port), timeoutMilliseconds: timeoutMilliseconds,
             outputCapacity: outputCapacity, now: now, secret: secret)
     }
 
@@ -135,7 +136,7 @@ final class InterceptLink {
     /// Connects and completes the handshake, blocking, retrying while intercept is not up yet,
     /// for at most `attempts` tries `intervalMilliseconds` apart. For start-up only.
     static func connect(
-        to address: IPv4Address, port: UInt16, attempts: Int, intervalMilliseconds: Int32,
+        to address: IPAddress, port: UInt16, attempts: Int, intervalMilliseconds: Int32,
         outputCapacity: Int, logger: Logger, secret: [UInt8]? = nil
     ) throws(InterceptHandshakeError) -> ControlConnection {
         var lastError = InterceptHandshakeError.connection(SystemCallError("connect", errno: ECONNREFUSED))
@@ -163,7 +164,7 @@ final class InterceptLink {
                 if case .tooManyConnections = error { busy = error }
                 logger.debug(
                     "intercept not reachable yet",
-                    metadata: ["target": "\(address):\(port)", "attempt": "\(attempt)", "error": "\(error)"])
+                    metadata: ["target": "\(address.endpointDescription(port: port))", "attempt": "\(attempt)", "error": "\(error)"])
                 // A refusal will not change by retrying.
                 if error.isRefusal { break }
                 if attempt < attempts { sleepMicroseconds(Int64(intervalMilliseconds) * 1000) }

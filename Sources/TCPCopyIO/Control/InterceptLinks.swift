@@ -97,7 +97,7 @@ final class InterceptLinks<Target: Hashable & CustomStringConvertible> {
     /// attempts follow with backoff.
     func startWithoutSlot(_ target: Target, now: MonotonicTime, changes: inout [Change]) {
         logger.error(
-            "intercept at \(target):\(port) has too many control connections; nothing is copied to it until a slot frees (retrying with backoff)"
+            "intercept at \(endpoint(target)) has too many control connections; nothing is copied to it until a slot frees (retrying with backoff)"
         )
         changes.append(.down(target))
         backoffs[target] = newBackoff(now: now)
@@ -203,7 +203,7 @@ final class InterceptLinks<Target: Hashable & CustomStringConvertible> {
         for key in keys { established[target]?.send(.register(key)) }
         registrationsReplayed += keys.count
         logger.warning(
-            "reconnected to intercept at \(target):\(port) after \(attempts) attempt(s); copying resumes (\(keys.count) sessions started meanwhile registered again)"
+            "reconnected to intercept at \(endpoint(target)) after \(attempts) attempt(s); copying resumes (\(keys.count) sessions started meanwhile registered again)"
         )
     }
 
@@ -266,7 +266,7 @@ final class InterceptLinks<Target: Hashable & CustomStringConvertible> {
         let delay = backoff.failed(now: now)
         backoffs[target] = backoff
         logger.warning(
-            "intercept at \(target):\(port) still unreachable (attempt \(backoff.failures): \(error)); next attempt in \(delay) ms"
+            "intercept at \(endpoint(target)) still unreachable (attempt \(backoff.failures): \(error)); next attempt in \(delay) ms"
         )
     }
 
@@ -285,5 +285,13 @@ final class InterceptLinks<Target: Hashable & CustomStringConvertible> {
         logger.warning(
             "intercept refused the registration of \(key): \(why); that session's responses will not come back (registrations_refused)"
         )
+    }
+}
+
+extension InterceptLinks {
+    /// `10.0.0.2:36524` or `[fd00::2]:36524` for the logs.
+    func endpoint(_ target: Target) -> String {
+        if let address = target as? IPAddress { return address.endpointDescription(port: port) }
+        return "\(target):\(port)"
     }
 }

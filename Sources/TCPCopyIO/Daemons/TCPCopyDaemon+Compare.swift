@@ -21,7 +21,7 @@ extension TCPCopyDaemon {
     /// A control message going to `target`'s intercept (`linked`: false when its link is down):
     /// a registration of a compared copy is followed by `compare`; an unregistration (sent or
     /// not) ends the copy's exchanges.
-    func compareControl(_ message: ControlMessage, to target: IPv4Address, linked: Bool) {
+    func compareControl(_ message: ControlMessage, to target: IPAddress, linked: Bool) {
         guard let compare else { return }
         switch message {
         case .register(let key):

@@ -21,8 +21,8 @@ public final class TCPCopyDaemon {
     var compare: CompareObserver?
     private var actions: [EngineAction] = []
     /// The control links to the targets' intercepts (set up by `run`).
-    private(set) var interceptLinks: InterceptLinks<IPv4Address>?
-    private var linkChanges: [InterceptLinks<IPv4Address>.Change] = []
+    private(set) var interceptLinks: InterceptLinks<IPAddress>?
+    private var linkChanges: [InterceptLinks<IPAddress>.Change] = []
     /// The stats line's own counters (`registrations_without_link`: sessions started while
     /// their link was down, registered again when it is back as `registrations_replayed`);
     /// the engine's, the links' and the levels are copied in when the line is rendered.
@@ -108,7 +108,7 @@ public final class TCPCopyDaemon {
     /// One turn of the loop: wait, dispatch each event to its source's handler, then the timers.
     private func turn(
         _ beat: inout Beat, loop: EventLoop, signals: SignalSource, capture: PacketSource,
-        links: InterceptLinks<IPv4Address>, sender: PacketSink
+        links: InterceptLinks<IPAddress>, sender: PacketSink
     ) throws {
         // Sleep until the next session timer is due (the engine keeps them in a heap), so
         // that idle keep-alive sessions do not wake the loop every 10 ms.
@@ -157,7 +157,7 @@ public final class TCPCopyDaemon {
     /// The session timers and link maintenance every 10 ms, the memory and capture-loss checks
     /// every 100 ms, and the periodic stats line.
     private func onTimers(
-        _ beat: inout Beat, now: MonotonicTime, capture: PacketSource, links: InterceptLinks<IPv4Address>,
+        _ beat: inout Beat, now: MonotonicTime, capture: PacketSource, links: InterceptLinks<IPAddress>,
         sender: PacketSink
     ) {
         if now - beat.lastTick >= 10 {
@@ -190,7 +190,7 @@ public final class TCPCopyDaemon {
 
     /// An event on a control link: the target's responses go to the engine.
     private func handleLink(
-        _ event: EventLoop.Event, links: InterceptLinks<IPv4Address>, now: MonotonicTime, sender: PacketSink
+        _ event: EventLoop.Event, links: InterceptLinks<IPAddress>, now: MonotonicTime, sender: PacketSink
     ) {
         let intercept = links.target(of: event.token)
         links.handle(event, now: now, changes: &linkChanges) { event in
@@ -214,7 +214,7 @@ public final class TCPCopyDaemon {
 
     /// Tells the engine which links went down (their sessions are dropped) or came back (their
     /// registrations are sent again).
-    private func applyLinkChanges(_ links: InterceptLinks<IPv4Address>, now: MonotonicTime, sender: PacketSink) {
+    private func applyLinkChanges(_ links: InterceptLinks<IPAddress>, now: MonotonicTime, sender: PacketSink) {
         guard !linkChanges.isEmpty else { return }
         let changes = linkChanges
         linkChanges.removeAll()
@@ -233,14 +233,14 @@ public final class TCPCopyDaemon {
 
     /// Connects to every target's intercept, blocking (tcpcopy refuses to start without
     /// intercept); a target whose intercept is full starts with its link down.
-    private func connectLinks(loop: EventLoop, sender: PacketSink) throws -> InterceptLinks<IPv4Address> {
+    private func connectLinks(loop: EventLoop, sender: PacketSink) throws -> InterceptLinks<IPAddress> {
         let port = configuration.interceptPort
         let secret = configuration.secret
         let links = InterceptLinks(
             targets: engine.targets, loop: loop, firstToken: Token.firstTarget, port: port, logger: logger
         ) { target, now throws(InterceptHandshakeError) in
             try InterceptLink(
-                to: target, port: port, timeoutMilliseconds: InterceptLinks<IPv4Address>.Timing().setUpMilliseconds,
+                to: target, port: port, timeoutMilliseconds: InterceptLinks<IPAddress>.Timing().setUpMilliseconds,
                 outputCapacity: 4 << 20, now: now, secret: secret)
         }
         links.lossMetadata = { [unowned self] in ["sessions_live": "\(engine.sessionCount)"] }
@@ -251,7 +251,7 @@ public final class TCPCopyDaemon {
                     to: target, port: port, attempts: 10, intervalMilliseconds: 500, outputCapacity: 4 << 20,
                     logger: logger, secret: secret)
                 try links.adopt(connection, for: target)
-                logger.info("connected to intercept", metadata: ["target": "\(target):\(port)"])
+                logger.info("connected to intercept", metadata: ["target": "\(target.endpointDescription(port: port))"])
             } catch InterceptHandshakeError.tooManyConnections {
                 // intercept is full of (perhaps hostile) connections: not a configuration error.
                 // Start with the link down (nothing is sent there) and keep trying with backoff.
@@ -259,7 +259,7 @@ public final class TCPCopyDaemon {
                 applyLinkChanges(links, now: monotonicNow(), sender: sender)
             } catch {
                 logger.critical(
-                    "cannot reach intercept at \(target):\(port): \(error). Start intercept on the target first, and check that this host may connect to it (intercept --tcpcopy-allow)."
+                    "cannot reach intercept at \(target.endpointDescription(port: port)): \(error). Start intercept on the target first, and check that this host may connect to it (intercept --tcpcopy-allow)."
                 )
                 throw error
             }
@@ -268,7 +268,7 @@ public final class TCPCopyDaemon {
     }
 
     /// Releases every target socket we hold, then says goodbye to the intercepts.
-    private func shutDown(capture: PacketSource, links: InterceptLinks<IPv4Address>, sender: PacketSink) {
+    private func shutDown(capture: PacketSource, links: InterceptLinks<IPAddress>, sender: PacketSink) {
         engine.shutdown(now: monotonicNow(), actions: &actions)
         perform(sender: sender)
         sendQueued(sender)
@@ -336,17 +336,28 @@ public final class TCPCopyDaemon {
         }
     }
 
-    /// The sink `-o` chose: frames on that interface, or the raw IP socket by default.
+    /// The sink `-o` chose for IPv4: frames on that interface, or the raw IP socket by
+    /// default; IPv6 routes add the raw IPv6 socket, and each copy leaves by its family.
     private func makeSink() throws -> PacketSink {
         let sendBufferBytes: Int32 = 4 << 20
-        if let interface = configuration.sendInterface {
-            return try LinkLayerSink(interface: interface, sendBufferBytes: sendBufferBytes, logger: logger)
+        let families = Set(configuration.routes.map(\.targetAddress.family))
+        let ipv6 = families.contains(.ipv6) ? try RawIPv6Sink(sendBufferBytes: sendBufferBytes) : nil
+        if let ipv6, configuration.sendInterface != nil {
+            logger.notice("-o sends the IPv4 copies; the IPv6 copies leave through the raw IPv6 socket")
         }
-        return try RawIPSink(sendBufferBytes: sendBufferBytes)
+        if let ipv6, !families.contains(.ipv4) { return ipv6 }
+        let ipv4: PacketSink =
+            if let interface = configuration.sendInterface {
+                try LinkLayerSink(interface: interface, sendBufferBytes: sendBufferBytes, logger: logger)
+            } else {
+                try RawIPSink(sendBufferBytes: sendBufferBytes)
+            }
+        guard let ipv6 else { return ipv4 }
+        return FamilySplitSink(ipv4: ipv4, ipv6: ipv6)
     }
 
     // The link counters `metricValues` reads, kept by `InterceptLinks`.
-    private var links: [IPv4Address: ControlConnection] { interceptLinks?.established ?? [:] }
+    private var links: [IPAddress: ControlConnection] { interceptLinks?.established ?? [:] }
     private var closedControlBytes: (received: Int, sent: Int) { interceptLinks?.closedBytes ?? (0, 0) }
 
     /// Reads the resident set size and hands it to the engine, whose admission turns it into

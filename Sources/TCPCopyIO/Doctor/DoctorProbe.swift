@@ -31,7 +31,7 @@ struct DoctorProbe {
         let reservation = clientIsLocal ? PortReservation(address: client) : nil
         if clientIsLocal && reservation == nil { return .notRun("cannot reserve a local port on \(client)") }
         let clientPort = reservation?.port ?? UInt16.random(in: 40000...60999)
-        let key = RouteKey(clientAddress: client, clientPort: clientPort, targetAddress: target, targetPort: port)
+        let key = RouteKey(clientAddress: .v4(client), clientPort: clientPort, targetAddress: .v4(target), targetPort: port)
         link.send(.register(key))
         do { try link.flush() } catch { return .notRun("the control connection failed: \(error)") }
         defer {
@@ -39,7 +39,7 @@ struct DoctorProbe {
             try? link.flush()
         }
         let syn = OutgoingSegment(
-            source: client, destination: target, sourcePort: clientPort, destinationPort: port,
+            source: .v4(client), destination: .v4(target), sourcePort: clientPort, destinationPort: port,
             sequence: Self.marker, acknowledgment: SequenceNumber(0), flags: .syn, window: 65535,
             options: TCPOptions(maximumSegmentSize: 1460))
         let answer = exchange(syn, sender: sender, capture: capture, link: link, milliseconds: 2500)
@@ -58,7 +58,7 @@ struct DoctorProbe {
             // does not queue. An answer proves the target gets this address's packets and routes
             // back to it.
             let reference = OutgoingSegment(
-                source: client, destination: target, sourcePort: second.port, destinationPort: controlPort,
+                source: .v4(client), destination: .v4(target), sourcePort: second.port, destinationPort: controlPort,
                 sequence: Self.marker, acknowledgment: SequenceNumber(0), flags: .syn, window: 65535,
                 options: TCPOptions(maximumSegmentSize: 1460))
             let seen = exchange(reference, sender: sender, capture: capture, link: nil, milliseconds: 1500)

@@ -81,7 +81,7 @@ public enum Doctor {
                 close(link)
                 continue
             }
-            for route in request.routes where route.targetAddress == target {
+            for route in request.routes where route.targetAddress == .v4(target) {
                 let client = request.probeClient ?? HostInspection.sourceAddress(towards: target)
                 guard let client else { continue }
                 let outcome: ProbeOutcome
@@ -111,7 +111,7 @@ public enum Doctor {
     ) {
         do {
             let link = try InterceptLink.connect(
-                to: target, port: port, attempts: 1, intervalMilliseconds: 0, outputCapacity: 1 << 16, logger: logger,
+                to: .v4(target), port: port, attempts: 1, intervalMilliseconds: 0, outputCapacity: 1 << 16, logger: logger,
                 secret: secret)
             return (.welcomed, link)
         } catch {

@@ -81,16 +81,20 @@ final class LinkLayerSink: PacketSink {
     var batchLimit: Int { Self.batchSlots }
     var queuedCount: Int { batch.count }
 
-    func prepare(destinations: [IPv4Address]) {
+    func prepare(destinations: [IPAddress]) {
         guard addressLength > 0 else { return }
         let now = monotonicNow()
-        for destination in destinations where cache.address(of: destination) == nil {
+        for case .v4(let destination) in destinations where cache.address(of: destination) == nil {
             _ = resolve(destination, wait: true, now: now)
         }
     }
 
     func queue(_ segment: OutgoingSegment) {
-        let destination = segment.destination
+        // IPv6 copies leave through the raw IPv6 socket (`FamilySplitSink`): none come here.
+        guard case .v4(let destination) = segment.destination else {
+            counters.unresolvedDropped += 1
+            return
+        }
         var address: LinkAddress?
         if addressLength > 0 {
             let now = monotonicNow()

@@ -52,13 +52,6 @@ struct PacketBatch {
         appended(from: start)
     }
 
-    /// Encodes an IPv6 `segment` at the end of the batch.
-    mutating func append(_ segment: IPv6OutgoingSegment) {
-        let start = bytes.count
-        segment.encode(into: &bytes)
-        appended(from: start)
-    }
-
     /// The bytes of the packet at `index`, for a sink that reads back what it needs (a
     /// destination) from the header.
     func packet(at index: Int) -> ArraySlice<UInt8> {

@@ -16,7 +16,7 @@ protocol PacketSink: AnyObject {
 
     /// Runs once before the loop with every address copies will go to, so that a sink can
     /// look up what it needs (and say what it found) before the first copy.
-    func prepare(destinations: [IPv4Address])
+    func prepare(destinations: [IPAddress])
     /// Encodes `segment` at the end of the queue.
     func queue(_ segment: OutgoingSegment)
     /// Sends every queued packet and returns how many went out. Each packet the kernel refuses

@@ -14,7 +14,7 @@ final class RawIPSink: PacketSink {
     var batchLimit: Int { RawSendSocket.batchLimit }
     var queuedCount: Int { socket.queuedCount }
 
-    func prepare(destinations: [IPv4Address]) {}
+    func prepare(destinations: [IPAddress]) {}
 
     func queue(_ segment: OutgoingSegment) { socket.queue(segment) }
 

@@ -7,10 +7,8 @@ import TCPCopyCore
 /// protocol; `rawv6_send_hdrinc`), so the target sees the real client's address. Packets are
 /// queued back to back in one buffer and sent up to 64 per sendmmsg.
 ///
-/// It conforms to `PacketSink` so that the loop can hold it as it holds the IPv4 sinks; IPv4
-/// segments have no place on this socket and are refused (`send_error_EAFNOSUPPORT`). Until the
-/// engine's sessions take IPv6 (docs/ipv6.md), nothing queues IPv6 segments to it: the daemon
-/// will pair it with an IPv4 sink and send each segment by its family.
+/// IPv4 segments have no place on this socket and are refused (`send_error_EAFNOSUPPORT`): the
+/// daemon pairs it with an IPv4 sink (`FamilySplitSink`), which sends each segment by family.
 final class RawIPv6Sink: PacketSink {
     static let batchLimit = 64
 
@@ -35,14 +33,15 @@ final class RawIPv6Sink: PacketSink {
     var batchLimit: Int { Self.batchLimit }
     var queuedCount: Int { batch.count + misaddressed }
 
-    func prepare(destinations: [IPv4Address]) {}
+    func prepare(destinations: [IPAddress]) {}
 
-    /// An IPv4 segment: refused at the next flush.
-    func queue(_ segment: OutgoingSegment) { misaddressed += 1 }
-
-    /// Encodes `segment` at the end of the queue, and keeps its destination address (bytes 24
-    /// to 40 of the IPv6 header) for sendmmsg.
-    func queue(_ segment: IPv6OutgoingSegment) {
+    /// Encodes an IPv6 `segment` at the end of the queue, and keeps its destination address
+    /// (bytes 24 to 40 of the IPv6 header) for sendmmsg; an IPv4 one is refused at the flush.
+    func queue(_ segment: OutgoingSegment) {
+        guard segment.destination.family == .ipv6 else {
+            misaddressed += 1
+            return
+        }
         batch.append(segment)
         let packet = batch.packet(at: batch.count - 1)
         destinations.append(contentsOf: packet[(packet.startIndex + 24)..<(packet.startIndex + 40)])

@@ -22,6 +22,33 @@ func unspecifiedIPv6SocketAddress(port: UInt16) -> sockaddr_in6 {
     return address
 }
 
+/// `address:port` as a `sockaddr_in6`.
+func ipv6SocketAddress(_ address: IPv6Address, port: UInt16) -> sockaddr_in6 {
+    var socketAddress = unspecifiedIPv6SocketAddress(port: port)
+    withUnsafeMutableBytes(of: &socketAddress.sin6_addr) { bytes in
+        bytes.storeBytes(of: address.high.bigEndian, toByteOffset: 0, as: UInt64.self)
+        bytes.storeBytes(of: address.low.bigEndian, toByteOffset: 8, as: UInt64.self)
+    }
+    return socketAddress
+}
+
+/// Calls `body` with `address:port` as the generic `sockaddr` of its family.
+func withSocketAddress<R>(
+    _ address: IPAddress, port: UInt16, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R
+) -> R {
+    switch address {
+    case .v4(let address):
+        return withSocketAddress(socketAddress(address.value, port: port), body)
+    case .v6(let address):
+        var socketAddress = ipv6SocketAddress(address, port: port)
+        return withUnsafePointer(to: &socketAddress) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                body($0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+            }
+        }
+    }
+}
+
 /// The IPv6 networks of this host's interfaces (getifaddrs; link-local ones left out, since a
 /// peer on them would need a zone), empty if they cannot be read.
 func interfaceIPv6Networks() -> [IPNetwork] {

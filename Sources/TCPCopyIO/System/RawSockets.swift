@@ -104,18 +104,28 @@ final class RawSendSocket {
         destinations.reserveCapacity(Self.batchLimit)
     }
 
+    /// IPv6 segments queued here since the last flush (refused at the flush; the daemon sends
+    /// them through `RawIPv6Sink`).
+    private var misaddressed = 0
+
     /// Packets queued and not sent yet.
-    var queuedCount: Int { batch.count }
+    var queuedCount: Int { batch.count + misaddressed }
 
     /// Encodes `segment` at the end of the queue.
     func queue(_ segment: OutgoingSegment) {
+        guard case .v4(let destination) = segment.destination else {
+            misaddressed += 1
+            return
+        }
         batch.append(segment)
-        destinations.append(segment.destination.value)
+        destinations.append(destination.value)
     }
 
     /// Sends every queued packet and returns how many went out; each packet the kernel refuses
     /// is reported to `refused` and skipped (`PacketBatch.send`).
     func flush(refused: (SendRefusal) -> Void) -> Int {
+        for _ in 0..<misaddressed { refused(.failed(SystemCallError("sendmmsg(raw)", errno: EAFNOSUPPORT))) }
+        misaddressed = 0
         let fd = descriptor.rawValue
         let sent = destinations.withUnsafeBufferPointer { destinations in
             batch.send(call: "sendmmsg(raw)", refused: refused) { base, offsets, lengths, first, count in
