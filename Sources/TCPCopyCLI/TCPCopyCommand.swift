@@ -34,9 +34,9 @@ public struct TCPCopyCommand: ParsableCommand {
               -x, one or more routes separated by ',' (spaces around a ',' are ignored):
                 [ONLINE_IP:]PORT-TARGET_IP:PORT
               Without ONLINE_IP a route copies the port on every local address.
-              IPv6 addresses go in brackets, as in URLs: 80-[fd00:2::2]:80. Both ends of a \
-            route are of one family; a list may mix families. IPv6 routes are captured at \
-            the link layer (-i any unless -i names interfaces).
+              IPv6 addresses go in brackets, as in URLs: 80-[fd00:2::2]:80.
+              Both ends of a route are of one family; a list may mix families.
+              IPv6 routes are captured at the link layer (-i any unless -i is given).
 
             EXAMPLES:
               tcpcopy 10.0.0.1 80 10.0.0.2 80
