@@ -34,8 +34,8 @@ def packet(flags, payload=b"", tcpopt=b"", ipopt=b""):
     total = ihl * 4 + len(tcp) + len(payload)
     ip = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, total, 1, 0x4000, 64, 6, 0, bytes([10, 77, 1, 2]), bytes([10, 77, 1, 1])) + ipopt
     return ip + tcp + payload
-def frame(kind, body):
-    head = struct.pack("!HBBH", 0x5443, kind, 0, len(body))
+def frame(kind, body, flags=0):
+    head = struct.pack("!HBBH", 0x5443, kind, flags, len(body))
     return head + struct.pack("!H", csum(head + body)) + body
 syn_opts = bytes([2, 4, 5, 0xB4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7])
 packets = [packet(0x02, tcpopt=syn_opts), packet(0x18, b"GET / HTTP/1.1\r\n\r\n"), packet(0x10, ipopt=bytes([1, 1, 1, 0])), packet(0x11)]
@@ -46,11 +46,15 @@ def packet6(flags, payload=b"", tcpopt=b"", ext=b"", first=6):
 # IPv6: a SYN, data behind hop-by-hop and destination options, and a fragment header.
 packets += [packet6(0x02, tcpopt=syn_opts), packet6(0x18, b"GET /", ext=bytes([60, 0, 1, 4, 0, 0, 0, 0, 6, 0, 1, 4, 0, 0, 0, 0]), first=0), packet6(0x10, ext=bytes([6, 0, 0, 1, 0, 0, 0, 1]), first=44), b"[fd00:1::2]:80-[fd00:2::2]:80"]
 key = bytes([10, 77, 1, 2, 0x9C, 0x40, 10, 77, 2, 2, 0, 80])
-frames = [frame(1, b"\0\3"), frame(2, b"\0\3"), frame(3, b"\0\4"), frame(4, key), frame(5, key), frame(7, b""), frame(6, packets[0][:60]),
+key6 = bytes([0xFD, 0, 0, 1] + [0] * 11 + [2]) + b"\x9c\x40" + bytes([0xFD, 0, 0, 2] + [0] * 11 + [2]) + b"\0\x50"
+frames = [frame(1, b"\0\4"), frame(2, b"\0\4"), frame(3, b"\0\4"), frame(4, key), frame(5, key), frame(7, b""), frame(6, packets[0][:60]),
           frame(8, bytes(range(32))), frame(9, bytes(range(32, 64))), frame(10, key + b"\0\1"), frame(11, key),
           frame(12, key + struct.pack("!IIHHIBQB", 0, 0, 17, 17, 0x1234, 0, 99, 17) + b"HTTP/1.1 200 OK\r\n"),
           frame(12, key + struct.pack("!IIHHIBQB", 5, 1, 0, 0, 0, 4, 100, 0)), frame(13, b"Date\nX-Request-Id\n"),
-          frame(14, struct.pack("!Q", 123456789)), frame(15, struct.pack("!QQ", 123456789, 987654321))]
+          frame(14, struct.pack("!Q", 123456789)), frame(15, struct.pack("!QQ", 123456789, 987654321)),
+          # Version 4: IPv6 keys (flag 0x01) and an IPv6 response.
+          frame(4, key6, 1), frame(10, key6 + b"\0\2", 1), frame(6, packets[4][:80]),
+          frame(12, key6 + struct.pack("!IIHHIBQB", 0, 0, 17, 17, 0x1234, 0, 99, 17) + b"HTTP/1.1 200 OK\r\n", 1)]
 for name, seeds, prefix in (("FuzzPacketParser", packets, b"\0"), ("FuzzControlDecoder", frames, b"\7")):
     os.makedirs(os.path.join(root, name), exist_ok=True)
     for i, s in enumerate(seeds):

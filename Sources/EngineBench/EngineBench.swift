@@ -66,8 +66,8 @@ enum AllocationCounter {
 }
 
 struct Replay {
-    static let online = IPv4Address(10, 0, 0, 1)
-    static let target = IPv4Address(10, 0, 0, 2)
+    static let online = IPAddress.v4(IPv4Address(10, 0, 0, 1))
+    static let target = IPAddress.v4(IPv4Address(10, 0, 0, 2))
     static let clientISN: UInt32 = 1000
     static let serverISN: UInt32 = 5000
     static let targetISN: UInt32 = 700_000
@@ -103,8 +103,8 @@ struct Replay {
 
     /// Client `index`'s address and port: never the same pair within a run, so that no copy
     /// has to move to another port (the target holds each for 60 s of TIME_WAIT).
-    static func client(_ index: Int) -> (IPv4Address, UInt16) {
-        (IPv4Address(0xC0A8_0000 | UInt32(index & 0xFF) + 1), UInt16(10_000 + (index >> 8) % 55_000))
+    static func client(_ index: Int) -> (IPAddress, UInt16) {
+        (.v4(IPv4Address(0xC0A8_0000 | UInt32(index & 0xFF) + 1)), UInt16(10_000 + (index >> 8) % 55_000))
     }
 
     mutating func run(sessions: Range<Int>, counting: Bool) {

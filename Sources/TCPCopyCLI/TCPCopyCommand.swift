@@ -34,6 +34,9 @@ public struct TCPCopyCommand: ParsableCommand {
               -x, one or more routes separated by ',' (spaces around a ',' are ignored):
                 [ONLINE_IP:]PORT-TARGET_IP:PORT
               Without ONLINE_IP a route copies the port on every local address.
+              IPv6 addresses go in brackets, as in URLs: 80-[fd00:2::2]:80.
+              Both ends of a route are of one family; a list may mix families.
+              IPv6 routes are captured at the link layer (-i any unless -i is given).
 
             EXAMPLES:
               tcpcopy 10.0.0.1 80 10.0.0.2 80
@@ -41,6 +44,7 @@ public struct TCPCopyCommand: ParsableCommand {
               tcpcopy -x 80-10.0.0.2:80 -r 30 -c 10.0.9.1,10.0.9.2
               tcpcopy -x 80-10.0.0.2:8080
               tcpcopy -x 10.0.0.1:80-10.0.0.2:80,443-10.0.0.2:443 -l /var/log/tcpcopy.log
+              tcpcopy -x 80-[fd00:2::2]:80,80-10.0.0.2:80
             """,
         subcommands: [TCPCopyDoctorCommand.self, TCPCopyReportCommand.self])
 
@@ -59,7 +63,8 @@ public struct TCPCopyCommand: ParsableCommand {
         name: [.customShort("x"), .customLong("routes")],
         help: ArgumentHelp(
             "Routes [ONLINE_IP:]PORT-TARGET_IP:PORT separated by ',', "
-                + "e.g. 80-10.0.0.2:8080,10.0.0.1:443-10.0.0.2:443. May be repeated.",
+                + "e.g. 80-10.0.0.2:8080,10.0.0.1:443-10.0.0.2:443; IPv6 in brackets, "
+                + "80-[fd00:2::2]:80. May be repeated.",
             valueName: "list"))
     public var routes: [String] = []
 
@@ -101,7 +106,8 @@ public struct TCPCopyCommand: ParsableCommand {
         name: [.customShort("c"), .customLong("client-ip")],
         help: ArgumentHelp(
             "Client addresses the target sees instead of the real ones, separated by ','; each "
-                + "real client keeps the same one. For targets behind anti-spoofing or "
+                + "real client keeps the same one of its family (IPv6 in brackets: "
+                + "[fd00:9::1],10.0.9.1). For targets behind anti-spoofing or "
                 + "rp_filter, and for copying traffic from local clients. May be repeated.",
             valueName: "list"))
     public var clientAddresses: [String] = []

@@ -36,6 +36,30 @@ let everyControlMessage: [ControlMessage] = {
         .clockEcho(sentMicroseconds: 0x0123_4567_89AB_CDEF, stampMicroseconds: UInt64.max),
     ] + GoodbyeReason.allCases.map { .goodbye($0) }
         + RegistrationRefusal.allCases.map { .refused(key, $0) }
+        + everyIPv6ControlMessage
+}()
+
+/// An IPv6 route key: the frames that carry one set flag 0x01 and take 36 bytes for it.
+let ipv6Key = RouteKey(
+    clientAddress: .v6(IPv6Address("fd00:1::10")!), clientPort: 0xFFFE,
+    targetAddress: .v6(IPv6Address("fd00:2:ffff::2")!), targetPort: 1)
+
+/// The messages of version 4 that carry IPv6: every key-bearing kind, and a response.
+let everyIPv6ControlMessage: [ControlMessage] = {
+    let synAck = ResponseHeader(
+        packetPrefix: OutgoingSegment(
+            source: ipv6Key.targetAddress, destination: ipv6Key.clientAddress, sourcePort: 1, destinationPort: 0xFFFE,
+            sequence: SequenceNumber(7), acknowledgment: SequenceNumber(8), flags: [.syn, .ack], window: 65535,
+            options: TCPOptions(maximumSegmentSize: 1440, windowScale: 7, sackPermitted: true)
+        ).encode())!
+    return [
+        .register(ipv6Key), .unregister(ipv6Key), .compare(ipv6Key), .response(synAck),
+        .answerPiece(
+            AnswerPiece(
+                key: ipv6Key, sequenceOffset: 9, acknowledgmentOffset: 10, length: 1400, digestedLength: 1300,
+                crc: 0xCAFE_F00D, flags: [.fin], stampMicroseconds: UInt64.max,
+                head: Array(repeating: 0x42, count: AnswerPiece.headLimit))),
+    ] + RegistrationRefusal.allCases.map { .refused(ipv6Key, $0) }
 }()
 
 /// Decodes everything `decoder` holds.
@@ -193,6 +217,28 @@ private func frame(type: UInt8, flags: UInt8 = 0, body: [UInt8], length: Int? = 
     @Test(arguments: [0, 16, 17, 0xFF] as [UInt8])
     func unknownType(_ type: UInt8) {
         #expect(failure(frame(type: type, body: [])) == .unknownType(type))
+    }
+
+    @Test func ipv6KeyFrameLayout() {
+        let bytes = ControlEncoder.encode(.register(ipv6Key))
+        #expect(Array(bytes[2..<6]) == [4, 0x01, 0, 36])
+        #expect(Array(bytes[8..<24]) == IPv6Address("fd00:1::10")!.bytes)
+        #expect(Array(bytes[24..<26]) == [0xFF, 0xFE])
+        #expect(Array(bytes[26..<42]) == IPv6Address("fd00:2:ffff::2")!.bytes)
+        #expect(Array(bytes[42..<44]) == [0, 1])
+        // An IPv4 key keeps version 3's 12 bytes and no flag.
+        #expect(Array(ControlEncoder.encode(.register(Lab.key))[2..<6]) == [4, 0, 0, 12])
+    }
+
+    @Test func ipv6FlagOnlyOnKeyFramesAndWithTheirLength() {
+        // The flag on a frame without a key is corruption.
+        #expect(failure(frame(type: 7, flags: 0x01, body: [])) == .badFlags(1))
+        #expect(failure(frame(type: 6, flags: 0x01, body: RespondingTarget().header(seq: 1, ack: 1, .ack).bytes)) == .badFlags(1))
+        // A key frame with the flag must have the IPv6 length, and without it the IPv4 one.
+        #expect(failure(frame(type: 4, flags: 0x01, body: [UInt8](repeating: 1, count: 12))) == .badLength(type: 4, length: 12))
+        #expect(failure(frame(type: 4, body: [UInt8](repeating: 1, count: 36))) == .badLength(type: 4, length: 36))
+        #expect(failure(frame(type: 10, flags: 0x01, body: [UInt8](repeating: 1, count: 14))) == .badLength(type: 10, length: 14))
+        #expect(failure(frame(type: 4, flags: 0x03, body: [UInt8](repeating: 1, count: 36))) == .badFlags(3))
     }
 
     @Test func nonZeroFlags() {

@@ -97,10 +97,13 @@ final class CompareObserver {
             var handled = 0
             while handled < limit {
                 let count = try capture.pcap.dispatch(limit: 64) { frame, length, timestamp in
-                    guard frame.count >= length,
-                        case .ipv4(let range, _) = LinkLayerDecoder.decode(frame, linkType: capture.linkType)
-                    else { return }
-                    observe(UnsafeRawBufferPointer(rebasing: frame[range]), timestamp: timestamp)
+                    guard frame.count >= length else { return }
+                    switch LinkLayerDecoder.decode(frame, linkType: capture.linkType) {
+                    case .ipv4(let range, _), .ipv6(let range, _):
+                        observe(UnsafeRawBufferPointer(rebasing: frame[range]), timestamp: timestamp)
+                    default:
+                        return
+                    }
                 }
                 handled += count
                 if count < 64 { break }
@@ -110,7 +113,7 @@ final class CompareObserver {
         return behind
     }
 
-    /// One IPv4 packet of a connection to a service port, either direction, on the capture's clock.
+    /// One IP packet of a connection to a service port, either direction, on the capture's clock.
     func observe(_ bytes: UnsafeRawBufferPointer, timestamp: CaptureTimestamp) {
         guard case .success(let packet) = TCPPacket.parse(bytes, requirePayload: true, readOptions: false) else {
             return

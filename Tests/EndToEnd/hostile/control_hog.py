@@ -20,7 +20,7 @@ Bounded by --seconds; talks only to the address it is given.
 """
 import argparse, hashlib, hmac, socket, struct, sys, time
 
-VERSION = 3
+VERSION = 4
 
 def csum(data):
     if len(data) % 2:

@@ -75,7 +75,7 @@ def main():
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.settimeout(5)
     sock.connect((args.host, args.port))
-    hello = frame(1, struct.pack("!H", 3))  # protocol version 3
+    hello = frame(1, struct.pack("!H", 4))  # protocol version 4
     sent = 0
     closed = False
     data = b""
