@@ -90,10 +90,6 @@ fid_tcpcopy_start() {
     local -a extra
     read -ra extra <<<"${FID_TCPCOPY_ARGS:-}"
     if [[ $LAB_FAMILY == 6 && " $* ${extra[*]} " != *" -i "* ]]; then extra+=(-i any); fi
-    if [[ $LAB_FAMILY == 6 ]]; then
-        lab_log "copying over IPv6 (issue 24): a tcpcopy that refuses the route or does not" \
-            "start cannot copy IPv6 yet"
-    fi
     lab_tcpcopy_start tcpcopy -x "$(lab_host online):$FID_PORT-$(lab_host target):$FID_PORT" \
         "$@" "${extra[@]}"
 }

@@ -28,7 +28,6 @@ lab_retry 50 0.1 grep -q 'listening on' "$LAB_DIR/capture-recording.err" || lab_
 
 lab_rules_apply target 80 0
 lab_intercept_start intercept --allow "[$LAB_ADMIN_IP6]" --compare
-lab_log "copy step: tcpcopy --compare with an IPv6 route (issue 24)"
 lab_tcpcopy_start tcpcopy -x "[$LAB_ONLINE_IP6]:80-[$LAB_TARGET_IP6]:80" -i any --compare \
     --compare-log "$LAB_DIR/compare.jsonl" --compare-log-all
 sleep 0.5

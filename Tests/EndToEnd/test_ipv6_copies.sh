@@ -37,8 +37,6 @@ lab_capture_start leak client \
 lab_intercept_start intercept
 
 # 1. -n 10.
-lab_log "copy step: tcpcopy with IPv6 routes (issue 24); if it refuses the route or never" \
-    "connects, IPv6 copying is not there yet"
 lab_topo_tcpcopy_start online tcpcopy-n10 -x "[$LAB_ONLINE_IP6]:80-[$LAB_TARGET_IP6]:80" -i any -n "$n"
 url="http://[$LAB_ONLINE_IP6]/n10.html"
 ok=$(lab_topo_requests_close client "$short" "$url" -g --interface "$LAB_CLIENT_IP6")

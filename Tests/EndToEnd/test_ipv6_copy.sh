@@ -63,8 +63,6 @@ got=$(code "$LAB_CLIENT_IP6" "$target_url" --max-time 3)
 [[ $got == 000 ]] || lab_fail "unlisted [$LAB_CLIENT_IP6] -> [target]:80" "no response (000)" "$got"
 
 # 2. Short and keep-alive copies.
-lab_log "copy step: tcpcopy with an IPv6 route (issue 24); if it refuses the route or never" \
-    "connects, IPv6 copying is not there yet"
 lab_topo_tcpcopy_start online tcpcopy -x "[$LAB_ONLINE_IP6]:80-[$LAB_TARGET_IP6]:80" -i any
 ok=$(lab_topo_requests_close client "$short" "$online_url" -g --interface "$LAB_CLIENT_IP6")
 ((ok == short)) || lab_fail "200s online gave to short requests over IPv6" "$short" "$ok"
