@@ -13,7 +13,7 @@ import Testing
         let probed = try TCPCopyDoctorCommand.parse([
             "-x", "80-10.0.0.2:80", "--probe", "--probe-client", "10.0.9.1", "-p", "4000",
         ])
-        #expect(probed.probeClient == IPv4Address(10, 0, 9, 1))
+        #expect(probed.probeClient == .v4(IPv4Address(10, 0, 9, 1)))
         #expect(probed.interceptPort == 4000)
     }
 
