@@ -5,7 +5,8 @@
 #      address and from the client's: intercept caught the SYN-ACK;
 #   2. intercept doctor without --ipv6 on a target with IPv6 checks the ip6tables rule (rule6 ok),
 #      the IPv6 way back (default route, --client [addr]); the IPv6 rule removed: FAULT rule6,
-#      and tcpcopy doctor's probe FAULT (nothing came back through intercept);
+#      and tcpcopy doctor's probe FAULT (the response escaped to the client, seen by the raw
+#      IPv6 watch);
 #   3. the target without an IPv6 route back to the clients: intercept doctor FAULT for the
 #      client, WARNING for the default route, tcpcopy doctor's probe from the client's address
 #      FAULT (its SYN-ACK is never sent);
@@ -60,7 +61,9 @@ lab_expect_finding target-norule FAULT "no NFQUEUE rule for port 80 and queue 0 
 lab_expect_finding target-norule ok "-A OUTPUT -p tcp --sport 80 -j NFQUEUE --queue-num 0 queues port 80"
 rc=$(lab_doctor probe-norule online tcpcopy -x "$route" --probe)
 ((rc == 1)) || lab_fail "tcpcopy doctor --probe without the target's IPv6 rule" "exit 1" "exit $rc"
-lab_expect_finding probe-norule FAULT "probe $LAB_ONLINE_TARGET_SIDE_IP6 -> [$LAB_TARGET_IP6]:80"
+lab_expect_finding probe-norule FAULT "probe $LAB_ONLINE_TARGET_SIDE_IP6 -> [$LAB_TARGET_IP6]:80: response escaped to the client"
+grep -qF "fix: on the target: ip6tables -I OUTPUT -p tcp --sport 80 -j NFQUEUE" "$LAB_DIR/probe-norule.doctor" ||
+    lab_fail "the escaped probe's remedy" "the ip6tables rule" "$(grep 'fix:' "$LAB_DIR/probe-norule.doctor")"
 lab_exec target "$ip6t" -I "${rule6[@]}"
 
 # 3. No IPv6 route back to the clients.

@@ -7,8 +7,7 @@ import TCPCopyCore
 /// SYN-ACK, or a RST) and, when the probe address is this host's own, the raw capture (the
 /// SYN-ACK escaped past intercept straight back here). It ends with a RST, so the target keeps
 /// no half-open socket, and unregisters the session. An IPv6 probe is sent through the raw
-/// IPv6 socket; the raw capture is IPv4's, so over IPv6 only intercept's answer is watched (an
-/// escaped response reads as silent).
+/// IPv6 socket and watched for with a raw IPv6 TCP socket (`IPv6AnswerWatch`).
 struct DoctorProbe {
     /// The probe's initial sequence number: recognisable in a capture ("7D0C" for doctor).
     static let marker = SequenceNumber(0x7D0C_0001)
@@ -20,11 +19,11 @@ struct DoctorProbe {
     let controlPort: UInt16
 
     func run(over link: ControlConnection) -> ProbeOutcome {
-        let capture: RawCaptureSocket?
+        let capture: DirectAnswerWatch
         let sender: PacketSink
         do {
             if target.family == .ipv6 {
-                capture = nil
+                capture = try IPv6AnswerWatch()
                 sender = try RawIPv6Sink(sendBufferBytes: 1 << 20)
             } else {
                 capture = try RawCaptureSocket(receiveBufferBytes: 1 << 20, filter: nil)
@@ -58,7 +57,7 @@ struct DoctorProbe {
         case .direct:
             return .escaped
         case .none:
-            guard clientIsLocal, capture != nil, let second = PortReservation(address: client) else {
+            guard clientIsLocal, let second = PortReservation(address: client) else {
                 return .silent(targetAnswers: nil)
             }
             // The reference: a SYN from the same address to the control port, which the rule
@@ -82,7 +81,7 @@ struct DoctorProbe {
     /// Sends `syn` (again after a second) and waits for its answer through intercept (when
     /// `link` is given) or straight back on the capture.
     private func exchange(
-        _ syn: OutgoingSegment, sender: PacketSink, capture: RawCaptureSocket?, link: ControlConnection?,
+        _ syn: OutgoingSegment, sender: PacketSink, capture: DirectAnswerWatch, link: ControlConnection?,
         milliseconds: Int64
     ) -> Answer? {
         let start = monotonicNow()
@@ -94,10 +93,7 @@ struct DoctorProbe {
                 send(syn, sender)
                 sentAgain = true
             }
-            var requests: [pollfd] = []
-            if let capture {
-                requests.append(pollfd(fd: capture.descriptor.rawValue, events: Int16(POLLIN), revents: 0))
-            }
+            var requests = [pollfd(fd: capture.descriptor.rawValue, events: Int16(POLLIN), revents: 0)]
             if let link { requests.append(pollfd(fd: link.descriptor.rawValue, events: Int16(POLLIN), revents: 0)) }
             _ = try? systemCall("poll(probe)") { poll(&requests, nfds_t(requests.count), 50) }
             if let link {
@@ -107,19 +103,13 @@ struct DoctorProbe {
                     return .viaIntercept(header.packet.flags)
                 }
             }
-            var direct = false
-            _ = try? capture?.receive(limit: 64) { bytes in
-                guard case .success(let packet) = TCPPacket.parse(bytes, requirePayload: false) else { return }
-                if answers(packet, to: syn) && packet.flags.contains(.ack) { direct = true }
-            }
-            if direct { return .direct }
+            if capture.sawAnswer(to: syn) { return .direct }
         }
         return nil
     }
 
     private func answers(_ packet: TCPPacket, to syn: OutgoingSegment) -> Bool {
-        packet.source == syn.destination && packet.sourcePort == syn.destinationPort
-            && packet.destination == syn.source && packet.destinationPort == syn.sourcePort
+        packet.answers(syn)
     }
 
     private func reset(after syn: OutgoingSegment) -> OutgoingSegment {
@@ -159,5 +149,76 @@ private final class PortReservation {
         }
         guard status != nil else { return nil }
         port = UInt16(bigEndian: local.sin6_port)
+    }
+}
+
+extension TCPPacket {
+    /// Whether this packet comes from `syn`'s destination back to its source.
+    fileprivate func answers(_ syn: OutgoingSegment) -> Bool {
+        source == syn.destination && sourcePort == syn.destinationPort && destination == syn.source
+            && destinationPort == syn.sourcePort
+    }
+}
+
+/// Where the probe sees an answer that came straight back to this host, past intercept.
+private protocol DirectAnswerWatch: AnyObject {
+    var descriptor: FileDescriptor { get }
+    /// Reads what is waiting; true when an ACK answering `syn` is among it.
+    func sawAnswer(to syn: OutgoingSegment) -> Bool
+}
+
+extension RawCaptureSocket: DirectAnswerWatch {
+    fileprivate func sawAnswer(to syn: OutgoingSegment) -> Bool {
+        var direct = false
+        _ = try? receive(limit: 64) { bytes in
+            guard case .success(let packet) = TCPPacket.parse(bytes, requirePayload: false) else { return }
+            if packet.answers(syn) && packet.flags.contains(.ack) { direct = true }
+        }
+        return direct
+    }
+}
+
+/// The IPv6 watch: a raw `AF_INET6` TCP socket gets every TCP segment addressed to this host,
+/// without its IPv6 header (RFC 3542), the sender's address in recvfrom's. The destination
+/// address is not checked: the port the probe reserved is its own.
+private final class IPv6AnswerWatch: DirectAnswerWatch {
+    let descriptor: FileDescriptor
+    private var buffer = [UInt8](repeating: 0, count: 2048)
+
+    init() throws(SystemCallError) {
+        descriptor = FileDescriptor(
+            try systemCall("socket(AF_INET6, SOCK_RAW, IPPROTO_TCP)") {
+                socket(AF_INET6, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), Int32(IPPROTO_TCP))
+            })
+        try setNonBlocking(descriptor.rawValue)
+    }
+
+    func sawAnswer(to syn: OutgoingSegment) -> Bool {
+        let fd = descriptor.rawValue
+        var direct = false
+        for _ in 0..<64 {
+            var from = sockaddr_in6()
+            var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+            let result = try? nonBlocking("recvfrom(raw6)") {
+                buffer.withUnsafeMutableBytes { bytes in
+                    withUnsafeMutablePointer(to: &from) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                            recvfrom(fd, bytes.baseAddress, bytes.count, 0, $0, &length)
+                        }
+                    }
+                }
+            }
+            guard case .done(let count) = result, count >= 14 else { break }
+            let source = IPAddress.v6(IPv6Address(from.sin6_addr))
+            let sourcePort = UInt16(buffer[0]) << 8 | UInt16(buffer[1])
+            let destinationPort = UInt16(buffer[2]) << 8 | UInt16(buffer[3])
+            let flags = TCPFlags(rawValue: buffer[13])
+            if source == syn.destination && sourcePort == syn.destinationPort
+                && destinationPort == syn.sourcePort && flags.contains(.ack)
+            {
+                direct = true
+            }
+        }
+        return direct
     }
 }
