@@ -176,7 +176,7 @@ public struct InterceptDoctorCommand: ParsableCommand {
         }
     }
 
-    private func clients() throws -> [IPAddress] {
+    func clients() throws -> [IPAddress] {
         try validated { () throws(ConfigurationError) in
             try ConfigurationParser.mixedClientAddresses(combining: client)
         }
