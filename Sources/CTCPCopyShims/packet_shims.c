@@ -64,7 +64,8 @@ int CTCPCopyShims_packet_send_batch(int fd, int index, const uint8_t *base, cons
         iovecs[i].iov_len = lengths[i];
         memset(&addresses[i], 0, sizeof(addresses[i]));
         addresses[i].sll_family = AF_PACKET;
-        addresses[i].sll_protocol = htons(ETH_P_IP);
+        // Each packet's own version says its EtherType: one batch carries either family.
+        addresses[i].sll_protocol = htons(lengths[i] > 0 && base[offsets[i]] >> 4 == 6 ? ETH_P_IPV6 : ETH_P_IP);
         addresses[i].sll_ifindex = index;
         addresses[i].sll_halen = (unsigned char)address_length;
         memcpy(addresses[i].sll_addr, link_addresses + (size_t)i * 8, (size_t)address_length);

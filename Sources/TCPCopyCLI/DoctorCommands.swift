@@ -28,7 +28,8 @@ public struct TCPCopyDoctorCommand: ParsableCommand {
             The probe's client address is this host's own address towards the target unless \
             --probe-client names another (a real client's, to test the target's route back and \
             rp_filter for it; an escaped response is only seen with an address of this host). \
-            The probe ends with a RST: the target keeps no socket.
+            The probe ends with a RST: the target keeps no socket. IPv6 routes are checked the \
+            same way (IPv6 routes, intercept over IPv6, the probe through the raw IPv6 socket).
 
             Each finding says what is wrong and what to do. The exit status is 1 when anything \
             is a FAULT, 0 otherwise. Run intercept doctor on each target as well.
@@ -68,8 +69,8 @@ public struct TCPCopyDoctorCommand: ParsableCommand {
         help: ArgumentHelp(
             "Client address of the probe session (default: this host's address towards the target).",
             valueName: "address"),
-        transform: { try ConfigurationParser.ipv4Address($0) })
-    public var probeClient: IPv4Address?
+        transform: { try ConfigurationParser.ipAddress($0) })
+    public var probeClient: IPAddress?
 
     public init() {}
 
@@ -108,7 +109,9 @@ public struct InterceptDoctorCommand: ParsableCommand {
             rp_filter against the route back to each client address, that a route back exists \
             (without one the target's responses are never sent, so they never reach the rule), \
             ip_forward when the service is not local, the connection-tracking table's headroom, \
-            and this process's capabilities.
+            and this process's capabilities. On a host with a routable IPv6 address (or with \
+            --ipv6, or an IPv6 --client) it checks the ip6tables rule (rule6) and the IPv6 way \
+            back too.
 
             Copies arrive on the interface of the route to the tcpcopy hosts: those connected to \
             intercept now, or those given with --tcpcopy-host.
@@ -119,7 +122,8 @@ public struct InterceptDoctorCommand: ParsableCommand {
             EXAMPLES:
               intercept doctor --port 80
               intercept doctor --port 80 --queue 1 --client 10.1.0.7,10.1.0.8
-              intercept doctor --port 80 --ipv6     (the ip6tables rule as well)
+              intercept doctor --port 80 --client [fd00:1::7]
+              intercept doctor --port 80 --ipv6     (IPv6 without a routable IPv6 address here)
             """)
 
     @Option(
@@ -143,7 +147,8 @@ public struct InterceptDoctorCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Client addresses whose way back to check (routes, rp_filter), separated by ','. May be repeated.",
+            "Client addresses whose way back to check (routes, rp_filter), separated by ','; IPv6 in "
+                + "brackets: [fd00:1::3]. May be repeated.",
             valueName: "list"))
     public var client: [String] = []
 
@@ -152,13 +157,16 @@ public struct InterceptDoctorCommand: ParsableCommand {
             "Addresses of the tcpcopy hosts (default: those connected to intercept now).", valueName: "list"))
     public var tcpcopyHost: [String] = []
 
-    @Flag(help: "Check the NFQUEUE rule in ip6tables' legacy table as well (the target answers over IPv6).")
+    @Flag(
+        help: ArgumentHelp(
+            "Check the ip6tables rule and the IPv6 way back even without a routable IPv6 address here (a host "
+                + "with one, or an IPv6 --client, is checked without it)."))
     public var ipv6 = false
 
     public init() {}
 
     public func validate() throws {
-        _ = try addresses(client)
+        _ = try clients()
         _ = try addresses(tcpcopyHost)
     }
 
@@ -168,9 +176,15 @@ public struct InterceptDoctorCommand: ParsableCommand {
         }
     }
 
+    func clients() throws -> [IPAddress] {
+        try validated { () throws(ConfigurationError) in
+            try ConfigurationParser.mixedClientAddresses(combining: client)
+        }
+    }
+
     public func run() throws {
         var request = InterceptDoctorRequest(
-            servicePort: servicePort, queue: UInt16(queue), controlPort: controlPort, clients: try addresses(client),
+            servicePort: servicePort, queue: UInt16(queue), controlPort: controlPort, clients: try clients(),
             tcpcopyHosts: try addresses(tcpcopyHost))
         request.ipv6 = ipv6
         let report = Doctor.intercept(request)

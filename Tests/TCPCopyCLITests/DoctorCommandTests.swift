@@ -13,7 +13,7 @@ import Testing
         let probed = try TCPCopyDoctorCommand.parse([
             "-x", "80-10.0.0.2:80", "--probe", "--probe-client", "10.0.9.1", "-p", "4000",
         ])
-        #expect(probed.probeClient == IPv4Address(10, 0, 9, 1))
+        #expect(probed.probeClient == .v4(IPv4Address(10, 0, 9, 1)))
         #expect(probed.interceptPort == 4000)
     }
 
@@ -31,6 +31,28 @@ import Testing
         #expect(command.client == ["10.1.0.7,10.1.0.8"])
         #expect(throws: (any Error).self) { try InterceptDoctorCommand.parse([]) }
         #expect(throws: (any Error).self) { try InterceptDoctorCommand.parse(["--port", "80", "--client", "10.1.0"]) }
+    }
+
+    @Test func doctorsTakeIPv6Addresses() throws {
+        let tcpcopy = try TCPCopyDoctorCommand.parse([
+            "-x", "80-[fd00:2::2]:80", "--probe", "--probe-client", "[fd00:9::1]",
+        ])
+        #expect(tcpcopy.probeClient == .v6(IPv6Address("fd00:9::1")!))
+        #expect(try tcpcopy.parsedRoutes().map(\.targetAddress) == [.v6(IPv6Address("fd00:2::2")!)])
+        let intercept = try InterceptDoctorCommand.parse([
+            "--port", "80", "--client", "[fd00:1::7],10.1.0.8", "--client", "10.1.0.9",
+        ])
+        #expect(
+            try intercept.clients() == [
+                .v4(IPv4Address(10, 1, 0, 8)), .v4(IPv4Address(10, 1, 0, 9)), .v6(IPv6Address("fd00:1::7")!),
+            ])
+        // An unbracketed IPv6 address in a list is refused (its colons separate entries).
+        #expect(throws: (any Error).self) {
+            try InterceptDoctorCommand.parse(["--port", "80", "--client", "fd00:1::7"])
+        }
+        #expect(throws: (any Error).self) {
+            try InterceptDoctorCommand.parse(["--port", "80", "--client", "[fd00:1::]/64"])
+        }
     }
 
     /// The daemons' own forms still parse as before with the subcommand registered: the old

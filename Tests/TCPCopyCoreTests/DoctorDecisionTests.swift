@@ -30,7 +30,7 @@ private func healthyTarget() -> InterceptDoctorFacts {
         ],
         rpFilter: ["to-online": 0],
         routes: [route("10.77.2.0/24", "to-online"), route("0.0.0.0/0", "to-online", via: online)],
-        clients: [client], tcpcopyHosts: [online], ipForward: false, sockets: listening,
+        clients: [.v4(client)], tcpcopyHosts: [online], ipForward: false, sockets: listening,
         conntrack: ConntrackFacts(count: 10, maximum: 1000))
 }
 
@@ -175,13 +175,13 @@ private func faults(_ findings: [DoctorFinding]) -> [DoctorFinding] { findings.f
         TCPCopyDoctorFacts(
             routes: [CopyRoute(onlineAddress: nil, onlinePort: 80, targetAddress: .v4(target), targetPort: 80)],
             controlPort: 36524, capabilities: CapabilityFacts(netAdmin: true, netRaw: true, isRoot: true),
-            kernelRoutes: [route("10.77.2.0/24", "to-target")], localAddresses: [online],
+            kernelRoutes: [route("10.77.2.0/24", "to-target")], localAddresses: [.v4(online)],
             sockets: TCPSocketTable(entries: [
                 .init(
                     localAddress: IPv4Address(0), localPort: 80, remoteAddress: IPv4Address(0), remotePort: 0, state: 10
                 )
             ]),
-            conntrack: nil, control: [target: .welcomed], probes: [])
+            conntrack: nil, control: [.v4(target): .welcomed], probes: [])
     }
 
     @Test func healthyOnlineHasNoFault() {
@@ -204,7 +204,7 @@ private func faults(_ findings: [DoctorFinding]) -> [DoctorFinding] { findings.f
             (.wrongProtocol("x"), "not an intercept"),
         ]
         for (outcome, text) in expectations {
-            facts.control = [target: outcome]
+            facts.control = [.v4(target): outcome]
             let found = faults(TCPCopyDoctor.diagnose(facts))
             #expect(found.count == 1 && found[0].summary.contains(text), "\(outcome)")
         }
@@ -229,7 +229,7 @@ private func faults(_ findings: [DoctorFinding]) -> [DoctorFinding] { findings.f
         ]
         for (outcome, severity, text) in cases {
             facts.probes = [
-                ProbeResult(target: target, port: 80, client: online, clientIsLocal: true, outcome: outcome)
+                ProbeResult(target: .v4(target), port: 80, client: .v4(online), clientIsLocal: true, outcome: outcome)
             ]
             let finding = TCPCopyDoctor.diagnose(facts).first { $0.check == "probe" }!
             #expect(finding.severity == severity, "\(outcome)")

@@ -94,10 +94,10 @@ import Testing
             """
         let routes = KernelRoute.parse(text)
         #expect(routes.count == 3)
-        #expect(routes[0].network.prefixLength == 0 && routes[0].gateway == IPv4Address(10, 77, 2, 1))
+        #expect(routes[0].network.prefixLength == 0 && routes[0].gateway == .v4(IPv4Address(10, 77, 2, 1)))
         #expect(KernelRoute.lookup(IPv4Address(10, 77, 2, 9), in: routes)?.interface == "to-online")
         #expect(KernelRoute.lookup(IPv4Address(10, 77, 1, 2), in: routes)?.interface == "eth1")
-        #expect(KernelRoute.lookup(IPv4Address(8, 8, 8, 8), in: routes)?.gateway == IPv4Address(10, 77, 2, 1))
+        #expect(KernelRoute.lookup(IPv4Address(8, 8, 8, 8), in: routes)?.gateway == .v4(IPv4Address(10, 77, 2, 1)))
         #expect(KernelRoute.lookup(IPv4Address(8, 8, 8, 8), in: Array(routes.dropFirst())) == nil)
     }
 

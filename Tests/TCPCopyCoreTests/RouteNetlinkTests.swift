@@ -6,8 +6,10 @@ import Testing
 /// netlink fields, network order for addresses). These tests assume a little-endian host, as
 /// every machine the project runs on is.
 @Suite struct RouteNetlinkTests {
-    private let target = IPv4Address(10, 77, 2, 2)
-    private let gateway = IPv4Address(10, 77, 2, 254)
+    private let target4 = IPv4Address(10, 77, 2, 2)
+    private let gateway4 = IPv4Address(10, 77, 2, 254)
+    private var target: IPAddress { .v4(target4) }
+    private var gateway: IPAddress { .v4(gateway4) }
 
     private func le16(_ value: UInt16) -> [UInt8] { [UInt8(value & 0xFF), UInt8(value >> 8)] }
     private func le32(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(value >> (8 * $0) & 0xFF) } }
@@ -30,7 +32,7 @@ import Testing
     private func routeReply(sequence: UInt32, type: UInt8 = 1, gateway: IPv4Address?, interface: UInt32) -> [UInt8] {
         var body: [UInt8] = [2, 32, 0, 0, 254, 0, 0, type] + le32(0x200)  // RTM_F_CLONED
         body += attribute(15, le32(254))  // RTA_TABLE
-        body += attribute(1, be(target))  // RTA_DST
+        body += attribute(1, be(target4))  // RTA_DST
         body += attribute(4, le32(interface))  // RTA_OIF
         if let gateway { body += attribute(5, be(gateway)) }
         body += attribute(7, be(IPv4Address(10, 77, 2, 1)))  // RTA_PREFSRC
@@ -39,7 +41,7 @@ import Testing
 
     private func neighbourReply(sequence: UInt32, state: UInt16, mac: [UInt8]?) -> [UInt8] {
         var body: [UInt8] = [2, 0, 0, 0] + le32(3) + le16(state) + [0, 1]
-        body += attribute(1, be(target))
+        body += attribute(1, be(target4))
         if let mac { body += attribute(2, mac) }
         body += attribute(3, [UInt8](repeating: 0, count: 16))  // NDA_CACHEINFO
         return message(type: 28, sequence: sequence, body: body)
@@ -86,7 +88,7 @@ import Testing
     }
 
     @Test func routeThroughAGatewayMakesTheGatewayTheNextHop() {
-        let answer = RouteNetlink.parseAnswer(routeReply(sequence: 5, gateway: gateway, interface: 3), sequence: 5)
+        let answer = RouteNetlink.parseAnswer(routeReply(sequence: 5, gateway: gateway4, interface: 3), sequence: 5)
         guard case .route(let route) = answer else {
             Issue.record("expected a route, got \(answer)")
             return
@@ -168,7 +170,7 @@ import Testing
     }
 
     @Test func truncatedAnswersAreMalformedAtEveryLength() {
-        let whole = routeReply(sequence: 5, gateway: gateway, interface: 3)
+        let whole = routeReply(sequence: 5, gateway: gateway4, interface: 3)
         for length in 1..<whole.count {
             // The header's length still says the whole message: cut anywhere, never a trap.
             let answer = RouteNetlink.parseAnswer(Array(whole[0..<length]), sequence: 5)
@@ -200,7 +202,7 @@ import Testing
 
 @Suite struct NextHopCacheTests {
     private func at(_ milliseconds: Int64) -> MonotonicTime { MonotonicTime(milliseconds: milliseconds) }
-    private let target = IPv4Address(10, 77, 2, 2)
+    private let target = IPAddress.v4(IPv4Address(10, 77, 2, 2))
     private let mac = LinkAddress([2, 0, 0, 0, 0, 2])!
     private let newMAC = LinkAddress([2, 0, 0, 0, 0, 3])!
 

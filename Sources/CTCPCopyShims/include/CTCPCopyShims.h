@@ -139,8 +139,9 @@ int CTCPCopyShims_interface_link(const char *name, int *index, int *hardware_typ
 /// Binds an AF_PACKET socket to interface `index` with protocol 0, so that it receives nothing.
 int CTCPCopyShims_packet_bind(int fd, int index);
 
-/// One non-blocking sendmmsg of up to 64 IPv4 packets on an AF_PACKET SOCK_DGRAM socket through
-/// interface `index`: packet i is base[offsets[i] ..< offsets[i] + lengths[i]], its link-layer
+/// One non-blocking sendmmsg of up to 64 IP packets on an AF_PACKET SOCK_DGRAM socket through
+/// interface `index`: packet i is base[offsets[i] ..< offsets[i] + lengths[i]] (sent as
+/// ETH_P_IPV6 when its version nibble is 6, ETH_P_IP otherwise), its link-layer
 /// destination link_addresses[8 * i ..< 8 * i + address_length] (address_length 0 for devices
 /// without a link header; the kernel writes the header). Returns how many were sent from the
 /// first, or -1 with errno set when the first failed.

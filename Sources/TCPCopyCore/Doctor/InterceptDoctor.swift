@@ -15,20 +15,25 @@ public struct InterceptDoctorFacts: Sendable {
     /// The effective rp_filter of each interface with an IPv4 address (the larger of
     /// `conf/all` and the interface's own), loopback excluded.
     public var rpFilter: [String: Int]
+    /// Routes of both families (IPv6 ones when the host has them).
     public var routes: [KernelRoute]
-    /// Client addresses to check the way back to (`--client`).
-    public var clients: [IPv4Address]
+    /// Client addresses to check the way back to (`--client`), either family.
+    public var clients: [IPAddress]
     /// Hosts copies come from (the tcpcopy hosts): `--tcpcopy-host`, or the peers connected to
     /// the control port.
     public var tcpcopyHosts: [IPv4Address]
     public var ipForward: Bool?
     public var sockets: TCPSocketTable
     public var conntrack: ConntrackFacts?
+    /// The NFQUEUE rules of ip6tables' legacy table, or why they could not be read; nil when
+    /// IPv6 is not examined (the host has no routable IPv6 address and `--ipv6` was not given).
+    /// When set, the IPv6 rule (`rule6`) and the IPv6 way back are checked too.
+    public var ipv6Rules: Result<[QueueRule], DoctorReadError>? = nil
 
     public init(
         servicePort: UInt16, queue: UInt16, controlPort: UInt16, capabilities: CapabilityFacts?,
         legacyRules: Result<[QueueRule], DoctorReadError>, nftRules: Result<[QueueRule], DoctorReadError>?,
-        queueBindings: [QueueBinding]?, rpFilter: [String: Int], routes: [KernelRoute], clients: [IPv4Address],
+        queueBindings: [QueueBinding]?, rpFilter: [String: Int], routes: [KernelRoute], clients: [IPAddress],
         tcpcopyHosts: [IPv4Address], ipForward: Bool?, sockets: TCPSocketTable, conntrack: ConntrackFacts?
     ) {
         self.servicePort = servicePort
@@ -61,6 +66,9 @@ public enum InterceptDoctor {
         var findings: [DoctorFinding] = []
         findings.append(capabilities(facts))
         findings += rules(facts)
+        if let ipv6Rules = facts.ipv6Rules {
+            findings += ipv6Rule(ipv6Rules, port: facts.servicePort, queue: facts.queue)
+        }
         findings += queue(facts)
         findings.append(service(facts))
         findings += routing(facts)
@@ -246,21 +254,10 @@ public enum InterceptDoctor {
         let arrivals = Set(facts.tcpcopyHosts.compactMap { KernelRoute.lookup($0, in: facts.routes)?.interface })
         let strict = facts.rpFilter.filter { $0.value == 1 }.keys.sorted()
         if facts.clients.isEmpty {
-            if let route = facts.routes.first(where: { $0.network.prefixLength == 0 && !$0.rejects }) {
-                findings.append(
-                    DoctorFinding(
-                        .ok, "route back",
-                        "\(route): responses to any client address reach the OUTPUT rule (give --client to "
-                            + "check particular addresses)"))
-            } else {
-                findings.append(
-                    DoctorFinding(
-                        .warning, "route back",
-                        "no default route: a response to a client address without a route is never sent, so "
-                            + "it never reaches the rule or intercept, and the copy stalls",
-                        remedy:
-                            "add routes for the real clients' networks (any next hop: the responses are dropped "
-                            + "before they leave), or check them with --client ADDRESS"))
+            var families: [IPAddress.Family] = [.ipv4]
+            if facts.ipv6Rules != nil { families.append(.ipv6) }
+            for family in families {
+                findings.append(defaultRoute(family, facts.routes))
             }
             for interface in strict where arrivals.isEmpty || arrivals.contains(interface) {
                 findings.append(
@@ -272,17 +269,22 @@ public enum InterceptDoctor {
         }
         for client in facts.clients {
             guard let route = KernelRoute.lookup(client, in: facts.routes), !route.rejects else {
+                let add = client.family == .ipv6 ? "ip -6 route add" : "ip route add"
                 findings.append(
                     DoctorFinding(
                         .fault, "route back",
                         "no route to client \(client): the target cannot send its responses, so they never "
-                            + "reach the rule or intercept (and strict or loose rp_filter drops the copies)",
+                            + "reach the rule or intercept"
+                            + (client.family == .ipv4 ? " (and strict or loose rp_filter drops the copies)" : ""),
                         remedy:
-                            "ip route add \(client) via NEXT_HOP (or a route for its network, or a default "
+                            "\(add) \(client) via NEXT_HOP (or a route for its network, or a default "
                             + "route; the responses are dropped before they leave)"))
                 continue
             }
             findings.append(DoctorFinding(.ok, "route back", "client \(client): \(route)"))
+            // rp_filter is IPv4's; the kernel has no such check for IPv6 (ip6tables' rpfilter
+            // match would be a rule of its own).
+            guard client.family == .ipv4 else { continue }
             let candidates = arrivals.isEmpty ? Set(strict) : arrivals
             for interface in candidates.sorted() where facts.rpFilter[interface] == 1 && interface != route.interface {
                 let certain = arrivals.contains(interface)
@@ -298,5 +300,26 @@ public enum InterceptDoctor {
             }
         }
         return findings
+    }
+
+    /// Without `--client`: a default route of `family` lets responses to any client address
+    /// reach the OUTPUT rule.
+    static func defaultRoute(_ family: IPAddress.Family, _ routes: [KernelRoute]) -> DoctorFinding {
+        let label = family == .ipv4 ? "" : "IPv6 "
+        if let route = routes.first(where: {
+            $0.network.prefixLength == 0 && $0.network.address.family == family && !$0.rejects
+        }) {
+            return DoctorFinding(
+                .ok, "route back",
+                "\(label)\(route): responses to any \(label)client address reach the OUTPUT rule (give --client "
+                    + "to check particular addresses)")
+        }
+        return DoctorFinding(
+            .warning, "route back",
+            "no \(label)default route: a response to a client address without a route is never sent, so it "
+                + "never reaches the rule or intercept, and the copy stalls",
+            remedy:
+                "add routes for the real clients' \(label)networks (any next hop: the responses are dropped "
+                + "before they leave), or check them with --client ADDRESS")
     }
 }

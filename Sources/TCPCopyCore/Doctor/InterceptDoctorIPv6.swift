@@ -1,7 +1,7 @@
 extension InterceptDoctor {
-    /// `intercept doctor --ipv6`: the rule in ip6tables' legacy table (check `rule6`). Without
-    /// it the target's IPv6 responses reach the real clients; intercept drops the queued ones
-    /// unless allow-listed (it does not forward IPv6 to tcpcopy yet).
+    /// The rule in ip6tables' legacy table (check `rule6`), checked when the host has a routable
+    /// IPv6 address or with `--ipv6`. Without it the target's IPv6 responses reach the real
+    /// clients and never reach intercept.
     public static func ipv6Rule(
         _ rules: Result<[QueueRule], DoctorReadError>, port: UInt16, queue: UInt16
     ) -> [DoctorFinding] {

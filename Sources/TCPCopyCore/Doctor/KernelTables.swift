@@ -39,18 +39,18 @@ public struct QueueBinding: Hashable, Sendable {
     }
 }
 
-/// One IPv4 route of the main table, a line of /proc/net/route.
+/// One route of the kernel: an IPv4 route of the main table (a line of /proc/net/route) or an
+/// IPv6 route of any table (a line of /proc/net/ipv6_route).
 public struct KernelRoute: Hashable, Sendable, CustomStringConvertible {
     public var interface: String
-    public var network: IPv4Network
+    public var network: IPNetwork
     /// nil for a directly connected network.
-    public var gateway: IPv4Address?
+    public var gateway: IPAddress?
     public var metric: Int
     /// Unreachable, prohibit and blackhole routes (RTF_REJECT): a route that sends nothing.
     public var rejects: Bool
 
-    public init(interface: String, network: IPv4Network, gateway: IPv4Address?, metric: Int = 0, rejects: Bool = false)
-    {
+    public init(interface: String, network: IPNetwork, gateway: IPAddress?, metric: Int = 0, rejects: Bool = false) {
         self.interface = interface
         self.network = network
         self.gateway = gateway
@@ -58,10 +58,21 @@ public struct KernelRoute: Hashable, Sendable, CustomStringConvertible {
         self.rejects = rejects
     }
 
+    public init(
+        interface: String, network: IPv4Network, gateway: IPv4Address?, metric: Int = 0, rejects: Bool = false
+    ) {
+        self.init(
+            interface: interface, network: IPNetwork(address: .v4(network.address), prefixLength: network.prefixLength),
+            gateway: gateway.map { .v4($0) }, metric: metric, rejects: rejects)
+    }
+
     public var description: String {
         (network.prefixLength == 0 ? "default" : "\(network)")
             + (gateway.map { " via \($0)" } ?? "") + " dev \(interface)"
     }
+
+    private static let routeUp: UInt32 = 0x1
+    private static let reject: UInt32 = 0x200
 
     /// `Iface Destination Gateway Flags RefCnt Use Metric Mask MTU Window IRTT`, with a header.
     public static func parse(_ text: String) -> [KernelRoute] {
@@ -70,8 +81,6 @@ public struct KernelRoute: Hashable, Sendable, CustomStringConvertible {
             guard f.count >= 8, let destination = networkWord(f[1]), let gateway = networkWord(f[2]),
                 let flags = UInt32(f[3], radix: 16), let metric = Int(f[6]), let mask = networkWord(f[7])
             else { return nil }
-            let routeUp: UInt32 = 0x1
-            let reject: UInt32 = 0x200
             guard flags & routeUp != 0 else { return nil }
             return KernelRoute(
                 interface: String(f[0]),
@@ -80,14 +89,78 @@ public struct KernelRoute: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// The route the kernel would pick for `destination` from `routes`: the longest prefix,
-    /// then the lowest metric. nil when none matches (the host cannot send there).
-    public static func lookup(_ destination: IPv4Address, in routes: [KernelRoute]) -> KernelRoute? {
+    /// `DEST PLEN SRC SPLEN NEXT_HOP METRIC REFCNT USE FLAGS DEVICE`, no header; addresses as
+    /// 32 hex digits in network order, the numbers in hex. The kernel's null route (`::/0`
+    /// rejecting on `lo`, metric 0xffffffff) is listed when there is no default route, and reads
+    /// as a rejecting route, so a lookup that ends there finds no way out.
+    public static func parseIPv6(_ text: String) -> [KernelRoute] {
+        text.split(whereSeparator: \.isNewline).compactMap { line in
+            let f = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard f.count >= 10, let destination = ipv6Hex(f[0]), let length = Int(f[1], radix: 16), length <= 128,
+                let nextHop = ipv6Hex(f[4]), let metric = UInt32(f[5], radix: 16),
+                let flags = UInt32(f[8], radix: 16)
+            else { return nil }
+            // The null route is listed without RTF_UP: keep it, it is what a lookup ends at.
+            guard flags & (routeUp | reject) != 0 else { return nil }
+            return KernelRoute(
+                interface: String(f[9]), network: IPNetwork(address: .v6(destination), prefixLength: length),
+                gateway: nextHop == .unspecified ? nil : .v6(nextHop), metric: Int(metric),
+                rejects: flags & reject != 0)
+        }
+    }
+
+    /// The route the kernel would pick for `destination` from `routes`: the longest prefix of its
+    /// family, then the lowest metric. nil when none matches (the host cannot send there).
+    public static func lookup(_ destination: IPAddress, in routes: [KernelRoute]) -> KernelRoute? {
         routes.filter { $0.network.contains(destination) }.max { a, b in
             a.network.prefixLength != b.network.prefixLength
                 ? a.network.prefixLength < b.network.prefixLength : a.metric > b.metric
         }
     }
+
+    public static func lookup(_ destination: IPv4Address, in routes: [KernelRoute]) -> KernelRoute? {
+        lookup(.v4(destination), in: routes)
+    }
+}
+
+/// One address of /proc/net/if_inet6: `ADDRESS IFINDEX PLEN SCOPE FLAGS DEVICE`.
+public struct InterfaceIPv6Address: Hashable, Sendable {
+    public var address: IPv6Address
+    public var prefixLength: Int
+    /// The kernel's scope: 0x00 global, 0x10 host (loopback), 0x20 link.
+    public var scope: Int
+    public var interface: String
+
+    public init(address: IPv6Address, prefixLength: Int, scope: Int, interface: String) {
+        self.address = address
+        self.prefixLength = prefixLength
+        self.scope = scope
+        self.interface = interface
+    }
+
+    /// Neither loopback nor link-local: an address clients and targets can use across routers.
+    public var isRoutable: Bool { scope == 0 }
+
+    public static func parse(_ text: String) -> [InterfaceIPv6Address] {
+        text.split(whereSeparator: \.isNewline).compactMap { line in
+            let f = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard f.count >= 6, let address = ipv6Hex(f[0]), let length = Int(f[2], radix: 16),
+                let scope = Int(f[3], radix: 16)
+            else { return nil }
+            return InterfaceIPv6Address(
+                address: address, prefixLength: length, scope: scope, interface: String(f[5]))
+        }
+    }
+}
+
+/// 32 hex digits, an IPv6 address in network order as /proc/net/ipv6_route and if_inet6 print it.
+func ipv6Hex(_ text: Substring) -> IPv6Address? {
+    guard text.count == 32 else { return nil }
+    let middle = text.index(text.startIndex, offsetBy: 16)
+    guard let high = UInt64(text[..<middle], radix: 16), let low = UInt64(text[middle...], radix: 16) else {
+        return nil
+    }
+    return IPv6Address(high: high, low: low)
 }
 
 /// Sockets of /proc/net/tcp: which local ports listen, and who is connected to a port.

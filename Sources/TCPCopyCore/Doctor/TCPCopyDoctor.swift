@@ -32,14 +32,14 @@ public enum ProbeOutcome: Hashable, Sendable {
 
 /// A probe session sent to one route's target.
 public struct ProbeResult: Hashable, Sendable {
-    public var target: IPv4Address
+    public var target: IPAddress
     public var port: UInt16
-    public var client: IPv4Address
+    public var client: IPAddress
     /// Whether `client` is this host's own address, where an escaped response comes back to.
     public var clientIsLocal: Bool
     public var outcome: ProbeOutcome
 
-    public init(target: IPv4Address, port: UInt16, client: IPv4Address, clientIsLocal: Bool, outcome: ProbeOutcome) {
+    public init(target: IPAddress, port: UInt16, client: IPAddress, clientIsLocal: Bool, outcome: ProbeOutcome) {
         self.target = target
         self.port = port
         self.client = client
@@ -54,18 +54,18 @@ public struct TCPCopyDoctorFacts: Sendable {
     public var controlPort: UInt16
     public var capabilities: CapabilityFacts?
     public var kernelRoutes: [KernelRoute]
-    /// Addresses of this host's interfaces.
-    public var localAddresses: [IPv4Address]
+    /// Addresses of this host's interfaces, both families.
+    public var localAddresses: [IPAddress]
     public var sockets: TCPSocketTable
     public var conntrack: ConntrackFacts?
     /// By target address.
-    public var control: [IPv4Address: ControlPortOutcome]
+    public var control: [IPAddress: ControlPortOutcome]
     public var probes: [ProbeResult]
 
     public init(
         routes: [CopyRoute], controlPort: UInt16, capabilities: CapabilityFacts?, kernelRoutes: [KernelRoute],
-        localAddresses: [IPv4Address], sockets: TCPSocketTable, conntrack: ConntrackFacts?,
-        control: [IPv4Address: ControlPortOutcome], probes: [ProbeResult]
+        localAddresses: [IPAddress], sockets: TCPSocketTable, conntrack: ConntrackFacts?,
+        control: [IPAddress: ControlPortOutcome], probes: [ProbeResult]
     ) {
         self.routes = routes
         self.controlPort = controlPort
@@ -78,14 +78,10 @@ public struct TCPCopyDoctorFacts: Sendable {
         self.probes = probes
     }
 
-    /// Each target once, in the order of the routes.
-    /// Each IPv4 target once, in the order of the routes (IPv6 targets are not examined yet).
-    public var targets: [IPv4Address] {
-        var seen: Set<IPv4Address> = []
-        return routes.compactMap { route -> IPv4Address? in
-            guard case .v4(let address) = route.targetAddress else { return nil }
-            return address
-        }.filter { seen.insert($0).inserted }
+    /// Each target once, in the order of the routes, IPv4 and IPv6 alike.
+    public var targets: [IPAddress] {
+        var seen: Set<IPAddress> = []
+        return routes.map(\.targetAddress).filter { seen.insert($0).inserted }
     }
 }
 
@@ -145,20 +141,20 @@ public enum TCPCopyDoctor {
         }
     }
 
-    static func path(to target: IPv4Address, _ facts: TCPCopyDoctorFacts) -> DoctorFinding {
+    static func path(to target: IPAddress, _ facts: TCPCopyDoctorFacts) -> DoctorFinding {
         if facts.localAddresses.contains(target) {
             return DoctorFinding(.ok, "target route", "target \(target) is this host")
         }
         guard let route = KernelRoute.lookup(target, in: facts.kernelRoutes), !route.rejects else {
             return DoctorFinding(
                 .fault, "target route", "no route to target \(target): the copies cannot be sent",
-                remedy: "ip route add \(target) via NEXT_HOP")
+                remedy: (target.family == .ipv6 ? "ip -6 route add " : "ip route add ") + "\(target) via NEXT_HOP")
         }
         return DoctorFinding(.ok, "target route", "target \(target): \(route)")
     }
 
-    static func control(_ target: IPv4Address, _ outcome: ControlPortOutcome?, port: UInt16) -> DoctorFinding {
-        let endpoint = "\(target):\(port)"
+    static func control(_ target: IPAddress, _ outcome: ControlPortOutcome?, port: UInt16) -> DoctorFinding {
+        let endpoint = target.endpointDescription(port: port)
         switch outcome {
         case nil:
             return DoctorFinding(.info, "control port", "intercept at \(endpoint) not checked")
@@ -195,7 +191,7 @@ public enum TCPCopyDoctor {
     }
 
     static func probe(_ result: ProbeResult) -> DoctorFinding {
-        let session = "probe \(result.client) -> \(result.target):\(result.port)"
+        let session = "probe \(result.client) -> \(result.target.endpointDescription(port: result.port))"
         switch result.outcome {
         case .caught:
             return DoctorFinding(
@@ -204,7 +200,9 @@ public enum TCPCopyDoctor {
             return DoctorFinding(
                 .fault, "probe",
                 "\(session): the target answered with a RST: nothing listens on port \(result.port) there",
-                remedy: "start the service under test on \(result.target):\(result.port), or fix the route (-x)")
+                remedy:
+                    "start the service under test on \(result.target.endpointDescription(port: result.port)), "
+                    + "or fix the route (-x)")
         case .escaped:
             return DoctorFinding(
                 .fault, "probe",
@@ -212,7 +210,8 @@ public enum TCPCopyDoctor {
                     + "intercept; the target's OUTPUT rule does not queue port \(result.port), so real clients "
                     + "get the target's answers",
                 remedy:
-                    "on the target: iptables -I OUTPUT -p tcp --sport \(result.port) -j NFQUEUE --queue-num N "
+                    "on the target: \(result.target.family == .ipv6 ? "ip6tables" : "iptables") -I OUTPUT -p tcp "
+                    + "--sport \(result.port) -j NFQUEUE --queue-num N "
                     + "(intercept's --queue), then run intercept doctor there")
         case .silent(let answers):
             if answers == true {

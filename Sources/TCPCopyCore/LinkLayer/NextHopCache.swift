@@ -23,14 +23,14 @@ public struct NextHopCache: Sendable {
 
     public let refreshMilliseconds: Int64
     public let retryMilliseconds: Int64
-    private var entries: [IPv4Address: Entry] = [:]
+    private var entries: [IPAddress: Entry] = [:]
 
     public init(refreshMilliseconds: Int64 = 5000, retryMilliseconds: Int64 = 1000) {
         self.refreshMilliseconds = refreshMilliseconds
         self.retryMilliseconds = retryMilliseconds
     }
 
-    public func lookup(_ destination: IPv4Address, now: MonotonicTime) -> Lookup {
+    public func lookup(_ destination: IPAddress, now: MonotonicTime) -> Lookup {
         switch entries[destination] {
         case nil:
             return .resolve
@@ -42,14 +42,14 @@ public struct NextHopCache: Sendable {
     }
 
     /// A lookup found `address`: used until the next refresh.
-    public mutating func resolved(_ destination: IPv4Address, address: LinkAddress, now: MonotonicTime) {
+    public mutating func resolved(_ destination: IPAddress, address: LinkAddress, now: MonotonicTime) {
         entries[destination] = .known(address, refreshAt: now + refreshMilliseconds)
     }
 
     /// A lookup failed. An address already known is kept (the neighbour most likely still
     /// answers there) and asked about again after `retryMilliseconds`; without one, packets
     /// are dropped until then.
-    public mutating func failed(_ destination: IPv4Address, now: MonotonicTime) {
+    public mutating func failed(_ destination: IPAddress, now: MonotonicTime) {
         if case .known(let address, _) = entries[destination] {
             entries[destination] = .known(address, refreshAt: now + retryMilliseconds)
         } else {
@@ -58,7 +58,7 @@ public struct NextHopCache: Sendable {
     }
 
     /// The address known for `destination`, if any.
-    public func address(of destination: IPv4Address) -> LinkAddress? {
+    public func address(of destination: IPAddress) -> LinkAddress? {
         if case .known(let address, _) = entries[destination] { return address }
         return nil
     }

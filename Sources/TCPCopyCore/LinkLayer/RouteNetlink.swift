@@ -3,6 +3,8 @@
 /// (`RTM_GETNEIGH` with `NDA_DST`, Linux 5.0 and later), and the request that makes the kernel
 /// resolve a neighbour (`RTM_NEWNEIGH` with `NTF_USE`, what `ip neigh replace ... use` sends).
 /// Netlink fields are in host byte order; addresses inside attributes are in network order.
+/// Either family: an IPv6 question carries `AF_INET6` and 16-byte addresses (`RTA_DST`,
+/// `RTA_GATEWAY`, `NDA_DST`), and the IPv6 neighbour table is resolved by neighbour discovery.
 /// Every read checks its bounds: an answer that does not add up is `.malformed`, never a trap.
 public enum RouteNetlink {
     /// Netlink message types used here.
@@ -33,6 +35,7 @@ public enum RouteNetlink {
     }
 
     static let addressFamilyIPv4: UInt8 = 2
+    static let addressFamilyIPv6: UInt8 = 10
     static let headerLength = 16
     /// `struct rtmsg` and `struct ndmsg` are both 12 bytes.
     static let bodyLength = 12
@@ -42,25 +45,26 @@ public enum RouteNetlink {
     public static let unicastRoute: UInt8 = 1
 
     /// `RTM_GETROUTE` for `destination`, leaving through interface `interfaceIndex`.
-    public static func routeRequest(to destination: IPv4Address, interfaceIndex: Int32, sequence: UInt32) -> [UInt8] {
-        var body: [UInt8] = [addressFamilyIPv4, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+    public static func routeRequest(to destination: IPAddress, interfaceIndex: Int32, sequence: UInt32) -> [UInt8] {
+        var body: [UInt8] = [family(of: destination), UInt8(destination.family.bitWidth), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
         appendAttribute(Attribute.routeDestination, address: destination, to: &body)
         appendAttribute(Attribute.routeOutputInterface, native: UInt32(bitPattern: interfaceIndex), to: &body)
         return message(type: MessageType.getRoute, flags: Flags.request, sequence: sequence, body: body)
     }
 
     /// `RTM_GETNEIGH` for the one entry of `address` on interface `interfaceIndex`.
-    public static func neighbourRequest(for address: IPv4Address, interfaceIndex: Int32, sequence: UInt32) -> [UInt8] {
-        var body = neighbourHeader(interfaceIndex: interfaceIndex, flags: 0)
+    public static func neighbourRequest(for address: IPAddress, interfaceIndex: Int32, sequence: UInt32) -> [UInt8] {
+        var body = neighbourHeader(family: family(of: address), interfaceIndex: interfaceIndex, flags: 0)
         appendAttribute(Attribute.neighbourDestination, address: address, to: &body)
         return message(type: MessageType.getNeighbour, flags: Flags.request, sequence: sequence, body: body)
     }
 
     /// `RTM_NEWNEIGH` with `NTF_USE` (state `NUD_NONE`, created if missing): the kernel sends
-    /// an ARP request for `address` on the interface, as if a packet were waiting for it, and
-    /// answers with an acknowledgement at once (the resolution itself takes a round trip).
-    public static func resolveRequest(for address: IPv4Address, interfaceIndex: Int32, sequence: UInt32) -> [UInt8] {
-        var body = neighbourHeader(interfaceIndex: interfaceIndex, flags: neighbourFlagUse)
+    /// an ARP request (a neighbour solicitation for IPv6) for `address` on the interface, as if
+    /// a packet were waiting for it, and answers with an acknowledgement at once (the
+    /// resolution itself takes a round trip).
+    public static func resolveRequest(for address: IPAddress, interfaceIndex: Int32, sequence: UInt32) -> [UInt8] {
+        var body = neighbourHeader(family: family(of: address), interfaceIndex: interfaceIndex, flags: neighbourFlagUse)
         appendAttribute(Attribute.neighbourDestination, address: address, to: &body)
         return message(
             type: MessageType.newNeighbour,
@@ -108,7 +112,7 @@ public enum RouteNetlink {
             case Attribute.routeOutputInterface:
                 if let index = native(UInt32.self, value, 0) { answer.outputInterface = Int32(bitPattern: index) }
             case Attribute.routeGateway:
-                if let gateway = value.readUInt32(at: 0) { answer.gateway = IPv4Address(gateway) }
+                answer.gateway = address(value)
             default:
                 break
             }
@@ -141,8 +145,8 @@ public enum RouteNetlink {
         return true
     }
 
-    static func neighbourHeader(interfaceIndex: Int32, flags: UInt8) -> [UInt8] {
-        var body: [UInt8] = [addressFamilyIPv4, 0, 0, 0]
+    static func neighbourHeader(family: UInt8, interfaceIndex: Int32, flags: UInt8) -> [UInt8] {
+        var body: [UInt8] = [family, 0, 0, 0]
         appendNative(UInt32(bitPattern: interfaceIndex), to: &body)
         appendNative(UInt16(0), to: &body)  // state NUD_NONE
         body.append(flags)
@@ -162,10 +166,33 @@ public enum RouteNetlink {
         return bytes
     }
 
-    static func appendAttribute(_ type: UInt16, address: IPv4Address, to bytes: inout [UInt8]) {
-        appendNative(UInt16(8), to: &bytes)
-        appendNative(type, to: &bytes)
-        bytes.appendUInt32(address.value)
+    static func appendAttribute(_ type: UInt16, address: IPAddress, to bytes: inout [UInt8]) {
+        switch address {
+        case .v4(let address):
+            appendNative(UInt16(8), to: &bytes)
+            appendNative(type, to: &bytes)
+            bytes.appendUInt32(address.value)
+        case .v6(let address):
+            appendNative(UInt16(20), to: &bytes)
+            appendNative(type, to: &bytes)
+            bytes += address.bytes
+        }
+    }
+
+    static func family(of address: IPAddress) -> UInt8 {
+        address.family == .ipv6 ? addressFamilyIPv6 : addressFamilyIPv4
+    }
+
+    /// An address attribute's value: 4 bytes IPv4, 16 bytes IPv6, anything else nil.
+    static func address(_ value: [UInt8]) -> IPAddress? {
+        switch value.count {
+        case 4:
+            return value.readUInt32(at: 0).map { .v4(IPv4Address($0)) }
+        case 16:
+            return IPv6Address.read(value, at: 0).map { .v6($0) }
+        default:
+            return nil
+        }
     }
 
     static func appendAttribute(_ type: UInt16, native value: UInt32, to bytes: inout [UInt8]) {
@@ -204,16 +231,16 @@ public struct RouteAnswer: Equatable, Sendable {
     /// `RTN_*`: 1 unicast, 2 local, 6 blackhole, 7 unreachable, 8 prohibit, ...
     public var type: UInt8
     public var outputInterface: Int32?
-    public var gateway: IPv4Address?
+    public var gateway: IPAddress?
 
-    public init(type: UInt8, outputInterface: Int32?, gateway: IPv4Address?) {
+    public init(type: UInt8, outputInterface: Int32?, gateway: IPAddress?) {
         self.type = type
         self.outputInterface = outputInterface
         self.gateway = gateway
     }
 
     /// The address whose link-layer address frames must carry to reach `destination`.
-    public func nextHop(for destination: IPv4Address) -> IPv4Address { gateway ?? destination }
+    public func nextHop(for destination: IPAddress) -> IPAddress { gateway ?? destination }
 }
 
 /// One neighbour entry: its state and, when known, its link-layer address.

@@ -58,18 +58,26 @@ public struct TCPPacket: Hashable, Sendable {
     public static func parse<C: Collection>(_ bytes: C, requirePayload: Bool, readOptions: Bool = true) -> Result<
         TCPPacket, PacketDropReason
     > where C.Element == UInt8, C.Index == Int {
-        if let first = bytes.first, first >> 4 == 6 {
-            return IPv6TCPPacket.parse(bytes, requirePayload: requirePayload, readOptions: readOptions)
-                .map(\.tcpPacket)
-        }
         // Contiguous bytes (an array, a slice of the capture buffer) are read through a buffer
         // pointer: the same checks, without a slice's bounds checks on every byte read.
         if let result = bytes.withContiguousStorageIfAvailable({
-            decode($0, requirePayload: requirePayload, readOptions: readOptions)
+            decodeEitherFamily($0, requirePayload: requirePayload, readOptions: readOptions)
         }) {
             return result
         }
-        return decode(bytes, requirePayload: requirePayload, readOptions: readOptions)
+        return decodeEitherFamily(bytes, requirePayload: requirePayload, readOptions: readOptions)
+    }
+
+    private static func decodeEitherFamily<C: Collection>(_ bytes: C, requirePayload: Bool, readOptions: Bool)
+        -> Result<TCPPacket, PacketDropReason> where C.Element == UInt8, C.Index == Int
+    {
+        guard let first = bytes.first, first >> 4 == 6 else {
+            return decode(bytes, requirePayload: requirePayload, readOptions: readOptions)
+        }
+        switch IPv6TCPPacket.parse(bytes, requirePayload: requirePayload, readOptions: readOptions) {
+        case .success(let packet): return .success(packet.tcpPacket)
+        case .failure(let reason): return .failure(reason)
+        }
     }
 
     private static func decode<C: Collection>(_ bytes: C, requirePayload: Bool, readOptions: Bool) -> Result<

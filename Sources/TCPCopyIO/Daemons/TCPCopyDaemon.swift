@@ -338,20 +338,17 @@ public final class TCPCopyDaemon {
 
     /// The sink `-o` chose for IPv4: frames on that interface, or the raw IP socket by
     /// default; IPv6 routes add the raw IPv6 socket, and each copy leaves by its family.
+    /// `-o IFACE`: the link-layer sink sends both families (its frames say their EtherType).
+    /// Otherwise the raw socket of each family the routes need, split by `FamilySplitSink`.
     private func makeSink() throws -> PacketSink {
         let sendBufferBytes: Int32 = 4 << 20
+        if let interface = configuration.sendInterface {
+            return try LinkLayerSink(interface: interface, sendBufferBytes: sendBufferBytes, logger: logger)
+        }
         let families = Set(configuration.routes.map(\.targetAddress.family))
         let ipv6 = families.contains(.ipv6) ? try RawIPv6Sink(sendBufferBytes: sendBufferBytes) : nil
-        if let ipv6, configuration.sendInterface != nil {
-            logger.notice("-o sends the IPv4 copies; the IPv6 copies leave through the raw IPv6 socket")
-        }
         if let ipv6, !families.contains(.ipv4) { return ipv6 }
-        let ipv4: PacketSink =
-            if let interface = configuration.sendInterface {
-                try LinkLayerSink(interface: interface, sendBufferBytes: sendBufferBytes, logger: logger)
-            } else {
-                try RawIPSink(sendBufferBytes: sendBufferBytes)
-            }
+        let ipv4 = try RawIPSink(sendBufferBytes: sendBufferBytes)
         guard let ipv6 else { return ipv4 }
         return FamilySplitSink(ipv4: ipv4, ipv6: ipv6)
     }

@@ -6,23 +6,29 @@ import TCPCopyCore
 /// client address, and watches two places: the control connection (intercept caught the
 /// SYN-ACK, or a RST) and, when the probe address is this host's own, the raw capture (the
 /// SYN-ACK escaped past intercept straight back here). It ends with a RST, so the target keeps
-/// no half-open socket, and unregisters the session.
+/// no half-open socket, and unregisters the session. An IPv6 probe is sent through the raw
+/// IPv6 socket and watched for with a raw IPv6 TCP socket (`IPv6AnswerWatch`).
 struct DoctorProbe {
     /// The probe's initial sequence number: recognisable in a capture ("7D0C" for doctor).
     static let marker = SequenceNumber(0x7D0C_0001)
 
-    let target: IPv4Address
+    let target: IPAddress
     let port: UInt16
-    let client: IPv4Address
+    let client: IPAddress
     let clientIsLocal: Bool
     let controlPort: UInt16
 
     func run(over link: ControlConnection) -> ProbeOutcome {
-        let capture: RawCaptureSocket
-        let sender: RawSendSocket
+        let capture: DirectAnswerWatch
+        let sender: PacketSink
         do {
-            capture = try RawCaptureSocket(receiveBufferBytes: 1 << 20, filter: nil)
-            sender = try RawSendSocket(sendBufferBytes: 1 << 20)
+            if target.family == .ipv6 {
+                capture = try IPv6AnswerWatch()
+                sender = try RawIPv6Sink(sendBufferBytes: 1 << 20)
+            } else {
+                capture = try RawCaptureSocket(receiveBufferBytes: 1 << 20, filter: nil)
+                sender = try RawIPSink(sendBufferBytes: 1 << 20)
+            }
         } catch {
             return .notRun("cannot open raw sockets: \(error)")
         }
@@ -31,7 +37,7 @@ struct DoctorProbe {
         let reservation = clientIsLocal ? PortReservation(address: client) : nil
         if clientIsLocal && reservation == nil { return .notRun("cannot reserve a local port on \(client)") }
         let clientPort = reservation?.port ?? UInt16.random(in: 40000...60999)
-        let key = RouteKey(clientAddress: .v4(client), clientPort: clientPort, targetAddress: .v4(target), targetPort: port)
+        let key = RouteKey(clientAddress: client, clientPort: clientPort, targetAddress: target, targetPort: port)
         link.send(.register(key))
         do { try link.flush() } catch { return .notRun("the control connection failed: \(error)") }
         defer {
@@ -39,7 +45,7 @@ struct DoctorProbe {
             try? link.flush()
         }
         let syn = OutgoingSegment(
-            source: .v4(client), destination: .v4(target), sourcePort: clientPort, destinationPort: port,
+            source: client, destination: target, sourcePort: clientPort, destinationPort: port,
             sequence: Self.marker, acknowledgment: SequenceNumber(0), flags: .syn, window: 65535,
             options: TCPOptions(maximumSegmentSize: 1460))
         let answer = exchange(syn, sender: sender, capture: capture, link: link, milliseconds: 2500)
@@ -58,7 +64,7 @@ struct DoctorProbe {
             // does not queue. An answer proves the target gets this address's packets and routes
             // back to it.
             let reference = OutgoingSegment(
-                source: .v4(client), destination: .v4(target), sourcePort: second.port, destinationPort: controlPort,
+                source: client, destination: target, sourcePort: second.port, destinationPort: controlPort,
                 sequence: Self.marker, acknowledgment: SequenceNumber(0), flags: .syn, window: 65535,
                 options: TCPOptions(maximumSegmentSize: 1460))
             let seen = exchange(reference, sender: sender, capture: capture, link: nil, milliseconds: 1500)
@@ -75,7 +81,7 @@ struct DoctorProbe {
     /// Sends `syn` (again after a second) and waits for its answer through intercept (when
     /// `link` is given) or straight back on the capture.
     private func exchange(
-        _ syn: OutgoingSegment, sender: RawSendSocket, capture: RawCaptureSocket, link: ControlConnection?,
+        _ syn: OutgoingSegment, sender: PacketSink, capture: DirectAnswerWatch, link: ControlConnection?,
         milliseconds: Int64
     ) -> Answer? {
         let start = monotonicNow()
@@ -97,19 +103,13 @@ struct DoctorProbe {
                     return .viaIntercept(header.packet.flags)
                 }
             }
-            var direct = false
-            _ = try? capture.receive(limit: 64) { bytes in
-                guard case .success(let packet) = TCPPacket.parse(bytes, requirePayload: false) else { return }
-                if answers(packet, to: syn) && packet.flags.contains(.ack) { direct = true }
-            }
-            if direct { return .direct }
+            if capture.sawAnswer(to: syn) { return .direct }
         }
         return nil
     }
 
     private func answers(_ packet: TCPPacket, to syn: OutgoingSegment) -> Bool {
-        packet.source == syn.destination && packet.sourcePort == syn.destinationPort
-            && packet.destination == syn.source && packet.destinationPort == syn.sourcePort
+        packet.answers(syn)
     }
 
     private func reset(after syn: OutgoingSegment) -> OutgoingSegment {
@@ -119,7 +119,7 @@ struct DoctorProbe {
             flags: .rst, window: 0)
     }
 
-    private func send(_ segment: OutgoingSegment, _ sender: RawSendSocket) {
+    private func send(_ segment: OutgoingSegment, _ sender: PacketSink) {
         sender.queue(segment)
         _ = sender.flush { _ in }
     }
@@ -130,22 +130,95 @@ private final class PortReservation {
     let port: UInt16
     private let descriptor: FileDescriptor
 
-    init?(address: IPv4Address) {
+    init?(address: IPAddress) {
+        let family = address.family == .ipv6 ? AF_INET6 : AF_INET
         guard
             let fd = try? systemCall(
-                "socket(TCP)", { socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) })
+                "socket(TCP)", { socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) })
         else { return nil }
         descriptor = FileDescriptor(fd)
-        let any = socketAddress(address.value, port: 0)
-        guard (try? systemCall("bind", { withSocketAddress(any) { bind(fd, $0, $1) } })) != nil else { return nil }
-        var local = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        guard (try? systemCall("bind", { withSocketAddress(address, port: 0) { bind(fd, $0, $1) } })) != nil
+        else { return nil }
+        // The port sits at the same offset in sockaddr_in and sockaddr_in6.
+        var local = sockaddr_in6()
+        var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
         let status = try? systemCall("getsockname") {
             withUnsafeMutablePointer(to: &local) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
             }
         }
         guard status != nil else { return nil }
-        port = UInt16(bigEndian: local.sin_port)
+        port = UInt16(bigEndian: local.sin6_port)
+    }
+}
+
+extension TCPPacket {
+    /// Whether this packet comes from `syn`'s destination back to its source.
+    fileprivate func answers(_ syn: OutgoingSegment) -> Bool {
+        source == syn.destination && sourcePort == syn.destinationPort && destination == syn.source
+            && destinationPort == syn.sourcePort
+    }
+}
+
+/// Where the probe sees an answer that came straight back to this host, past intercept.
+private protocol DirectAnswerWatch: AnyObject {
+    var descriptor: FileDescriptor { get }
+    /// Reads what is waiting; true when an ACK answering `syn` is among it.
+    func sawAnswer(to syn: OutgoingSegment) -> Bool
+}
+
+extension RawCaptureSocket: DirectAnswerWatch {
+    fileprivate func sawAnswer(to syn: OutgoingSegment) -> Bool {
+        var direct = false
+        _ = try? receive(limit: 64) { bytes in
+            guard case .success(let packet) = TCPPacket.parse(bytes, requirePayload: false) else { return }
+            if packet.answers(syn) && packet.flags.contains(.ack) { direct = true }
+        }
+        return direct
+    }
+}
+
+/// The IPv6 watch: a raw `AF_INET6` TCP socket gets every TCP segment addressed to this host,
+/// without its IPv6 header (RFC 3542), the sender's address in recvfrom's. The destination
+/// address is not checked: the port the probe reserved is its own.
+private final class IPv6AnswerWatch: DirectAnswerWatch {
+    let descriptor: FileDescriptor
+    private var buffer = [UInt8](repeating: 0, count: 2048)
+
+    init() throws(SystemCallError) {
+        descriptor = FileDescriptor(
+            try systemCall("socket(AF_INET6, SOCK_RAW, IPPROTO_TCP)") {
+                socket(AF_INET6, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), Int32(IPPROTO_TCP))
+            })
+        try setNonBlocking(descriptor.rawValue)
+    }
+
+    func sawAnswer(to syn: OutgoingSegment) -> Bool {
+        let fd = descriptor.rawValue
+        var direct = false
+        for _ in 0..<64 {
+            var from = sockaddr_in6()
+            var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+            let result = try? nonBlocking("recvfrom(raw6)") {
+                buffer.withUnsafeMutableBytes { bytes in
+                    withUnsafeMutablePointer(to: &from) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                            recvfrom(fd, bytes.baseAddress, bytes.count, 0, $0, &length)
+                        }
+                    }
+                }
+            }
+            guard case .done(let count) = result, count >= 14 else { break }
+            let source = IPAddress.v6(IPv6Address(from.sin6_addr))
+            let sourcePort = UInt16(buffer[0]) << 8 | UInt16(buffer[1])
+            let destinationPort = UInt16(buffer[2]) << 8 | UInt16(buffer[3])
+            let flags = TCPFlags(rawValue: buffer[13])
+            if source == syn.destination && sourcePort == syn.destinationPort
+                && destinationPort == syn.sourcePort && flags.contains(.ack)
+            {
+                direct = true
+            }
+        }
+        return direct
     }
 }

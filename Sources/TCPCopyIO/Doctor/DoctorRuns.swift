@@ -7,13 +7,14 @@ public struct InterceptDoctorRequest: Sendable {
     public var servicePort: UInt16
     public var queue: UInt16
     public var controlPort: UInt16
-    public var clients: [IPv4Address]
+    public var clients: [IPAddress]
     public var tcpcopyHosts: [IPv4Address]
-    /// `--ipv6`: check the ip6tables rule as well.
+    /// `--ipv6`: examine IPv6 (the ip6tables rule, the IPv6 way back) even on a host without a
+    /// routable IPv6 address; a host with one is examined without it.
     public var ipv6 = false
 
     public init(
-        servicePort: UInt16, queue: UInt16, controlPort: UInt16, clients: [IPv4Address], tcpcopyHosts: [IPv4Address]
+        servicePort: UInt16, queue: UInt16, controlPort: UInt16, clients: [IPAddress], tcpcopyHosts: [IPv4Address]
     ) {
         self.servicePort = servicePort
         self.queue = queue
@@ -29,12 +30,12 @@ public struct TCPCopyDoctorRequest: Sendable {
     public var controlPort: UInt16
     public var probe: Bool
     /// The probe's client address; nil: this host's own address towards each target.
-    public var probeClient: IPv4Address?
+    public var probeClient: IPAddress?
     /// `--secret-file`: proven in the handshake when intercept asks for it.
     public var secret: [UInt8]?
 
     public init(
-        routes: [CopyRoute], controlPort: UInt16, probe: Bool, probeClient: IPv4Address?, secret: [UInt8]? = nil
+        routes: [CopyRoute], controlPort: UInt16, probe: Bool, probeClient: IPAddress?, secret: [UInt8]? = nil
     ) {
         self.secret = secret
         self.routes = routes
@@ -52,19 +53,17 @@ public enum Doctor {
         let hosts =
             request.tcpcopyHosts.isEmpty ? sockets.peers(ofLocalPort: request.controlPort) : request.tcpcopyHosts
         var seen: Set<IPv4Address> = []
-        let facts = InterceptDoctorFacts(
+        var facts = InterceptDoctorFacts(
             servicePort: request.servicePort, queue: request.queue, controlPort: request.controlPort,
             capabilities: HostInspection.capabilities(), legacyRules: HostInspection.legacyQueueRules(),
             nftRules: HostInspection.nftQueueRules(), queueBindings: HostInspection.queueBindings(),
             rpFilter: HostInspection.rpFilter(), routes: HostInspection.routes(), clients: request.clients,
             tcpcopyHosts: hosts.filter { seen.insert($0).inserted }, ipForward: HostInspection.ipForward(),
             sockets: sockets, conntrack: HostInspection.conntrack())
-        var findings = InterceptDoctor.diagnose(facts)
-        if request.ipv6 {
-            findings += InterceptDoctor.ipv6Rule(
-                HostInspection.legacyQueueRules(family: .ipv6), port: request.servicePort, queue: request.queue)
+        if request.ipv6 || HostInspection.hasRoutableIPv6() || request.clients.contains(where: { $0.family == .ipv6 }) {
+            facts.ipv6Rules = HostInspection.legacyQueueRules(family: .ipv6)
         }
-        return DoctorReport(program: "intercept", findings: findings)
+        return DoctorReport(program: "intercept", findings: InterceptDoctor.diagnose(facts))
     }
 
     public static func tcpcopy(_ request: TCPCopyDoctorRequest, logger: Logger) -> DoctorReport {
@@ -81,9 +80,16 @@ public enum Doctor {
                 close(link)
                 continue
             }
-            for route in request.routes where route.targetAddress == .v4(target) {
+            for route in request.routes where route.targetAddress == target {
                 let client = request.probeClient ?? HostInspection.sourceAddress(towards: target)
                 guard let client else { continue }
+                guard client.family == target.family else {
+                    facts.probes.append(
+                        ProbeResult(
+                            target: target, port: route.targetPort, client: client, clientIsLocal: false,
+                            outcome: .notRun("--probe-client \(client) is not of the target's family")))
+                    continue
+                }
                 let outcome: ProbeOutcome
                 if capabilities?.netRaw == false {
                     outcome = .notRun("it needs CAP_NET_RAW")
@@ -106,12 +112,12 @@ public enum Doctor {
     }
 
     /// One connection attempt with the handshake (2 s at most).
-    private static func connect(to target: IPv4Address, port: UInt16, secret: [UInt8]?, logger: Logger) -> (
+    private static func connect(to target: IPAddress, port: UInt16, secret: [UInt8]?, logger: Logger) -> (
         ControlPortOutcome, ControlConnection?
     ) {
         do {
             let link = try InterceptLink.connect(
-                to: .v4(target), port: port, attempts: 1, intervalMilliseconds: 0, outputCapacity: 1 << 16, logger: logger,
+                to: target, port: port, attempts: 1, intervalMilliseconds: 0, outputCapacity: 1 << 16, logger: logger,
                 secret: secret)
             return (.welcomed, link)
         } catch {

@@ -84,8 +84,22 @@ enum HostInspection {
         return values
     }
 
+    /// IPv4 routes of the main table and IPv6 routes of every table (the kernel lists them
+    /// together in /proc/net/ipv6_route; absent when IPv6 is disabled).
     static func routes() -> [KernelRoute] {
-        readSmallFile("/proc/net/route").map(KernelRoute.parse) ?? []
+        (readSmallFile("/proc/net/route").map(KernelRoute.parse) ?? [])
+            + (readSmallFile("/proc/net/ipv6_route").map(KernelRoute.parseIPv6) ?? [])
+    }
+
+    /// The IPv6 addresses of this host's interfaces, from /proc/net/if_inet6.
+    static func interfaceIPv6Addresses() -> [InterfaceIPv6Address] {
+        readSmallFile("/proc/net/if_inet6").map(InterfaceIPv6Address.parse) ?? []
+    }
+
+    /// Whether this host has an IPv6 address clients can reach (neither loopback nor
+    /// link-local): then intercept doctor examines IPv6 too.
+    static func hasRoutableIPv6() -> Bool {
+        interfaceIPv6Addresses().contains { $0.isRoutable }
     }
 
     static func sockets() -> TCPSocketTable {
@@ -106,28 +120,38 @@ enum HostInspection {
         return ConntrackFacts(count: count, maximum: maximum)
     }
 
-    /// The IPv4 addresses of this host's interfaces.
-    static func localAddresses() -> [IPv4Address] { interfaceAddresses().map(\.address) }
+    /// The addresses of this host's interfaces, IPv4 then IPv6.
+    static func localAddresses() -> [IPAddress] {
+        interfaceAddresses().map { .v4($0.address) } + interfaceIPv6Addresses().map { .v6($0.address) }
+    }
 
     /// The source address this host would use towards `destination` (a UDP socket's connect
     /// picks it; nothing is sent).
-    static func sourceAddress(towards destination: IPv4Address) -> IPv4Address? {
+    static func sourceAddress(towards destination: IPAddress) -> IPAddress? {
+        let family = destination.family == .ipv6 ? AF_INET6 : AF_INET
         guard
             let fd = try? systemCall(
-                "socket(UDP)", { socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) })
+                "socket(UDP)", { socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) })
         else { return nil }
         defer { closeDescriptor(fd) }
-        let remote = socketAddress(destination.value, port: 9)
-        guard (try? systemCall("connect", { withSocketAddress(remote) { Glibc.connect(fd, $0, $1) } })) != nil
+        guard
+            (try? systemCall("connect", { withSocketAddress(destination, port: 9) { Glibc.connect(fd, $0, $1) } }))
+                != nil
         else { return nil }
-        var local = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        var local = sockaddr_in6()
+        var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
         let status = try? systemCall("getsockname") {
             withUnsafeMutablePointer(to: &local) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
             }
         }
-        return status != nil ? IPv4Address(UInt32(bigEndian: local.sin_addr.s_addr)) : nil
+        guard status != nil else { return nil }
+        if destination.family == .ipv6 { return .v6(IPv6Address(local.sin6_addr)) }
+        return withUnsafePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                .v4(IPv4Address(UInt32(bigEndian: $0.pointee.sin_addr.s_addr)))
+            }
+        }
     }
 
     // MARK: - Helpers

@@ -1,8 +1,9 @@
 import TCPCopyCore
 
 /// Sends each segment through the sink of its address family: tcpcopy copying IPv4 and IPv6
-/// routes at once holds an IPv4 sink (the raw socket, or the link layer with `-o`) and the raw
-/// IPv6 socket. Each family keeps its own batch; a flush sends both.
+/// routes at once without `-o` holds the raw IPv4 socket and the raw IPv6 socket (with `-o`, the
+/// link-layer sink sends both families itself). Each family keeps its own batch; a flush sends
+/// both.
 final class FamilySplitSink: PacketSink {
     private let ipv4: PacketSink
     private let ipv6: PacketSink

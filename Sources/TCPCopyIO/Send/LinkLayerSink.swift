@@ -10,14 +10,15 @@ import TCPCopyCore
 /// devices without a link header (tunnels: no address) alike.
 ///
 /// The next hop's MAC comes from the kernel: the route to the destination through IFACE
-/// (gateway, or the destination itself on link), then that address's neighbour entry. A
-/// missing or unusable entry is resolved by the kernel on request (`NTF_USE`, an ARP
-/// request), and its answer awaited for at most `resolveWaitMilliseconds`; packets for a
+/// (gateway, or the destination itself on link), then that address's neighbour entry, in the
+/// routing and neighbour tables of the destination's family. A missing or unusable entry is
+/// resolved by the kernel on request (`NTF_USE`: an ARP request, or a neighbour solicitation
+/// for IPv6), and its answer awaited for at most `resolveWaitMilliseconds`; packets for a
 /// destination that cannot be resolved are dropped and counted (`next_hop_unresolved`) until
 /// the next attempt a second later. `NextHopCache` says when to ask again.
 final class LinkLayerSink: PacketSink {
     static let batchSlots = 64
-    /// The longest the loop pauses for one ARP answer. A neighbour on the link answers in well
+    /// The longest the loop pauses for one ARP (or neighbour discovery) answer. A neighbour on the link answers in well
     /// under a millisecond; one that does not answer in this time is retried a second later.
     static let resolveWaitMilliseconds: Int64 = 100
     static let pollMicroseconds: Int64 = 1000
@@ -34,7 +35,7 @@ final class LinkLayerSink: PacketSink {
     /// 8 bytes per queued packet, index for index with `batch`: its `sockaddr_ll` link address.
     private var linkAddresses: [UInt8] = []
     /// Destinations whose failure was reported, until they resolve again (one warning each).
-    private var reportedFailures: Set<IPv4Address> = []
+    private var reportedFailures: Set<IPAddress> = []
     private(set) var sendErrors: [String: Int] = [:]
     private var counters = LinkLayerSinkCounters()
 
@@ -84,17 +85,13 @@ final class LinkLayerSink: PacketSink {
     func prepare(destinations: [IPAddress]) {
         guard addressLength > 0 else { return }
         let now = monotonicNow()
-        for case .v4(let destination) in destinations where cache.address(of: destination) == nil {
+        for destination in destinations where cache.address(of: destination) == nil {
             _ = resolve(destination, wait: true, now: now)
         }
     }
 
     func queue(_ segment: OutgoingSegment) {
-        // IPv6 copies leave through the raw IPv6 socket (`FamilySplitSink`): none come here.
-        guard case .v4(let destination) = segment.destination else {
-            counters.unresolvedDropped += 1
-            return
-        }
+        let destination = segment.destination
         var address: LinkAddress?
         if addressLength > 0 {
             let now = monotonicNow()
@@ -143,7 +140,7 @@ final class LinkLayerSink: PacketSink {
 
     /// Looks up the next hop of `destination` and its MAC, records the outcome in the cache,
     /// and returns the MAC. With `wait`, a neighbour being resolved is awaited (bounded).
-    private func resolve(_ destination: IPv4Address, wait: Bool, now: MonotonicTime) -> LinkAddress? {
+    private func resolve(_ destination: IPAddress, wait: Bool, now: MonotonicTime) -> LinkAddress? {
         counters.lookups += 1
         switch nextHopAddress(of: destination, wait: wait) {
         case .success(let found):
@@ -171,11 +168,11 @@ final class LinkLayerSink: PacketSink {
         }
     }
 
-    private func nextHopAddress(of destination: IPv4Address, wait: Bool)
-        -> Result<(IPv4Address, LinkAddress), NextHopProblem>
+    private func nextHopAddress(of destination: IPAddress, wait: Bool)
+        -> Result<(IPAddress, LinkAddress), NextHopProblem>
     {
         do {
-            let hop: IPv4Address
+            let hop: IPAddress
             let index = interfaceIndex
             let route = try netlink.ask("RTM_GETROUTE") {
                 RouteNetlink.routeRequest(to: destination, interfaceIndex: index, sequence: $0)
@@ -210,7 +207,9 @@ final class LinkLayerSink: PacketSink {
                     }
                 }
             }
-            let how = wait ? "no ARP answer within \(Self.resolveWaitMilliseconds) ms" : "resolution started"
+            let resolver = hop.family == .ipv6 ? "neighbour discovery" : "ARP"
+            let how =
+                wait ? "no \(resolver) answer within \(Self.resolveWaitMilliseconds) ms" : "resolution started"
             return .failure(.init("next hop \(hop) has no usable MAC (neighbour state \(state); \(how))"))
         } catch {
             return .failure(.init("\(error)"))
@@ -218,7 +217,7 @@ final class LinkLayerSink: PacketSink {
     }
 
     /// The neighbour entry of `address` on the interface; nil when there is none.
-    private func neighbour(_ address: IPv4Address) throws(SystemCallError) -> NeighbourAnswer? {
+    private func neighbour(_ address: IPAddress) throws(SystemCallError) -> NeighbourAnswer? {
         let index = interfaceIndex
         let answer = try netlink.ask("RTM_GETNEIGH") {
             RouteNetlink.neighbourRequest(for: address, interfaceIndex: index, sequence: $0)
@@ -231,8 +230,9 @@ final class LinkLayerSink: PacketSink {
         }
     }
 
-    /// Asks the kernel to resolve `address` (it sends the ARP request itself).
-    private func triggerResolution(of address: IPv4Address) throws(SystemCallError) {
+    /// Asks the kernel to resolve `address` (it sends the ARP request or neighbour solicitation
+    /// itself).
+    private func triggerResolution(of address: IPAddress) throws(SystemCallError) {
         let index = interfaceIndex
         let answer = try netlink.ask("RTM_NEWNEIGH") {
             RouteNetlink.resolveRequest(for: address, interfaceIndex: index, sequence: $0)
