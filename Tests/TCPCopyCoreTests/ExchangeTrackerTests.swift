@@ -63,9 +63,10 @@ private struct Scene {
             window: 100, payload: payload[...]
         ).encode()
         for _ in 0..<(repeatLast ? 2 : 1) {
-            let piece = bytes.withUnsafeBytes { reporter.observe($0, stampMicroseconds: 1) }
-            if let (owner, piece) = piece {
-                #expect(owner == 1)
+            var pieces: [AnswerPiece] = []
+            let owner = bytes.withUnsafeBytes { reporter.observe($0, stampMicroseconds: 1, into: &pieces) }
+            #expect(owner == nil || owner == 1)
+            for piece in pieces {
                 // Through the codec, as on the control link.
                 var decoder = ControlDecoder()
                 decoder.append(ControlEncoder.encode(.answerPiece(piece)))
@@ -153,6 +154,55 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
         #expect(outcomes == [.lengthDiffers, .bytesDiffer, .targetSilent, .targetReset])
     }
 
+    /// Three requests in one write, answered one by one online and in one segment by the
+    /// target: three exchanges, each under its own outcome, then a fourth on its own.
+    @Test func pipelinedHTTPRequestsArePairedOneByOne() {
+        var scene = Scene(maskedHeaders: ["Date"])
+        func answer(_ status: String, _ body: String, date: String) -> String {
+            "HTTP/1.1 \(status)\r\nDate: \(date)\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        }
+        scene.client(
+            [.ack, .psh],
+            payload: bytes("GET /same HTTP/1.1\r\n\r\nGET /status HTTP/1.1\r\n\r\nGET /length HTTP/1.1\r\n\r\n"))
+        scene.clock += 100
+        scene.server([.ack, .psh], payload: bytes(answer("200 OK", "same", date: "1")))
+        scene.clock += 10
+        scene.server([.ack, .psh], payload: bytes(answer("200 OK", "status", date: "1")))
+        scene.server([.ack, .psh], payload: bytes(answer("200 OK", "short", date: "1")))
+        scene.clock += 900
+        scene.target(
+            [.ack, .psh],
+            payload: bytes(
+                answer("200 OK", "same", date: "22") + answer("500 No", "status", date: "22")
+                    + answer("200 OK", "longer", date: "22")))
+        scene.client([.ack, .psh], payload: bytes("GET /after HTTP/1.1\r\n\r\n"))
+        scene.server([.ack, .psh], payload: bytes(answer("200 OK", "after", date: "3")))
+        scene.target([.ack, .psh], payload: bytes(answer("200 OK", "after", date: "4")))
+        let exchanges = scene.finish()
+        #expect(exchanges.map(\.number) == [1, 2, 3, 4])
+        #expect(
+            exchanges.map(\.requestFirstLine) == [
+                "GET /same HTTP/1.1", "GET /status HTTP/1.1", "GET /length HTTP/1.1", "GET /after HTTP/1.1",
+            ])
+        #expect(exchanges.map { $0.outcome() } == [.same, .firstLineDiffers, .lengthDiffers, .same])
+        #expect(exchanges[1].target.firstLine == "HTTP/1.1 500 No")
+        #expect(exchanges[0].online.latencyMicroseconds == 100)
+        #expect(exchanges[1].online.latencyMicroseconds == 110)
+        #expect(exchanges.map(\.target.latencyMicroseconds) == [1010, 1010, 1010, 0])
+        #expect(exchanges[0].online.length == UInt64(answer("200 OK", "same", date: "1").utf8.count))
+    }
+
+    /// redis pipelines too, but without a framer a batch stays one exchange.
+    @Test func pipelinedRequestsOfOtherProtocolsAreOneExchange() {
+        var scene = Scene()
+        scene.client([.ack, .psh], payload: bytes("PING\r\nPING\r\n"))
+        scene.server([.ack, .psh], payload: bytes("+PONG\r\n+PONG\r\n"))
+        scene.target([.ack, .psh], payload: bytes("+PONG\r\n+PONG\r\n"))
+        let exchanges = scene.finish()
+        #expect(exchanges.count == 1)
+        #expect(exchanges.first?.outcome() == .same)
+    }
+
     @Test func requestCutInSegmentsIsOneExchange() {
         var scene = Scene()
         scene.client([.ack], payload: bytes("POST /a HTTP/1.1\r\n"))
@@ -191,7 +241,9 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
             payload: [1, 2, 3][...]
         ).encode()
         reporter.start(Lab.key, owner: 7)
-        #expect(other.withUnsafeBytes { reporter.observe($0, stampMicroseconds: 0) } == nil)
+        var pieces: [AnswerPiece] = []
+        #expect(other.withUnsafeBytes { reporter.observe($0, stampMicroseconds: 0, into: &pieces) } == nil)
+        #expect(pieces.isEmpty)
         var disabled = AnswerReporter<Int>()
         disabled.start(Lab.key, owner: 7)
         #expect(!disabled.isActive)

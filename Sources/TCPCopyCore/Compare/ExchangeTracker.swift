@@ -35,11 +35,16 @@ public struct AnswerPiece: Hashable, Sendable {
     /// The piece's first bytes (at most `headLimit`) when they fall in its answer's first
     /// `headLimit` bytes; empty otherwise.
     public var head: [UInt8]
+    /// Whether intercept's `HTTPMessageFramer` found an answer beginning at the piece's first
+    /// byte (pieces are cut there): pipelined answers are then told apart.
+    public var startsAnswer: Bool
 
     public init(
         key: RouteKey, sequenceOffset: UInt32, acknowledgmentOffset: UInt32, length: UInt16,
-        digestedLength: UInt16? = nil, crc: UInt32, flags: TCPFlags, stampMicroseconds: UInt64, head: [UInt8]
+        digestedLength: UInt16? = nil, crc: UInt32, flags: TCPFlags, stampMicroseconds: UInt64, head: [UInt8],
+        startsAnswer: Bool = false
     ) {
+        self.startsAnswer = startsAnswer
         self.digestedLength = digestedLength ?? length
         self.key = key
         self.sequenceOffset = sequenceOffset
@@ -61,6 +66,14 @@ public struct AnswerPiece: Hashable, Sendable {
 /// (its ACK moved). An answer packet belongs to the last request starting below the packet's
 /// own ACK (the server had received that request when it answered), on both sides: so the
 /// pairing depends neither on timing nor on the emulation.
+///
+/// Such a batch holds several requests when the client pipelined them (it sent the next before
+/// the answer reached it). On a connection whose first request line is HTTP/1.x, an
+/// `HTTPMessageFramer` cuts the batch into its requests, production's answer into one answer
+/// each (`FramedAnswer`), and intercept marks where the target's answers begin
+/// (`AnswerPiece.startsAnswer`): the batch's Nth answer goes with its Nth request, on each side.
+/// A batch's answers are never cut into more parts than it has requests (an extra answer joins
+/// the last one); other protocols keep one exchange per batch.
 public struct ExchangeTracker {
     /// Connections followed at most; later ones are not compared (`notTracked`).
     public let connectionLimit: Int
@@ -83,16 +96,42 @@ public struct ExchangeTracker {
 
     public var connectionCount: Int { connections.count }
 
+    /// A gated batch: one request, or several pipelined ones (`pipelined`).
     struct Request {
         var start: Int64
         var end: Int64
         /// The client's ACK when it began: where production's answer to it starts.
         var answerStart: Int64
+        /// Of the batch's first request.
         var lastByteMicroseconds: Int64
         var firstBytes: [UInt8]
-        var online: AnswerDigest
+        var online: FramedAnswer
+        /// How production's answer ended when it sent nothing, or after its last answer.
         var onlineEnding: AnswerEnding = .silent
         var onlineFirstByteMicroseconds: Int64?
+        /// The batch's requests after the first, found by the request framer.
+        var pipelined: [PipelinedRequest] = []
+
+        var requestCount: Int { 1 + pipelined.count }
+
+        /// The request holding client byte `offset` (0: the first).
+        func part(holding offset: Int64) -> Int {
+            var part = pipelined.count
+            while part > 0, pipelined[part - 1].start > offset { part -= 1 }
+            return part
+        }
+
+        mutating func setLastByte(_ microseconds: Int64) {
+            if pipelined.isEmpty { lastByteMicroseconds = microseconds } else {
+                pipelined[pipelined.count - 1].lastByteMicroseconds = microseconds
+            }
+        }
+    }
+
+    struct PipelinedRequest {
+        var start: Int64
+        var lastByteMicroseconds: Int64
+        var firstBytes: [UInt8]
     }
 
     struct Connection {
@@ -105,15 +144,41 @@ public struct ExchangeTracker {
         var targets: [RouteKey] = []
         /// One past the highest client byte seen (relative).
         var clientEnd: Int64 = 0
+        /// Finds the client's HTTP/1.x requests; nil when the stream is not that (or had a gap).
+        var requestFramer: HTTPMessageFramer? = HTTPMessageFramer(kind: .request)
+        /// One past the last client byte the framer read.
+        var framedEnd: Int64 = 0
+        /// Exchanges numbered so far (a batch numbers one per request).
+        var numbered = 0
     }
 
+    /// The target's answer to a batch: one part per request (`AnswerPiece.startsAnswer`).
     struct TargetExchange {
-        var base: Int64?
+        var parts: [TargetAnswer] = []
+        /// How the target ended when it sent nothing, or after its last answer.
+        var ending: AnswerEnding = .silent
+        /// When tcpcopy sent each request's last segment to the target, by request.
+        var requestSentMicroseconds: [Int64?] = []
+    }
+
+    struct TargetAnswer {
+        var base: Int64
         var digest = SegmentCRCCombiner()
         var head: [UInt8] = []
-        var ending: AnswerEnding = .silent
         var firstMicroseconds: Int64?
-        var requestSentMicroseconds: Int64?
+
+        mutating func add(_ piece: AnswerPiece, offset: Int64, microseconds: Int64) {
+            digest.add(
+                offset: UInt64(offset), length: UInt64(piece.length), crc: piece.crc,
+                digestedLength: UInt64(piece.digestedLength))
+            if firstMicroseconds == nil { firstMicroseconds = microseconds }
+            if !piece.head.isEmpty, offset <= Int64(head.count), head.count < AnswerPiece.headLimit {
+                let skip = Int(Int64(head.count) - offset)
+                if skip < piece.head.count {
+                    head.append(contentsOf: piece.head[skip...].prefix(AnswerPiece.headLimit - head.count))
+                }
+            }
+        }
     }
 
     struct TargetSide {
@@ -174,29 +239,71 @@ public struct ExchangeTracker {
             grew = true
         }
         if let last = state.requests.last, offset < last.end || acked <= last.answerStart {
-            // More of the current request (or a repeat of it).
+            // More of the current batch (or a repeat of it).
             if end > last.end {
-                state.requests[state.requests.count - 1].end = end
-                state.requests[state.requests.count - 1].lastByteMicroseconds = microseconds
-                appendFirstBytes(&state.requests[state.requests.count - 1], offset: offset, payload)
+                let index = state.requests.count - 1
+                state.requests[index].end = end
+                state.requests[index].setLastByte(microseconds)
+                frameRequests(&state, offset: offset, payload, microseconds: microseconds)
+                if let part = state.requests[index].pipelined.indices.last {
+                    Self.appendFirstBytes(
+                        &state.requests[index].pipelined[part].firstBytes,
+                        from: state.requests[index].pipelined[part].start, offset: offset, payload)
+                } else {
+                    Self.appendFirstBytes(
+                        &state.requests[index].firstBytes, from: state.requests[index].start, offset: offset, payload)
+                }
             }
             return
         }
         guard offset >= 0 else { return }
         var request = Request(
             start: offset, end: end, answerStart: acked, lastByteMicroseconds: microseconds, firstBytes: [],
-            online: AnswerDigest(filter: filterTemplate))
-        appendFirstBytes(&request, offset: offset, payload)
+            online: FramedAnswer(filter: filterTemplate, framing: state.requestFramer != nil))
+        Self.appendFirstBytes(&request.firstBytes, from: offset, offset: offset, payload)
         state.requests.append(request)
+        frameRequests(&state, offset: offset, payload, microseconds: microseconds)
     }
 
-    private func appendFirstBytes(_ request: inout Request, offset: Int64, _ payload: UnsafeRawBufferPointer) {
-        let have = request.start + Int64(request.firstBytes.count)
-        guard request.firstBytes.count < AnswerDigest.headLimit, offset <= have, offset + Int64(payload.count) > have
+    /// Reads the client's new bytes with the connection's request framer: each request found
+    /// after its batch's first byte is one of the batch's pipelined requests. A gap in the
+    /// client's stream stops the framing (the connection's later batches are one exchange each).
+    private func frameRequests(
+        _ state: inout Connection, offset: Int64, _ payload: UnsafeRawBufferPointer, microseconds: Int64
+    ) {
+        guard state.requestFramer != nil else { return }
+        let end = offset + Int64(payload.count)
+        guard end > state.framedEnd else { return }
+        guard offset <= state.framedEnd else {
+            state.requestFramer = nil
+            return
+        }
+        var rest = payload[Int(state.framedEnd - offset)...]
+        while !rest.isEmpty, state.requestFramer?.isFraming == true {
+            let position = state.framedEnd
+            let starts = state.requestFramer!.atMessageStart
+            let take = state.requestFramer!.read(rest)
+            if starts, let index = state.requests.indices.last, position > state.requests[index].start {
+                if position > offset { state.requests[index].setLastByte(microseconds) }
+                var request = PipelinedRequest(start: position, lastByteMicroseconds: microseconds, firstBytes: [])
+                Self.appendFirstBytes(&request.firstBytes, from: position, offset: offset, payload)
+                state.requests[index].pipelined.append(request)
+            }
+            state.framedEnd += Int64(take)
+            rest = rest.dropFirst(take)
+        }
+        if state.requestFramer?.isFraming == false { state.requestFramer = nil }
+        state.framedEnd = max(state.framedEnd, end)
+    }
+
+    private static func appendFirstBytes(
+        _ firstBytes: inout [UInt8], from start: Int64, offset: Int64, _ payload: UnsafeRawBufferPointer
+    ) {
+        let have = start + Int64(firstBytes.count)
+        guard firstBytes.count < AnswerDigest.headLimit, offset <= have, offset + Int64(payload.count) > have
         else { return }
         let skip = Int(have - offset)
-        request.firstBytes.append(
-            contentsOf: payload[skip...].prefix(AnswerDigest.headLimit - request.firstBytes.count))
+        firstBytes.append(contentsOf: payload[skip...].prefix(AnswerDigest.headLimit - firstBytes.count))
     }
 
     /// A packet the online server sent to the client (captured leaving it).
@@ -221,8 +328,9 @@ public struct ExchangeTracker {
         }
         let offset = Int64(Int32(bitPattern: sequence &- serverISN &- 1)) - state.requests[index].answerStart
         guard offset >= 0 else { return }
-        state.requests[index].online.add(offset: UInt64(offset), payload)
-        state.requests[index].onlineEnding = .answered
+        state.requests[index].online.add(
+            offset: UInt64(offset), payload, microseconds: microseconds,
+            partLimit: state.requests[index].requestCount)
         if offset == 0 || state.requests[index].onlineFirstByteMicroseconds == nil {
             let first = state.requests[index].onlineFirstByteMicroseconds ?? microseconds
             state.requests[index].onlineFirstByteMicroseconds = min(first, microseconds)
@@ -278,12 +386,21 @@ public struct ExchangeTracker {
             side.pendingSends.append((offset, end, microseconds))
             return
         }
-        Self.applySend(offset: offset, microseconds: microseconds, to: &side, state)
+        Self.applySend(offset: offset, end: end, microseconds: microseconds, to: &side, state)
     }
 
-    private static func applySend(offset: Int64, microseconds: Int64, to side: inout TargetSide, _ state: Connection) {
+    private static func applySend(
+        offset: Int64, end: Int64, microseconds: Int64, to side: inout TargetSide, _ state: Connection
+    ) {
         guard let index = requestIndex(in: state.requests, acknowledged: offset + 1) else { return }
-        side.exchanges[state.firstOpen + index, default: TargetExchange()].requestSentMicroseconds = microseconds
+        let request = state.requests[index]
+        var sent = side.exchanges[state.firstOpen + index]?.requestSentMicroseconds ?? []
+        if sent.count < request.requestCount { sent += Array(repeating: nil, count: request.requestCount - sent.count) }
+        // Every request the segment carries a byte of.
+        for part in request.part(holding: offset)...request.part(holding: max(offset, end - 1)) {
+            sent[part] = microseconds
+        }
+        side.exchanges[state.firstOpen + index, default: TargetExchange()].requestSentMicroseconds = sent
     }
 
     /// Applies the held observations of `state`'s copies that its client bytes now cover (all
@@ -294,7 +411,7 @@ public struct ExchangeTracker {
             var sends = 0
             for send in side.pendingSends {
                 guard force || send.end <= state.clientEnd else { break }
-                Self.applySend(offset: send.offset, microseconds: send.microseconds, to: &side, state)
+                Self.applySend(offset: send.offset, end: send.end, microseconds: send.microseconds, to: &side, state)
                 sends += 1
             }
             side.pendingSends.removeFirst(sends)
@@ -339,22 +456,20 @@ public struct ExchangeTracker {
             }
             return
         }
-        let base = exchange.base ?? Int64(piece.sequenceOffset)
-        exchange.base = min(base, Int64(piece.sequenceOffset))
-        let offset = Int64(piece.sequenceOffset) - base
-        guard offset >= 0 else { return }
-        exchange.digest.add(
-            offset: UInt64(offset), length: UInt64(piece.length), crc: piece.crc,
-            digestedLength: UInt64(piece.digestedLength))
-        exchange.ending = .answered
-        if exchange.firstMicroseconds == nil { exchange.firstMicroseconds = microseconds }
-        if !piece.head.isEmpty, offset <= Int64(exchange.head.count), exchange.head.count < AnswerPiece.headLimit {
-            let skip = Int(Int64(exchange.head.count) - offset)
-            if skip < piece.head.count {
-                exchange.head.append(
-                    contentsOf: piece.head[skip...].prefix(AnswerPiece.headLimit - exchange.head.count))
-            }
+        let sequence = Int64(piece.sequenceOffset)
+        if exchange.parts.isEmpty {
+            exchange.parts.append(TargetAnswer(base: sequence))
+        } else if piece.startsAnswer, sequence > exchange.parts[exchange.parts.count - 1].base,
+            exchange.parts.count < state.requests[index].requestCount
+        {
+            // intercept reports a route's pieces in sequence order: what follows is this answer's.
+            exchange.parts.append(TargetAnswer(base: sequence))
         }
+        let part = exchange.parts.count - 1
+        if part == 0 { exchange.parts[0].base = min(exchange.parts[0].base, sequence) }
+        let offset = sequence - exchange.parts[part].base
+        guard offset >= 0 else { return }
+        exchange.parts[part].add(piece, offset: offset, microseconds: microseconds)
     }
 
     /// tcpcopy's copy at the target ended (its route unregistered) at `microseconds` (the
@@ -398,10 +513,16 @@ public struct ExchangeTracker {
             }
             for index in 0..<closable {
                 let number = state.firstOpen + index
+                let request = state.requests[index]
                 for key in state.targets {
                     let targetExchange = targets[key]?.exchanges.removeValue(forKey: number) ?? TargetExchange()
-                    exchanges.append(Self.exchange(connection, number: number, state.requests[index], targetExchange))
+                    for part in 0..<request.requestCount {
+                        exchanges.append(
+                            Self.exchange(
+                                connection, number: state.numbered + part + 1, request, part: part, targetExchange))
+                    }
                 }
+                state.numbered += request.requestCount
             }
             if closable > 0 {
                 state.requests.removeFirst(closable)
@@ -416,27 +537,37 @@ public struct ExchangeTracker {
         }
     }
 
+    /// Request `part` of the batch `request` and both sides' answers to it.
     private static func exchange(
-        _ connection: CompareConnection, number: Int, _ request: Request, _ target: TargetExchange
+        _ connection: CompareConnection, number: Int, _ request: Request, part: Int, _ target: TargetExchange
     ) -> Exchange {
-        let onlineLatency = request.onlineFirstByteMicroseconds.map {
-            UInt64(max(0, $0 - request.lastByteMicroseconds))
+        let lastByte = part == 0 ? request.lastByteMicroseconds : request.pipelined[part - 1].lastByteMicroseconds
+        let onlineFirst =
+            part == 0
+            ? request.onlineFirstByteMicroseconds
+            : request.online.parts.indices.contains(part) ? request.online.parts[part].firstMicroseconds : nil
+        let onlineLatency = onlineFirst.map { UInt64(max(0, $0 - lastByte)) }
+        let online = request.online.facts(
+            part: part, ending: part < request.online.parts.count ? .answered : request.onlineEnding,
+            latencyMicroseconds: onlineLatency)
+        let targetFacts: AnswerFacts
+        if part < target.parts.count {
+            let answer = target.parts[part]
+            let sent = part < target.requestSentMicroseconds.count ? target.requestSentMicroseconds[part] : nil
+            let targetLatency: UInt64? =
+                if let first = answer.firstMicroseconds, let sent { UInt64(max(0, first - sent)) } else { nil }
+            let length = answer.digest.highestEnd
+            // Bytes not joined (past a hole) count as they are, as on production's side.
+            let compared = answer.digest.digestedLength + (length - answer.digest.contiguousLength)
+            targetFacts = AnswerFacts(
+                ending: .answered, length: length, comparedLength: compared, digest: answer.digest.digest,
+                firstLine: TextFirstLine.extract(answer.head), latencyMicroseconds: targetLatency)
+        } else {
+            targetFacts = AnswerFacts(ending: target.ending)
         }
-        var online = AnswerFacts(
-            answer: request.online, ending: request.onlineEnding, latencyMicroseconds: onlineLatency)
-        if request.online.highestEnd == 0 { online.ending = request.onlineEnding }
-        let targetLatency: UInt64? =
-            if let first = target.firstMicroseconds, let sent = target.requestSentMicroseconds {
-                UInt64(max(0, first - sent))
-            } else { nil }
-        let length = target.digest.highestEnd
-        // Bytes not joined (past a hole) count as they are, as on production's side.
-        let compared = target.digest.digestedLength + (length - target.digest.contiguousLength)
-        let targetFacts = AnswerFacts(
-            ending: target.ending, length: length, comparedLength: compared, digest: target.digest.digest,
-            firstLine: TextFirstLine.extract(target.head), latencyMicroseconds: targetLatency)
+        let firstBytes = part == 0 ? request.firstBytes : request.pipelined[part - 1].firstBytes
         return Exchange(
             session: connection.session, number: UInt64(number), port: connection.servicePort,
-            requestFirstLine: TextFirstLine.extract(request.firstBytes), online: online, target: targetFacts)
+            requestFirstLine: TextFirstLine.extract(firstBytes), online: online, target: targetFacts)
     }
 }

@@ -337,6 +337,8 @@ public enum ControlEvent: Sendable {
 /// piece's length once masked header lines are left out.)
 public enum AnswerPieceCodec {
     public static let fixedLength = 38
+    /// In the flags byte, beside FIN (0x01) and RST (0x04): the piece starts an HTTP/1.x answer.
+    static let startsAnswerFlag: UInt8 = 0x80
 
     static func write(_ piece: AnswerPiece, into body: UnsafeMutableRawBufferPointer) {
         body.storeBigEndian(piece.key.clientAddress.value, at: 0)
@@ -348,7 +350,7 @@ public enum AnswerPieceCodec {
         body.storeBigEndian(piece.length, at: 20)
         body.storeBigEndian(piece.digestedLength, at: 22)
         body.storeBigEndian(piece.crc, at: 24)
-        body[28] = piece.flags.rawValue
+        body[28] = piece.flags.intersection([.fin, .rst]).rawValue | (piece.startsAnswer ? startsAnswerFlag : 0)
         body.storeBigEndian(piece.stampMicroseconds, at: 29)
         body[37] = UInt8(piece.head.count)
         for (index, byte) in piece.head.enumerated() { body[fixedLength + index] = byte }
@@ -370,7 +372,7 @@ public enum AnswerPieceCodec {
             key: key, sequenceOffset: body.readUInt32(at: 12)!, acknowledgmentOffset: body.readUInt32(at: 16)!,
             length: length, digestedLength: digested, crc: body.readUInt32(at: 24)!,
             flags: TCPFlags(rawValue: body[start + 28]).intersection([.fin, .rst]), stampMicroseconds: stamp,
-            head: Array(body[(start + fixedLength)...]))
+            head: Array(body[(start + fixedLength)...]), startsAnswer: body[start + 28] & startsAnswerFlag != 0)
     }
 }
 

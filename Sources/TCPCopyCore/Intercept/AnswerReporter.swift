@@ -7,6 +7,11 @@
 /// Only bytes past those already reported for the route are reported (its high-water mark):
 /// a retransmission is not reported again, so that tcpcopy's `SegmentCRCCombiner` never sees two
 /// pieces overlapping in part.
+///
+/// An `HTTPMessageFramer` reads each route's answer stream: where an HTTP/1.x answer begins, the
+/// packet's bytes are cut into two pieces and the second says it starts an answer, so that
+/// tcpcopy pairs pipelined answers one by one. On other protocols it stops at the first byte
+/// (and tries again where the target's ACK moves: the next batch of requests).
 public struct AnswerReporter<Connection: Hashable & Sendable>: Sendable {
     struct Stream {
         var owner: Connection
@@ -21,6 +26,7 @@ public struct AnswerReporter<Connection: Hashable & Sendable>: Sendable {
         var ended = false
         /// The owner's masked header lines, reset at each answer's start.
         var filter: HeaderMaskFilter
+        var framer = HTTPMessageFramer(kind: .answer)
     }
 
     private var streams: [RouteKey: Stream] = [:]
@@ -59,11 +65,12 @@ public struct AnswerReporter<Connection: Hashable & Sendable>: Sendable {
         masks[owner] = nil
     }
 
-    /// The piece to send for a packet the target sent (IP packet, payload included), and to
-    /// whom; nil when its route is not compared or it holds nothing new.
+    /// Appends to `pieces` what to send for a packet the target sent (IP packet, payload
+    /// included): one piece, or several when answers begin inside it; returns to whom, or nil
+    /// when its route is not compared or it holds nothing new.
     public mutating func observe(
-        _ bytes: UnsafeRawBufferPointer, stampMicroseconds: UInt64
-    ) -> (Connection, AnswerPiece)? {
+        _ bytes: UnsafeRawBufferPointer, stampMicroseconds: UInt64, into pieces: inout [AnswerPiece]
+    ) -> Connection? {
         guard case .success(let packet) = TCPPacket.parse(bytes, requirePayload: false, readOptions: false) else {
             return nil
         }
@@ -83,12 +90,11 @@ public struct AnswerReporter<Connection: Hashable & Sendable>: Sendable {
         if available <= 0 || packet.payloadLength == 0 {
             guard !ending.isEmpty, !stream.ended else { return nil }
             stream.ended = true
-            return (
-                stream.owner,
+            pieces.append(
                 AnswerPiece(
                     key: key, sequenceOffset: offset, acknowledgmentOffset: acknowledged, length: 0, crc: 0,
-                    flags: ending, stampMicroseconds: stampMicroseconds, head: [])
-            )
+                    flags: ending, stampMicroseconds: stampMicroseconds, head: []))
+            return stream.owner
         }
         let end = offset &+ UInt32(available)
         // At or below the high-water mark: a repeat (signed, for the wrap).
@@ -97,15 +103,46 @@ public struct AnswerReporter<Connection: Hashable & Sendable>: Sendable {
             return nil
         }
         let skip = Int32(bitPattern: stream.reported &- offset) > 0 ? Int(stream.reported &- offset) : 0
-        let start = offset &+ UInt32(skip)
+        var start = offset &+ UInt32(skip)
         if stream.answerAcknowledgment != acknowledged {
             stream.answerAcknowledgment = acknowledged
             stream.answerStart = start
             stream.filter.reset()
+            if !stream.framer.isFraming { stream.framer = HTTPMessageFramer(kind: .answer) }
         }
-        let payload = UnsafeRawBufferPointer(
-            rebasing: bytes[(packet.headerLength + skip)..<(packet.headerLength + available)])
+        if start != stream.reported, stream.framer.isFraming {
+            // A hole (bytes the queue did not copy): the framer cannot follow.
+            stream.framer.abandon()
+        }
+        var rest = bytes[(packet.headerLength + skip)..<(packet.headerLength + available)]
         stream.reported = end
+        while !rest.isEmpty {
+            var take = rest.count
+            var starts = false
+            if stream.framer.isFraming {
+                starts = stream.framer.atMessageStart
+                take = stream.framer.read(rest)
+                if take == 0 { continue }
+                if starts {
+                    stream.answerStart = start
+                    stream.filter.reset()
+                }
+            }
+            let payload = UnsafeRawBufferPointer(rebasing: rest.prefix(take))
+            pieces.append(piece(of: &stream, key: key, payload, at: start, acknowledged: acknowledged, starts: starts))
+            pieces[pieces.count - 1].stampMicroseconds = stampMicroseconds
+            start = start &+ UInt32(take)
+            rest = rest.dropFirst(take)
+        }
+        // The FIN or RST goes with the packet's last piece.
+        pieces[pieces.count - 1].flags = ending
+        return stream.owner
+    }
+
+    private mutating func piece(
+        of stream: inout Stream, key: RouteKey, _ payload: UnsafeRawBufferPointer, at start: UInt32,
+        acknowledged: UInt32, starts: Bool
+    ) -> AnswerPiece {
         let intoAnswer = Int(start &- stream.answerStart)
         let head = intoAnswer < AnswerPiece.headLimit ? Array(payload.prefix(AnswerPiece.headLimit - intoAnswer)) : []
         piecesReported += 1
@@ -120,12 +157,9 @@ public struct AnswerReporter<Connection: Hashable & Sendable>: Sendable {
             crc = CRC32C.update(0, with: payload)
             digested = payload.count
         }
-        return (
-            stream.owner,
-            AnswerPiece(
-                key: key, sequenceOffset: start, acknowledgmentOffset: acknowledged, length: UInt16(payload.count),
-                digestedLength: UInt16(digested), crc: crc, flags: ending, stampMicroseconds: stampMicroseconds,
-                head: head)
-        )
+        return AnswerPiece(
+            key: key, sequenceOffset: start, acknowledgmentOffset: acknowledged, length: UInt16(payload.count),
+            digestedLength: UInt16(digested), crc: crc, flags: [], stampMicroseconds: 0, head: head,
+            startsAnswer: starts)
     }
 }

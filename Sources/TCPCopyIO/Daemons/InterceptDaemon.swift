@@ -374,6 +374,8 @@ public final class InterceptDaemon {
     var lastUnreadableNotice: MonotonicTime?
     /// Target ports registered that the rule does not cover, warned about once each.
     var uncoveredPortsWarned: Set<UInt16> = []
+    /// `reportAnswer`'s pieces of one packet, kept to reuse their storage.
+    var answerPieces: [AnswerPiece] = []
     private var verdictWriteErrorsLogged = 0
 
     /// Logs each verdict write given up since the last call.
