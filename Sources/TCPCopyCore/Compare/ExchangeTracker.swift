@@ -154,7 +154,7 @@ public struct ExchangeTracker {
 
     /// The target's answer to a batch: one part per request (`AnswerPiece.startsAnswer`).
     struct TargetExchange {
-        var parts: [TargetAnswer] = []
+        var parts: [Int: TargetAnswer] = [:]
         /// How the target ended when it sent nothing, or after its last answer.
         var ending: AnswerEnding = .silent
         /// When tcpcopy sent each request's last segment to the target, by request.
@@ -185,6 +185,11 @@ public struct ExchangeTracker {
         var connection: CompareConnection
         var copiedISN: UInt32?
         var exchanges: [Int: TargetExchange] = [:]
+        /// Answers intercept saw begin (`AnswerPiece.startsAnswer`): the Nth goes with the
+        /// connection's Nth request, whichever batch's ACK it left with.
+        var answersStarted = 0
+        /// The batch number and request of the answer being received, for the pieces after its first.
+        var current: (number: Int, part: Int)?
         var highestExchange = 0
         var endedAt: Int64?
         /// The target's side can be ahead of production's capture (the copy leaves as soon as
@@ -444,6 +449,25 @@ public struct ExchangeTracker {
     private static func applyPiece(
         _ piece: AnswerPiece, microseconds: Int64, to side: inout TargetSide, _ state: Connection
     ) {
+        if piece.length > 0, state.requestFramer != nil, piece.startsAnswer || side.current != nil {
+            // HTTP/1.x: answers are counted, so that one the target sent late (after the next
+            // batch was released to it, e.g. held by Nagle's algorithm) is still its request's.
+            if piece.startsAnswer {
+                side.current = locate(request: side.answersStarted, in: state)
+                side.answersStarted += 1
+            }
+            guard let (number, part) = side.current else { return }  // its batch is closed
+            side.highestExchange = max(side.highestExchange, number)
+            let sequence = Int64(piece.sequenceOffset)
+            var exchange = side.exchanges[number] ?? TargetExchange()
+            var answer = exchange.parts[part] ?? TargetAnswer(base: sequence)
+            let offset = sequence - answer.base
+            guard offset >= 0 else { return }
+            answer.add(piece, offset: offset, microseconds: microseconds)
+            exchange.parts[part] = answer
+            side.exchanges[number] = exchange
+            return
+        }
         guard let index = requestIndex(in: state.requests, acknowledged: Int64(piece.acknowledgmentOffset))
         else { return }
         let number = state.firstOpen + index
@@ -456,20 +480,26 @@ public struct ExchangeTracker {
             }
             return
         }
+        // Other protocols: the batch's answer is one, placed by its offset.
         let sequence = Int64(piece.sequenceOffset)
-        if exchange.parts.isEmpty {
-            exchange.parts.append(TargetAnswer(base: sequence))
-        } else if piece.startsAnswer, sequence > exchange.parts[exchange.parts.count - 1].base,
-            exchange.parts.count < state.requests[index].requestCount
-        {
-            // intercept reports a route's pieces in sequence order: what follows is this answer's.
-            exchange.parts.append(TargetAnswer(base: sequence))
-        }
-        let part = exchange.parts.count - 1
-        if part == 0 { exchange.parts[0].base = min(exchange.parts[0].base, sequence) }
-        let offset = sequence - exchange.parts[part].base
+        var answer = exchange.parts[0] ?? TargetAnswer(base: sequence)
+        answer.base = min(answer.base, sequence)
+        let offset = sequence - answer.base
         guard offset >= 0 else { return }
-        exchange.parts[part].add(piece, offset: offset, microseconds: microseconds)
+        answer.add(piece, offset: offset, microseconds: microseconds)
+        exchange.parts[0] = answer
+    }
+
+    /// The batch number and request within it of the connection's request `request` (0: its
+    /// first), or nil when that batch is closed or the request not seen.
+    private static func locate(request: Int, in state: Connection) -> (number: Int, part: Int)? {
+        var first = state.numbered
+        guard request >= first else { return nil }
+        for (index, batch) in state.requests.enumerated() {
+            if request < first + batch.requestCount { return (state.firstOpen + index, request - first) }
+            first += batch.requestCount
+        }
+        return nil
     }
 
     /// tcpcopy's copy at the target ended (its route unregistered) at `microseconds` (the
@@ -551,8 +581,7 @@ public struct ExchangeTracker {
             part: part, ending: part < request.online.parts.count ? .answered : request.onlineEnding,
             latencyMicroseconds: onlineLatency)
         let targetFacts: AnswerFacts
-        if part < target.parts.count {
-            let answer = target.parts[part]
+        if let answer = target.parts[part] {
             let sent = part < target.requestSentMicroseconds.count ? target.requestSentMicroseconds[part] : nil
             let targetLatency: UInt64? =
                 if let first = answer.firstMicroseconds, let sent { UInt64(max(0, first - sent)) } else { nil }
