@@ -30,6 +30,13 @@ public struct AnswerReporter<Connection: Hashable & Sendable>: Sendable {
     }
 
     private var streams: [RouteKey: Stream] = [:]
+    /// SYN-ACKs of routes not compared (yet): the target's ISN and the copied client's first
+    /// sequence number. A `compare` follows its route's `register`, and the SYN-ACK often comes
+    /// between the two or before both (held, then delivered by the register); without its
+    /// numbers none of the route's answers could be placed. Bounded: emptied when full.
+    private var handshakes: [RouteKey: (targetISN: UInt32, clientStart: UInt32)] = [:]
+    public static var handshakeLimit: Int { 4096 }
+
     /// Each tcpcopy's `compare_config`.
     private var masks: [Connection: HeaderMaskFilter] = [:]
     private var scratch: [UInt8] = []
@@ -49,7 +56,12 @@ public struct AnswerReporter<Connection: Hashable & Sendable>: Sendable {
 
     public mutating func start(_ key: RouteKey, owner: Connection) {
         guard enabled else { return }
-        streams[key] = Stream(owner: owner, filter: masks[owner] ?? HeaderMaskFilter())
+        var stream = Stream(owner: owner, filter: masks[owner] ?? HeaderMaskFilter())
+        if let handshake = handshakes.removeValue(forKey: key) {
+            stream.targetISN = handshake.targetISN
+            stream.clientStart = handshake.clientStart
+        }
+        streams[key] = stream
     }
 
     /// A tcpcopy's masked header names (`compare_config`), for the routes it asks for next.
@@ -58,7 +70,22 @@ public struct AnswerReporter<Connection: Hashable & Sendable>: Sendable {
         masks[owner] = HeaderMaskFilter(maskedHeaders: maskedHeaders)
     }
 
-    public mutating func stop(_ key: RouteKey) { streams[key] = nil }
+    /// A response held before its route was registered, delivered by the `register`: a
+    /// SYN-ACK's numbers are kept for the `compare` that follows.
+    public mutating func handshake(_ packet: TCPPacket) {
+        guard enabled, packet.flags.contains([.syn, .ack]) else { return }
+        remember(RouteKey(response: packet), packet)
+    }
+
+    private mutating func remember(_ key: RouteKey, _ synAck: TCPPacket) {
+        if handshakes.count >= Self.handshakeLimit { handshakes.removeAll(keepingCapacity: true) }
+        handshakes[key] = (synAck.sequence.rawValue, synAck.acknowledgment.rawValue)
+    }
+
+    public mutating func stop(_ key: RouteKey) {
+        streams[key] = nil
+        handshakes[key] = nil
+    }
 
     public mutating func closed(_ owner: Connection) {
         streams = streams.filter { $0.value.owner != owner }
@@ -75,7 +102,10 @@ public struct AnswerReporter<Connection: Hashable & Sendable>: Sendable {
             return nil
         }
         let key = RouteKey(response: packet)
-        guard var stream = streams[key] else { return nil }
+        guard var stream = streams[key] else {
+            if enabled, packet.flags.contains([.syn, .ack]) { remember(key, packet) }
+            return nil
+        }
         defer { streams[key] = stream }
         if packet.flags.contains(.syn) {
             stream.targetISN = packet.sequence.rawValue
