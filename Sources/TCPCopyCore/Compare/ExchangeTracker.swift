@@ -85,6 +85,10 @@ public struct ExchangeTracker {
     private var connections: [CompareConnection: Connection] = [:]
     private var targets: [RouteKey: TargetSide] = [:]
     public private(set) var notTracked = 0
+    /// Exchanges of connections closed early (their ports reused), for the next `collect`.
+    private var retired: [Exchange] = []
+    /// `collect`'s list of connections to close, kept for its storage.
+    private var closing: [(connection: CompareConnection, count: Int, all: Bool)] = []
 
     public init(
         maskedHeaders: [String] = [], connectionLimit: Int = 65_536, settleMicroseconds: Int64 = 5_000_000
@@ -212,12 +216,16 @@ public struct ExchangeTracker {
     ) {
         if flags.contains(.syn) {
             if var known = connections[connection] {
-                // Registered by its copy before its SYN was seen here, or a repeated SYN.
-                guard known.requests.isEmpty else { return }
-                known.clientISN = sequence
-                known.startedMicroseconds = microseconds
-                connections[connection] = known
-                return
+                if known.requests.isEmpty {
+                    // Registered by its copy before its SYN was seen here, or a repeated SYN.
+                    known.clientISN = sequence
+                    known.startedMicroseconds = microseconds
+                    connections[connection] = known
+                    return
+                }
+                // A repeated SYN, or the client reused the ports: the earlier connection is over.
+                guard known.clientISN != sequence else { return }
+                retireEarly(connection)
             }
             guard connections.count < connectionLimit else {
                 notTracked += 1
@@ -231,8 +239,11 @@ public struct ExchangeTracker {
         defer {
             if grew, let state = connections[connection], !state.targets.isEmpty { releasePending(of: state) }
         }
-        guard var state = connections[connection], let clientISN = state.clientISN else { return }
-        defer { connections[connection] = state }
+        guard let slot = connections.index(forKey: connection), let clientISN = connections.values[slot].clientISN
+        else { return }
+        // Taken out of the table while it changes, so that its arrays are not copied.
+        var state = Self.take(&connections.values[slot])
+        defer { connections.values[slot] = state }
         // The handshake's ACK names the server's ISN when the SYN-ACK was not seen.
         if state.serverISN == nil, flags.contains(.ack) { state.serverISN = acknowledgment &- 1 }
         guard !payload.isEmpty, let serverISN = state.serverISN else { return }
@@ -316,8 +327,9 @@ public struct ExchangeTracker {
         _ connection: CompareConnection, sequence: UInt32, acknowledgment: UInt32, flags: TCPFlags,
         payload: UnsafeRawBufferPointer, microseconds: Int64
     ) {
-        guard var state = connections[connection] else { return }
-        defer { connections[connection] = state }
+        guard let slot = connections.index(forKey: connection) else { return }
+        var state = Self.take(&connections.values[slot])
+        defer { connections.values[slot] = state }
         if flags.contains(.syn) {
             state.serverISN = sequence
             return
@@ -342,6 +354,20 @@ public struct ExchangeTracker {
         }
     }
 
+    /// The connection at a slot of the table, leaving an empty one there: changed as a local, it
+    /// is not copied (its arrays are referenced once), and it is put back when done.
+    private static func take(_ slot: inout Connection) -> Connection {
+        let state = slot
+        slot = Connection(clientISN: nil, startedMicroseconds: 0)
+        return state
+    }
+
+    private static func take(_ slot: inout TargetSide) -> TargetSide {
+        let side = slot
+        slot = TargetSide(connection: side.connection)
+        return side
+    }
+
     /// The request an answer acknowledging `acked` client bytes belongs to: the last one that
     /// starts below it.
     static func requestIndex(in requests: [Request], acknowledged acked: Int64) -> Int? {
@@ -356,6 +382,11 @@ public struct ExchangeTracker {
     /// connections are followed (`connectionLimit`).
     @discardableResult
     public mutating func copyStarted(_ key: RouteKey, of connection: CompareConnection) -> Bool {
+        if targets[key] != nil {
+            // A new session on a route still followed: the client reused its ports (copies
+            // end a while after their connections), and the earlier connection is over.
+            retireEarly(connection)
+        }
         if connections[connection] == nil {
             // The copy may start before this side's capture shows the SYN.
             guard connections.count < connectionLimit else {
@@ -374,13 +405,16 @@ public struct ExchangeTracker {
     public mutating func sentToTarget(
         _ key: RouteKey, sequence: UInt32, flags: TCPFlags, payloadLength: Int, microseconds: Int64
     ) {
-        guard var side = targets[key] else { return }
-        defer { targets[key] = side }
+        guard let slot = targets.index(forKey: key) else { return }
         if flags.contains(.syn) {
-            side.copiedISN = sequence
+            targets.values[slot].copiedISN = sequence
             return
         }
-        guard payloadLength > 0, let isn = side.copiedISN, let state = connections[side.connection] else { return }
+        guard payloadLength > 0, let isn = targets.values[slot].copiedISN,
+            let state = connections[targets.values[slot].connection]
+        else { return }
+        var side = Self.take(&targets.values[slot])
+        defer { targets.values[slot] = side }
         let offset = Int64(Int32(bitPattern: sequence &- isn &- 1))
         let end = offset + Int64(payloadLength)
         if end > state.clientEnd || !side.pendingSends.isEmpty {
@@ -412,7 +446,10 @@ public struct ExchangeTracker {
     /// of them with `force`).
     private mutating func releasePending(of state: Connection, force: Bool = false) {
         for key in state.targets {
-            guard var side = targets[key], !side.pendingSends.isEmpty || !side.pendingPieces.isEmpty else { continue }
+            guard let slot = targets.index(forKey: key),
+                !targets.values[slot].pendingSends.isEmpty || !targets.values[slot].pendingPieces.isEmpty
+            else { continue }
+            var side = Self.take(&targets.values[slot])
             var sends = 0
             for send in side.pendingSends {
                 guard force || send.end <= state.clientEnd else { break }
@@ -427,14 +464,16 @@ public struct ExchangeTracker {
                 pieces += 1
             }
             side.pendingPieces.removeFirst(pieces)
-            targets[key] = side
+            targets.values[slot] = side
         }
     }
 
     /// intercept reported a piece of the target's answer stream, received at `microseconds`.
     public mutating func targetAnswered(_ piece: AnswerPiece, microseconds: Int64) {
-        guard var side = targets[piece.key], let state = connections[side.connection] else { return }
-        defer { targets[piece.key] = side }
+        guard let slot = targets.index(forKey: piece.key), let state = connections[targets.values[slot].connection]
+        else { return }
+        var side = Self.take(&targets.values[slot])
+        defer { targets.values[slot] = side }
         if Int64(piece.acknowledgmentOffset) > state.clientEnd || !side.pendingPieces.isEmpty {
             guard side.pendingPieces.count < Self.pendingLimit else {
                 pendingDropped += 1
@@ -515,7 +554,14 @@ public struct ExchangeTracker {
     /// moved past (or `settleMicroseconds` ago), and every exchange of a connection whose copies
     /// all ended. `now` is on the clock of the `microseconds` given to `targetAnswered`.
     public mutating func collect(now: Int64, onlineNow: Int64?, into exchanges: inout [Exchange]) {
-        for (connection, var state) in connections {
+        if !retired.isEmpty {
+            exchanges += retired
+            retired.removeAll(keepingCapacity: true)
+        }
+        // What to close is found first, the table unchanged: a change while iterating over it
+        // would copy it whole.
+        closing.removeAll(keepingCapacity: true)
+        for (connection, state) in connections {
             let allEnded =
                 !state.targets.isEmpty
                 && state.targets.allSatisfy { key in
@@ -525,45 +571,71 @@ public struct ExchangeTracker {
             let stale =
                 state.targets.isEmpty
                 && (onlineNow.map { $0 - state.startedMicroseconds > settleMicroseconds } ?? false)
+            if allEnded || stale {
+                closing.append((connection, 0, true))
+                continue
+            }
             var closable = 0
-            if allEnded { releasePending(of: state, force: true) }
-            if allEnded || stale {
-                closable = state.requests.count
-            } else {
-                while closable + 1 < state.requests.count {
-                    let number = state.firstOpen + closable
-                    let movedOn = state.targets.allSatisfy { (targets[$0]?.highestExchange ?? 0) > number }
-                    let waitedLong =
-                        onlineNow.map {
-                            $0 - state.requests[closable + 1].lastByteMicroseconds > settleMicroseconds
-                        } ?? false
-                    guard movedOn || waitedLong else { break }
-                    closable += 1
+            while closable + 1 < state.requests.count {
+                let number = state.firstOpen + closable
+                let movedOn = state.targets.allSatisfy { (targets[$0]?.highestExchange ?? 0) > number }
+                let waitedLong =
+                    onlineNow.map {
+                        $0 - state.requests[closable + 1].lastByteMicroseconds > settleMicroseconds
+                    } ?? false
+                guard movedOn || waitedLong else { break }
+                closable += 1
+            }
+            if closable > 0 { closing.append((connection, closable, false)) }
+        }
+        for (connection, count, all) in closing {
+            if all {
+                retire(connection, into: &exchanges)
+            } else if let slot = connections.index(forKey: connection) {
+                var state = Self.take(&connections.values[slot])
+                close(count, of: &state, connection, into: &exchanges)
+                connections.values[slot] = state
+            }
+        }
+    }
+
+    /// `retire`, the exchanges kept for the next `collect`.
+    private mutating func retireEarly(_ connection: CompareConnection) {
+        var closed: [Exchange] = []
+        retire(connection, into: &closed)
+        retired += closed
+    }
+
+    /// Closes every exchange of `connection` and forgets it (its copies ended, or a new
+    /// connection took its ports).
+    private mutating func retire(_ connection: CompareConnection, into exchanges: inout [Exchange]) {
+        guard var state = connections.removeValue(forKey: connection) else { return }
+        if !state.targets.isEmpty { releasePending(of: state, force: true) }
+        close(state.requests.count, of: &state, connection, into: &exchanges)
+        for key in state.targets { targets[key] = nil }
+    }
+
+    /// Closes the first `count` open batches of `state`: an exchange for each of their requests
+    /// and each copy.
+    private mutating func close(
+        _ count: Int, of state: inout Connection, _ connection: CompareConnection, into exchanges: inout [Exchange]
+    ) {
+        for index in 0..<count {
+            let number = state.firstOpen + index
+            let request = state.requests[index]
+            for key in state.targets {
+                let targetExchange = targets[key]?.exchanges.removeValue(forKey: number) ?? TargetExchange()
+                for part in 0..<request.requestCount {
+                    exchanges.append(
+                        Self.exchange(
+                            connection, number: state.numbered + part + 1, request, part: part, targetExchange))
                 }
             }
-            for index in 0..<closable {
-                let number = state.firstOpen + index
-                let request = state.requests[index]
-                for key in state.targets {
-                    let targetExchange = targets[key]?.exchanges.removeValue(forKey: number) ?? TargetExchange()
-                    for part in 0..<request.requestCount {
-                        exchanges.append(
-                            Self.exchange(
-                                connection, number: state.numbered + part + 1, request, part: part, targetExchange))
-                    }
-                }
-                state.numbered += request.requestCount
-            }
-            if closable > 0 {
-                state.requests.removeFirst(closable)
-                state.firstOpen += closable
-            }
-            if allEnded || stale {
-                connections[connection] = nil
-                for key in state.targets { targets[key] = nil }
-            } else {
-                connections[connection] = state
-            }
+            state.numbered += request.requestCount
+        }
+        if count > 0 {
+            state.requests.removeFirst(count)
+            state.firstOpen += count
         }
     }
 
