@@ -87,8 +87,13 @@ public struct ExchangeTracker {
     public private(set) var notTracked = 0
     /// Exchanges of connections closed early (their ports reused), for the next `collect`.
     private var retired: [Exchange] = []
-    /// `collect`'s list of connections to close, kept for its storage.
-    private var closing: [(connection: CompareConnection, count: Int, all: Bool)] = []
+    /// What `collect` looks at, so that it never scans every connection: copies that ended (a
+    /// connection closes `graceMicroseconds` after its last copy ended), connections seen but
+    /// not copied (forgotten `settleMicroseconds` after their SYN), and connections with more
+    /// than one open batch (an earlier one may be settled).
+    private var endedCopies: [(microseconds: Int64, connection: CompareConnection)] = []
+    private var uncopied: [(microseconds: Int64, connection: CompareConnection)] = []
+    private var severalOpen: Set<CompareConnection> = []
 
     public init(
         maskedHeaders: [String] = [], connectionLimit: Int = 65_536, settleMicroseconds: Int64 = 5_000_000
@@ -232,6 +237,7 @@ public struct ExchangeTracker {
                 return
             }
             connections[connection] = Connection(clientISN: sequence, startedMicroseconds: microseconds)
+            uncopied.append((microseconds, connection))
             return
         }
         var grew = false
@@ -278,6 +284,7 @@ public struct ExchangeTracker {
             online: FramedAnswer(filter: filterTemplate, framing: state.requestFramer != nil))
         Self.appendFirstBytes(&request.firstBytes, from: offset, offset: offset, payload)
         state.requests.append(request)
+        if state.requests.count == 2 { severalOpen.insert(connection) }
         frameRequests(&state, offset: offset, payload, microseconds: microseconds)
     }
 
@@ -545,7 +552,9 @@ public struct ExchangeTracker {
     /// target side's clock). Its exchanges close `graceMicroseconds` later: production's last
     /// answers may still be in the capture's buffer.
     public mutating func copyEnded(_ key: RouteKey, microseconds: Int64) {
-        targets[key]?.endedAt = microseconds
+        guard let slot = targets.index(forKey: key) else { return }
+        targets.values[slot].endedAt = microseconds
+        endedCopies.append((microseconds, targets.values[slot].connection))
     }
 
     // MARK: closing exchanges
@@ -558,45 +567,69 @@ public struct ExchangeTracker {
             exchanges += retired
             retired.removeAll(keepingCapacity: true)
         }
-        // What to close is found first, the table unchanged: a change while iterating over it
-        // would copy it whole.
-        closing.removeAll(keepingCapacity: true)
-        for (connection, state) in connections {
-            let allEnded =
-                !state.targets.isEmpty
-                && state.targets.allSatisfy { key in
-                    guard let endedAt = targets[key]?.endedAt else { return targets[key] == nil }
-                    return now == Int64.max || now - endedAt >= graceMicroseconds
+        if now == Int64.max {
+            // At exit: everything.
+            for connection in Array(connections.keys) { retire(connection, into: &exchanges) }
+            endedCopies.removeAll()
+            uncopied.removeAll()
+            severalOpen.removeAll()
+            return
+        }
+        var done = 0
+        for (endedAt, connection) in endedCopies {
+            guard now - endedAt >= graceMicroseconds else { break }
+            done += 1
+            // Closed when every copy of it ended that long ago (the last one's entry does it).
+            guard let state = connections[connection], !state.targets.isEmpty,
+                state.targets.allSatisfy({ key in
+                    guard let ended = targets[key]?.endedAt else { return targets[key] == nil }
+                    return now - ended >= graceMicroseconds
+                })
+            else { continue }
+            retire(connection, into: &exchanges)
+        }
+        endedCopies.removeFirst(done)
+        done = 0
+        if let onlineNow {
+            for (started, connection) in uncopied {
+                guard onlineNow - started > settleMicroseconds else { break }
+                done += 1
+                if let state = connections[connection], state.targets.isEmpty,
+                    state.startedMicroseconds == started
+                {
+                    retire(connection, into: &exchanges)
                 }
-            let stale =
-                state.targets.isEmpty
-                && (onlineNow.map { $0 - state.startedMicroseconds > settleMicroseconds } ?? false)
-            if allEnded || stale {
-                closing.append((connection, 0, true))
+            }
+            uncopied.removeFirst(done)
+        }
+        for connection in severalOpen {
+            guard let slot = connections.index(forKey: connection) else {
+                severalOpen.remove(connection)
                 continue
             }
-            var closable = 0
-            while closable + 1 < state.requests.count {
-                let number = state.firstOpen + closable
-                let movedOn = state.targets.allSatisfy { (targets[$0]?.highestExchange ?? 0) > number }
-                let waitedLong =
-                    onlineNow.map {
-                        $0 - state.requests[closable + 1].lastByteMicroseconds > settleMicroseconds
-                    } ?? false
-                guard movedOn || waitedLong else { break }
-                closable += 1
-            }
-            if closable > 0 { closing.append((connection, closable, false)) }
-        }
-        for (connection, count, all) in closing {
-            if all {
-                retire(connection, into: &exchanges)
-            } else if let slot = connections.index(forKey: connection) {
+            let closable = closableCount(of: connections.values[slot], onlineNow: onlineNow)
+            if closable > 0 {
                 var state = Self.take(&connections.values[slot])
-                close(count, of: &state, connection, into: &exchanges)
+                close(closable, of: &state, connection, into: &exchanges)
                 connections.values[slot] = state
             }
+            if connections.values[slot].requests.count < 2 { severalOpen.remove(connection) }
         }
+    }
+
+    /// How many of a connection's first open batches are settled: the next one has begun and
+    /// every copy's target has answered past them, or the next began `settleMicroseconds` ago.
+    private func closableCount(of state: Connection, onlineNow: Int64?) -> Int {
+        var closable = 0
+        while closable + 1 < state.requests.count {
+            let number = state.firstOpen + closable
+            let movedOn = state.targets.allSatisfy { (targets[$0]?.highestExchange ?? 0) > number }
+            let waitedLong =
+                onlineNow.map { $0 - state.requests[closable + 1].lastByteMicroseconds > settleMicroseconds } ?? false
+            guard movedOn || waitedLong else { break }
+            closable += 1
+        }
+        return closable
     }
 
     /// `retire`, the exchanges kept for the next `collect`.
