@@ -412,7 +412,7 @@ public struct ExchangeTracker {
     public mutating func sentToTarget(
         _ key: RouteKey, sequence: UInt32, flags: TCPFlags, payloadLength: Int, microseconds: Int64
     ) {
-        guard let slot = targets.index(forKey: key) else { return }
+        guard payloadLength > 0 || flags.contains(.syn), let slot = targets.index(forKey: key) else { return }
         if flags.contains(.syn) {
             targets.values[slot].copiedISN = sequence
             return
