@@ -94,6 +94,11 @@ public struct ExchangeTracker {
     private var endedCopies: [(microseconds: Int64, connection: CompareConnection)] = []
     private var uncopied: [(microseconds: Int64, connection: CompareConnection)] = []
     private var severalOpen: Set<CompareConnection> = []
+    /// Connections whose client, server and targets all sent a FIN or RST, when `collect` last
+    /// ran before: closed `graceMicroseconds` later, without waiting for their copies to end
+    /// (tcpcopy keeps a copy a few seconds after its connection closed).
+    private var finished: [(microseconds: Int64, connection: CompareConnection)] = []
+    private var lastCollect: Int64 = 0
 
     public init(
         maskedHeaders: [String] = [], connectionLimit: Int = 65_536, settleMicroseconds: Int64 = 5_000_000
@@ -159,6 +164,9 @@ public struct ExchangeTracker {
         var framedEnd: Int64 = 0
         /// Exchanges numbered so far (a batch numbers one per request).
         var numbered = 0
+        /// A FIN or RST came from the client, from the server.
+        var clientClosed = false
+        var serverClosed = false
     }
 
     /// The target's answer to a batch: one part per request (`AnswerPiece.startsAnswer`).
@@ -201,6 +209,8 @@ public struct ExchangeTracker {
         var current: (number: Int, part: Int)?
         var highestExchange = 0
         var endedAt: Int64?
+        /// The target sent a FIN or RST.
+        var closed = false
         /// The target's side can be ahead of production's capture (the copy leaves as soon as
         /// tcpcopy's own capture has the request): observations beyond the client bytes seen
         /// here wait for them.
@@ -244,12 +254,14 @@ public struct ExchangeTracker {
         // Runs after the state is stored (defers run last first).
         defer {
             if grew, let state = connections[connection], !state.targets.isEmpty { releasePending(of: state) }
+            if grew || !flags.isDisjoint(with: [.fin, .rst]) { noteIfFinished(connection) }
         }
         guard let slot = connections.index(forKey: connection), let clientISN = connections.values[slot].clientISN
         else { return }
         // Taken out of the table while it changes, so that its arrays are not copied.
         var state = Self.take(&connections.values[slot])
         defer { connections.values[slot] = state }
+        if !flags.isDisjoint(with: [.fin, .rst]) { state.clientClosed = true }
         // The handshake's ACK names the server's ISN when the SYN-ACK was not seen.
         if state.serverISN == nil, flags.contains(.ack) { state.serverISN = acknowledgment &- 1 }
         guard !payload.isEmpty, let serverISN = state.serverISN else { return }
@@ -335,6 +347,10 @@ public struct ExchangeTracker {
         payload: UnsafeRawBufferPointer, microseconds: Int64
     ) {
         guard let slot = connections.index(forKey: connection) else { return }
+        if !flags.isDisjoint(with: [.fin, .rst]) {
+            connections.values[slot].serverClosed = true
+            defer { noteIfFinished(connection) }
+        }
         var state = Self.take(&connections.values[slot])
         defer { connections.values[slot] = state }
         if flags.contains(.syn) {
@@ -479,6 +495,9 @@ public struct ExchangeTracker {
     public mutating func targetAnswered(_ piece: AnswerPiece, microseconds: Int64) {
         guard let slot = targets.index(forKey: piece.key), let state = connections[targets.values[slot].connection]
         else { return }
+        let connection = targets.values[slot].connection
+        // Runs after the side is stored.
+        defer { if !piece.flags.isDisjoint(with: [.fin, .rst]) { noteIfFinished(connection) } }
         var side = Self.take(&targets.values[slot])
         defer { targets.values[slot] = side }
         if Int64(piece.acknowledgmentOffset) > state.clientEnd || !side.pendingPieces.isEmpty {
@@ -495,6 +514,7 @@ public struct ExchangeTracker {
     private static func applyPiece(
         _ piece: AnswerPiece, microseconds: Int64, to side: inout TargetSide, _ state: Connection
     ) {
+        if !piece.flags.isDisjoint(with: [.fin, .rst]) { side.closed = true }
         if piece.length > 0, state.requestFramer != nil, piece.startsAnswer || side.current != nil {
             // HTTP/1.x: answers are counted, so that one the target sent late (after the next
             // batch was released to it, e.g. held by Nagle's algorithm) is still its request's.
@@ -505,13 +525,11 @@ public struct ExchangeTracker {
             guard let (number, part) = side.current else { return }  // its batch is closed
             side.highestExchange = max(side.highestExchange, number)
             let sequence = Int64(piece.sequenceOffset)
-            var exchange = side.exchanges[number] ?? TargetExchange()
-            var answer = exchange.parts[part] ?? TargetAnswer(base: sequence)
+            // Taken out while it changes, so that its arrays are not copied.
+            var answer = side.exchanges[number]?.parts.removeValue(forKey: part) ?? TargetAnswer(base: sequence)
             let offset = sequence - answer.base
-            guard offset >= 0 else { return }
-            answer.add(piece, offset: offset, microseconds: microseconds)
-            exchange.parts[part] = answer
-            side.exchanges[number] = exchange
+            if offset >= 0 { answer.add(piece, offset: offset, microseconds: microseconds) }
+            side.exchanges[number, default: TargetExchange()].parts[part] = answer
             return
         }
         guard let index = requestIndex(in: state.requests, acknowledged: Int64(piece.acknowledgmentOffset))
@@ -571,11 +589,28 @@ public struct ExchangeTracker {
             // At exit: everything.
             for connection in Array(connections.keys) { retire(connection, into: &exchanges) }
             endedCopies.removeAll()
+            finished.removeAll()
             uncopied.removeAll()
             severalOpen.removeAll()
             return
         }
+        if lastCollect == 0 {
+            // Noted before the first collect: their grace starts now.
+            for index in finished.indices { finished[index].microseconds = now }
+        }
+        lastCollect = now
         var done = 0
+        for (at, connection) in finished {
+            guard now - at >= graceMicroseconds else { break }
+            done += 1
+            if let state = connections[connection], state.clientClosed, state.serverClosed,
+                state.targets.allSatisfy({ targets[$0]?.closed ?? true })
+            {
+                retire(connection, into: &exchanges)
+            }
+        }
+        finished.removeFirst(done)
+        done = 0
         for (endedAt, connection) in endedCopies {
             guard now - endedAt >= graceMicroseconds else { break }
             done += 1
@@ -630,6 +665,15 @@ public struct ExchangeTracker {
             closable += 1
         }
         return closable
+    }
+
+    /// Notes `connection` as finished when its client, server and every copy's target sent a FIN
+    /// or RST.
+    private mutating func noteIfFinished(_ connection: CompareConnection) {
+        guard let state = connections[connection], state.clientClosed, state.serverClosed, !state.targets.isEmpty,
+            state.targets.allSatisfy({ targets[$0]?.closed ?? true })
+        else { return }
+        finished.append((lastCollect, connection))
     }
 
     /// `retire`, the exchanges kept for the next `collect`.

@@ -118,6 +118,16 @@ public struct HTTPMessageFramer: Sendable {
                 startMessage()
                 step(bytes[index])
                 index += 1
+            case .value where header == .other:
+                // Most of a head: the values of headers not looked at, skipped to their line's end.
+                var next = index
+                while next < end, bytes[next] != Self.lf { next += 1 }
+                headLength += next - index
+                index = next
+                if index < end {
+                    step(bytes[index])
+                    index += 1
+                }
             default:
                 step(bytes[index])
                 index += 1
