@@ -213,7 +213,9 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
     /// connection's exchange is its own (the earlier one was counted as silent, the later lost).
     @Test func portsReusedStartANewConnection() {
         var scene = Scene()
-        let answers = ["HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na", "HTTP/1.1 404 No\r\nContent-Length: 1\r\n\r\nb"]
+        let answers = [
+            "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na", "HTTP/1.1 404 No\r\nContent-Length: 1\r\n\r\nb",
+        ]
         for (index, answer) in answers.enumerated() {
             if index > 0 { scene.reuseThePorts() }
             scene.client([.ack, .psh], payload: bytes("GET /\(index) HTTP/1.1\r\nConnection: close\r\n\r\n"))

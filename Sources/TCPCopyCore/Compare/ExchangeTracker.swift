@@ -136,7 +136,9 @@ public struct ExchangeTracker {
         }
 
         mutating func setLastByte(_ microseconds: Int64) {
-            if pipelined.isEmpty { lastByteMicroseconds = microseconds } else {
+            if pipelined.isEmpty {
+                lastByteMicroseconds = microseconds
+            } else {
                 pipelined[pipelined.count - 1].lastByteMicroseconds = microseconds
             }
         }

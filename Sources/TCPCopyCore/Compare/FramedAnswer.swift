@@ -80,7 +80,8 @@ public struct FramedAnswer: Sendable {
                 || (starts && contiguousLength > parts[parts.count - 1].start && parts.count < partLimit)
             {
                 parts.append(
-                    Part(start: contiguousLength, digest: AnswerDigest(filter: filter), firstMicroseconds: microseconds))
+                    Part(start: contiguousLength, digest: AnswerDigest(filter: filter), firstMicroseconds: microseconds)
+                )
             }
             let last = parts.count - 1
             parts[last].digest.add(offset: contiguousLength - parts[last].start, rest.prefix(take))
