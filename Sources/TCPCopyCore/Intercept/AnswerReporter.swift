@@ -32,8 +32,9 @@ public struct AnswerReporter<Connection: Hashable & Sendable>: Sendable {
     private var streams: [RouteKey: Stream] = [:]
     /// SYN-ACKs of routes not compared (yet): the target's ISN and the copied client's first
     /// sequence number. A `compare` follows its route's `register`, and the SYN-ACK often comes
-    /// between the two or before both (held, then delivered by the register); without its
-    /// numbers none of the route's answers could be placed. Bounded: emptied when full.
+    /// between the two or before both (held, then delivered by the register), or comes while
+    /// the route's earlier session is still compared (its ports reused); without its numbers
+    /// none of the route's answers could be placed. Bounded: emptied when full.
     private var handshakes: [RouteKey: (targetISN: UInt32, clientStart: UInt32)] = [:]
     public static var handshakeLimit: Int { 4096 }
 
@@ -108,6 +109,9 @@ public struct AnswerReporter<Connection: Hashable & Sendable>: Sendable {
         }
         defer { streams[key] = stream }
         if packet.flags.contains(.syn) {
+            // Another ISN on a compared route: the client reused its ports, and the `compare` of
+            // the new session (which replaces this stream) is on its way.
+            if let known = stream.targetISN, known != packet.sequence.rawValue { remember(key, packet) }
             stream.targetISN = packet.sequence.rawValue
             stream.clientStart = packet.acknowledgment.rawValue
             return nil
