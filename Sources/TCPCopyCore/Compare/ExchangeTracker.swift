@@ -407,10 +407,10 @@ public struct ExchangeTracker {
     /// connections are followed (`connectionLimit`).
     @discardableResult
     public mutating func copyStarted(_ key: RouteKey, of connection: CompareConnection) -> Bool {
-        if targets[key] != nil {
+        if let earlier = targets[key]?.connection {
             // A new session on a route still followed: the client reused its ports (copies
             // end a while after their connections), and the earlier connection is over.
-            retireEarly(connection)
+            retireEarly(earlier)
         }
         if connections[connection] == nil {
             // The copy may start before this side's capture shows the SYN.
