@@ -536,7 +536,8 @@ import Testing
             .hello(version: ControlMessage.protocolVersion), from: 1, now: now, deliveries: &deliveries)
         func segment(_ flags: TCPFlags, seq: UInt32, ack: UInt32, payload: [UInt8] = []) -> [UInt8] {
             OutgoingSegment(
-                source: Lab.target, destination: Lab.client, sourcePort: Lab.targetPort, destinationPort: Lab.clientPort,
+                source: Lab.target, destination: Lab.client, sourcePort: Lab.targetPort,
+                destinationPort: Lab.clientPort,
                 sequence: SequenceNumber(seq), acknowledgment: SequenceNumber(ack), flags: flags, window: 100,
                 payload: payload[...]
             ).encode()
