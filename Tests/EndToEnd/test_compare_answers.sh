@@ -5,8 +5,8 @@
 # keep-alive connections; the target's p50 latency on /slow exceeds production's by 45-60 ms,
 # and on /same is within 3 ms of it (the control link's delay taken out);
 # /stamp differs only in a header line --compare-ignore-header leaves out: the same. Pipelined
-# requests (4 in one write, twice) are compared per batch, as the request gate sees them: 2
-# exchanges, each under the first answer's first line.
+# requests (/same, /status, /length in one write, 4 times on one connection) are compared one by
+# one (HTTP/1.x framing): each batch counts 1 same, 1 first line differs, 1 length differs.
 # Then the same traffic, recorded with tcpdump -w on the online server, replayed with
 # --offline --compare gives the same outcome counts.
 set -euo pipefail
@@ -14,6 +14,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../Scripts/fidelity-lib.sh"
 
 per_path=20
+batches=4
 fid_setup compare_answers
 server="$FID_SERVERS_DIR/compare_server.py"
 for role in online target; do
@@ -43,21 +44,21 @@ for path in /same /status /length /slow /stamp; do
     [[ $got == "$per_path" ]] || lab_fail "answers from online to $path" "$per_path" "$got"
 done
 got=$(lab_exec client timeout -k 5 60 "$(fid_python)" -u "$server" client --host "$LAB_ONLINE_IP" \
-    --path /status-pipelined --count 8 --pipeline 4)
-[[ $got == 8 ]] || lab_fail "pipelined answers from online" 8 "$got"
+    --paths /same-pipelined,/status-pipelined,/length-pipelined --count $((3 * batches)) --pipeline 3)
+[[ $got == $((3 * batches)) ]] || lab_fail "pipelined answers from online" $((3 * batches)) "$got"
 sleep 2
 # SIGUSR1: the stats line and the summary table; Prometheus: the counters and both histograms.
 kill -USR1 "$(lab_daemon_pid tcpcopy)"
 lab_retry 30 0.1 grep -q "compare summary" "$(lab_daemon_log tcpcopy)" ||
     lab_fail "the summary table on SIGUSR1" "logged" "absent"
-# (A connection's last exchange closes when its copy ends, after it lingers: up to one of
-# each of the 6 connections is still open.)
+# (A connection's last batch closes when its copy ends, after it lingers: up to one exchange
+# of each of the 5 keep-alive connections and 3 of the pipelined one are still open.)
 scrape=$(lab_scrape online "$tm")
 # The counters by service port (the stats line has the totals): the outcomes add up to the
 # exchanges, and /status's 20 are under first line differs.
 closed=$(lab_metric "$scrape" 'tcpcopy_compare_exchanges_total{port="80"}')
-((closed >= 5 * per_path + 2 - 6)) ||
-    lab_fail 'tcpcopy_compare_exchanges_total{port="80"}' ">= $((5 * per_path + 2 - 6))" "$closed"
+((closed >= 5 * per_path + 3 * batches - 8)) ||
+    lab_fail 'tcpcopy_compare_exchanges_total{port="80"}' ">= $((5 * per_path + 3 * batches - 8))" "$closed"
 sum=0
 for outcome in target_reset target_silent first_line_differs length_differs bytes_differ same; do
     value=$(lab_metric "$scrape" "tcpcopy_compare_${outcome}_total{port=\"80\"}")
@@ -77,8 +78,9 @@ lab_expect_clean_stop tcpcopy
 tlog=$(lab_daemon_log tcpcopy)
 check_counts() {
     local what=$1 file=$2 name want got
-    for pair in compare_exchanges:$((5 * per_path + 2)) compare_same:$((3 * per_path)) \
-        compare_first_line_differs:$((per_path + 2)) compare_length_differs:"$per_path" compare_bytes_differ:0 \
+    for pair in compare_exchanges:$((5 * per_path + 3 * batches)) compare_same:$((3 * per_path + batches)) \
+        compare_first_line_differs:$((per_path + batches)) compare_length_differs:$((per_path + batches)) \
+        compare_bytes_differ:0 \
         compare_target_silent:0 compare_target_reset:0; do
         name=${pair%%:*} want=${pair#*:}
         got=$(lab_stat_int "$file" "$name")
@@ -89,18 +91,29 @@ check_counts live "$tlog"
 grep -q "compare summary" "$tlog" || lab_fail "the summary table at exit" "logged" "absent"
 
 # Pairing: on every connection, exchanges numbered 1..N, each request's answer its own.
-"$(fid_python)" - "$log" "$per_path" <<'PY' || lab_fail "the compare log" "paired and timed right" "see above"
+"$(fid_python)" - "$log" "$per_path" "$batches" <<'PY' || lab_fail "the compare log" "paired and timed right" "see above"
 import json, sys
 records = [json.loads(line) for line in open(sys.argv[1])]
-per = int(sys.argv[2])
+per, batches = int(sys.argv[2]), int(sys.argv[3])
 by_key = {}
 for r in records:
     by_key.setdefault(r["request"], []).append(r)
 bad = 0
 for request, rows in by_key.items():
     numbers = sorted(r["exchange"] for r in rows)
-    if numbers != list(range(1, (2 if "pipelined" in request else per) + 1)):
-        print("exchanges of %s numbered %s" % (request, numbers)); bad += 1
+    # Pipelined: /same, /status, /length in turn on one connection, each its own exchange.
+    order = ["/same-", "/status-", "/length-"]
+    first = 1 + next((i for i, path in enumerate(order) if path in request), 0)
+    want = list(range(first, 3 * batches + 1, 3)) if "pipelined" in request else list(range(1, per + 1))
+    if numbers != want:
+        print("exchanges of %s numbered %s, not %s" % (request, numbers, want)); bad += 1
+outcomes = {"GET /same-pipelined HTTP/1.1": "compare_same",
+            "GET /status-pipelined HTTP/1.1": "compare_first_line_differs",
+            "GET /length-pipelined HTTP/1.1": "compare_length_differs"}
+for request, outcome in outcomes.items():
+    got = [r["outcome"] for r in by_key.get(request, [])]
+    if got != [outcome] * batches:
+        print("pipelined %s: outcomes %s, not %d x %s" % (request, got, batches, outcome)); bad += 1
 def p50(values):
     values = sorted(v for v in values if v is not None)
     return values[len(values) // 2] if values else None

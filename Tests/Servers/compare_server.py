@@ -9,7 +9,8 @@ alike (cut into segments by each side's path MTU).
 
 client --host H --port P --path PATH --count N [--connections C] [--pipeline D]: N requests of
 PATH on each of C keep-alive connections, D at a time in one write (1: one after the other);
-prints the number of answers read.
+prints the number of answers read. --paths A,B,C instead of --path: the paths in turn, D at a
+time in one write.
 """
 import argparse
 import socket
@@ -91,8 +92,10 @@ def client(args):
         sent = 0
         while sent < args.count:
             batch = min(args.pipeline, args.count - sent)
-            request = b"GET %s HTTP/1.1\r\nHost: lab\r\n\r\n" % args.path.encode()
-            sock.sendall(request * batch)
+            paths = args.paths.split(",") if args.paths else [args.path]
+            sock.sendall(b"".join(
+                b"GET %s HTTP/1.1\r\nHost: lab\r\n\r\n" % paths[(sent + i) % len(paths)].encode()
+                for i in range(batch)))
             sent += batch
             for _ in range(batch):
                 buffer = read_answer(sock, buffer)
@@ -113,7 +116,8 @@ def main():
     c = sub.add_parser("client")
     c.add_argument("--host", required=True)
     c.add_argument("--port", type=int, default=80)
-    c.add_argument("--path", required=True)
+    c.add_argument("--path")
+    c.add_argument("--paths")
     c.add_argument("--count", type=int, default=10)
     c.add_argument("--connections", type=int, default=1)
     c.add_argument("--pipeline", type=int, default=1)

@@ -487,4 +487,78 @@ import Testing
         engine.closed(1)
         #expect(!engine.answers.isActive)
     }
+
+    /// The SYN-ACK held before its route's `register`, or seen between the `register` and the
+    /// `compare`: the route's answers are still placed and reported.
+    @Test(arguments: [true, false]) func synAckBeforeCompareIsKept(held: Bool) {
+        var engine = InterceptEngine<Int>(
+            allowList: [], limits: .init(routeIdleMilliseconds: 120_000, holdMilliseconds: 2000, maximumHeld: 16))
+        engine.answers.enabled = true
+        var deliveries: [InterceptEngine<Int>.Delivery] = []
+        let now = MonotonicTime(milliseconds: 1)
+        _ = engine.received(
+            .hello(version: ControlMessage.protocolVersion), from: 1, now: now, deliveries: &deliveries)
+        func segment(_ flags: TCPFlags, seq: UInt32, payload: [UInt8]) -> [UInt8] {
+            OutgoingSegment(
+                source: .v4(Lab.target), destination: .v4(Lab.client), sourcePort: Lab.targetPort,
+                destinationPort: Lab.clientPort,
+                sequence: SequenceNumber(seq), acknowledgment: SequenceNumber(501), flags: flags, window: 100,
+                payload: payload[...]
+            ).encode()
+        }
+        let synAck = segment([.syn, .ack], seq: 9000, payload: [])
+        var pieces: [AnswerPiece] = []
+        if held { #expect(engine.queued(synAck, now: now).1 == nil) }
+        _ = engine.received(.register(Lab.key), from: 1, now: now, deliveries: &deliveries)
+        #expect(deliveries.count == (held ? 1 : 0))
+        if !held {
+            #expect(engine.queued(synAck, now: now).1 != nil)
+            #expect(synAck.withUnsafeBytes { engine.answers.observe($0, stampMicroseconds: 1, into: &pieces) } == nil)
+        }
+        _ = engine.received(.compare(Lab.key), from: 1, now: now, deliveries: &deliveries)
+        let answer = segment([.ack, .psh], seq: 9001, payload: Array("HTTP/1.1 200 OK\r\n\r\n".utf8))
+        #expect(answer.withUnsafeBytes { engine.answers.observe($0, stampMicroseconds: 2, into: &pieces) } == 1)
+        #expect(pieces.count == 1)
+        #expect(pieces.first?.sequenceOffset == 0)
+        #expect(pieces.first?.acknowledgmentOffset == 0)
+        #expect(pieces.first?.startsAnswer == true)
+    }
+
+    /// A client reusing its ports while its earlier session is still compared: the new
+    /// session's SYN-ACK comes before its `compare`, and is kept for it.
+    @Test func synAckOfAReusedRouteIsKept() {
+        var engine = InterceptEngine<Int>(
+            allowList: [], limits: .init(routeIdleMilliseconds: 120_000, holdMilliseconds: 2000, maximumHeld: 16))
+        engine.answers.enabled = true
+        var deliveries: [InterceptEngine<Int>.Delivery] = []
+        let now = MonotonicTime(milliseconds: 1)
+        _ = engine.received(
+            .hello(version: ControlMessage.protocolVersion), from: 1, now: now, deliveries: &deliveries)
+        func segment(_ flags: TCPFlags, seq: UInt32, ack: UInt32, payload: [UInt8] = []) -> [UInt8] {
+            OutgoingSegment(
+                source: .v4(Lab.target), destination: .v4(Lab.client), sourcePort: Lab.targetPort,
+                destinationPort: Lab.clientPort,
+                sequence: SequenceNumber(seq), acknowledgment: SequenceNumber(ack), flags: flags, window: 100,
+                payload: payload[...]
+            ).encode()
+        }
+        var pieces: [AnswerPiece] = []
+        func observe(_ bytes: [UInt8]) -> Int? {
+            _ = engine.queued(bytes, now: now)
+            return bytes.withUnsafeBytes { engine.answers.observe($0, stampMicroseconds: 1, into: &pieces) }
+        }
+        let answer = Array("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".utf8)
+        _ = engine.received(.register(Lab.key), from: 1, now: now, deliveries: &deliveries)
+        _ = engine.received(.compare(Lab.key), from: 1, now: now, deliveries: &deliveries)
+        _ = observe(segment([.syn, .ack], seq: 9000, ack: 501))
+        #expect(observe(segment([.ack, .psh], seq: 9001, ack: 600, payload: answer)) == 1)
+        // The new session: its SYN-ACK, then its register and compare, then its answer.
+        _ = observe(segment([.syn, .ack], seq: 70_000, ack: 8001))
+        _ = engine.received(.register(Lab.key), from: 1, now: now, deliveries: &deliveries)
+        _ = engine.received(.compare(Lab.key), from: 1, now: now, deliveries: &deliveries)
+        pieces.removeAll()
+        #expect(observe(segment([.ack, .psh], seq: 70_001, ack: 8100, payload: answer)) == 1)
+        #expect(pieces.map(\.sequenceOffset) == [0])
+        #expect(pieces.map(\.acknowledgmentOffset) == [99])
+    }
 }

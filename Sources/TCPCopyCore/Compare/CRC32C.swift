@@ -20,12 +20,51 @@ public enum CRC32C {
         update(0, with: bytes)
     }
 
+    /// `slicedTables[k][b]`: the table's value for byte `b` followed by `k` zero bytes, so that
+    /// eight bytes are taken at a time (slicing-by-8: a few times faster than one at a time).
+    static let slicedTables: [UInt32] = {
+        var tables = table
+        for slice in 1..<8 {
+            for byte in 0..<256 {
+                let previous = tables[(slice - 1) * 256 + byte]
+                tables.append((previous >> 8) ^ table[Int(previous & 0xFF)])
+            }
+        }
+        return tables
+    }()
+
     /// The CRC of the bytes `crc` covered followed by `bytes` (`update(0, ...)` starts one).
     public static func update<Bytes: Sequence<UInt8>>(_ crc: UInt32, with bytes: Bytes) -> UInt32 {
+        if let result = bytes.withContiguousStorageIfAvailable({ update(crc, buffer: UnsafeRawBufferPointer($0)) }) {
+            return result
+        }
         var state = ~crc
         table.withUnsafeBufferPointer { table in
             for byte in bytes {
                 state = (state >> 8) ^ table[Int((state ^ UInt32(byte)) & 0xFF)]
+            }
+        }
+        return ~state
+    }
+
+    private static func update(_ crc: UInt32, buffer: UnsafeRawBufferPointer) -> UInt32 {
+        var state = ~crc
+        slicedTables.withUnsafeBufferPointer { tables in
+            var index = 0
+            let count = buffer.count
+            while index + 8 <= count {
+                let low = state ^ buffer.loadUnaligned(fromByteOffset: index, as: UInt32.self).littleEndian
+                let high = buffer.loadUnaligned(fromByteOffset: index + 4, as: UInt32.self).littleEndian
+                state =
+                    tables[7 * 256 + Int(low & 0xFF)] ^ tables[6 * 256 + Int((low >> 8) & 0xFF)]
+                    ^ tables[5 * 256 + Int((low >> 16) & 0xFF)] ^ tables[4 * 256 + Int(low >> 24)]
+                    ^ tables[3 * 256 + Int(high & 0xFF)] ^ tables[2 * 256 + Int((high >> 8) & 0xFF)]
+                    ^ tables[256 + Int((high >> 16) & 0xFF)] ^ tables[Int(high >> 24)]
+                index += 8
+            }
+            while index < count {
+                state = (state >> 8) ^ tables[Int((state ^ UInt32(buffer[index])) & 0xFF)]
+                index += 1
             }
         }
         return ~state

@@ -35,11 +35,16 @@ public struct AnswerPiece: Hashable, Sendable {
     /// The piece's first bytes (at most `headLimit`) when they fall in its answer's first
     /// `headLimit` bytes; empty otherwise.
     public var head: [UInt8]
+    /// Whether intercept's `HTTPMessageFramer` found an answer beginning at the piece's first
+    /// byte (pieces are cut there): pipelined answers are then told apart.
+    public var startsAnswer: Bool
 
     public init(
         key: RouteKey, sequenceOffset: UInt32, acknowledgmentOffset: UInt32, length: UInt16,
-        digestedLength: UInt16? = nil, crc: UInt32, flags: TCPFlags, stampMicroseconds: UInt64, head: [UInt8]
+        digestedLength: UInt16? = nil, crc: UInt32, flags: TCPFlags, stampMicroseconds: UInt64, head: [UInt8],
+        startsAnswer: Bool = false
     ) {
+        self.startsAnswer = startsAnswer
         self.digestedLength = digestedLength ?? length
         self.key = key
         self.sequenceOffset = sequenceOffset
@@ -61,6 +66,14 @@ public struct AnswerPiece: Hashable, Sendable {
 /// (its ACK moved). An answer packet belongs to the last request starting below the packet's
 /// own ACK (the server had received that request when it answered), on both sides: so the
 /// pairing depends neither on timing nor on the emulation.
+///
+/// Such a batch holds several requests when the client pipelined them (it sent the next before
+/// the answer reached it). On a connection whose first request line is HTTP/1.x, an
+/// `HTTPMessageFramer` cuts the batch into its requests, production's answer into one answer
+/// each (`FramedAnswer`), and intercept marks where the target's answers begin
+/// (`AnswerPiece.startsAnswer`): the batch's Nth answer goes with its Nth request, on each side.
+/// A batch's answers are never cut into more parts than it has requests (an extra answer joins
+/// the last one); other protocols keep one exchange per batch.
 public struct ExchangeTracker {
     /// Connections followed at most; later ones are not compared (`notTracked`).
     public let connectionLimit: Int
@@ -72,6 +85,20 @@ public struct ExchangeTracker {
     private var connections: [CompareConnection: Connection] = [:]
     private var targets: [RouteKey: TargetSide] = [:]
     public private(set) var notTracked = 0
+    /// Exchanges of connections closed early (their ports reused), for the next `collect`.
+    private var retired: [Exchange] = []
+    /// What `collect` looks at, so that it never scans every connection: copies that ended (a
+    /// connection closes `graceMicroseconds` after its last copy ended), connections seen but
+    /// not copied (forgotten `settleMicroseconds` after their SYN), and connections with more
+    /// than one open batch (an earlier one may be settled).
+    private var endedCopies: [(microseconds: Int64, connection: CompareConnection)] = []
+    private var uncopied: [(microseconds: Int64, connection: CompareConnection)] = []
+    private var severalOpen: Set<CompareConnection> = []
+    /// Connections whose client, server and targets all sent a FIN or RST, when `collect` last
+    /// ran before: closed `graceMicroseconds` later, without waiting for their copies to end
+    /// (tcpcopy keeps a copy a few seconds after its connection closed).
+    private var finished: [(microseconds: Int64, connection: CompareConnection)] = []
+    private var lastCollect: Int64 = 0
 
     public init(
         maskedHeaders: [String] = [], connectionLimit: Int = 65_536, settleMicroseconds: Int64 = 5_000_000
@@ -83,16 +110,44 @@ public struct ExchangeTracker {
 
     public var connectionCount: Int { connections.count }
 
+    /// A gated batch: one request, or several pipelined ones (`pipelined`).
     struct Request {
         var start: Int64
         var end: Int64
         /// The client's ACK when it began: where production's answer to it starts.
         var answerStart: Int64
+        /// Of the batch's first request.
         var lastByteMicroseconds: Int64
         var firstBytes: [UInt8]
-        var online: AnswerDigest
+        var online: FramedAnswer
+        /// How production's answer ended when it sent nothing, or after its last answer.
         var onlineEnding: AnswerEnding = .silent
         var onlineFirstByteMicroseconds: Int64?
+        /// The batch's requests after the first, found by the request framer.
+        var pipelined: [PipelinedRequest] = []
+
+        var requestCount: Int { 1 + pipelined.count }
+
+        /// The request holding client byte `offset` (0: the first).
+        func part(holding offset: Int64) -> Int {
+            var part = pipelined.count
+            while part > 0, pipelined[part - 1].start > offset { part -= 1 }
+            return part
+        }
+
+        mutating func setLastByte(_ microseconds: Int64) {
+            if pipelined.isEmpty {
+                lastByteMicroseconds = microseconds
+            } else {
+                pipelined[pipelined.count - 1].lastByteMicroseconds = microseconds
+            }
+        }
+    }
+
+    struct PipelinedRequest {
+        var start: Int64
+        var lastByteMicroseconds: Int64
+        var firstBytes: [UInt8]
     }
 
     struct Connection {
@@ -105,23 +160,59 @@ public struct ExchangeTracker {
         var targets: [RouteKey] = []
         /// One past the highest client byte seen (relative).
         var clientEnd: Int64 = 0
+        /// Finds the client's HTTP/1.x requests; nil when the stream is not that (or had a gap).
+        var requestFramer: HTTPMessageFramer? = HTTPMessageFramer(kind: .request)
+        /// One past the last client byte the framer read.
+        var framedEnd: Int64 = 0
+        /// Exchanges numbered so far (a batch numbers one per request).
+        var numbered = 0
+        /// A FIN or RST came from the client, from the server.
+        var clientClosed = false
+        var serverClosed = false
     }
 
+    /// The target's answer to a batch: one part per request (`AnswerPiece.startsAnswer`).
     struct TargetExchange {
-        var base: Int64?
+        var parts: [Int: TargetAnswer] = [:]
+        /// How the target ended when it sent nothing, or after its last answer.
+        var ending: AnswerEnding = .silent
+        /// When tcpcopy sent each request's last segment to the target, by request.
+        var requestSentMicroseconds: [Int64?] = []
+    }
+
+    struct TargetAnswer {
+        var base: Int64
         var digest = SegmentCRCCombiner()
         var head: [UInt8] = []
-        var ending: AnswerEnding = .silent
         var firstMicroseconds: Int64?
-        var requestSentMicroseconds: Int64?
+
+        mutating func add(_ piece: AnswerPiece, offset: Int64, microseconds: Int64) {
+            digest.add(
+                offset: UInt64(offset), length: UInt64(piece.length), crc: piece.crc,
+                digestedLength: UInt64(piece.digestedLength))
+            if firstMicroseconds == nil { firstMicroseconds = microseconds }
+            if !piece.head.isEmpty, offset <= Int64(head.count), head.count < AnswerPiece.headLimit {
+                let skip = Int(Int64(head.count) - offset)
+                if skip < piece.head.count {
+                    head.append(contentsOf: piece.head[skip...].prefix(AnswerPiece.headLimit - head.count))
+                }
+            }
+        }
     }
 
     struct TargetSide {
         var connection: CompareConnection
         var copiedISN: UInt32?
         var exchanges: [Int: TargetExchange] = [:]
+        /// Answers intercept saw begin (`AnswerPiece.startsAnswer`): the Nth goes with the
+        /// connection's Nth request, whichever batch's ACK it left with.
+        var answersStarted = 0
+        /// The batch number and request of the answer being received, for the pieces after its first.
+        var current: (number: Int, part: Int)?
         var highestExchange = 0
         var endedAt: Int64?
+        /// The target sent a FIN or RST.
+        var closed = false
         /// The target's side can be ahead of production's capture (the copy leaves as soon as
         /// tcpcopy's own capture has the request): observations beyond the client bytes seen
         /// here wait for them.
@@ -142,27 +233,37 @@ public struct ExchangeTracker {
     ) {
         if flags.contains(.syn) {
             if var known = connections[connection] {
-                // Registered by its copy before its SYN was seen here, or a repeated SYN.
-                guard known.requests.isEmpty else { return }
-                known.clientISN = sequence
-                known.startedMicroseconds = microseconds
-                connections[connection] = known
-                return
+                if known.requests.isEmpty {
+                    // Registered by its copy before its SYN was seen here, or a repeated SYN.
+                    known.clientISN = sequence
+                    known.startedMicroseconds = microseconds
+                    connections[connection] = known
+                    return
+                }
+                // A repeated SYN, or the client reused the ports: the earlier connection is over.
+                guard known.clientISN != sequence else { return }
+                retireEarly(connection)
             }
             guard connections.count < connectionLimit else {
                 notTracked += 1
                 return
             }
             connections[connection] = Connection(clientISN: sequence, startedMicroseconds: microseconds)
+            uncopied.append((microseconds, connection))
             return
         }
         var grew = false
         // Runs after the state is stored (defers run last first).
         defer {
             if grew, let state = connections[connection], !state.targets.isEmpty { releasePending(of: state) }
+            if grew || !flags.isDisjoint(with: [.fin, .rst]) { noteIfFinished(connection) }
         }
-        guard var state = connections[connection], let clientISN = state.clientISN else { return }
-        defer { connections[connection] = state }
+        guard let slot = connections.index(forKey: connection), let clientISN = connections.values[slot].clientISN
+        else { return }
+        // Taken out of the table while it changes, so that its arrays are not copied.
+        var state = Self.take(&connections.values[slot])
+        defer { connections.values[slot] = state }
+        if !flags.isDisjoint(with: [.fin, .rst]) { state.clientClosed = true }
         // The handshake's ACK names the server's ISN when the SYN-ACK was not seen.
         if state.serverISN == nil, flags.contains(.ack) { state.serverISN = acknowledgment &- 1 }
         guard !payload.isEmpty, let serverISN = state.serverISN else { return }
@@ -174,29 +275,72 @@ public struct ExchangeTracker {
             grew = true
         }
         if let last = state.requests.last, offset < last.end || acked <= last.answerStart {
-            // More of the current request (or a repeat of it).
+            // More of the current batch (or a repeat of it).
             if end > last.end {
-                state.requests[state.requests.count - 1].end = end
-                state.requests[state.requests.count - 1].lastByteMicroseconds = microseconds
-                appendFirstBytes(&state.requests[state.requests.count - 1], offset: offset, payload)
+                let index = state.requests.count - 1
+                state.requests[index].end = end
+                state.requests[index].setLastByte(microseconds)
+                frameRequests(&state, offset: offset, payload, microseconds: microseconds)
+                if let part = state.requests[index].pipelined.indices.last {
+                    Self.appendFirstBytes(
+                        &state.requests[index].pipelined[part].firstBytes,
+                        from: state.requests[index].pipelined[part].start, offset: offset, payload)
+                } else {
+                    Self.appendFirstBytes(
+                        &state.requests[index].firstBytes, from: state.requests[index].start, offset: offset, payload)
+                }
             }
             return
         }
         guard offset >= 0 else { return }
         var request = Request(
             start: offset, end: end, answerStart: acked, lastByteMicroseconds: microseconds, firstBytes: [],
-            online: AnswerDigest(filter: filterTemplate))
-        appendFirstBytes(&request, offset: offset, payload)
+            online: FramedAnswer(filter: filterTemplate, framing: state.requestFramer != nil))
+        Self.appendFirstBytes(&request.firstBytes, from: offset, offset: offset, payload)
         state.requests.append(request)
+        if state.requests.count == 2 { severalOpen.insert(connection) }
+        frameRequests(&state, offset: offset, payload, microseconds: microseconds)
     }
 
-    private func appendFirstBytes(_ request: inout Request, offset: Int64, _ payload: UnsafeRawBufferPointer) {
-        let have = request.start + Int64(request.firstBytes.count)
-        guard request.firstBytes.count < AnswerDigest.headLimit, offset <= have, offset + Int64(payload.count) > have
+    /// Reads the client's new bytes with the connection's request framer: each request found
+    /// after its batch's first byte is one of the batch's pipelined requests. A gap in the
+    /// client's stream stops the framing (the connection's later batches are one exchange each).
+    private func frameRequests(
+        _ state: inout Connection, offset: Int64, _ payload: UnsafeRawBufferPointer, microseconds: Int64
+    ) {
+        guard state.requestFramer != nil else { return }
+        let end = offset + Int64(payload.count)
+        guard end > state.framedEnd else { return }
+        guard offset <= state.framedEnd else {
+            state.requestFramer = nil
+            return
+        }
+        var rest = payload[Int(state.framedEnd - offset)...]
+        while !rest.isEmpty, state.requestFramer?.isFraming == true {
+            let position = state.framedEnd
+            let starts = state.requestFramer!.atMessageStart
+            let take = state.requestFramer!.read(rest)
+            if starts, let index = state.requests.indices.last, position > state.requests[index].start {
+                if position > offset { state.requests[index].setLastByte(microseconds) }
+                var request = PipelinedRequest(start: position, lastByteMicroseconds: microseconds, firstBytes: [])
+                Self.appendFirstBytes(&request.firstBytes, from: position, offset: offset, payload)
+                state.requests[index].pipelined.append(request)
+            }
+            state.framedEnd += Int64(take)
+            rest = rest.dropFirst(take)
+        }
+        if state.requestFramer?.isFraming == false { state.requestFramer = nil }
+        state.framedEnd = max(state.framedEnd, end)
+    }
+
+    private static func appendFirstBytes(
+        _ firstBytes: inout [UInt8], from start: Int64, offset: Int64, _ payload: UnsafeRawBufferPointer
+    ) {
+        let have = start + Int64(firstBytes.count)
+        guard firstBytes.count < AnswerDigest.headLimit, offset <= have, offset + Int64(payload.count) > have
         else { return }
         let skip = Int(have - offset)
-        request.firstBytes.append(
-            contentsOf: payload[skip...].prefix(AnswerDigest.headLimit - request.firstBytes.count))
+        firstBytes.append(contentsOf: payload[skip...].prefix(AnswerDigest.headLimit - firstBytes.count))
     }
 
     /// A packet the online server sent to the client (captured leaving it).
@@ -204,8 +348,13 @@ public struct ExchangeTracker {
         _ connection: CompareConnection, sequence: UInt32, acknowledgment: UInt32, flags: TCPFlags,
         payload: UnsafeRawBufferPointer, microseconds: Int64
     ) {
-        guard var state = connections[connection] else { return }
-        defer { connections[connection] = state }
+        guard let slot = connections.index(forKey: connection) else { return }
+        if !flags.isDisjoint(with: [.fin, .rst]) {
+            connections.values[slot].serverClosed = true
+            defer { noteIfFinished(connection) }
+        }
+        var state = Self.take(&connections.values[slot])
+        defer { connections.values[slot] = state }
         if flags.contains(.syn) {
             state.serverISN = sequence
             return
@@ -221,12 +370,27 @@ public struct ExchangeTracker {
         }
         let offset = Int64(Int32(bitPattern: sequence &- serverISN &- 1)) - state.requests[index].answerStart
         guard offset >= 0 else { return }
-        state.requests[index].online.add(offset: UInt64(offset), payload)
-        state.requests[index].onlineEnding = .answered
+        state.requests[index].online.add(
+            offset: UInt64(offset), payload, microseconds: microseconds,
+            partLimit: state.requests[index].requestCount)
         if offset == 0 || state.requests[index].onlineFirstByteMicroseconds == nil {
             let first = state.requests[index].onlineFirstByteMicroseconds ?? microseconds
             state.requests[index].onlineFirstByteMicroseconds = min(first, microseconds)
         }
+    }
+
+    /// The connection at a slot of the table, leaving an empty one there: changed as a local, it
+    /// is not copied (its arrays are referenced once), and it is put back when done.
+    private static func take(_ slot: inout Connection) -> Connection {
+        let state = slot
+        slot = Connection(clientISN: nil, startedMicroseconds: 0)
+        return state
+    }
+
+    private static func take(_ slot: inout TargetSide) -> TargetSide {
+        let side = slot
+        slot = TargetSide(connection: side.connection)
+        return side
     }
 
     /// The request an answer acknowledging `acked` client bytes belongs to: the last one that
@@ -243,6 +407,11 @@ public struct ExchangeTracker {
     /// connections are followed (`connectionLimit`).
     @discardableResult
     public mutating func copyStarted(_ key: RouteKey, of connection: CompareConnection) -> Bool {
+        if let earlier = targets[key]?.connection {
+            // A new session on a route still followed: the client reused its ports (copies
+            // end a while after their connections), and the earlier connection is over.
+            retireEarly(earlier)
+        }
         if connections[connection] == nil {
             // The copy may start before this side's capture shows the SYN.
             guard connections.count < connectionLimit else {
@@ -261,13 +430,16 @@ public struct ExchangeTracker {
     public mutating func sentToTarget(
         _ key: RouteKey, sequence: UInt32, flags: TCPFlags, payloadLength: Int, microseconds: Int64
     ) {
-        guard var side = targets[key] else { return }
-        defer { targets[key] = side }
+        guard payloadLength > 0 || flags.contains(.syn), let slot = targets.index(forKey: key) else { return }
         if flags.contains(.syn) {
-            side.copiedISN = sequence
+            targets.values[slot].copiedISN = sequence
             return
         }
-        guard payloadLength > 0, let isn = side.copiedISN, let state = connections[side.connection] else { return }
+        guard payloadLength > 0, let isn = targets.values[slot].copiedISN,
+            let state = connections[targets.values[slot].connection]
+        else { return }
+        var side = Self.take(&targets.values[slot])
+        defer { targets.values[slot] = side }
         let offset = Int64(Int32(bitPattern: sequence &- isn &- 1))
         let end = offset + Int64(payloadLength)
         if end > state.clientEnd || !side.pendingSends.isEmpty {
@@ -278,23 +450,35 @@ public struct ExchangeTracker {
             side.pendingSends.append((offset, end, microseconds))
             return
         }
-        Self.applySend(offset: offset, microseconds: microseconds, to: &side, state)
+        Self.applySend(offset: offset, end: end, microseconds: microseconds, to: &side, state)
     }
 
-    private static func applySend(offset: Int64, microseconds: Int64, to side: inout TargetSide, _ state: Connection) {
+    private static func applySend(
+        offset: Int64, end: Int64, microseconds: Int64, to side: inout TargetSide, _ state: Connection
+    ) {
         guard let index = requestIndex(in: state.requests, acknowledged: offset + 1) else { return }
-        side.exchanges[state.firstOpen + index, default: TargetExchange()].requestSentMicroseconds = microseconds
+        let request = state.requests[index]
+        var sent = side.exchanges[state.firstOpen + index]?.requestSentMicroseconds ?? []
+        if sent.count < request.requestCount { sent += Array(repeating: nil, count: request.requestCount - sent.count) }
+        // Every request the segment carries a byte of.
+        for part in request.part(holding: offset)...request.part(holding: max(offset, end - 1)) {
+            sent[part] = microseconds
+        }
+        side.exchanges[state.firstOpen + index, default: TargetExchange()].requestSentMicroseconds = sent
     }
 
     /// Applies the held observations of `state`'s copies that its client bytes now cover (all
     /// of them with `force`).
     private mutating func releasePending(of state: Connection, force: Bool = false) {
         for key in state.targets {
-            guard var side = targets[key], !side.pendingSends.isEmpty || !side.pendingPieces.isEmpty else { continue }
+            guard let slot = targets.index(forKey: key),
+                !targets.values[slot].pendingSends.isEmpty || !targets.values[slot].pendingPieces.isEmpty
+            else { continue }
+            var side = Self.take(&targets.values[slot])
             var sends = 0
             for send in side.pendingSends {
                 guard force || send.end <= state.clientEnd else { break }
-                Self.applySend(offset: send.offset, microseconds: send.microseconds, to: &side, state)
+                Self.applySend(offset: send.offset, end: send.end, microseconds: send.microseconds, to: &side, state)
                 sends += 1
             }
             side.pendingSends.removeFirst(sends)
@@ -305,14 +489,19 @@ public struct ExchangeTracker {
                 pieces += 1
             }
             side.pendingPieces.removeFirst(pieces)
-            targets[key] = side
+            targets.values[slot] = side
         }
     }
 
     /// intercept reported a piece of the target's answer stream, received at `microseconds`.
     public mutating func targetAnswered(_ piece: AnswerPiece, microseconds: Int64) {
-        guard var side = targets[piece.key], let state = connections[side.connection] else { return }
-        defer { targets[piece.key] = side }
+        guard let slot = targets.index(forKey: piece.key), let state = connections[targets.values[slot].connection]
+        else { return }
+        let connection = targets.values[slot].connection
+        // Runs after the side is stored.
+        defer { if !piece.flags.isDisjoint(with: [.fin, .rst]) { noteIfFinished(connection) } }
+        var side = Self.take(&targets.values[slot])
+        defer { targets.values[slot] = side }
         if Int64(piece.acknowledgmentOffset) > state.clientEnd || !side.pendingPieces.isEmpty {
             guard side.pendingPieces.count < Self.pendingLimit else {
                 pendingDropped += 1
@@ -327,6 +516,24 @@ public struct ExchangeTracker {
     private static func applyPiece(
         _ piece: AnswerPiece, microseconds: Int64, to side: inout TargetSide, _ state: Connection
     ) {
+        if !piece.flags.isDisjoint(with: [.fin, .rst]) { side.closed = true }
+        if piece.length > 0, state.requestFramer != nil, piece.startsAnswer || side.current != nil {
+            // HTTP/1.x: answers are counted, so that one the target sent late (after the next
+            // batch was released to it, e.g. held by Nagle's algorithm) is still its request's.
+            if piece.startsAnswer {
+                side.current = locate(request: side.answersStarted, in: state)
+                side.answersStarted += 1
+            }
+            guard let (number, part) = side.current else { return }  // its batch is closed
+            side.highestExchange = max(side.highestExchange, number)
+            let sequence = Int64(piece.sequenceOffset)
+            // Taken out while it changes, so that its arrays are not copied.
+            var answer = side.exchanges[number]?.parts.removeValue(forKey: part) ?? TargetAnswer(base: sequence)
+            let offset = sequence - answer.base
+            if offset >= 0 { answer.add(piece, offset: offset, microseconds: microseconds) }
+            side.exchanges[number, default: TargetExchange()].parts[part] = answer
+            return
+        }
         guard let index = requestIndex(in: state.requests, acknowledged: Int64(piece.acknowledgmentOffset))
         else { return }
         let number = state.firstOpen + index
@@ -339,29 +546,35 @@ public struct ExchangeTracker {
             }
             return
         }
-        let base = exchange.base ?? Int64(piece.sequenceOffset)
-        exchange.base = min(base, Int64(piece.sequenceOffset))
-        let offset = Int64(piece.sequenceOffset) - base
+        // Other protocols: the batch's answer is one, placed by its offset.
+        let sequence = Int64(piece.sequenceOffset)
+        var answer = exchange.parts[0] ?? TargetAnswer(base: sequence)
+        answer.base = min(answer.base, sequence)
+        let offset = sequence - answer.base
         guard offset >= 0 else { return }
-        exchange.digest.add(
-            offset: UInt64(offset), length: UInt64(piece.length), crc: piece.crc,
-            digestedLength: UInt64(piece.digestedLength))
-        exchange.ending = .answered
-        if exchange.firstMicroseconds == nil { exchange.firstMicroseconds = microseconds }
-        if !piece.head.isEmpty, offset <= Int64(exchange.head.count), exchange.head.count < AnswerPiece.headLimit {
-            let skip = Int(Int64(exchange.head.count) - offset)
-            if skip < piece.head.count {
-                exchange.head.append(
-                    contentsOf: piece.head[skip...].prefix(AnswerPiece.headLimit - exchange.head.count))
-            }
+        answer.add(piece, offset: offset, microseconds: microseconds)
+        exchange.parts[0] = answer
+    }
+
+    /// The batch number and request within it of the connection's request `request` (0: its
+    /// first), or nil when that batch is closed or the request not seen.
+    private static func locate(request: Int, in state: Connection) -> (number: Int, part: Int)? {
+        var first = state.numbered
+        guard request >= first else { return nil }
+        for (index, batch) in state.requests.enumerated() {
+            if request < first + batch.requestCount { return (state.firstOpen + index, request - first) }
+            first += batch.requestCount
         }
+        return nil
     }
 
     /// tcpcopy's copy at the target ended (its route unregistered) at `microseconds` (the
     /// target side's clock). Its exchanges close `graceMicroseconds` later: production's last
     /// answers may still be in the capture's buffer.
     public mutating func copyEnded(_ key: RouteKey, microseconds: Int64) {
-        targets[key]?.endedAt = microseconds
+        guard let slot = targets.index(forKey: key) else { return }
+        targets.values[slot].endedAt = microseconds
+        endedCopies.append((microseconds, targets.values[slot].connection))
     }
 
     // MARK: closing exchanges
@@ -370,73 +583,171 @@ public struct ExchangeTracker {
     /// moved past (or `settleMicroseconds` ago), and every exchange of a connection whose copies
     /// all ended. `now` is on the clock of the `microseconds` given to `targetAnswered`.
     public mutating func collect(now: Int64, onlineNow: Int64?, into exchanges: inout [Exchange]) {
-        for (connection, var state) in connections {
-            let allEnded =
-                !state.targets.isEmpty
-                && state.targets.allSatisfy { key in
-                    guard let endedAt = targets[key]?.endedAt else { return targets[key] == nil }
-                    return now == Int64.max || now - endedAt >= graceMicroseconds
-                }
-            let stale =
-                state.targets.isEmpty
-                && (onlineNow.map { $0 - state.startedMicroseconds > settleMicroseconds } ?? false)
-            var closable = 0
-            if allEnded { releasePending(of: state, force: true) }
-            if allEnded || stale {
-                closable = state.requests.count
-            } else {
-                while closable + 1 < state.requests.count {
-                    let number = state.firstOpen + closable
-                    let movedOn = state.targets.allSatisfy { (targets[$0]?.highestExchange ?? 0) > number }
-                    let waitedLong =
-                        onlineNow.map {
-                            $0 - state.requests[closable + 1].lastByteMicroseconds > settleMicroseconds
-                        } ?? false
-                    guard movedOn || waitedLong else { break }
-                    closable += 1
+        if !retired.isEmpty {
+            exchanges += retired
+            retired.removeAll(keepingCapacity: true)
+        }
+        if now == Int64.max {
+            // At exit: everything.
+            for connection in Array(connections.keys) { retire(connection, into: &exchanges) }
+            endedCopies.removeAll()
+            finished.removeAll()
+            uncopied.removeAll()
+            severalOpen.removeAll()
+            return
+        }
+        if lastCollect == 0 {
+            // Noted before the first collect: their grace starts now.
+            for index in finished.indices { finished[index].microseconds = now }
+        }
+        lastCollect = now
+        var done = 0
+        for (at, connection) in finished {
+            guard now - at >= graceMicroseconds else { break }
+            done += 1
+            if let state = connections[connection], state.clientClosed, state.serverClosed,
+                state.targets.allSatisfy({ targets[$0]?.closed ?? true })
+            {
+                retire(connection, into: &exchanges)
+            }
+        }
+        finished.removeFirst(done)
+        done = 0
+        for (endedAt, connection) in endedCopies {
+            guard now - endedAt >= graceMicroseconds else { break }
+            done += 1
+            // Closed when every copy of it ended that long ago (the last one's entry does it).
+            guard let state = connections[connection], !state.targets.isEmpty,
+                state.targets.allSatisfy({ key in
+                    guard let ended = targets[key]?.endedAt else { return targets[key] == nil }
+                    return now - ended >= graceMicroseconds
+                })
+            else { continue }
+            retire(connection, into: &exchanges)
+        }
+        endedCopies.removeFirst(done)
+        done = 0
+        if let onlineNow {
+            for (started, connection) in uncopied {
+                guard onlineNow - started > settleMicroseconds else { break }
+                done += 1
+                if let state = connections[connection], state.targets.isEmpty,
+                    state.startedMicroseconds == started
+                {
+                    retire(connection, into: &exchanges)
                 }
             }
-            for index in 0..<closable {
-                let number = state.firstOpen + index
-                for key in state.targets {
-                    let targetExchange = targets[key]?.exchanges.removeValue(forKey: number) ?? TargetExchange()
-                    exchanges.append(Self.exchange(connection, number: number, state.requests[index], targetExchange))
-                }
+            uncopied.removeFirst(done)
+        }
+        for connection in severalOpen {
+            guard let slot = connections.index(forKey: connection) else {
+                severalOpen.remove(connection)
+                continue
             }
+            let closable = closableCount(of: connections.values[slot], onlineNow: onlineNow)
             if closable > 0 {
-                state.requests.removeFirst(closable)
-                state.firstOpen += closable
+                var state = Self.take(&connections.values[slot])
+                close(closable, of: &state, connection, into: &exchanges)
+                connections.values[slot] = state
             }
-            if allEnded || stale {
-                connections[connection] = nil
-                for key in state.targets { targets[key] = nil }
-            } else {
-                connections[connection] = state
-            }
+            if connections.values[slot].requests.count < 2 { severalOpen.remove(connection) }
         }
     }
 
-    private static func exchange(
-        _ connection: CompareConnection, number: Int, _ request: Request, _ target: TargetExchange
-    ) -> Exchange {
-        let onlineLatency = request.onlineFirstByteMicroseconds.map {
-            UInt64(max(0, $0 - request.lastByteMicroseconds))
+    /// How many of a connection's first open batches are settled: the next one has begun and
+    /// every copy's target has answered past them, or the next began `settleMicroseconds` ago.
+    private func closableCount(of state: Connection, onlineNow: Int64?) -> Int {
+        var closable = 0
+        while closable + 1 < state.requests.count {
+            let number = state.firstOpen + closable
+            let movedOn = state.targets.allSatisfy { (targets[$0]?.highestExchange ?? 0) > number }
+            let waitedLong =
+                onlineNow.map { $0 - state.requests[closable + 1].lastByteMicroseconds > settleMicroseconds } ?? false
+            guard movedOn || waitedLong else { break }
+            closable += 1
         }
-        var online = AnswerFacts(
-            answer: request.online, ending: request.onlineEnding, latencyMicroseconds: onlineLatency)
-        if request.online.highestEnd == 0 { online.ending = request.onlineEnding }
-        let targetLatency: UInt64? =
-            if let first = target.firstMicroseconds, let sent = target.requestSentMicroseconds {
-                UInt64(max(0, first - sent))
-            } else { nil }
-        let length = target.digest.highestEnd
-        // Bytes not joined (past a hole) count as they are, as on production's side.
-        let compared = target.digest.digestedLength + (length - target.digest.contiguousLength)
-        let targetFacts = AnswerFacts(
-            ending: target.ending, length: length, comparedLength: compared, digest: target.digest.digest,
-            firstLine: TextFirstLine.extract(target.head), latencyMicroseconds: targetLatency)
+        return closable
+    }
+
+    /// Notes `connection` as finished when its client, server and every copy's target sent a FIN
+    /// or RST.
+    private mutating func noteIfFinished(_ connection: CompareConnection) {
+        guard let state = connections[connection], state.clientClosed, state.serverClosed, !state.targets.isEmpty,
+            state.targets.allSatisfy({ targets[$0]?.closed ?? true })
+        else { return }
+        finished.append((lastCollect, connection))
+    }
+
+    /// `retire`, the exchanges kept for the next `collect`.
+    private mutating func retireEarly(_ connection: CompareConnection) {
+        var closed: [Exchange] = []
+        retire(connection, into: &closed)
+        retired += closed
+    }
+
+    /// Closes every exchange of `connection` and forgets it (its copies ended, or a new
+    /// connection took its ports).
+    private mutating func retire(_ connection: CompareConnection, into exchanges: inout [Exchange]) {
+        guard var state = connections.removeValue(forKey: connection) else { return }
+        if !state.targets.isEmpty { releasePending(of: state, force: true) }
+        close(state.requests.count, of: &state, connection, into: &exchanges)
+        for key in state.targets { targets[key] = nil }
+    }
+
+    /// Closes the first `count` open batches of `state`: an exchange for each of their requests
+    /// and each copy.
+    private mutating func close(
+        _ count: Int, of state: inout Connection, _ connection: CompareConnection, into exchanges: inout [Exchange]
+    ) {
+        for index in 0..<count {
+            let number = state.firstOpen + index
+            let request = state.requests[index]
+            for key in state.targets {
+                let targetExchange = targets[key]?.exchanges.removeValue(forKey: number) ?? TargetExchange()
+                for part in 0..<request.requestCount {
+                    exchanges.append(
+                        Self.exchange(
+                            connection, number: state.numbered + part + 1, request, part: part, targetExchange))
+                }
+            }
+            state.numbered += request.requestCount
+        }
+        if count > 0 {
+            state.requests.removeFirst(count)
+            state.firstOpen += count
+        }
+    }
+
+    /// Request `part` of the batch `request` and both sides' answers to it.
+    private static func exchange(
+        _ connection: CompareConnection, number: Int, _ request: Request, part: Int, _ target: TargetExchange
+    ) -> Exchange {
+        let lastByte = part == 0 ? request.lastByteMicroseconds : request.pipelined[part - 1].lastByteMicroseconds
+        let onlineFirst =
+            part == 0
+            ? request.onlineFirstByteMicroseconds
+            : request.online.parts.indices.contains(part) ? request.online.parts[part].firstMicroseconds : nil
+        let onlineLatency = onlineFirst.map { UInt64(max(0, $0 - lastByte)) }
+        let online = request.online.facts(
+            part: part, ending: part < request.online.parts.count ? .answered : request.onlineEnding,
+            latencyMicroseconds: onlineLatency)
+        let targetFacts: AnswerFacts
+        if let answer = target.parts[part] {
+            let sent = part < target.requestSentMicroseconds.count ? target.requestSentMicroseconds[part] : nil
+            let targetLatency: UInt64? =
+                if let first = answer.firstMicroseconds, let sent { UInt64(max(0, first - sent)) } else { nil }
+            let length = answer.digest.highestEnd
+            // Bytes not joined (past a hole) count as they are, as on production's side.
+            let compared = answer.digest.digestedLength + (length - answer.digest.contiguousLength)
+            targetFacts = AnswerFacts(
+                ending: .answered, length: length, comparedLength: compared, digest: answer.digest.digest,
+                firstLine: TextFirstLine.extract(answer.head), latencyMicroseconds: targetLatency)
+        } else {
+            targetFacts = AnswerFacts(ending: target.ending)
+        }
+        let firstBytes = part == 0 ? request.firstBytes : request.pipelined[part - 1].firstBytes
         return Exchange(
             session: connection.session, number: UInt64(number), port: connection.servicePort,
-            requestFirstLine: TextFirstLine.extract(request.firstBytes), online: online, target: targetFacts)
+            requestFirstLine: TextFirstLine.extract(firstBytes), online: online, target: targetFacts)
     }
 }

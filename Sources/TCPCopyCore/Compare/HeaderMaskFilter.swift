@@ -10,7 +10,7 @@ public struct HeaderMaskFilter: Sendable {
     /// The longest header name looked at; a longer one is never masked.
     public static let nameLimit = 64
 
-    private enum State: Sendable {
+    private enum State: Sendable, Equatable {
         case firstLine
         case lineStart
         case blankLineCR
@@ -47,7 +47,37 @@ public struct HeaderMaskFilter: Sendable {
             output.append(contentsOf: input)
             return
         }
+        let done = input.withContiguousStorageIfAvailable { bytes in
+            filter(UnsafeRawBufferPointer(bytes), into: &output)
+            return true
+        }
+        guard done == nil else { return }
         for byte in input { step(byte, into: &output) }
+    }
+
+    /// The same over contiguous bytes: the rest of a line passed or dropped is found at once
+    /// (most bytes of a head are in lines neither looked at nor masked), not byte by byte.
+    private mutating func filter(_ bytes: UnsafeRawBufferPointer, into output: inout [UInt8]) {
+        var index = 0
+        while index < bytes.count {
+            switch state {
+            case .body:
+                output.append(contentsOf: bytes[index...])
+                return
+            case .firstLine, .passingLine, .droppingLine:
+                var end = index
+                while end < bytes.count, bytes[end] != Self.lf { end += 1 }
+                if state != .droppingLine { output.append(contentsOf: bytes[index..<end]) }
+                index = end
+                if index < bytes.count {
+                    step(bytes[index], into: &output)
+                    index += 1
+                }
+            default:
+                step(bytes[index], into: &output)
+                index += 1
+            }
+        }
     }
 
     private mutating func step(_ byte: UInt8, into output: inout [UInt8]) {

@@ -353,6 +353,8 @@ public enum ControlEvent: Sendable {
 public enum AnswerPieceCodec {
     /// The bytes before the head.
     public static func fixedLength(ipv6: Bool) -> Int { RouteKey.encodedLength(ipv6: ipv6) + 26 }
+    /// In the flags byte, beside FIN (0x01) and RST (0x04): the piece starts an HTTP/1.x answer.
+    static let startsAnswerFlag: UInt8 = 0x80
 
     static func write(_ piece: AnswerPiece, into body: UnsafeMutableRawBufferPointer) {
         piece.key.write(into: body)
@@ -362,7 +364,7 @@ public enum AnswerPieceCodec {
         body.storeBigEndian(piece.length, at: at + 8)
         body.storeBigEndian(piece.digestedLength, at: at + 10)
         body.storeBigEndian(piece.crc, at: at + 12)
-        body[at + 16] = piece.flags.rawValue
+        body[at + 16] = piece.flags.intersection([.fin, .rst]).rawValue | (piece.startsAnswer ? startsAnswerFlag : 0)
         body.storeBigEndian(piece.stampMicroseconds, at: at + 17)
         body[at + 25] = UInt8(piece.head.count)
         for (index, byte) in piece.head.enumerated() { body[at + 26 + index] = byte }
@@ -385,7 +387,7 @@ public enum AnswerPieceCodec {
             key: key, sequenceOffset: body.readUInt32(at: at)!, acknowledgmentOffset: body.readUInt32(at: at + 4)!,
             length: length, digestedLength: digested, crc: body.readUInt32(at: at + 12)!,
             flags: TCPFlags(rawValue: body[start + at + 16]).intersection([.fin, .rst]), stampMicroseconds: stamp,
-            head: Array(body[(start + fixed)...]))
+            head: Array(body[(start + fixed)...]), startsAnswer: body[start + at + 16] & startsAnswerFlag != 0)
     }
 }
 

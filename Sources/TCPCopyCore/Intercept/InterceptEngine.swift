@@ -158,6 +158,7 @@ public struct InterceptEngine<Connection: Hashable & Sendable>: Sendable {
                 return .overCap(key, reason)
             case .added(let held):
                 counters.heldDelivered += held.count
+                for header in held { answers.handshake(header.packet) }
                 deliveries += held.map { Delivery(connection: connection, header: $0) }
             case .refreshed:
                 break

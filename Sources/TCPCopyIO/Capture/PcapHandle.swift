@@ -27,7 +27,8 @@ final class PcapHandle {
     /// false, with the filter `filter` gives for the device's link type (known only once the
     /// handle is active).
     static func live(
-        device: String, bufferBytes: Int32, inboundOnly: Bool = true, filter: (_ dataLinkType: Int32) -> String
+        device: String, bufferBytes: Int32, inboundOnly: Bool = true, blockTimeoutMilliseconds: Int32 = 1,
+        filter: (_ dataLinkType: Int32) -> String
     ) throws(PcapError) -> PcapHandle {
         var errors = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         guard let raw = pcap_create(device, &errors) else {
@@ -44,7 +45,7 @@ final class PcapHandle {
         // in bursts the raw socket absorbed (docs/capture.md). A block is handed over when it
         // fills or after this timeout: a millisecond asked, a jiffy or two in practice, below
         // the loop's own batching window.
-        _ = pcap_set_timeout(raw, 1)
+        _ = pcap_set_timeout(raw, blockTimeoutMilliseconds)
         _ = pcap_set_buffer_size(raw, bufferBytes)
         let status = pcap_activate(raw)
         if status < 0 {

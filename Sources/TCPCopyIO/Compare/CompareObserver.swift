@@ -57,7 +57,8 @@ final class CompareObserver {
             let filter = Self.filter(routes: configuration.routes)
             for device in devices {
                 let pcap = try PcapHandle.live(
-                    device: device, bufferBytes: Int32(configuration.captureBufferMB) << 20, inboundOnly: false
+                    device: device, bufferBytes: Self.ringBytes(captureBufferMB: configuration.captureBufferMB),
+                    inboundOnly: false, blockTimeoutMilliseconds: Self.blockTimeoutMilliseconds
                 ) { _ in filter }
                 guard let linkType = LinkType(dataLinkType: pcap.dataLinkType) else {
                     throw PcapError("--compare cannot capture on \(device): link type \(pcap.dataLinkType)")
@@ -81,13 +82,37 @@ final class CompareObserver {
     deinit { if let log { fclose(log) } }
 
     /// Requests arriving at the service ports and answers leaving them; never the copies
-    /// tcpcopy sends (they leave towards the targets' ports from the clients' ports).
+    /// tcpcopy sends (they leave towards the targets' ports from the clients' ports), nor bare
+    /// ACKs (nothing of an exchange is in them: only data, SYN, FIN and RST segments are kept,
+    /// about half of the packets of a short connection).
     static func filter(routes: [CopyRoute]) -> String {
         let ports = Array(Set(routes.map(\.onlinePort))).sorted()
         let clauses = ports.map { "(inbound and dst port \($0)) or (outbound and src port \($0))" }
         let targets = Array(Set(routes.map { "\($0.targetAddress)" })).sorted()
+        // libpcap reads `tcp[...]` of IPv4 only: IPv6's test reads the TCP header right after the
+        // fixed one (flags at 53, data offset at 52) and keeps anything with extension headers.
+        let notBareAck4 =
+            "(tcp[tcpflags] & (tcp-syn|tcp-fin|tcp-rst) != 0 or ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2) != 0)"
+        let notBareAck6 =
+            "(ip6[6] != 6 or ip6[53] & 0x07 != 0 or ip6[4:2] - ((ip6[52] & 0xf0) >> 2) != 0)"
+        let notBareAck = "((ip and \(notBareAck4)) or (ip6 and \(notBareAck6)))"
         return
-            "tcp and (\(clauses.joined(separator: " or "))) and not dst host \(targets.joined(separator: " and not dst host "))"
+            "tcp and (\(clauses.joined(separator: " or "))) and not dst host \(targets.joined(separator: " and not dst host ")) and \(notBareAck)"
+    }
+
+    /// How long the kernel fills a block of the comparison's ring before handing it over when
+    /// traffic is light. Nothing of a comparison is in a hurry (exchanges close half a second
+    /// after their copies end), and a block handed over after 1 ms holds a few packets in a
+    /// block of 256 KiB: the ring then holds a quarter of a second whatever its size, and a
+    /// tcpcopy kept off the CPU that long (a busy host) lost packets of it. Fuller blocks also
+    /// wake the loop less often.
+    static let blockTimeoutMilliseconds: Int32 = 20
+
+    /// The comparison's ring: it holds fewer packets than the copying's (no bare ACKs, blocks
+    /// handed over fuller), so a quarter of `--capture-buffer` (at least 8 MiB) is room enough,
+    /// and its pages are not all touched (resident) for nothing.
+    static func ringBytes(captureBufferMB: Int) -> Int32 {
+        Int32(max(8, captureBufferMB / 4)) << 20
     }
 
     /// Reads what the captures hold; true when it stopped at its limit.
@@ -151,6 +176,8 @@ final class CompareObserver {
     }
 
     func copySent(_ segment: OutgoingSegment) {
+        // Only a SYN (the copied ISN) and data (a request's sending time) matter.
+        guard !segment.payload.isEmpty || segment.flags.contains(.syn) else { return }
         tracker.sentToTarget(
             RouteKey(
                 clientAddress: segment.source, clientPort: segment.sourcePort, targetAddress: segment.destination,

@@ -3,14 +3,18 @@ import TCPCopyCore
 /// intercept's part of `tcpcopy --compare` (`AnswerReporter`): only for packets of routes a
 /// tcpcopy asked to compare, and only while any is.
 extension InterceptDaemon {
-    /// Sends the answer piece of one queued packet (whole, with `--compare`) to the tcpcopy that
-    /// owns its route, stamped with intercept's monotonic clock.
+    /// Sends the answer pieces of one queued packet (whole, with `--compare`) to the tcpcopy
+    /// that owns its route, stamped with intercept's monotonic clock.
     func reportAnswer(
         _ bytes: UnsafeRawBufferPointer, engine: inout InterceptEngine<UInt64>, in run: inout ForwardingRun
     ) {
-        guard let (token, piece) = engine.answers.observe(bytes, stampMicroseconds: UInt64(monotonicMicroseconds()))
+        answerPieces.removeAll(keepingCapacity: true)
+        guard
+            let token = engine.answers.observe(
+                bytes, stampMicroseconds: UInt64(monotonicMicroseconds()), into: &answerPieces),
+            let link = connection(for: token, in: &run)
         else { return }
-        _ = connection(for: token, in: &run)?.send(.answerPiece(piece))
+        for piece in answerPieces { _ = link.send(.answerPiece(piece)) }
     }
 
     /// The stats line's compare counters (`answer_pieces`, `answer_repeats_skipped`,

@@ -374,6 +374,8 @@ public final class InterceptDaemon {
     var lastUnreadableNotice: MonotonicTime?
     /// Target ports registered that the rule does not cover, warned about once each.
     var uncoveredPortsWarned: Set<UInt16> = []
+    /// `reportAnswer`'s pieces of one packet, kept to reuse their storage.
+    var answerPieces: [AnswerPiece] = []
     private var verdictWriteErrorsLogged = 0
 
     /// Logs each verdict write given up since the last call.
@@ -443,7 +445,8 @@ public final class InterceptDaemon {
         }
         return try queue.process(maximumBatches: 4) { bytes in
             let (verdict, route) = engine.queued(bytes.bindMemory(to: UInt8.self), now: now)
-            if route != nil, engine.answers.isActive { reportAnswer(bytes, engine: &engine, in: &forwarding) }
+            // (Routes not compared yet too: their SYN-ACK may come before the `compare`.)
+            if route != nil, engine.answers.enabled { reportAnswer(bytes, engine: &engine, in: &forwarding) }
             if let route {
                 if let earlier = route.earlierAck {
                     earlier.withUnsafeBytes { forward($0, to: route.connection, in: &forwarding) }
