@@ -21,7 +21,11 @@
 # target to finish, default 20), FID_MAX_LAG (seconds: fail if the target's last byte came
 # later than this after the client finished; unset: no limit), FIDELITY_RESULTS (a file each
 # test appends its result line to, for the per-case table), FID_TCPCOPY_ARGS (more tcpcopy
-# options for every test, e.g. "-i any" to run the fidelity cases on the libpcap source).
+# options for every test, e.g. "-i any" to run the fidelity cases on the libpcap source),
+# LAB_FAMILY=6 (the conversation over IPv6: the lab's IPv6 twins, the servers on [::], the route
+# [online]:PORT-[target]:PORT with -i any unless an -i is given, since IPv6 is captured at the
+# link layer only), FID_WRAPPER (a test running others: their namespaces are named after it too,
+# tce2e-<tag>-WRAPPER-NAME-*, so that the runner's sweep finds what a killed one left).
 
 # shellcheck source=lab-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lab-lib.sh"
@@ -35,20 +39,23 @@ fid_python() {
     if [[ -x /usr/bin/python3 ]]; then echo /usr/bin/python3; else command -v python3; fi
 }
 
-# fid_setup NAME: the lab for test NAME (namespaces tce2e-<tag>-NAME-*).
+# fid_setup NAME: the lab for test NAME (namespaces tce2e-<tag>-NAME-*), with IPv6 when
+# LAB_FAMILY=6 (the test's name then ends in _ipv6 in its verdict and result line).
 fid_setup() {
     FID_NAME=$1
-    LAB_PREFIX=$(lab_test_prefix "$FID_NAME")
+    LAB_PREFIX=$(lab_test_prefix "${FID_WRAPPER:+$FID_WRAPPER-}$FID_NAME")
+    [[ $LAB_FAMILY != 6 ]] || FID_NAME+=_ipv6
     [[ -n $(fid_python) ]] || lab_die "python3 is needed for the recording server"
     lab_init
     lab_create
 }
 
 # fid_server_start ROLE [RECORD_SERVER_ARGS...]: the recording server on FID_PORT in ROLE,
-# recording into $LAB_DIR/rec-ROLE.
+# recording into $LAB_DIR/rec-ROLE (on [::] with LAB_FAMILY=6).
 fid_server_start() {
     local role=$1
     shift
+    [[ $LAB_FAMILY != 6 ]] || set -- --bind :: "$@"
     mkdir -p "$LAB_DIR/rec-$role"
     lab_daemon_start "recorder-$role" "$role" "$(fid_python)" -u \
         "$FID_SERVERS_DIR/record_server.py" --port "$FID_PORT" --dir "$LAB_DIR/rec-$role" "$@"
@@ -60,10 +67,31 @@ fid_server_start() {
 # and tcpcopy copying FID_PORT from the online server to the target.
 fid_pair_start() {
     lab_rules_apply target "$FID_PORT" 0
-    lab_intercept_start intercept "$LAB_ADMIN_IP"
+    fid_intercept_start
+    fid_tcpcopy_start "$@"
+}
+
+# fid_intercept_start [IPV4_HOST...]: intercept with the admin address allowed, and the hosts
+# given (e.g. 127.0.0.1). With LAB_FAMILY=6 both admin addresses, in the --allow form.
+fid_intercept_start() {
+    local hosts
+    if [[ $LAB_FAMILY == 6 ]]; then
+        hosts=$(IFS=,; echo "[$LAB_ADMIN_IP6],$LAB_ADMIN_IP${1:+,$*}")
+        lab_intercept_start intercept --allow "$hosts"
+    else
+        hosts=$(IFS=:; echo "$LAB_ADMIN_IP${1:+:$*}")
+        lab_intercept_start intercept "$hosts"
+    fi
+}
+
+# fid_tcpcopy_start [TCPCOPY_ARGS...]: tcpcopy copying FID_PORT from the online server to the
+# target, with FID_TCPCOPY_ARGS. With LAB_FAMILY=6 -i any unless an -i is among them.
+fid_tcpcopy_start() {
     local -a extra
     read -ra extra <<<"${FID_TCPCOPY_ARGS:-}"
-    lab_tcpcopy_start tcpcopy -x "$LAB_ONLINE_IP:$FID_PORT-$LAB_TARGET_IP:$FID_PORT" "$@" "${extra[@]}"
+    if [[ $LAB_FAMILY == 6 && " $* ${extra[*]} " != *" -i "* ]]; then extra+=(-i any); fi
+    lab_tcpcopy_start tcpcopy -x "$(lab_host online):$FID_PORT-$(lab_host target):$FID_PORT" \
+        "$@" "${extra[@]}"
 }
 
 # fid_client CONVERSATION [ARGS...]: one conversation from the client namespace to the online
@@ -73,7 +101,7 @@ fid_client() {
     local out="$LAB_DIR/client.log" rc=0
     lab_log "client: $*"
     lab_exec client timeout -k 5 90 "$(fid_python)" -u "$FID_SERVERS_DIR/conversations.py" \
-        "$@" --server "$LAB_ONLINE_IP" --port "$FID_PORT" >>"$out" 2>&1 || rc=$?
+        "$@" --server "$(lab_ip online)" --port "$FID_PORT" >>"$out" 2>&1 || rc=$?
     grep '^client:' "$out" | tail -n 11 | while read -r line; do lab_log "$line"; done
     ((rc == 0)) || lab_fail "the $1 conversation with the online server" "every answer right" \
         "exit $rc (see above)"
@@ -84,6 +112,7 @@ fid_client() {
 # its ports first). Fails like fid_client if the online server's answers are wrong.
 fid_raw_client() {
     local out rc=0
+    [[ $LAB_FAMILY != 6 ]] || lab_die "raw_client.py speaks IPv4 only"
     out=$(mktemp "$LAB_DIR/raw-client.XXXX")
     lab_log "raw client: $*"
     lab_exec client timeout -k 5 60 "$(fid_python)" -u "$FID_SERVERS_DIR/raw_client.py" \
@@ -175,4 +204,29 @@ fid_finish() {
             "${lag}s"
     fi
     lab_log "PASS $FID_NAME: sessions replayed byte-exact: $summary, no half-open sockets"
+}
+
+# fid_run_tests WRAPPER NAME...: runs Tests/EndToEnd/test_NAME.sh for each NAME, one after the
+# other, each in its own lab named after WRAPPER (FID_WRAPPER), with the caller's environment
+# (e.g. LAB_FAMILY=6). Every test runs even when one fails; ends with one line per test and
+# returns 1 if any failed.
+fid_run_tests() {
+    local wrapper=$1 name start rc failed=0
+    shift
+    local -a lines=()
+    for name in "$@"; do
+        lab_log "---- $name (LAB_FAMILY=$LAB_FAMILY${FID_TCPCOPY_ARGS:+, FID_TCPCOPY_ARGS=$FID_TCPCOPY_ARGS})"
+        start=$SECONDS rc=0
+        FID_WRAPPER=$wrapper LAB_FAMILY=$LAB_FAMILY bash "$LAB_REPO_DIR/Tests/EndToEnd/test_$name.sh" ||
+            rc=$?
+        if ((rc == 0)); then
+            lines+=("PASS $name ($((SECONDS - start))s)")
+        else
+            lines+=("FAIL $name ($((SECONDS - start))s, exit $rc)")
+            failed=$((failed + 1))
+        fi
+    done
+    for name in "${lines[@]}"; do lab_log "$wrapper: $name"; done
+    ((failed == 0)) || lab_log "$wrapper: $failed of $# failed"
+    ((failed == 0))
 }

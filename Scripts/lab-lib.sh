@@ -35,6 +35,9 @@
 #   LAB_KEEP=1      keep the lab's temp dir (logs, captures) on exit and print its path
 #   LAB_VERBOSE=1   log every command run in a namespace
 #   LAB_NGINX_WORKERS  nginx worker_processes (default 1)
+#   LAB_FAMILY      4 (default) or 6: with 6, lab_create adds the IPv6 twins (lab_add_ipv6), and
+#                   lab_ip, lab_host and lab_ip_tables answer for IPv6 (the tests written for one
+#                   family run over the other: the fidelity tests, Tests/EndToEnd/test_ipv6_*)
 
 set -euo pipefail
 
@@ -54,6 +57,8 @@ LAB_ADMIN_IP6=fd00:77:1::3
 LAB_ONLINE_IP6=fd00:77:1::1
 LAB_ONLINE_TARGET_SIDE_IP6=fd00:77:2::1
 LAB_TARGET_IP6=fd00:77:2::2
+
+LAB_FAMILY=${LAB_FAMILY:-4}
 
 LAB_PREFIX=${LAB_PREFIX:-}
 # Always a fresh temp dir of our own (lab_init): cleanup deletes it, so it is never inherited.
@@ -200,6 +205,7 @@ lab_create() {
     lab_retry 50 0.1 lab_exec client ping -c1 -W1 -q "$LAB_TARGET_IP" >/dev/null ||
         lab_die "the lab's routing does not work: client cannot ping $LAB_TARGET_IP"
     lab_log "lab created: $client $online $target (dir $LAB_DIR)"
+    if [[ $LAB_FAMILY == 6 ]]; then lab_add_ipv6; fi
 }
 
 # lab_add_ipv6: gives the lab's veths their IPv6 twins (LAB_*_IP6, /64, nodad so that nothing
@@ -211,7 +217,11 @@ lab_add_ipv6() {
     online=$(lab_ns online)
     target=$(lab_ns target)
     ip -n "$client" addr add "$LAB_CLIENT_IP6/64" dev to-online nodad
-    ip -n "$client" addr add "$LAB_ADMIN_IP6/64" dev to-online nodad
+    # The admin address is deprecated (preferred_lft 0), so that a client that does not choose
+    # its source (curl without --interface, conversations.py, redis-benchmark) speaks from
+    # LAB_CLIENT_IP6, as IPv4's secondary address leaves it to LAB_CLIENT_IP; otherwise the
+    # kernel picks the address added last. Binding to it explicitly still works.
+    ip -n "$client" addr add "$LAB_ADMIN_IP6/64" dev to-online nodad preferred_lft 0
     ip -n "$online" addr add "$LAB_ONLINE_IP6/64" dev to-client nodad
     ip -n "$online" addr add "$LAB_ONLINE_TARGET_SIDE_IP6/64" dev to-target nodad
     ip -n "$target" addr add "$LAB_TARGET_IP6/64" dev to-online nodad
@@ -221,6 +231,37 @@ lab_add_ipv6() {
     lab_retry 50 0.1 lab_exec client ping -6 -c1 -W1 -q "$LAB_TARGET_IP6" >/dev/null ||
         lab_die "the lab's IPv6 routing does not work: client cannot ping $LAB_TARGET_IP6"
     lab_log "lab IPv6 added: client $LAB_CLIENT_IP6 and $LAB_ADMIN_IP6, target $LAB_TARGET_IP6"
+}
+
+# lab_ip NAME: the lab's address NAME (client, admin, online, online_target_side, target) in
+# LAB_FAMILY: lab_ip target is LAB_TARGET_IP, or LAB_TARGET_IP6 with LAB_FAMILY=6.
+lab_ip() {
+    local var
+    case $1 in
+        client | admin | online | online_target_side | target) var=LAB_${1^^}_IP ;;
+        *) lab_die "unknown lab address '$1' (client, admin, online, online_target_side, target)" ;;
+    esac
+    case $LAB_FAMILY in
+        4) ;;
+        6) var+=6 ;;
+        *) lab_die "LAB_FAMILY must be 4 or 6, got '$LAB_FAMILY'" ;;
+    esac
+    printf '%s\n' "${!var}"
+}
+
+# lab_host NAME: lab_ip NAME as URLs and endpoints write it: bracketed for IPv6
+# ([fd00:77:2::2], so that "$(lab_host target):80" and "http://$(lab_host online)/" work for both).
+lab_host() {
+    local ip
+    ip=$(lab_ip "$1")
+    if [[ $ip == *:* ]]; then printf '[%s]\n' "$ip"; else printf '%s\n' "$ip"; fi
+}
+
+# lab_ip_tables: lab_iptables for LAB_FAMILY (ip6tables-legacy, or ip6tables, with 6).
+lab_ip_tables() {
+    local ipt
+    ipt=$(lab_iptables)
+    if [[ $LAB_FAMILY == 6 ]]; then echo "${ipt/iptables/ip6tables}"; else echo "$ipt"; fi
 }
 
 # Stops everything this lab started, kills whatever is still inside its namespaces, deletes
@@ -799,14 +840,18 @@ lab_expect_stat_positive() {
 # ---------------------------------------------------------------------------------------------
 # redis (Debian's redis-server and redis-tools; the fidelity tests replay a real protocol)
 
-# lab_redis_start ROLE [PORT]: redis-server on PORT (6379) in ROLE, no persistence, its files
-# under $LAB_DIR/redis-ROLE, run as a lab daemon named redis-ROLE.
+# lab_redis_start ROLE [PORT]: redis-server on PORT (6379) in ROLE (IPv4, and IPv6 with
+# LAB_FAMILY=6), no persistence, its files under $LAB_DIR/redis-ROLE, run as a lab daemon named
+# redis-ROLE.
 lab_redis_start() {
     local role=$1 port=${2:-6379} dir="$LAB_DIR/redis-$1"
     command -v redis-server >/dev/null 2>&1 ||
         lab_die "redis-server is missing (Debian: apt-get install redis-server redis-tools)"
     mkdir -p "$dir"
-    lab_daemon_start "redis-$role" "$role" redis-server --port "$port" --bind 0.0.0.0 \
+    local -a bind=(0.0.0.0)
+    # With LAB_FAMILY=6 on [::] as well (redis-cli keeps asking 127.0.0.1 for the counters).
+    [[ $LAB_FAMILY != 6 ]] || bind+=(::)
+    lab_daemon_start "redis-$role" "$role" redis-server --port "$port" --bind "${bind[@]}" \
         --protected-mode no --save "" --appendonly no --daemonize no --dir "$dir" \
         --logfile "" --databases 1
     _lab_wait_daemon "redis-$role" 10 _lab_listening "$role" "$port" ||

@@ -2,7 +2,7 @@
 # A real protocol nobody here wrote: redis-server on the online server and the target,
 # redis-benchmark from the client (keep-alive, then 16-deep pipelining). The target's
 # INFO commandstats call counts must equal the online server's, command by command, and the
-# target must hold no half-open socket afterwards.
+# target must hold no half-open socket afterwards. LAB_FAMILY=6 runs it over IPv6.
 set -euo pipefail
 FID_PORT=6379
 # shellcheck source=../../Scripts/fidelity-lib.sh
@@ -15,13 +15,13 @@ lab_redis_start online "$FID_PORT"
 lab_redis_start target "$FID_PORT"
 lab_rules_apply target "$FID_PORT" 0
 # 127.0.0.1 is allowed so that redis-cli inside the target namespace can read its counters.
-lab_intercept_start intercept "$LAB_ADMIN_IP:127.0.0.1"
-lab_tcpcopy_start tcpcopy -x "$LAB_ONLINE_IP:$FID_PORT-$LAB_TARGET_IP:$FID_PORT"
+fid_intercept_start 127.0.0.1
+fid_tcpcopy_start
 
 bench() {
     local out
     lab_log "redis-benchmark $*"
-    out=$(lab_exec client timeout -k 5 60 redis-benchmark -h "$LAB_ONLINE_IP" -p "$FID_PORT" \
+    out=$(lab_exec client timeout -k 5 60 redis-benchmark -h "$(lab_ip online)" -p "$FID_PORT" \
         -q "$@" 2>&1) || lab_fail "redis-benchmark $* against the online server" "exit 0" \
         "failure: $out"
     tr '\r' '\n' <<<"$out" | grep -a 'requests per second' |
@@ -68,4 +68,4 @@ fi
 ((commands > 0 && equal == commands)) ||
     lab_fail "target's INFO commandstats" "the online server's" "$summary"
 ((half_open == 0)) || lab_fail "half-open target sockets after the run" 0 "$half_open"
-lab_log "PASS fidelity_redis: $summary, no half-open sockets"
+lab_log "PASS $FID_NAME: $summary, no half-open sockets"

@@ -22,7 +22,8 @@ import os
 import re
 import sys
 
-NAME = re.compile(r"^conn-(\d+)-(\d+\.\d+\.\d+\.\d+)-(\d+)\.bin$")
+# The address is IPv4 or IPv6 (record_server.py names files by the peer's address as given).
+NAME = re.compile(r"^conn-(\d+)-(\d+\.\d+\.\d+\.\d+|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*)-(\d+)\.bin$")
 
 
 class Recording:
@@ -36,7 +37,8 @@ class Recording:
         self.used = False
 
     def label(self):
-        return "#%d %s:%d (%d bytes)" % (self.order, self.ip, self.port, len(self.data))
+        host = "[%s]" % self.ip if ":" in self.ip else self.ip
+        return "#%d %s:%d (%d bytes)" % (self.order, host, self.port, len(self.data))
 
 
 def load(directory):

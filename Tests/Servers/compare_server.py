@@ -54,9 +54,10 @@ def serve_connection(role, conn):
 
 
 def server(args):
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    family = socket.AF_INET6 if ":" in args.bind else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("0.0.0.0", args.port))
+    listener.bind((args.bind, args.port))
     listener.listen(128)
     while True:
         conn, _ = listener.accept()
@@ -111,6 +112,7 @@ def main():
     s = sub.add_parser("server")
     s.add_argument("--role", choices=["online", "target"], required=True)
     s.add_argument("--port", type=int, default=80)
+    s.add_argument("--bind", default="0.0.0.0", help="an IPv6 address (e.g. ::) listens on IPv6")
     c = sub.add_parser("client")
     c.add_argument("--host", required=True)
     c.add_argument("--port", type=int, default=80)

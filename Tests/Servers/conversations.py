@@ -337,7 +337,7 @@ class Conversation:
         time.sleep(0.3)  # let the online server read all of it before tcpcopy starts
         with open(a.skip_file, "w") as f:
             for c, sock, buffer, sent in socks:
-                ip, port = sock.getsockname()
+                ip, port = sock.getsockname()[:2]  # IPv6 adds flow info and scope id
                 f.write("%s %d %d\n" % (ip, port, sent))
         open(a.ready_file, "w").close()
         deadline = time.monotonic() + TIMEOUT
@@ -371,7 +371,8 @@ class Conversation:
             # connection holds the 4-tuple and connect() fails with EADDRNOTAVAIL (seen in CI on
             # a busy machine). Wait for it, up to 2 s.
             for attempt in range(200):
-                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                family = socket.AF_INET6 if ":" in a.server else socket.AF_INET
+                sock = socket.socket(family, socket.SOCK_STREAM)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 sock.settimeout(TIMEOUT)
                 sock.bind(("", port or 0))

@@ -242,7 +242,8 @@ class Recorder:
         return count
 
     def run(self):
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        family = socket.AF_INET6 if ":" in self.args.bind else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind((self.args.bind, self.args.port))
         listener.listen(1024)
@@ -270,7 +271,8 @@ class Recorder:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=80)
-    parser.add_argument("--bind", default="0.0.0.0")
+    parser.add_argument("--bind", default="0.0.0.0",
+                        help="address to listen on; an IPv6 one (e.g. ::) listens on IPv6")
     parser.add_argument("--dir", required=True, help="where the recordings go")
     parser.add_argument("--delay-ms", type=int, default=0)
     parser.add_argument("--stall-ms", type=int, default=0,

@@ -114,9 +114,14 @@ final class OfflineReplaySource: PacketSource {
             let decoded = LinkLayerDecoder.decode(frame, linkType: linkType)
             // The online server's answers, marked outgoing in a cooked capture, are never
             // replayed but do feed the comparison.
-            if let observe, case .ipv4(let range, .outgoing) = decoded {
-                let packet = UnsafeRawBufferPointer(rebasing: frame[range])
-                if classifier.classify(packet) == .answer { observe(packet, timestamp) }
+            if let observe {
+                switch decoded {
+                case .ipv4(let range, .outgoing), .ipv6(let range, .outgoing):
+                    let packet = UnsafeRawBufferPointer(rebasing: frame[range])
+                    if classifier.classify(packet) == .answer { observe(packet, timestamp) }
+                default:
+                    break
+                }
             }
             guard let range = counters.accept(decoded) else { continue }
             let packet = UnsafeRawBufferPointer(rebasing: frame[range])
