@@ -95,7 +95,7 @@ bench_lab_create
 # stalls one side for a moment thousands are open at once: with 4,096 worker_connections (2
 # workers) a burst of 7,855 live sessions had the target's nginx reset 8,992 copies (its
 # "worker_connections are not enough"), a limit of the lab's target, not of the replay.
-lab_topo_raise_nofile 40000
+lab_topo_raise_nofile 20000
 lab_nginx_start online
 lab_nginx_start target
 lab_topo_nginx_capacity online 4096 4096
