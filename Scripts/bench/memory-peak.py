@@ -3,7 +3,7 @@
 
   memory-peak.py OUT_PREFIX NAME=PID...
 
-Every 20 ms, reads RssAnon (the process's private, anonymous resident pages: heap, stacks,
+Every 50 ms, reads RssAnon (the process's private, anonymous resident pages: heap, stacks,
 the runtime's allocations; not the binary, the shared libraries or a mapped packet ring, which
 are file-backed) and VmRSS from /proc/PID/status of each process. VmHWM, the kernel's own peak,
 counts file-backed pages too, so it cannot say what a daemon holds privately; the kernel keeps
@@ -14,25 +14,45 @@ Runs until SIGTERM or SIGINT, or until every process is gone, then prints one li
 "NAME_anon_peak_kb=N NAME_rss_peak_kb=N ..." and writes OUT_PREFIX-NAME-smaps.txt for each
 process: the mappings at its peak, largest anonymous first (Anonymous: kB, then the mapping).
 """
+import os
 import signal
 import sys
 import time
 
-INTERVAL = 0.02
+INTERVAL = 0.05
 SNAPSHOT_STEP_KB = 256
 
 
-def status_fields(pid):
-    fields = {}
-    try:
-        with open("/proc/%s/status" % pid) as f:
-            for line in f:
-                if line.startswith(("RssAnon:", "VmRSS:")):
-                    key, value = line.split(":", 1)
-                    fields[key] = int(value.split()[0])
-    except OSError:
-        return None
-    return fields
+class Status:
+    """/proc/PID/status kept open and read again from its start: the sampler's own CPU time
+    (it runs beside the daemons on the same cores) is mostly opening files otherwise."""
+
+    def __init__(self, pid):
+        try:
+            self.fd = os.open("/proc/%s/status" % pid, os.O_RDONLY)
+        except OSError:
+            self.fd = None
+
+    def read(self):
+        """(RssAnon, VmRSS) in kB, or None once the process is gone."""
+        if self.fd is None:
+            return None
+        try:
+            text = os.pread(self.fd, 8192, 0)
+        except OSError:
+            text = b""
+        if not text:
+            os.close(self.fd)
+            self.fd = None
+            return None
+        return field(text, b"RssAnon:"), field(text, b"VmRSS:")
+
+
+def field(text, name):
+    start = text.find(name)
+    if start < 0:
+        return 0
+    return int(text[start + len(name):text.index(b"kB", start)])
 
 
 def smaps_summary(pid):
@@ -69,16 +89,17 @@ def main(argv):
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
+    statuses = {name: Status(pid) for name, pid in procs}
     while not stop:
         alive = 0
         for name, pid in procs:
-            fields = status_fields(pid)
+            fields = statuses[name].read()
             if fields is None:
                 continue
             alive += 1
             peak = peaks[name]
-            anon = fields.get("RssAnon", 0)
-            peak["rss"] = max(peak["rss"], fields.get("VmRSS", 0))
+            anon, rss = fields
+            peak["rss"] = max(peak["rss"], rss)
             if anon > peak["anon"]:
                 peak["anon"] = anon
                 if anon >= peak["snap_at"] + SNAPSHOT_STEP_KB:

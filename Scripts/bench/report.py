@@ -467,7 +467,7 @@ def report(runs_path, out_dir, meta):
          "fidelity", "p50/p99 ms w/o", "p50/p99 ms with"], rows))
     lines.append("")
     lines.append("CPU-s per 10k requests (utime+stime, /proc/PID/stat), peak RSS (VmHWM) and peak private "
-                 "memory (RssAnon, sampled every 20 ms), copying runs")
+                 "memory (RssAnon, sampled every 50 ms), copying runs")
     rows = []
     for load, entry in loads.items():
         c = entry["with_copying"] or {}
