@@ -6,9 +6,8 @@ import CTCPCopyShims
 /// but raises that threshold to the size of each such buffer freed (up to 32 MiB): after the
 /// first tables and queues grow past it, their next buffers come from the heap, and the old
 /// buffer a growth leaves behind stays resident there until something reuses its space. The
-/// daemons' tables and queues grow by doubling under load, so those holes added up to about
-/// as much again as the tables themselves. Setting the threshold keeps it where it is.
-/// (Measured in docs/performance-history.md, "Private memory".)
+/// daemons' tables and queues grow by doubling under load. Setting the threshold keeps it
+/// where it is (what it saved: docs/performance-history.md, "Private memory").
 func keepLargeAllocationsMapped() {
     _ = CTCPCopyShims_mallopt_mmap_threshold(128 * 1024)
 }
