@@ -308,11 +308,16 @@ measure() {
     local load=$1 copy=$2 rep=$3 mode=${1%%-*} rate=${1#*-} tag
     tag="$load-$([[ $copy == 1 ]] && echo copy || echo plain)-$rep"
     lab_log "run $tag (${duration} s)"
-    local tcpcopy_pid=0 intercept_pid=0
+    local tcpcopy_pid=0 intercept_pid=0 sampler_pid=0
     if ((copy)); then
         start_daemons
         tcpcopy_pid=$(lab_daemon_pid tcpcopy)
         intercept_pid=$(lab_daemon_pid intercept)
+        # Private memory (RssAnon) sampled through the load and the drain: the kernel keeps
+        # no peak of it, only of the whole resident set (VmHWM), most of which is the binary.
+        python3 "$BENCH_DIR/memory-peak.py" "$out/$tag" tc="$tcpcopy_pid" ic="$intercept_pid" \
+            >"$out/$tag-memory.txt" 2>&1 &
+        sampler_pid=$!
     fi
     # CPU readings of the four processes, by short name: on (online nginx), tg (target nginx),
     # tc (tcpcopy), ic (intercept). A pid of 0 (no daemons in a run without copying) reads 0.
@@ -351,12 +356,15 @@ measure() {
     links1=$(bench_link_drops)
     service1=$(bench_service_packets)
     cpu_readings cpu1
-    local tc_stats="" ic_stats="" raw_drops=0 queue_drops="0 0"
+    local tc_stats="" ic_stats="" raw_drops=0 queue_drops="0 0" memory_peaks=""
     if ((copy)); then
         raw_drops=$(bench_raw_drops online)
         queue_drops=$(bench_queue_drops target 0)
         hwm_tc=$(bench_vmhwm "$tcpcopy_pid")
         hwm_ic=$(bench_vmhwm "$intercept_pid")
+        kill -TERM "$sampler_pid" 2>/dev/null || true
+        wait "$sampler_pid" 2>/dev/null || true
+        memory_peaks=$(grep '^tc_anon_peak_kb=' "$out/$tag-memory.txt" || true)
         stop_daemons "$tag"
         tc_stats=$(lab_stats_line "$out/$tag-tcpcopy.log" | sed 's/.*stats://')
         # libpcap's ring is not a raw socket: its drops are the ones tcpcopy counts.
@@ -385,7 +393,7 @@ measure() {
     read -ra b <<<"$listen1"
     line+=" online_listen_drops=$((b[0] - a[0])) target_listen_drops=$((b[1] - a[1]))"
     line+=" link_drops=$((links1 - links0)) service_packets=$((service1 - service0))"
-    line+=" hwm_tc_kb=$hwm_tc hwm_ic_kb=$hwm_ic raw_drops=$raw_drops"
+    line+=" hwm_tc_kb=$hwm_tc hwm_ic_kb=$hwm_ic $memory_peaks raw_drops=$raw_drops"
     line+=" queue_dropped=${queue_drops% *} queue_user_dropped=${queue_drops#* } $result"
     line+=" tc_stats=$(echo "$tc_stats" | tr -s ' ' | sed 's/^ //; s/ $//; s/ /,/g')"
     line+=" ic_stats=$(echo "$ic_stats" | tr -s ' ' | sed 's/^ //; s/ $//; s/ /,/g')"
@@ -419,7 +427,8 @@ if ((idle)); then
         read -ra d <<<"$i1"
         echo "idle=$phase duration=$duration cpu_tc_ticks=$((b[0] - a[0])) cpu_tc_ns=$((b[1] - a[1]))" \
             "cpu_ic_ticks=$((d[0] - c[0])) cpu_ic_ns=$((d[1] - c[1]))" \
-            "hwm_tc_kb=$(bench_vmhwm "$tc") hwm_ic_kb=$(bench_vmhwm "$ic")" >>"$runs_file"
+            "hwm_tc_kb=$(bench_vmhwm "$tc") hwm_ic_kb=$(bench_vmhwm "$ic")" \
+            "tc_anon_kb=$(bench_rss_anon "$tc") ic_anon_kb=$(bench_rss_anon "$ic")" >>"$runs_file"
         lab_log "idle ($phase): $(tail -n 1 "$runs_file")"
     done
     stop_daemons idle

@@ -83,6 +83,12 @@ bench_vmhwm() {
         2>/dev/null || echo 0
 }
 
+# bench_rss_anon PID: private resident memory (RssAnon) in kB now; 0 if the process is gone.
+bench_rss_anon() {
+    awk '/^RssAnon:/ { print $2; found = 1 } END { if (!found) print 0 }' "/proc/$1/status" \
+        2>/dev/null || echo 0
+}
+
 # bench_nginx_pids ROLE: the master and worker pids of ROLE's nginx.
 bench_nginx_pids() {
     local master workers

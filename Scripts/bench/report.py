@@ -39,6 +39,17 @@ BAR = {
     "rss_mb": 16,
     "rawloop_ratio": 1.0,
 }
+# Issue 26's bars (besides the raw loop's, the same as issue 6's).
+BAR26 = {
+    "of_ceiling": 0.95,
+    "tc_short": 0.25,
+    "ic_short": 0.35,
+    "tc_keepalive": 0.2,
+    "ic_keepalive": 0.2,
+    "anon_tc_mb": 7,
+    "anon_ic_mb": 4,
+    "rss_mb": 16,
+}
 
 
 def to_ms(text):
@@ -182,6 +193,11 @@ def run_figures(run):
     figures.update(machine if total > 0 else dict.fromkeys(machine))
     figures["hwm_tc_mb"] = number(run, "hwm_tc_kb") / 1024
     figures["hwm_ic_mb"] = number(run, "hwm_ic_kb") / 1024
+    # Peak private memory (RssAnon sampled through the load and drain); runs from before the
+    # sampler have none.
+    for name in ("tc", "ic"):
+        key = "%s_anon_peak_kb" % name
+        figures["anon_%s_mb" % name] = number(run, key) / 1024 if key in run else None
     tc = stats_map(run.get("tc_stats"))
     ic = stats_map(run.get("ic_stats"))
     figures["tc_captured"] = tc.get("captured")
@@ -234,7 +250,12 @@ def paired_ratios(plain, copy):
         value = ratio(c["online_rps"], w["online_rps"]) if w else None
         if value is not None:
             steals = [f["machine_steal_pct"] for f in (w, c) if f["machine_steal_pct"] is not None]
-            pairs.append({"rep": run.get("rep"), "ratio": value, "steal_pct": max(steals) if steals else None})
+            # The same repeat's ceiling (the ratio with daemons that cost nothing), and the
+            # ratio over it: how close the copier came to what this machine allowed.
+            budget = cpu_budget(w, c)
+            ceiling = budget["ratio_free_daemons"] if budget else None
+            pairs.append({"rep": run.get("rep"), "ratio": value, "steal_pct": max(steals) if steals else None,
+                          "ceiling": ceiling, "of_ceiling": ratio(value, ceiling)})
     return pairs
 
 
@@ -275,6 +296,49 @@ def cpu_budget(w, c):
     }
 
 
+def issue26_bars(loads, rawloop):
+    """The bars of issue 26 that one run of the bench can check, each with its figure."""
+    bars = []
+
+    def bar(number, what, value, ok, limit):
+        bars.append({"bar_number": number, "what": what, "value": value, "pass": ok, "bar": limit})
+
+    for load in ("short-full", "keepalive-full"):
+        value = (loads.get(load) or {}).get("of_ceiling")
+        if value is not None:
+            bar(1, "with/w/o / the ceiling with free daemons, %s" % load, "%.2f" % value,
+                value >= BAR26["of_ceiling"], ">= %.2f" % BAR26["of_ceiling"])
+    value = (rawloop.get("short-full") or {}).get("ratio")
+    if value is not None:
+        bar(2, "tcpcopy packets per CPU-s / the raw loop's, short-full", "%.2fx" % value,
+            value >= BAR["rawloop_ratio"], ">= 1.0x")
+    for load, limits in (("short-3000", ("tc_short", "ic_short")),
+                         ("keepalive-3000", ("tc_keepalive", "ic_keepalive"))):
+        c = (loads.get(load) or {}).get("with_copying") or {}
+        for key, name, limit in (("tc_vs_nginx", "tcpcopy / online nginx", limits[0]),
+                                 ("ic_vs_nginx", "intercept / target nginx", limits[1])):
+            if c.get(key) is not None:
+                bar(3, "%s CPU per request, %s" % (name, load), "%.2fx" % c[key],
+                    c[key] <= BAR26[limit], "<= %.2fx" % BAR26[limit])
+    copying = [(load, e["with_copying"]) for load, e in loads.items() if e["with_copying"]]
+    for key, name, limit in (("anon_tc_mb", "tcpcopy private memory (RssAnon)", "anon_tc_mb"),
+                             ("anon_ic_mb", "intercept private memory (RssAnon)", "anon_ic_mb"),
+                             ("hwm_tc_mb", "tcpcopy peak RSS (VmHWM)", "rss_mb"),
+                             ("hwm_ic_mb", "intercept peak RSS (VmHWM)", "rss_mb")):
+        measured = [(load, c[key]) for load, c in copying if c.get(key) is not None]
+        if measured:
+            worst = max(measured, key=lambda x: x[1])
+            bar(4, "%s, worst load (%s)" % (name, worst[0]), "%.1f MB" % worst[1],
+                worst[1] <= BAR26[limit], "<= %d MB" % BAR26[limit])
+    fidelities = [(load, c["fidelity_pct"]) for load, c in copying if c.get("fidelity_pct") is not None]
+    if fidelities:
+        worst = min(fidelities, key=lambda x: x[1])
+        bar(5, "fidelity, worst load (%s)" % worst[0], "%.3f%%" % worst[1], worst[1] >= 100.0, "100%")
+        drops = sum((c.get("raw_drops") or 0) + (c.get("queue_dropped") or 0) for _, c in copying)
+        bar(5, "capture and NFQUEUE drops, all loads", "%.0f" % drops, drops == 0, "0")
+    return bars
+
+
 def fmt(value, spec="%.2f", none="-"):
     return none if value is None else spec % value
 
@@ -310,6 +374,7 @@ def report(runs_path, out_dir, meta):
             loads[load]["online_rps_ratio"] = (
                 median([p["ratio"] for p in pairs]) if pairs else ratio(c["online_rps"], w["online_rps"]))
             loads[load]["budget"] = cpu_budget(w, c)
+            loads[load]["of_ceiling"] = median([p["of_ceiling"] for p in pairs])
 
     idle = {}
     for run in runs:
@@ -322,6 +387,8 @@ def report(runs_path, out_dir, meta):
                 "intercept_pct_sched": 100 * number(run, "cpu_ic_ns") / 1e9 / duration,
                 "hwm_tc_mb": number(run, "hwm_tc_kb") / 1024,
                 "hwm_ic_mb": number(run, "hwm_ic_kb") / 1024,
+                "anon_tc_mb": number(run, "tc_anon_kb") / 1024 if "tc_anon_kb" in run else None,
+                "anon_ic_mb": number(run, "ic_anon_kb") / 1024 if "ic_anon_kb" in run else None,
                 "duration": duration,
             }
 
@@ -399,7 +466,8 @@ def report(runs_path, out_dir, meta):
         ["load", "online req/s w/o", "online req/s with", "with/w/o", "target req/s",
          "fidelity", "p50/p99 ms w/o", "p50/p99 ms with"], rows))
     lines.append("")
-    lines.append("CPU-s per 10k requests (utime+stime, /proc/PID/stat) and peak RSS (VmHWM), copying runs")
+    lines.append("CPU-s per 10k requests (utime+stime, /proc/PID/stat), peak RSS (VmHWM) and peak private "
+                 "memory (RssAnon, sampled every 50 ms), copying runs")
     rows = []
     for load, entry in loads.items():
         c = entry["with_copying"] or {}
@@ -413,10 +481,13 @@ def report(runs_path, out_dir, meta):
             fmt(c.get("ic_vs_nginx"), "%.2fx"),
             fmt(c.get("hwm_tc_mb"), "%.1f"),
             fmt(c.get("hwm_ic_mb"), "%.1f"),
+            fmt(c.get("anon_tc_mb"), "%.1f"),
+            fmt(c.get("anon_ic_mb"), "%.1f"),
         ])
     lines.append(table(
         ["load", "tcpcopy", "online nginx", "tcpcopy/nginx", "intercept", "target nginx",
-         "intercept/nginx", "tcpcopy MB", "intercept MB"], rows))
+         "intercept/nginx", "tcpcopy MB", "intercept MB", "tcpcopy private MB",
+         "intercept private MB"], rows))
     lines.append("")
 
     lines.append("Where copies go (copying runs): tcpcopy's counters, and the kernel's drops")
@@ -436,12 +507,13 @@ def report(runs_path, out_dir, meta):
             fmt(c.get("target_listen_drops"), "%.0f"),
             fmt(c.get("tc_retransmissions"), "%.0f"),
             fmt(c.get("tc_pps_per_core"), "%.0f"),
+            fmt((rawloop.get(load) or {}).get("ratio"), "%.2fx"),
             "%s / %s" % (fmt(c.get("tc_core_pct"), "%.0f%%"), fmt(c.get("ic_core_pct"), "%.0f%%")),
         ])
     lines.append(table(
         ["load", "captured", "capture drops", "link drops", "sessions started/completed/aborted",
          "NFQUEUE queued", "NFQUEUE drops", "target listen drops", "retransmissions",
-         "tcpcopy service packets/CPU-s",
+         "tcpcopy service packets/CPU-s", "of the raw loop's",
          "tcpcopy/intercept % of a core"],
         rows))
     lines.append("")
@@ -464,11 +536,13 @@ def report(runs_path, out_dir, meta):
                 fmt(b["target_nginx_per10k"], "%.3f"),
                 fmt(b["daemons_per10k"], "%.3f"),
                 fmt(b["ratio_free_daemons"], "%.2fx"),
+                fmt(loads[load].get("of_ceiling"), "%.2f"),
             ])
         lines.append(table(
             ["load", "machine busy w/o / with", "steal", "machine w/o", "machine with",
              "copy path (with - w/o)", "copy path allowed at 0.75x", "of it: target nginx",
-             "of it: tcpcopy + intercept", "with/w/o had the daemons used no CPU"], rows))
+             "of it: tcpcopy + intercept", "with/w/o had the daemons used no CPU",
+             "with/w/o / that ceiling (each repeat's, median)"], rows))
         lines.append("")
 
     for phase, entry in idle.items():
@@ -477,6 +551,10 @@ def report(runs_path, out_dir, meta):
             "/proc/PID/stat: %.2f%%, %.2f%%)"
             % (phase.replace("_", " "), entry["duration"], entry["tcpcopy_pct_sched"],
                entry["intercept_pct_sched"], entry["tcpcopy_pct"], entry["intercept_pct"]))
+        if entry["anon_tc_mb"] is not None:
+            lines.append(
+                "  memory: peak RSS tcpcopy %.1f MB, intercept %.1f MB; private (RssAnon) %.1f MB, %.1f MB"
+                % (entry["hwm_tc_mb"], entry["hwm_ic_mb"], entry["anon_tc_mb"], entry["anon_ic_mb"]))
     for load, entry in rawloop.items():
         lines.append(
             "Raw loop at %s: %s service packets/s per core; tcpcopy %s service packets/s per core: %s "
@@ -538,6 +616,13 @@ def report(runs_path, out_dir, meta):
         lines.append(table(["check", "measured", "bar", "original", ""],
                            [[c["what"], c["value"], c["bar"], c["original"],
                              "PASS" if c["pass"] else "FAIL"] for c in checks]))
+    bars = issue26_bars(loads, rawloop)
+    if bars:
+        lines.append("")
+        lines.append("The bars of issue 26 (measured in this run)")
+        lines.append(table(["bar", "check", "measured", "bar", ""],
+                           [[c["bar_number"], c["what"], c["value"], c["bar"],
+                             "PASS" if c["pass"] else "FAIL"] for c in bars]))
     for load in ("short-full", "keepalive-full"):
         pairs = (loads.get(load) or {}).get("online_rps_ratios") or []
         if len(pairs) > 1:
@@ -561,7 +646,7 @@ def report(runs_path, out_dir, meta):
     if out_dir:
         open("%s/table.txt" % out_dir, "w").write(text)
         json.dump({"meta": meta, "loads": loads, "idle": idle, "rawloop": rawloop,
-                   "checks": checks, "original": ORIGINAL}, open("%s/results.json" % out_dir, "w"),
+                   "checks": checks, "issue26": bars, "original": ORIGINAL}, open("%s/results.json" % out_dir, "w"),
                   indent=2, sort_keys=False)
 
 

@@ -1,6 +1,6 @@
 import ArgumentParser
-import Foundation
 import TCPCopyCore
+import TCPCopyIO
 
 /// `tcpcopy report FILE`: the compare log (`--compare-log`) as one self-contained HTML page.
 public struct TCPCopyReportCommand: ParsableCommand {
@@ -34,27 +34,27 @@ public struct TCPCopyReportCommand: ParsableCommand {
     public func run() throws {
         let log: String
         do {
-            log = try String(contentsOfFile: file, encoding: .utf8)
+            log = try readTextFile(file)
         } catch {
-            throw ValidationError("cannot read the compare log \(file): \(error.localizedDescription)")
+            throw ValidationError("cannot read the compare log \(file): \(error)")
         }
-        let title = "tcpcopy compare report: " + (file as NSString).lastPathComponent
+        let title = "tcpcopy compare report: " + (file.split(separator: "/").last.map(String.init) ?? file)
         let (report, errors) = CompareReport.parse(log: log, title: title)
         for (line, error) in errors.prefix(10) {
-            FileHandle.standardError.write(Data("tcpcopy report: \(file):\(line): skipped: \(error)\n".utf8))
+            writeStandardError("tcpcopy report: \(file):\(line): skipped: \(error)\n")
         }
         if errors.count > 10 {
-            FileHandle.standardError.write(Data("tcpcopy report: \(errors.count - 10) more lines skipped\n".utf8))
+            writeStandardError("tcpcopy report: \(errors.count - 10) more lines skipped\n")
         }
         let page = report.html()
         if outputPath == "-" {
-            FileHandle.standardOutput.write(Data(page.utf8))
+            writeStandardOutput(page)
             return
         }
         do {
-            try page.write(toFile: outputPath, atomically: true, encoding: .utf8)
+            try writeTextFile(outputPath, page)
         } catch {
-            throw ValidationError("cannot write the report to \(outputPath): \(error.localizedDescription)")
+            throw ValidationError("cannot write the report to \(outputPath): \(error)")
         }
         print("tcpcopy report: \(report.records.count) exchanges, \(errors.count) lines skipped; wrote \(outputPath)")
     }

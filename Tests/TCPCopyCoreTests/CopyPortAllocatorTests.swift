@@ -85,6 +85,34 @@ import Testing
         #expect(allocator.coolingCount == 0)
     }
 
+    @Test func coolingQueueDropsStaleEntriesInsteadOfGrowing() {
+        // A client reusing one port 100,000 times within TIME_WAIT: copy 0 takes its cooling
+        // port back each time, so every older cooling entry is stale.
+        var allocator = CopyPortAllocator()
+        var used = key
+        used.clientPort = 40000
+        let timeWait = CopyPortAllocator.timeWaitMilliseconds
+        _ = allocator.allocate(for: key, clientPort: 40000, copyNumber: 0)
+        for step in 0..<100_000 {
+            allocator.release(used, now: MonotonicTime(milliseconds: Int64(step)), busyFor: timeWait)
+            #expect(
+                allocator.allocate(for: key, clientPort: 40000, copyNumber: 0, reclaimingCooling: true)
+                    == .reclaimed(40000))
+        }
+        #expect(allocator.coolingCount < 64)
+        // Another port that really cools keeps its entry through the drops.
+        var other = key
+        other.clientPort = 50000
+        _ = allocator.allocate(for: key, clientPort: 50000, copyNumber: 0)
+        allocator.release(other, now: MonotonicTime(milliseconds: 100_000), busyFor: timeWait)
+        for step in 100_001..<100_200 {
+            allocator.release(used, now: MonotonicTime(milliseconds: Int64(step)), busyFor: timeWait)
+            _ = allocator.allocate(for: key, clientPort: 40000, copyNumber: 0, reclaimingCooling: true)
+        }
+        allocator.purge(now: MonotonicTime(milliseconds: 100_000 + timeWait))
+        #expect(allocator.allocate(for: key, clientPort: 50000, copyNumber: 0) == .preferred(50000))
+    }
+
     @Test func fullSpaceIsReportedNotReusedAndStaysCheap() {
         var allocator = CopyPortAllocator()
         // Fill every unprivileged port (the set turns into a bitmap on the way).

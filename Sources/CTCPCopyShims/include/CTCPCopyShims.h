@@ -153,6 +153,9 @@ int CTCPCopyShims_packet_send_batch(int fd, int index, const uint8_t *base, cons
 
 /// malloc_trim(0): returns freed heap memory to the kernel (<malloc.h> is not in Glibc's module).
 int CTCPCopyShims_malloc_trim(void);
+/// mallopt(M_MMAP_THRESHOLD, bytes): allocations of `bytes` and more get their own mapping,
+/// unmapped when freed, and the threshold no longer rises by itself. 1 on success.
+int CTCPCopyShims_mallopt_mmap_threshold(int bytes);
 
 // --- libiptc ----------------------------------------------------------------------------------
 

@@ -10,6 +10,20 @@ struct FrontQueue<Element: Sendable>: Sendable {
 
     mutating func append(_ element: Element) { storage.append(element) }
 
+    /// Whether the next append grows the storage.
+    var isFull: Bool { storage.count == storage.capacity }
+
+    /// Drops the elements `isStale` picks, keeping the others in order, and keeps the storage.
+    /// When that left it more than three quarters full, the storage is doubled at once, so
+    /// that a caller dropping stale elements whenever the queue is full does so after as many
+    /// appends as the queue holds, not after every one.
+    mutating func removeAll(where isStale: (Element) -> Bool) {
+        storage.removeSubrange(0..<head)
+        head = 0
+        storage.removeAll(where: isStale)
+        if storage.count * 4 > storage.capacity * 3 { storage.reserveCapacity(storage.capacity * 2) }
+    }
+
     /// Takes the first element; there must be one.
     mutating func removeFirst() {
         head += 1

@@ -135,6 +135,17 @@ public struct CopyPortAllocator: Sendable {
         spaces.modifyValue(at: index) { $0.setCoolingMark(key.clientPort, Self.mark(now)) }
         let entry = (key: key, since: now)
         if let queue = cooling.firstIndex(where: { $0.lifetime == milliseconds }) {
+            // A port taken back and cooled again leaves its older entry behind, stale: at a
+            // client's full rate of short connections most entries are, and 60 s of them kept
+            // growing the queue by 24 bytes a connection. Dropped whenever the queue is full,
+            // they leave it about as long as the ports that really cool.
+            if cooling[queue].entries.isFull {
+                let spaces = self.spaces
+                cooling[queue].entries.removeAll { entry in
+                    guard let index = spaces.index(forKey: SpaceKey(entry.key)) else { return true }
+                    return spaces.value(at: index).coolingMark(entry.key.clientPort) != Self.mark(entry.since)
+                }
+            }
             cooling[queue].entries.append(entry)
         } else {
             var queue = CoolingQueue(lifetime: milliseconds)

@@ -16,7 +16,9 @@ public enum EngineAction: Hashable, Sendable {
 /// response its session's slot; everything after works on slots in place (`SessionTable`).
 public struct TCPCopyEngine: Sendable {
     public let configuration: TCPCopyConfiguration
-    public let tuning: SessionTuning
+    public var tuning: SessionTuning { sharedTuning.value }
+    /// The one tuning every session refers to.
+    private let sharedTuning: SessionTuning.Shared
     public private(set) var counters = TCPCopyCounters()
     private var sessions = SessionTable()
     /// The sessions each captured connection fans out to.
@@ -64,7 +66,7 @@ public struct TCPCopyEngine: Sendable {
 
     public init(configuration: TCPCopyConfiguration, tuning: SessionTuning) {
         self.configuration = configuration
-        self.tuning = tuning
+        sharedTuning = SessionTuning.Shared(tuning)
         routesByPort = Dictionary(grouping: configuration.routes, by: \.onlinePort)
             .map { (port: $0.key, routes: $0.value) }.sorted { $0.port < $1.port }
         sampler = SessionSampler(
@@ -361,7 +363,7 @@ public struct TCPCopyEngine: Sendable {
     /// whose ports then carry other clients' old connections).
     private mutating func start(
         _ capture: CaptureKey, routes: [CopyRoute], destination: IPAddress, fromClientSYN: Bool, now: MonotonicTime,
-        actions: inout [EngineAction], make: (RouteKey, SessionTuning, inout [SessionAction]) -> EmulatedSession
+        actions: inout [EngineAction], make: (RouteKey, SessionTuning.Shared, inout [SessionAction]) -> EmulatedSession
     ) {
         let reclaimingCooling = fromClientSYN && configuration.clientAddresses.isEmpty
         var routes = routes
@@ -406,7 +408,7 @@ public struct TCPCopyEngine: Sendable {
                     break copies
                 }
                 clearSessionActions()
-                let slot = sessions.insert(make(key, tuning, &sessionActions), capture: capture)
+                let slot = sessions.insert(make(key, sharedTuning, &sessionActions), capture: capture)
                 refreshTimer(of: slot, now: now)
                 slots.append(slot)
                 counters.sessionsStarted += 1
@@ -578,7 +580,7 @@ public struct TCPCopyEngine: Sendable {
         clearSessionActions()
         let slot = sessions.insert(
             EmulatedSession(
-                key: key, continuing: stream, timestamp: timestamp, synMSS: configuration.synMSS, tuning: tuning,
+                key: key, continuing: stream, timestamp: timestamp, synMSS: configuration.synMSS, tuning: sharedTuning,
                 now: now, actions: &sessionActions),
             capture: capture)
         defer { refreshTimer(of: slot, now: now) }

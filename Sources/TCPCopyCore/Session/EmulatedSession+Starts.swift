@@ -4,7 +4,7 @@ extension EmulatedSession {
     /// just before `first` (MSS `synMSS`, timestamps if the client uses them) and the capture goes
     /// on from `first`, which counts as the first request.
     public init(
-        key: RouteKey, synthesizingFrom first: TCPPacket, synMSS: Int, tuning: SessionTuning,
+        key: RouteKey, synthesizingFrom first: TCPPacket, synMSS: Int, tuning: SessionTuning.Shared,
         now: MonotonicTime, actions: inout [SessionAction]
     ) {
         let syn = Self.madeUpSYN(
@@ -17,7 +17,7 @@ extension EmulatedSession {
     /// (see `SessionAction.reopen`).
     public init(
         key: RouteKey, continuing stream: ClientStream, timestamp: UInt32?, synMSS: Int,
-        tuning: SessionTuning, now: MonotonicTime, actions: inout [SessionAction]
+        tuning: SessionTuning.Shared, now: MonotonicTime, actions: inout [SessionAction]
     ) {
         let syn = Self.madeUpSYN(for: key, before: stream.sequence, synMSS: synMSS, timestamp: timestamp)
         self.init(key: key, syn: syn, tuning: tuning, now: now, actions: &actions)

@@ -32,7 +32,9 @@ public struct EmulatedSession: Sendable {
     // Read by the extensions in other files (what the engine reads, the other starts); changed
     // only here.
     private(set) var phase: Phase
-    let tuning: SessionTuning
+    /// Shared with the engine's other sessions (`SessionTuning.Shared`).
+    private let sharedTuning: SessionTuning.Shared
+    var tuning: SessionTuning { sharedTuning.value }
     private(set) var writer: SegmentWriter
     /// The client's stream, captured and waiting for the gate and the target's window.
     private(set) var captured: ReassemblyQueue
@@ -54,7 +56,16 @@ public struct EmulatedSession: Sendable {
         key: RouteKey, syn: TCPPacket, tuning: SessionTuning, now: MonotonicTime,
         actions: inout [SessionAction]
     ) {
-        self.tuning = tuning
+        self.init(key: key, syn: syn, tuning: SessionTuning.Shared(tuning), now: now, actions: &actions)
+    }
+
+    /// Starts a session from the client's SYN with a tuning shared with other sessions.
+    public init(
+        key: RouteKey, syn: TCPPacket, tuning sharedTuning: SessionTuning.Shared, now: MonotonicTime,
+        actions: inout [SessionAction]
+    ) {
+        self.sharedTuning = sharedTuning
+        let tuning = sharedTuning.value
         phase = .synSent(since: now)
         writer = SegmentWriter(key: key, syn: syn)
         captured = ReassemblyQueue(next: syn.sequence + 1)

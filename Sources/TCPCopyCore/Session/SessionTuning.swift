@@ -59,3 +59,13 @@ public struct SessionTuning: Sendable, Equatable {
         mtu = configuration.mtu
     }
 }
+
+extension SessionTuning {
+    /// One tuning that every session of an engine refers to: a session holding its own copy
+    /// would carry its 152 bytes into every live slot of the `SessionTable`.
+    public final class Shared: Sendable {
+        public let value: SessionTuning
+
+        public init(_ value: SessionTuning) { self.value = value }
+    }
+}

@@ -63,6 +63,7 @@ public final class InterceptDaemon {
                 ? "reads the NFQUEUE queue (CAP_NET_ADMIN) and installs its iptables rule (CAP_NET_ADMIN and CAP_NET_RAW)"
                 : "reads the NFQUEUE queue over netlink",
             logger: logger)
+        keepLargeAllocationsMapped()
         let loop = try EventLoop()
         loop.batching = WakeupWindow(microseconds: Int64(configuration.batchWindowMicroseconds))
         let signals = try SignalSource()

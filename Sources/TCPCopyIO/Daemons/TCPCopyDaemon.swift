@@ -55,6 +55,7 @@ public final class TCPCopyDaemon {
             needs:
                 "captures and sends packets with raw sockets (CAP_NET_ADMIN is optional: it lets tcpcopy enlarge their buffers)",
             logger: logger)
+        keepLargeAllocationsMapped()
         let loop = try EventLoop()
         loop.batching = WakeupWindow(microseconds: Int64(configuration.batchWindowMicroseconds))
         let signals = try SignalSource()
