@@ -32,7 +32,15 @@ safety_traffic_start() {
 # safety_traffic_stop: ends the background traffic (after its current round) and prints how
 # many requests got 200 from the online server, and how many were sent, as "OK SENT".
 safety_traffic_stop() {
+    local i
     touch "$LAB_DIR/traffic.stop"
+    # Callers read the result through a process substitution, a subshell where `wait` cannot
+    # wait for the generator (not its child): poll until it is gone (bounded: 60 s), so that no
+    # round of it is still under way when the caller counts requests next.
+    for ((i = 0; i < 1200; i++)); do
+        kill -0 "$SAFETY_TRAFFIC_PID" 2>/dev/null || break
+        sleep 0.05
+    done
     wait "$SAFETY_TRAFFIC_PID" 2>/dev/null || true
     awk -v per="${1:-10}" '{ ok += $1; sent += per } END { print ok + 0, sent + 0 }' \
         "$LAB_DIR/traffic.counts"
