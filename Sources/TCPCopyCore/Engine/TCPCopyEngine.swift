@@ -488,21 +488,47 @@ public struct TCPCopyEngine: Sendable {
     /// Turns the actions of the session in `slot` into engine actions, forgets it if it
     /// finished, and opens the session that carries on its stream if it asked for one.
     private mutating func perform(_ actions: inout [EngineAction], slot: Int, now: MonotonicTime) {
+        // Most events leave the session going: registers and sends alone, and a loop that
+        // carries nothing from one action to the next. The session's end goes to
+        // `performEnding`, whose loop carries the ended session's keys: values that large held
+        // across a loop cost every action a spill and a reload.
+        for index in sessionActions.indices {
+            switch sessionActions[index] {
+            case .register(let key):
+                actions.append(.control(.register(key), target: key.targetAddress))
+            case .send(let segment):
+                forward(segment, actions: &actions)
+            case .finished, .reopen:
+                performEnding(&actions, from: index, slot: slot, now: now)
+                return
+            }
+        }
+        clearSessionActions()
+    }
+
+    private mutating func forward(_ segment: OutgoingSegment, actions: inout [EngineAction]) {
+        if !targetsWithoutLink.isEmpty, targetsWithoutLink.contains(segment.destination),
+            !segment.flags.contains(.rst)
+        {
+            counters.sendsWithoutLink += 1
+            return
+        }
+        actions.append(.send(segment))
+    }
+
+    /// `perform` from the action at `start` on, which ends the session.
+    private mutating func performEnding(
+        _ actions: inout [EngineAction], from start: Int, slot: Int, now: MonotonicTime
+    ) {
         // One session's actions: at most one `finished`, and a `reopen` after it.
         var ended: (key: RouteKey, capture: CaptureKey)?
         var reopen: (capture: CaptureKey, key: RouteKey, stream: ClientStream, timestamp: UInt32?)?
-        for action in sessionActions {
+        for action in sessionActions[start...] {
             switch action {
             case .register(let key):
                 actions.append(.control(.register(key), target: key.targetAddress))
             case .send(let segment):
-                if !targetsWithoutLink.isEmpty, targetsWithoutLink.contains(segment.destination),
-                    !segment.flags.contains(.rst)
-                {
-                    counters.sendsWithoutLink += 1
-                    break
-                }
-                actions.append(.send(segment))
+                forward(segment, actions: &actions)
             case .finished(let key, let outcome):
                 guard
                     let finished = sessions.contains(slot) && sessions.read(slot, { $0.key }) == key
