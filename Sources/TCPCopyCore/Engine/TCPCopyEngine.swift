@@ -492,24 +492,42 @@ public struct TCPCopyEngine: Sendable {
         // carries nothing from one action to the next. The session's end goes to
         // `performEnding`, whose loop carries the ended session's keys: values that large held
         // across a loop cost every action a spill and a reload.
-        for index in sessionActions.indices {
-            switch sessionActions[index] {
-            case .register(let key):
-                actions.append(.control(.register(key), target: key.targetAddress))
-            case .send(let segment):
-                forward(segment, actions: &actions)
-            case .finished, .reopen:
-                performEnding(&actions, from: index, slot: slot, now: now)
-                return
+        // The actions are read in place, through a buffer pointer: the array's subscript hands
+        // out a copy of each action, which cost more than the rest of the loop.
+        var sendsWithoutLink = 0
+        let ending: Int? = sessionActions.withUnsafeBufferPointer { pending in
+            for index in pending.indices {
+                switch pending[index] {
+                case .register(let key):
+                    actions.append(.control(.register(key), target: key.targetAddress))
+                case .send(let segment):
+                    if isWithoutLink(segment) {
+                        sendsWithoutLink += 1
+                    } else {
+                        actions.append(.send(segment))
+                    }
+                case .finished, .reopen:
+                    return index
+                }
             }
+            return nil
         }
-        clearSessionActions()
+        counters.sendsWithoutLink += sendsWithoutLink
+        if let ending {
+            performEnding(&actions, from: ending, slot: slot, now: now)
+        } else {
+            clearSessionActions()
+        }
+    }
+
+    /// Whether `segment` must not go: its target's intercept link is down, and only a RST may
+    /// go to it.
+    private func isWithoutLink(_ segment: OutgoingSegment) -> Bool {
+        !targetsWithoutLink.isEmpty && targetsWithoutLink.contains(segment.destination) && !segment.flags.contains(.rst)
     }
 
     private mutating func forward(_ segment: OutgoingSegment, actions: inout [EngineAction]) {
-        if !targetsWithoutLink.isEmpty, targetsWithoutLink.contains(segment.destination),
-            !segment.flags.contains(.rst)
-        {
+        if isWithoutLink(segment) {
             counters.sendsWithoutLink += 1
             return
         }
