@@ -31,19 +31,39 @@ public enum PacketDropReason: String, CaseIterable, Sendable, Error {
 /// payload) length, so a header-only copy (what intercept sends) still tells how much data the
 /// packet carried. Both addresses are of one family.
 public struct TCPPacket: Hashable, Sendable {
+    // The small fields sit in the padding after each address (17 bytes, aligned to 8): 88
+    // bytes instead of 96, and fewer pieces to move when a packet is copied.
     public var source: IPAddress
-    public var destination: IPAddress
     public var sourcePort: UInt16
     public var destinationPort: UInt16
+    public var window: UInt16
+    public var destination: IPAddress
+    public var flags: TCPFlags
     public var sequence: SequenceNumber
     public var acknowledgment: SequenceNumber
-    public var flags: TCPFlags
-    public var window: UInt16
     public var options: TCPOptions
     /// Bytes of IP header (IPv6: with its extension headers) plus TCP header, options included.
     public var headerLength: Int
     /// Bytes of TCP payload the packet carried on the wire.
     public var payloadLength: Int
+
+    init(
+        source: IPAddress, destination: IPAddress, sourcePort: UInt16, destinationPort: UInt16,
+        sequence: SequenceNumber, acknowledgment: SequenceNumber, flags: TCPFlags, window: UInt16,
+        options: TCPOptions, headerLength: Int, payloadLength: Int
+    ) {
+        self.source = source
+        self.sourcePort = sourcePort
+        self.destinationPort = destinationPort
+        self.window = window
+        self.destination = destination
+        self.flags = flags
+        self.sequence = sequence
+        self.acknowledgment = acknowledgment
+        self.options = options
+        self.headerLength = headerLength
+        self.payloadLength = payloadLength
+    }
 
     /// Sequence space the packet occupies: its payload, plus one each for SYN and FIN.
     public var sequenceLength: Int {
