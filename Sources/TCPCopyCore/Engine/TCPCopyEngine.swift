@@ -523,7 +523,8 @@ public struct TCPCopyEngine: Sendable {
     /// Whether `segment` must not go: its target's intercept link is down, and only a RST may
     /// go to it.
     private func isWithoutLink(_ segment: OutgoingSegment) -> Bool {
-        !targetsWithoutLink.isEmpty && targetsWithoutLink.contains(segment.destination) && !segment.flags.contains(.rst)
+        !targetsWithoutLink.isEmpty && targetsWithoutLink.contains(segment.destination)
+            && !segment.flags.contains(.rst)
     }
 
     private mutating func forward(_ segment: OutgoingSegment, actions: inout [EngineAction]) {
