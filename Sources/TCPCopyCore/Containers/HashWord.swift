@@ -17,6 +17,13 @@ func hashWord(_ a: IPv4Address, _ portA: UInt16, _ b: IPv4Address, _ portB: UInt
 @inline(__always)
 func hashWord(_ a: IPAddress, _ portA: UInt16, _ b: IPAddress, _ portB: UInt16) -> UInt64 {
     if case .v4(let a4) = a, case .v4(let b4) = b { return hashWord(a4, portA, b4, portB) }
+    return seededHashWord(a, portA, b, portB)
+}
+
+/// IPv6's word, out of line: inlined, `Hasher`'s code kept the keys' `word` getters from being
+/// inlined into the tables' look-ups, which every IPv4 packet then paid a call for.
+@inline(never)
+private func seededHashWord(_ a: IPAddress, _ portA: UInt16, _ b: IPAddress, _ portB: UInt16) -> UInt64 {
     var hasher = Hasher()
     hasher.combine(a)
     hasher.combine(portA)

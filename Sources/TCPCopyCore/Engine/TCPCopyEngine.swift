@@ -490,21 +490,66 @@ public struct TCPCopyEngine: Sendable {
     /// Turns the actions of the session in `slot` into engine actions, forgets it if it
     /// finished, and opens the session that carries on its stream if it asked for one.
     private mutating func perform(_ actions: inout [EngineAction], slot: Int, now: MonotonicTime) {
+        // Most events leave the session going: registers and sends alone, and a loop that
+        // carries nothing from one action to the next. The session's end goes to
+        // `performEnding`, whose loop carries the ended session's keys: values that large held
+        // across a loop cost every action a spill and a reload.
+        // The actions are read in place, through a buffer pointer: the array's subscript hands
+        // out a copy of each action, which cost more than the rest of the loop.
+        var sendsWithoutLink = 0
+        let ending: Int? = sessionActions.withUnsafeBufferPointer { pending in
+            for index in pending.indices {
+                switch pending[index] {
+                case .register(let key):
+                    actions.append(.control(.register(key), target: key.targetAddress))
+                case .send(let segment):
+                    if isWithoutLink(segment) {
+                        sendsWithoutLink += 1
+                    } else {
+                        actions.append(.send(segment))
+                    }
+                case .finished, .reopen:
+                    return index
+                }
+            }
+            return nil
+        }
+        counters.sendsWithoutLink += sendsWithoutLink
+        if let ending {
+            performEnding(&actions, from: ending, slot: slot, now: now)
+        } else {
+            clearSessionActions()
+        }
+    }
+
+    /// Whether `segment` must not go: its target's intercept link is down, and only a RST may
+    /// go to it.
+    private func isWithoutLink(_ segment: OutgoingSegment) -> Bool {
+        !targetsWithoutLink.isEmpty && targetsWithoutLink.contains(segment.destination)
+            && !segment.flags.contains(.rst)
+    }
+
+    private mutating func forward(_ segment: OutgoingSegment, actions: inout [EngineAction]) {
+        if isWithoutLink(segment) {
+            counters.sendsWithoutLink += 1
+            return
+        }
+        actions.append(.send(segment))
+    }
+
+    /// `perform` from the action at `start` on, which ends the session.
+    private mutating func performEnding(
+        _ actions: inout [EngineAction], from start: Int, slot: Int, now: MonotonicTime
+    ) {
         // One session's actions: at most one `finished`, and a `reopen` after it.
         var ended: (key: RouteKey, capture: CaptureKey)?
         var reopen: (capture: CaptureKey, key: RouteKey, stream: ClientStream, timestamp: UInt32?)?
-        for action in sessionActions {
+        for action in sessionActions[start...] {
             switch action {
             case .register(let key):
                 actions.append(.control(.register(key), target: key.targetAddress))
             case .send(let segment):
-                if !targetsWithoutLink.isEmpty, targetsWithoutLink.contains(segment.destination),
-                    !segment.flags.contains(.rst)
-                {
-                    counters.sendsWithoutLink += 1
-                    break
-                }
-                actions.append(.send(segment))
+                forward(segment, actions: &actions)
             case .finished(let key, let outcome):
                 guard
                     let finished = sessions.contains(slot) && sessions.read(slot, { $0.key }) == key

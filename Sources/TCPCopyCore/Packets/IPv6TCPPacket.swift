@@ -67,6 +67,14 @@ public struct IPv6TCPPacket: Hashable, Sendable {
         return decode(bytes, requirePayload: requirePayload, readOptions: readOptions)
     }
 
+    /// `decode`, as the family-neutral packet: for `TCPPacket.parse`, on its cold path.
+    @inline(never)
+    static func decodeTCPPacket<C: Collection>(
+        _ bytes: C, requirePayload: Bool, readOptions: Bool
+    ) -> Result<TCPPacket, PacketDropReason> where C.Element == UInt8, C.Index == Int {
+        decode(bytes, requirePayload: requirePayload, readOptions: readOptions).map(\.tcpPacket)
+    }
+
     private static func decode<C: Collection>(
         _ bytes: C, requirePayload: Bool, readOptions: Bool
     ) -> Result<IPv6TCPPacket, PacketDropReason> where C.Element == UInt8, C.Index == Int {

@@ -4,14 +4,16 @@
 /// own checksum cannot be trusted (veth and offloads leave it partial) and we rewrite the
 /// headers anyway. Both addresses must be of one family.
 public struct OutgoingSegment: Hashable, Sendable {
+    // The small fields sit in the padding after each address (17 bytes, aligned to 8), as in
+    // `TCPPacket`: 104 bytes instead of 112, in every session and engine action that sends.
     public var source: IPAddress
-    public var destination: IPAddress
     public var sourcePort: UInt16
     public var destinationPort: UInt16
+    public var window: UInt16
+    public var destination: IPAddress
+    public var flags: TCPFlags
     public var sequence: SequenceNumber
     public var acknowledgment: SequenceNumber
-    public var flags: TCPFlags
-    public var window: UInt16
     public var options: TCPOptions
     public var payload: ArraySlice<UInt8>
 
@@ -22,13 +24,13 @@ public struct OutgoingSegment: Hashable, Sendable {
         payload: ArraySlice<UInt8> = []
     ) {
         self.source = source
-        self.destination = destination
         self.sourcePort = sourcePort
         self.destinationPort = destinationPort
+        self.window = window
+        self.destination = destination
+        self.flags = flags
         self.sequence = sequence
         self.acknowledgment = acknowledgment
-        self.flags = flags
-        self.window = window
         self.options = options
         self.payload = payload
     }
