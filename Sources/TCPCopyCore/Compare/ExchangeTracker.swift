@@ -14,14 +14,8 @@ public struct CompareConnection: Hashable, Sendable {
 
     /// One word (`hashWord`, the service address standing as 0): one `combine` per look-up
     /// instead of the address's and both ports'.
-    public func hash(into hasher: inout Hasher) { hasher.combine(word) }
-}
-
-extension CompareConnection: FlatTableKey {
-    var word: UInt64 { hashWord(clientAddress, clientPort, .v4(IPv4Address(0)), servicePort) }
-
-    static var placeholder: CompareConnection {
-        CompareConnection(clientAddress: .v4(IPv4Address(0)), clientPort: 0, servicePort: 0)
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(hashWord(clientAddress, clientPort, .v4(IPv4Address(0)), servicePort))
     }
 }
 
@@ -94,9 +88,8 @@ public struct ExchangeTracker {
     /// How long after its copies ended a connection's exchanges close.
     public let graceMicroseconds: Int64 = 500_000
     private let filterTemplate: HeaderMaskFilter
-    /// Looked up several times for each packet of the comparison's capture: flat tables.
-    private var connections = FlatDictionary<CompareConnection, Connection>()
-    private var targets = FlatDictionary<RouteKey, TargetSide>()
+    private var connections: [CompareConnection: Connection] = [:]
+    private var targets: [RouteKey: TargetSide] = [:]
     public private(set) var notTracked = 0
     /// Exchanges of connections closed early (their ports reused), for the next `collect`.
     private var retired: [Exchange] = []
@@ -265,13 +258,13 @@ public struct ExchangeTracker {
             uncopied.append((microseconds, connection))
             return
         }
-        guard let slot = connections.index(forKey: connection), let clientISN = connections[slot: slot].clientISN
+        guard let slot = connections.index(forKey: connection), let clientISN = connections.values[slot].clientISN
         else { return }
         // Taken out of the table while it changes, so that its arrays are not copied.
-        var state = Self.take(&connections[slot: slot])
+        var state = Self.take(&connections.values[slot])
         var grew = false
         defer {
-            connections[slot: slot] = state
+            connections.values[slot] = state
             // Once it is stored (they read the copies' sides, and the state as it is now).
             if grew, !state.targets.isEmpty { releasePending(of: state) }
             if grew || !flags.isDisjoint(with: [.fin, .rst]) { noteIfFinished(connection, state) }
@@ -363,11 +356,11 @@ public struct ExchangeTracker {
     ) {
         guard let slot = connections.index(forKey: connection) else { return }
         if !flags.isDisjoint(with: [.fin, .rst]) {
-            connections[slot: slot].serverClosed = true
-            noteIfFinished(connection)
+            connections.values[slot].serverClosed = true
+            defer { noteIfFinished(connection) }
         }
-        var state = Self.take(&connections[slot: slot])
-        defer { connections[slot: slot] = state }
+        var state = Self.take(&connections.values[slot])
+        defer { connections.values[slot] = state }
         if flags.contains(.syn) {
             state.serverISN = sequence
             return
@@ -445,14 +438,14 @@ public struct ExchangeTracker {
     ) {
         guard payloadLength > 0 || flags.contains(.syn), let slot = targets.index(forKey: key) else { return }
         if flags.contains(.syn) {
-            targets[slot: slot].copiedISN = sequence
+            targets.values[slot].copiedISN = sequence
             return
         }
-        guard payloadLength > 0, let isn = targets[slot: slot].copiedISN,
-            let state = connections[targets[slot: slot].connection]
+        guard payloadLength > 0, let isn = targets.values[slot].copiedISN,
+            let state = connections[targets.values[slot].connection]
         else { return }
-        var side = Self.take(&targets[slot: slot])
-        defer { targets[slot: slot] = side }
+        var side = Self.take(&targets.values[slot])
+        defer { targets.values[slot] = side }
         let offset = Int64(Int32(bitPattern: sequence &- isn &- 1))
         let end = offset + Int64(payloadLength)
         if end > state.clientEnd || !side.pendingSends.isEmpty {
@@ -485,9 +478,9 @@ public struct ExchangeTracker {
     private mutating func releasePending(of state: Connection, force: Bool = false) {
         for key in state.targets {
             guard let slot = targets.index(forKey: key),
-                !targets[slot: slot].pendingSends.isEmpty || !targets[slot: slot].pendingPieces.isEmpty
+                !targets.values[slot].pendingSends.isEmpty || !targets.values[slot].pendingPieces.isEmpty
             else { continue }
-            var side = Self.take(&targets[slot: slot])
+            var side = Self.take(&targets.values[slot])
             var sends = 0
             for send in side.pendingSends {
                 guard force || send.end <= state.clientEnd else { break }
@@ -502,19 +495,19 @@ public struct ExchangeTracker {
                 pieces += 1
             }
             side.pendingPieces.removeFirst(pieces)
-            targets[slot: slot] = side
+            targets.values[slot] = side
         }
     }
 
     /// intercept reported a piece of the target's answer stream, received at `microseconds`.
     public mutating func targetAnswered(_ piece: AnswerPiece, microseconds: Int64) {
-        guard let slot = targets.index(forKey: piece.key), let state = connections[targets[slot: slot].connection]
+        guard let slot = targets.index(forKey: piece.key), let state = connections[targets.values[slot].connection]
         else { return }
-        let connection = targets[slot: slot].connection
+        let connection = targets.values[slot].connection
         // Runs after the side is stored.
         defer { if !piece.flags.isDisjoint(with: [.fin, .rst]) { noteIfFinished(connection) } }
-        var side = Self.take(&targets[slot: slot])
-        defer { targets[slot: slot] = side }
+        var side = Self.take(&targets.values[slot])
+        defer { targets.values[slot] = side }
         if Int64(piece.acknowledgmentOffset) > state.clientEnd || !side.pendingPieces.isEmpty {
             guard side.pendingPieces.count < Self.pendingLimit else {
                 pendingDropped += 1
@@ -586,8 +579,8 @@ public struct ExchangeTracker {
     /// answers may still be in the capture's buffer.
     public mutating func copyEnded(_ key: RouteKey, microseconds: Int64) {
         guard let slot = targets.index(forKey: key) else { return }
-        targets[slot: slot].endedAt = microseconds
-        endedCopies.append((microseconds, targets[slot: slot].connection))
+        targets.values[slot].endedAt = microseconds
+        endedCopies.append((microseconds, targets.values[slot].connection))
     }
 
     // MARK: closing exchanges
@@ -602,7 +595,7 @@ public struct ExchangeTracker {
         }
         if now == Int64.max {
             // At exit: everything.
-            for connection in connections.keys { retire(connection, into: &exchanges) }
+            for connection in Array(connections.keys) { retire(connection, into: &exchanges) }
             endedCopies.removeAll()
             finished.removeAll()
             uncopied.removeAll()
@@ -657,13 +650,13 @@ public struct ExchangeTracker {
                 severalOpen.remove(connection)
                 continue
             }
-            let closable = closableCount(of: connections[slot: slot], onlineNow: onlineNow)
+            let closable = closableCount(of: connections.values[slot], onlineNow: onlineNow)
             if closable > 0 {
-                var state = Self.take(&connections[slot: slot])
+                var state = Self.take(&connections.values[slot])
                 close(closable, of: &state, connection, into: &exchanges)
-                connections[slot: slot] = state
+                connections.values[slot] = state
             }
-            if connections[slot: slot].requests.count < 2 { severalOpen.remove(connection) }
+            if connections.values[slot].requests.count < 2 { severalOpen.remove(connection) }
         }
     }
 
