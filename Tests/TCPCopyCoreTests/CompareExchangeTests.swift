@@ -81,6 +81,55 @@ import Testing
         #expect(ports.rows.map(\.key) == ["port 80"])
     }
 
+    /// Exchanges made by the tracker keep their request's and answers' bytes, not strings: the
+    /// same outcome, key, summary row and text as made from strings.
+    @Test func exchangesKeptAsBytesReadAsText() {
+        let connection = CompareConnection(
+            clientAddress: .v4(IPv4Address(0x0A00_0901)), clientPort: 40000, servicePort: 80)
+        func facts(_ head: String, digest: UInt32 = 0x1111_1111) -> AnswerFacts {
+            AnswerFacts(
+                ending: .answered, length: 100, comparedLength: 100, digest: digest, head: Array(head.utf8),
+                latencyMicroseconds: 800)
+        }
+        let requests = [
+            "GET /a?x=1 HTTP/1.1\r\nHost: h\r\n", "GET /a HTTP/1.0", "POST /b/c HTTP/1.1\n", "get /a HTTP/1.1",
+            "GET /a HTTP/1.1 x", "GET  HTTP/1.1", " /a HTTP/1.1", "GET ?q HTTP/1.1", "GET /a FTP/1", "*3\r\n$3\r\n",
+            "GET /\u{1}x HTTP/1.1", "", "GET /" + String(repeating: "x", count: 200) + " HTTP/1.1",
+        ]
+        var fromBytes = CompareSummary()
+        var fromText = CompareSummary()
+        for request in requests {
+            for (online, target) in [
+                (facts("HTTP/1.1 200 OK\r\n"), facts("HTTP/1.1 200 OK\r\nDate: x")),
+                (facts("HTTP/1.1 200 OK\r\n"), facts("HTTP/1.1 500 Oops\r\n")),
+                (facts("HTTP/1.1 200 OK"), facts("HTTP/1.1 200 OK", digest: 2)), (facts("\u{0}\u{1}"), facts("")),
+            ] {
+                let bytes = Exchange(
+                    connection: connection, number: 2, requestHead: Array(request.utf8), online: online,
+                    target: target)
+                let text = Exchange(
+                    session: "10.0.9.1:40000", number: 2, port: 80,
+                    requestFirstLine: TextFirstLine.extract(request.utf8),
+                    online: AnswerFacts(
+                        ending: .answered, length: 100, digest: online.digest, firstLine: online.firstLine,
+                        latencyMicroseconds: 800),
+                    target: AnswerFacts(
+                        ending: .answered, length: 100, digest: target.digest, firstLine: target.firstLine,
+                        latencyMicroseconds: 800))
+                #expect(bytes == text, "\(request)")
+                #expect(bytes.session == text.session && bytes.requestFirstLine == text.requestFirstLine)
+                #expect(bytes.outcome() == text.outcome(), "\(request)")
+                #expect(bytes.key == text.key, "\(request)")
+                fromBytes.record(bytes)
+                fromText.record(text)
+            }
+        }
+        #expect(fromBytes.rows == fromText.rows)
+        #expect(fromBytes.total == fromText.total)
+        #expect(fromBytes.rows.map(\.key).contains("GET /a") && fromBytes.rows.map(\.key).contains("port 80"))
+        #expect(CompareOutcome.allCases.map(\.index) == Array(CompareOutcome.allCases.indices))
+    }
+
     @Test func histogramPercentilesAreClose() {
         var histogram = LatencyHistogram()
         for value in 1...1000 { histogram.record(microseconds: UInt64(value) * 100) }  // 0.1 ms ... 100 ms

@@ -19,9 +19,24 @@ public struct AnswerFacts: Equatable, Sendable {
     public var comparedLength: UInt64
     /// CRC-32C of the answer (masked lines dropped); nil when not all of it was seen.
     public var digest: UInt32?
-    public var firstLine: String?
+    /// The answer's first line as text, or the bytes it is read from (`head`): a closed
+    /// exchange's strings are made only when asked for (the log, the report), as most
+    /// exchanges are counted and dropped.
+    private var firstLineText: String?
+    private var head: [UInt8]?
     /// Request's last byte → answer's first byte, in microseconds; nil without an answer.
     public var latencyMicroseconds: UInt64?
+
+    public var firstLine: String? {
+        get {
+            if let head { return TextFirstLine.extract(head) }
+            return firstLineText
+        }
+        set {
+            firstLineText = newValue
+            head = nil
+        }
+    }
 
     public init(
         ending: AnswerEnding, length: UInt64 = 0, comparedLength: UInt64? = nil, digest: UInt32? = nil,
@@ -31,8 +46,19 @@ public struct AnswerFacts: Equatable, Sendable {
         self.length = length
         self.comparedLength = comparedLength ?? length
         self.digest = digest
-        self.firstLine = firstLine
+        self.firstLineText = firstLine
         self.latencyMicroseconds = latencyMicroseconds
+    }
+
+    /// Facts whose first line is read from the answer's first bytes `head` when asked for.
+    public init(
+        ending: AnswerEnding, length: UInt64, comparedLength: UInt64, digest: UInt32?, head: [UInt8],
+        latencyMicroseconds: UInt64?
+    ) {
+        self.init(
+            ending: ending, length: length, comparedLength: comparedLength, digest: digest,
+            latencyMicroseconds: latencyMicroseconds)
+        self.head = head
     }
 
     /// The facts of a digested answer. Bytes past a hole count in the compared length as they
@@ -41,8 +67,22 @@ public struct AnswerFacts: Equatable, Sendable {
         self.init(
             ending: answer.highestEnd > 0 ? .answered : ending, length: answer.highestEnd,
             comparedLength: answer.digestedLength + (answer.highestEnd - answer.contiguousLength),
-            digest: answer.digest,
-            firstLine: TextFirstLine.extract(answer.head), latencyMicroseconds: latencyMicroseconds)
+            digest: answer.digest, head: answer.head, latencyMicroseconds: latencyMicroseconds)
+    }
+
+    /// Whether both first lines are the same (none on both counts), without making strings
+    /// when both are still bytes.
+    public func hasSameFirstLine(as other: AnswerFacts) -> Bool {
+        if let head, let otherHead = other.head {
+            return TextFirstLine.line(in: head).elementsEqual(TextFirstLine.line(in: otherHead))
+        }
+        return firstLine == other.firstLine
+    }
+
+    public static func == (lhs: AnswerFacts, rhs: AnswerFacts) -> Bool {
+        lhs.ending == rhs.ending && lhs.length == rhs.length && lhs.comparedLength == rhs.comparedLength
+            && lhs.digest == rhs.digest && lhs.latencyMicroseconds == rhs.latencyMicroseconds
+            && lhs.hasSameFirstLine(as: rhs)
     }
 }
 
@@ -71,20 +111,33 @@ public enum CompareOutcome: String, Sendable, CaseIterable, Comparable {
     /// The total's name, then each outcome's in order.
     public static let counterNames = [totalCounterName] + allCases.map(\.rawValue)
 
-    public static func < (lhs: Self, rhs: Self) -> Bool {
-        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    /// The outcome's place in `allCases`, without making that array (as `allCases` does).
+    public var index: Int {
+        switch self {
+        case .targetReset: 0
+        case .targetSilent: 1
+        case .firstLineDiffers: 2
+        case .lengthDiffers: 3
+        case .bytesDiffer: 4
+        case .same: 5
+        }
     }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.index < rhs.index }
 }
 
 /// One request and both sides' answers to it.
 public struct Exchange: Equatable, Sendable {
-    /// The copied session, e.g. "10.0.9.1:40312".
-    public var session: String
+    /// The session as text, or the connection it is named after (`client`): made only when
+    /// asked for, as the request's first line (`requestBytes`).
+    private var sessionText = ""
+    private var client: CompareConnection?
+    private var requestText: String?
+    private var requestBytes: [UInt8]?
     /// 1 for the session's first request.
     public var number: UInt64
     /// The service port, the summary's key when the request is not HTTP.
     public var port: UInt16
-    public var requestFirstLine: String?
     public var online: AnswerFacts
     public var target: AnswerFacts
 
@@ -92,17 +145,71 @@ public struct Exchange: Equatable, Sendable {
         session: String, number: UInt64, port: UInt16, requestFirstLine: String?, online: AnswerFacts,
         target: AnswerFacts
     ) {
-        self.session = session
+        self.sessionText = session
         self.number = number
         self.port = port
-        self.requestFirstLine = requestFirstLine
+        self.requestText = requestFirstLine
         self.online = online
         self.target = target
+    }
+
+    /// An exchange of `connection` whose request's first line is read from its first bytes
+    /// `requestHead` when asked for.
+    public init(
+        connection: CompareConnection, number: UInt64, requestHead: [UInt8], online: AnswerFacts,
+        target: AnswerFacts
+    ) {
+        self.client = connection
+        self.number = number
+        self.port = connection.servicePort
+        self.requestBytes = requestHead
+        self.online = online
+        self.target = target
+    }
+
+    /// The copied session, e.g. "10.0.9.1:40312".
+    public var session: String {
+        get { client?.session ?? sessionText }
+        set {
+            sessionText = newValue
+            client = nil
+        }
+    }
+
+    public var requestFirstLine: String? {
+        get {
+            if let requestBytes { return TextFirstLine.extract(requestBytes) }
+            return requestText
+        }
+        set {
+            requestText = newValue
+            requestBytes = nil
+        }
     }
 
     /// The summary's key: "METHOD /path" for HTTP, "port N" otherwise.
     public var key: String {
         requestFirstLine.flatMap(TextFirstLine.httpKey(ofRequestLine:)) ?? "port \(port)"
+    }
+
+    /// `key` as the summary looks it up: the request's bytes that spell it when they are kept
+    /// (no string made), else the port or the text.
+    public enum SummaryKey {
+        case bytes(ArraySlice<UInt8>)
+        case port(UInt16)
+        case text(String)
+    }
+
+    public var summaryKey: SummaryKey {
+        guard let requestBytes else { return .text(key) }
+        let line = TextFirstLine.line(in: requestBytes)
+        guard let length = TextFirstLine.httpKeyLength(ofRequestLine: line) else { return .port(port) }
+        return .bytes(line.prefix(length))
+    }
+
+    public static func == (lhs: Exchange, rhs: Exchange) -> Bool {
+        lhs.number == rhs.number && lhs.port == rhs.port && lhs.online == rhs.online && lhs.target == rhs.target
+            && lhs.session == rhs.session && lhs.requestFirstLine == rhs.requestFirstLine
     }
 
     /// The first outcome that applies, comparing as much as `mode` says.
@@ -112,7 +219,7 @@ public struct Exchange: Equatable, Sendable {
             return .targetReset
         }
         if target.ending == .silent, online.ending != .silent { return .targetSilent }
-        if online.firstLine != target.firstLine || online.ending != target.ending { return .firstLineDiffers }
+        if online.ending != target.ending || !online.hasSameFirstLine(as: target) { return .firstLineDiffers }
         if mode == .firstLine { return .same }
         if online.comparedLength != target.comparedLength { return .lengthDiffers }
         if mode == .length { return .same }

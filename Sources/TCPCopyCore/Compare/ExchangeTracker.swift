@@ -11,6 +11,12 @@ public struct CompareConnection: Hashable, Sendable {
     }
 
     public var session: String { "\(clientAddress):\(clientPort)" }
+
+    /// One word (`hashWord`, the service address standing as 0): one `combine` per look-up
+    /// instead of the address's and both ports'.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(hashWord(clientAddress, clientPort, .v4(IPv4Address(0)), servicePort))
+    }
 }
 
 /// One piece of the target's answer stream as intercept reports it (`answer_piece`): offsets
@@ -53,7 +59,7 @@ public struct AnswerPiece: Hashable, Sendable {
         self.crc = crc
         self.flags = flags
         self.stampMicroseconds = stampMicroseconds
-        self.head = Array(head.prefix(Self.headLimit))
+        self.head = head.count <= Self.headLimit ? head : Array(head.prefix(Self.headLimit))
     }
 }
 
@@ -252,17 +258,17 @@ public struct ExchangeTracker {
             uncopied.append((microseconds, connection))
             return
         }
-        var grew = false
-        // Runs after the state is stored (defers run last first).
-        defer {
-            if grew, let state = connections[connection], !state.targets.isEmpty { releasePending(of: state) }
-            if grew || !flags.isDisjoint(with: [.fin, .rst]) { noteIfFinished(connection) }
-        }
         guard let slot = connections.index(forKey: connection), let clientISN = connections.values[slot].clientISN
         else { return }
         // Taken out of the table while it changes, so that its arrays are not copied.
         var state = Self.take(&connections.values[slot])
-        defer { connections.values[slot] = state }
+        var grew = false
+        defer {
+            connections.values[slot] = state
+            // Once it is stored (they read the copies' sides, and the state as it is now).
+            if grew, !state.targets.isEmpty { releasePending(of: state) }
+            if grew || !flags.isDisjoint(with: [.fin, .rst]) { noteIfFinished(connection, state) }
+        }
         if !flags.isDisjoint(with: [.fin, .rst]) { state.clientClosed = true }
         // The handshake's ACK names the server's ISN when the SYN-ACK was not seen.
         if state.serverISN == nil, flags.contains(.ack) { state.serverISN = acknowledgment &- 1 }
@@ -671,9 +677,9 @@ public struct ExchangeTracker {
 
     /// Notes `connection` as finished when its client, server and every copy's target sent a FIN
     /// or RST.
-    private mutating func noteIfFinished(_ connection: CompareConnection) {
-        guard let state = connections[connection], state.clientClosed, state.serverClosed, !state.targets.isEmpty,
-            state.targets.allSatisfy({ targets[$0]?.closed ?? true })
+    private mutating func noteIfFinished(_ connection: CompareConnection, _ known: Connection? = nil) {
+        guard let state = known ?? connections[connection], state.clientClosed, state.serverClosed,
+            !state.targets.isEmpty, state.targets.allSatisfy({ targets[$0]?.closed ?? true })
         else { return }
         finished.append((lastCollect, connection))
     }
@@ -741,13 +747,13 @@ public struct ExchangeTracker {
             let compared = answer.digest.digestedLength + (length - answer.digest.contiguousLength)
             targetFacts = AnswerFacts(
                 ending: .answered, length: length, comparedLength: compared, digest: answer.digest.digest,
-                firstLine: TextFirstLine.extract(answer.head), latencyMicroseconds: targetLatency)
+                head: answer.head, latencyMicroseconds: targetLatency)
         } else {
             targetFacts = AnswerFacts(ending: target.ending)
         }
         let firstBytes = part == 0 ? request.firstBytes : request.pipelined[part - 1].firstBytes
         return Exchange(
-            session: connection.session, number: UInt64(number), port: connection.servicePort,
-            requestFirstLine: TextFirstLine.extract(firstBytes), online: online, target: targetFacts)
+            connection: connection, number: UInt64(number), requestHead: firstBytes, online: online,
+            target: targetFacts)
     }
 }

@@ -103,7 +103,7 @@ public struct FramedAnswer: Sendable {
         return AnswerFacts(
             ending: .answered, length: length,
             comparedLength: digest.digestedLength + (length - digest.contiguousLength), digest: nil,
-            firstLine: TextFirstLine.extract(digest.head), latencyMicroseconds: latencyMicroseconds)
+            head: digest.head, latencyMicroseconds: latencyMicroseconds)
     }
 
     /// Whether no hole is left and nothing was given up on.

@@ -88,7 +88,7 @@ public struct CompareSummary: Sendable {
         public var target = LatencyHistogram()
 
         public func count(_ outcome: CompareOutcome) -> UInt64 {
-            outcomes[CompareOutcome.allCases.firstIndex(of: outcome)!]
+            outcomes[outcome.index]
         }
     }
 
@@ -96,6 +96,10 @@ public struct CompareSummary: Sendable {
     public let mode: CompareMode
     public private(set) var rows: [Row] = []
     private var rowIndex: [String: Int] = [:]
+    /// The rows of keys given as bytes or a port (`Exchange.SummaryKey`), so that an exchange
+    /// is counted without making its key's string; only keys with a row of their own.
+    private var bytesIndex: [ArraySlice<UInt8>: Int] = [:]
+    private var portIndex: [UInt16: Int] = [:]
     /// All keys together.
     public private(set) var total = Row(key: "all")
 
@@ -114,23 +118,44 @@ public struct CompareSummary: Sendable {
 
     /// Counts `exchange` under an outcome already decided (a log's record).
     public mutating func record(_ exchange: Exchange, outcome: CompareOutcome) {
-        var key = exchange.key
-        if rowIndex[key] == nil, rows.count >= keyLimit { key = Self.otherKey }
         let index: Int
-        if let existing = rowIndex[key] {
-            index = existing
-        } else {
-            index = rows.count
-            rows.append(Row(key: key))
-            rowIndex[key] = index
+        switch exchange.summaryKey {
+        case .bytes(let bytes):
+            if let known = bytesIndex[bytes] {
+                index = known
+            } else {
+                let key = String(decoding: bytes, as: UTF8.self)
+                index = row(of: key)
+                if rows[index].key == key { bytesIndex[ArraySlice(Array(bytes))] = index }
+            }
+        case .port(let port):
+            if let known = portIndex[port] {
+                index = known
+            } else {
+                let key = "port \(port)"
+                index = row(of: key)
+                if rows[index].key == key { portIndex[port] = index }
+            }
+        case .text(let key):
+            index = row(of: key)
         }
         Self.add(exchange, outcome, to: &rows[index])
         Self.add(exchange, outcome, to: &total)
     }
 
+    /// The row of `key`, made when new; the `otherKey` row once there are `keyLimit` rows.
+    private mutating func row(of key: String) -> Int {
+        if let existing = rowIndex[key] { return existing }
+        let key = rows.count >= keyLimit ? Self.otherKey : key
+        if let existing = rowIndex[key] { return existing }
+        rows.append(Row(key: key))
+        rowIndex[key] = rows.count - 1
+        return rows.count - 1
+    }
+
     private static func add(_ exchange: Exchange, _ outcome: CompareOutcome, to row: inout Row) {
         row.exchanges += 1
-        row.outcomes[CompareOutcome.allCases.firstIndex(of: outcome)!] += 1
+        row.outcomes[outcome.index] += 1
         if let latency = exchange.online.latencyMicroseconds { row.online.record(microseconds: latency) }
         if let latency = exchange.target.latencyMicroseconds { row.target.record(microseconds: latency) }
     }

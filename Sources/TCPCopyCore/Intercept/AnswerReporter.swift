@@ -29,7 +29,9 @@ public struct AnswerReporter<Connection: Hashable & Sendable>: Sendable {
         var framer = HTTPMessageFramer(kind: .answer)
     }
 
-    private var streams: [RouteKey: Stream] = [:]
+    /// The compared routes' streams, looked up for every answer packet: a `FlatTable` (no
+    /// SipHash), each changed as a local taken out of its bucket (its arrays not copied).
+    private var streams = FlatTable<RouteKey, Stream?>(placeholder: nil)
     /// SYN-ACKs of routes not compared (yet): the target's ISN and the copied client's first
     /// sequence number. A `compare` follows its route's `register`, and the SYN-ACK often comes
     /// between the two or before both (held, then delivered by the register), or comes while
@@ -62,7 +64,7 @@ public struct AnswerReporter<Connection: Hashable & Sendable>: Sendable {
             stream.targetISN = handshake.targetISN
             stream.clientStart = handshake.clientStart
         }
-        streams[key] = stream
+        streams.updateValue(stream, forKey: key)
     }
 
     /// A tcpcopy's masked header names (`compare_config`), for the routes it asks for next.
@@ -84,12 +86,12 @@ public struct AnswerReporter<Connection: Hashable & Sendable>: Sendable {
     }
 
     public mutating func stop(_ key: RouteKey) {
-        streams[key] = nil
+        streams.removeValue(forKey: key)
         handshakes[key] = nil
     }
 
     public mutating func closed(_ owner: Connection) {
-        streams = streams.filter { $0.value.owner != owner }
+        streams.removeAll { $1?.owner == owner }
         masks[owner] = nil
     }
 
@@ -102,12 +104,25 @@ public struct AnswerReporter<Connection: Hashable & Sendable>: Sendable {
         guard case .success(let packet) = TCPPacket.parse(bytes, requirePayload: false, readOptions: false) else {
             return nil
         }
+        return observe(packet, bytes, stampMicroseconds: stampMicroseconds, into: &pieces)
+    }
+
+    /// `observe` of a packet already parsed (`packet`, from `bytes`).
+    public mutating func observe(
+        _ packet: TCPPacket, _ bytes: UnsafeRawBufferPointer, stampMicroseconds: UInt64,
+        into pieces: inout [AnswerPiece]
+    ) -> Connection? {
         let key = RouteKey(response: packet)
-        guard var stream = streams[key] else {
+        guard let slot = streams.index(forKey: key) else {
             if enabled, packet.flags.contains([.syn, .ack]) { remember(key, packet) }
             return nil
         }
-        defer { streams[key] = stream }
+        // Nothing below adds or removes a stream: the slot stays valid.
+        var stream = streams.modifyValue(at: slot) { value in
+            defer { value = nil }
+            return value!
+        }
+        defer { streams.modifyValue(at: slot) { $0 = stream } }
         if packet.flags.contains(.syn) {
             // Another ISN on a compared route: the client reused its ports, and the `compare` of
             // the new session (which replaces this stream) is on its way.

@@ -34,6 +34,8 @@ public struct InterceptEngine<Connection: Hashable & Sendable>: Sendable {
         public var headerLength: Int
         public var isHeld = false
         public var earlierAck: HeaderBytes?
+        /// The packet as parsed here, for `AnswerReporter` (not parsed twice).
+        public var packet: TCPPacket?
     }
 
     private let allowList: AllowList
@@ -107,7 +109,8 @@ public struct InterceptEngine<Connection: Hashable & Sendable>: Sendable {
             return (
                 .drop,
                 Forward(
-                    connection: owner, headerLength: packet.headerLength, isHeld: isPureAck, earlierAck: earlierAck)
+                    connection: owner, headerLength: packet.headerLength, isHeld: isPureAck, earlierAck: earlierAck,
+                    packet: packet)
             )
         }
         // Only a held response is copied (it must outlive the caller's buffer), and parsed whole.

@@ -240,7 +240,7 @@ final class CompareObserver {
         for exchange in closed {
             let outcome = summary.record(exchange)
             exchanges += 1
-            counts[CompareOutcome.allCases.firstIndex(of: outcome)!] += 1
+            counts[outcome.index] += 1
             metrics?.answerLatency(
                 online: exchange.online.latencyMicroseconds, target: exchange.target.latencyMicroseconds)
             metrics?.compared(outcome, port: exchange.port)

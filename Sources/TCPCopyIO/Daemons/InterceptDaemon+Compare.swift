@@ -3,15 +3,17 @@ import TCPCopyCore
 /// intercept's part of `tcpcopy --compare` (`AnswerReporter`): only for packets of routes a
 /// tcpcopy asked to compare, and only while any is.
 extension InterceptDaemon {
-    /// Sends the answer pieces of one queued packet (whole, with `--compare`) to the tcpcopy
-    /// that owns its route, stamped with intercept's monotonic clock.
+    /// Sends the answer pieces of one queued packet (whole, with `--compare`; `packet` is the
+    /// engine's parse of it) to the tcpcopy that owns its route, stamped with intercept's
+    /// monotonic clock.
     func reportAnswer(
-        _ bytes: UnsafeRawBufferPointer, engine: inout InterceptEngine<UInt64>, in run: inout ForwardingRun
+        _ packet: TCPPacket, _ bytes: UnsafeRawBufferPointer, engine: inout InterceptEngine<UInt64>,
+        in run: inout ForwardingRun
     ) {
         answerPieces.removeAll(keepingCapacity: true)
         guard
             let token = engine.answers.observe(
-                bytes, stampMicroseconds: UInt64(monotonicMicroseconds()), into: &answerPieces),
+                packet, bytes, stampMicroseconds: UInt64(monotonicMicroseconds()), into: &answerPieces),
             let link = connection(for: token, in: &run)
         else { return }
         for piece in answerPieces { _ = link.send(.answerPiece(piece)) }

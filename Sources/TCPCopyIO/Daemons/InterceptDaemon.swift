@@ -446,8 +446,11 @@ public final class InterceptDaemon {
         }
         return try queue.process(maximumBatches: 4) { bytes in
             let (verdict, route) = engine.queued(bytes.bindMemory(to: UInt8.self), now: now)
-            // (Routes not compared yet too: their SYN-ACK may come before the `compare`.)
-            if route != nil, engine.answers.enabled { reportAnswer(bytes, engine: &engine, in: &forwarding) }
+            // (Routes not compared yet too: their SYN-ACK may come before the `compare`. A pure
+            // ACK, held, is nothing of an answer.)
+            if let route, !route.isHeld, let packet = route.packet, engine.answers.enabled {
+                reportAnswer(packet, bytes, engine: &engine, in: &forwarding)
+            }
             if let route {
                 if let earlier = route.earlierAck {
                     earlier.withUnsafeBytes { forward($0, to: route.connection, in: &forwarding) }

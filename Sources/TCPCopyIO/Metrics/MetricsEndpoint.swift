@@ -139,7 +139,7 @@ public final class MetricsEndpoint {
     public func compared(_ outcome: CompareOutcome, port: UInt16) {
         let counters = compareCounters(port: port)
         counters[0].increment()
-        counters[1 + CompareOutcome.allCases.firstIndex(of: outcome)!].increment()
+        counters[1 + outcome.index].increment()
     }
 
     /// Makes the compare counters of `port` (at zero until counted), so a scrape shows them from
