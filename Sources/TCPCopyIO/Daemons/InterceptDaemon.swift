@@ -64,6 +64,7 @@ public final class InterceptDaemon {
                 : "reads the NFQUEUE queue over netlink",
             logger: logger)
         keepLargeAllocationsMapped()
+        useCRC32CInstruction()
         let loop = try EventLoop()
         loop.batching = WakeupWindow(microseconds: Int64(configuration.batchWindowMicroseconds))
         let signals = try SignalSource()
