@@ -118,6 +118,18 @@ public struct HTTPMessageFramer: Sendable {
                 startMessage()
                 step(bytes[index])
                 index += 1
+            case .name where !mayBeLength && !mayBeEncoding:
+                // The name of a header not looked at (known from its first bytes), skipped to its
+                // colon at once.
+                var next = index
+                while next < end, bytes[next] != Self.colon, bytes[next] != Self.lf { next += 1 }
+                headLength += next - index
+                nameLength += next - index
+                index = next
+                if index < end {
+                    step(bytes[index])
+                    index += 1
+                }
             case .value where header == .other:
                 // Most of a head: the values of headers not looked at, skipped to their line's end.
                 var next = index
@@ -137,14 +149,16 @@ public struct HTTPMessageFramer: Sendable {
         return end - bytes.startIndex
     }
 
-    private static let answerPrefix: [UInt8] = Array("HTTP/1.".utf8)
+    /// Static strings, not arrays: read per byte, a `static let` array costs a `swift_once`
+    /// check and a bounds check each time, a static string's bytes are a constant pointer.
+    private static let answerPrefix: StaticString = "HTTP/1."
 
     /// Whether `bytes` start like a status line (all of them do, when fewer than its prefix).
     private static func startsAnswer(_ bytes: some Collection<UInt8>) -> Bool {
         var index = bytes.startIndex
-        for expected in answerPrefix {
+        for offset in 0..<answerPrefix.utf8CodeUnitCount {
             guard index < bytes.endIndex else { return true }
-            guard bytes[index] == expected else { return false }
+            guard bytes[index] == answerPrefix.utf8Start[offset] else { return false }
             index = bytes.index(after: index)
         }
         return true
@@ -204,9 +218,12 @@ public struct HTTPMessageFramer: Sendable {
                 stop()
             } else {
                 let lower = Self.lowercased(byte)
-                mayBeLength = mayBeLength && nameLength < Self.lengthName.count && Self.lengthName[nameLength] == lower
+                mayBeLength =
+                    mayBeLength && nameLength < Self.lengthName.utf8CodeUnitCount
+                    && Self.lengthName.utf8Start[nameLength] == lower
                 mayBeEncoding =
-                    mayBeEncoding && nameLength < Self.encodingName.count && Self.encodingName[nameLength] == lower
+                    mayBeEncoding && nameLength < Self.encodingName.utf8CodeUnitCount
+                    && Self.encodingName.utf8Start[nameLength] == lower
                 nameLength += 1
             }
         case .value:
@@ -253,7 +270,7 @@ public struct HTTPMessageFramer: Sendable {
         case .answer:
             // "HTTP/1.x NNN ..."
             if lineLength <= 7 {
-                guard byte == Self.answerPrefix[lineLength - 1] else { return stop() }
+                guard byte == Self.answerPrefix.utf8Start[lineLength - 1] else { return stop() }
             } else if lineLength == 8 {
                 guard Self.isDigit(byte) else { return stop() }
             } else if lineLength == 9 {
@@ -322,8 +339,8 @@ public struct HTTPMessageFramer: Sendable {
     }
 
     private func headerNamed() -> Header {
-        if mayBeLength && nameLength == Self.lengthName.count { return .contentLength }
-        if mayBeEncoding && nameLength == Self.encodingName.count { return .transferEncoding }
+        if mayBeLength && nameLength == Self.lengthName.utf8CodeUnitCount { return .contentLength }
+        if mayBeEncoding && nameLength == Self.encodingName.utf8CodeUnitCount { return .transferEncoding }
         return .other
     }
 
@@ -383,8 +400,8 @@ public struct HTTPMessageFramer: Sendable {
     private static let http10 = packed("HTTP/1.0")
     private static let http11 = packed("HTTP/1.1")
     private static let chunkedWord = packed("chunked")
-    private static let lengthName = Array("content-length".utf8)
-    private static let encodingName = Array("transfer-encoding".utf8)
+    private static let lengthName: StaticString = "content-length"
+    private static let encodingName: StaticString = "transfer-encoding"
 
     private static func packed(_ text: String) -> UInt64 {
         text.utf8.suffix(8).reduce(0) { $0 << 8 | UInt64($1) }
