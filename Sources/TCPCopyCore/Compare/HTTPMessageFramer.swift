@@ -121,8 +121,7 @@ public struct HTTPMessageFramer: Sendable {
             case .name where !mayBeLength && !mayBeEncoding:
                 // The name of a header not looked at (known from its first bytes), skipped to its
                 // colon at once.
-                var next = index
-                while next < end, bytes[next] != Self.colon, bytes[next] != Self.lf { next += 1 }
+                let next = Self.firstIndex(of: Self.colon, or: Self.lf, in: bytes, from: index, to: end)
                 headLength += next - index
                 nameLength += next - index
                 index = next
@@ -132,8 +131,7 @@ public struct HTTPMessageFramer: Sendable {
                 }
             case .value where header == .other:
                 // Most of a head: the values of headers not looked at, skipped to their line's end.
-                var next = index
-                while next < end, bytes[next] != Self.lf { next += 1 }
+                let next = Self.firstIndex(of: Self.lf, or: Self.lf, in: bytes, from: index, to: end)
                 headLength += next - index
                 index = next
                 if index < end {
@@ -152,6 +150,39 @@ public struct HTTPMessageFramer: Sendable {
     /// Static strings, not arrays: read per byte, a `static let` array costs a `swift_once`
     /// check and a bounds check each time, a static string's bytes are a constant pointer.
     private static let answerPrefix: StaticString = "HTTP/1."
+
+    /// The index of the first of `bytes[start..<end]` that is `first` or `second`, or `end`.
+    /// Eight bytes a step where the bytes are contiguous (each compared at once, the "has a zero
+    /// byte" test on the word XORed with the byte repeated): most of an answer's head is lines
+    /// skipped to their end.
+    @inline(__always)
+    private static func firstIndex<Bytes: RandomAccessCollection<UInt8>>(
+        of first: UInt8, or second: UInt8, in bytes: Bytes, from start: Int, to end: Int
+    ) -> Int where Bytes.Index == Int {
+        let found = bytes.withContiguousStorageIfAvailable { buffer in
+            let raw = UnsafeRawBufferPointer(buffer)
+            let base = bytes.startIndex
+            let limit = end - base
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let firsts = ones &* UInt64(first)
+            let seconds = ones &* UInt64(second)
+            var index = start - base
+            while index + 8 <= limit {
+                let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                let a = word ^ firsts
+                let b = word ^ seconds
+                // Nonzero exactly when some byte of `a` or `b` is zero (a match in this word).
+                if ((a &- ones) & ~a | (b &- ones) & ~b) & (ones << 7) != 0 { break }
+                index += 8
+            }
+            while index < limit, raw[index] != first, raw[index] != second { index += 1 }
+            return index + base
+        }
+        if let found { return found }
+        var index = start
+        while index < end, bytes[index] != first, bytes[index] != second { index += 1 }
+        return index
+    }
 
     /// Whether `bytes` start like a status line (all of them do, when fewer than its prefix).
     private static func startsAnswer(_ bytes: some Collection<UInt8>) -> Bool {
