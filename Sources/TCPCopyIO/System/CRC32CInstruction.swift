@@ -6,7 +6,7 @@ import TCPCopyCore
 /// once at startup, before it reads any packet or starts another thread. Returns whether the
 /// instruction is used.
 @discardableResult
-public func useCRC32CInstruction() -> Bool {
+func useCRC32CInstruction() -> Bool {
     guard CTCPCopyShims_crc32c_hardware_available() == 1 else { return false }
     CRC32C.installAccelerated(CTCPCopyShims_crc32c_update)
     return true
