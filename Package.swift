@@ -89,6 +89,8 @@ if Context.environment["TCPCOPY_FUZZ"] == "1" {
 if Context.environment["TCPCOPY_BENCH"] == "1" {
     package.targets += [
         // libm: the core rounds doubles (ceil); the daemons get it through their other imports.
-        .executableTarget(name: "EngineBench", dependencies: ["TCPCopyCore"], linkerSettings: [.linkedLibrary("m")])
+        // CTCPCopyShims: the CPU's CRC-32C, as the daemons install it (ReporterBench).
+        .executableTarget(
+            name: "EngineBench", dependencies: ["TCPCopyCore", "CTCPCopyShims"], linkerSettings: [.linkedLibrary("m")])
     ]
 }

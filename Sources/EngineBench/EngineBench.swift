@@ -21,6 +21,8 @@ import TCPCopyCore
 struct EngineBench {
     static func main() {
         let arguments = CommandLine.arguments.dropFirst()
+        // `reporter [SESSIONS [WARMUP]]`: intercept's AnswerReporter instead (ReporterBench.swift).
+        if arguments.first == "reporter" { return ReporterBench.run(Array(arguments.dropFirst())) }
         let sessions = arguments.first.flatMap { Int($0) } ?? 20_000
         // 70 s of traffic first: long enough for every expiry (the target's TIME_WAIT holds a port
         // 60 s) to reach its steady state, where the tables stop growing.

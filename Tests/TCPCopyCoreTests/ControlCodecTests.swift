@@ -292,6 +292,35 @@ private func frame(type: UInt8, flags: UInt8 = 0, body: [UInt8], length: Int? = 
         #expect(failure(frame(type: 6, body: short)) == .badBody(type: 6))
     }
 
+    /// intercept encodes its pieces from the packet (`encodeAnswerPiece`, no head array): the
+    /// very frames `encode(.answerPiece)` makes, which tcpcopy decodes back to the same piece.
+    @Test func answerPieceFromThePacketIsTheSameFrame() throws {
+        for case .answerPiece(let piece) in everyControlMessage {
+            // The head somewhere inside a larger packet, as the reporter leaves it.
+            let packet = [UInt8](repeating: 0xEE, count: 40) + piece.head + [0xEE, 0xEE]
+            let reported = ReportedPiece(
+                key: piece.key, sequenceOffset: piece.sequenceOffset, acknowledgmentOffset: piece.acknowledgmentOffset,
+                length: piece.length, digestedLength: piece.digestedLength, crc: piece.crc, flags: piece.flags,
+                stampMicroseconds: piece.stampMicroseconds, head: 40..<(40 + piece.head.count),
+                startsAnswer: piece.startsAnswer)
+            var direct: [UInt8] = [1, 2, 3]
+            packet.withUnsafeBytes {
+                ControlEncoder.encodeAnswerPiece(
+                    reported, head: UnsafeRawBufferPointer(rebasing: $0[reported.head]), into: &direct)
+            }
+            var viaMessage: [UInt8] = [1, 2, 3]
+            ControlEncoder.encode(.answerPiece(piece), into: &viaMessage)
+            #expect(direct == viaMessage)
+            var decoder = ControlDecoder()
+            decoder.append(direct[3...])
+            #expect(try decoder.next() == .answerPiece(piece))
+            let copied = packet.withUnsafeBytes {
+                reported.answerPiece(head: UnsafeRawBufferPointer(rebasing: $0[reported.head]))
+            }
+            #expect(copied == piece)
+        }
+    }
+
     @Test func errorsDescribeThemselves() {
         #expect(ControlProtocolError.badMagic(0x4500).description.contains("0x4500"))
         #expect(ControlProtocolError.unknownType(9).description.contains("9"))

@@ -488,6 +488,50 @@ import Testing
         #expect(!engine.answers.isActive)
     }
 
+    /// Masked header lines follow the owner that asked for the route's comparison: a route
+    /// compared by a tcpcopy that masks `Date` digests the answer without that line, the same
+    /// route compared next by one that masks nothing digests every byte, and a masking owner's
+    /// streams and filters go when it disconnects.
+    @Test func masksFollowTheRoutesOwner() {
+        var reporter = AnswerReporter<Int>(enabled: true)
+        reporter.configure(1, maskedHeaders: ["Date"])
+        reporter.configure(2, maskedHeaders: [])
+        let head = "HTTP/1.1 200 OK\r\nDate: Mon, 07 Dec 2026 06:00:00 GMT\r\nContent-Length: 2\r\n\r\nok"
+        let masked = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        func segment(_ flags: TCPFlags, seq: UInt32, payload: [UInt8]) -> [UInt8] {
+            OutgoingSegment(
+                source: .v4(Lab.target), destination: .v4(Lab.client), sourcePort: Lab.targetPort,
+                destinationPort: Lab.clientPort, sequence: SequenceNumber(seq), acknowledgment: SequenceNumber(501),
+                flags: flags, window: 100, payload: payload[...]
+            ).encode()
+        }
+        func answer(comparedBy owner: Int) -> AnswerPiece? {
+            reporter.start(Lab.key, owner: owner)
+            var pieces: [AnswerPiece] = []
+            _ = segment([.syn, .ack], seq: 9000, payload: []).withUnsafeBytes {
+                reporter.observe($0, stampMicroseconds: 1, into: &pieces)
+            }
+            let owner = segment([.ack, .psh], seq: 9001, payload: Array(head.utf8)).withUnsafeBytes {
+                reporter.observe($0, stampMicroseconds: 2, into: &pieces)
+            }
+            #expect(owner != nil)
+            return pieces.count == 1 ? pieces[0] : nil
+        }
+        let first = answer(comparedBy: 1)
+        #expect(first?.crc == CRC32C.checksum(Array(masked.utf8)))
+        #expect(first?.digestedLength == UInt16(masked.utf8.count))
+        #expect(first?.length == UInt16(head.utf8.count))
+        #expect(first?.head == Array(head.utf8))
+        let second = answer(comparedBy: 2)
+        #expect(second?.crc == CRC32C.checksum(Array(head.utf8)))
+        #expect(second?.digestedLength == UInt16(head.utf8.count))
+        // Back to the masking owner, which then disconnects: nothing of its routes is left.
+        #expect(answer(comparedBy: 1)?.crc == CRC32C.checksum(Array(masked.utf8)))
+        reporter.closed(1)
+        #expect(!reporter.isActive)
+        #expect(answer(comparedBy: 1)?.crc == CRC32C.checksum(Array(head.utf8)))
+    }
+
     /// The SYN-ACK held before its route's `register`, or seen between the `register` and the
     /// `compare`: the route's answers are still placed and reported.
     @Test(arguments: [true, false]) func synAckBeforeCompareIsKept(held: Bool) {

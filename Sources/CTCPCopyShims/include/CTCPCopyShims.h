@@ -157,6 +157,16 @@ int CTCPCopyShims_malloc_trim(void);
 /// unmapped when freed, and the threshold no longer rises by itself. 1 on success.
 int CTCPCopyShims_mallopt_mmap_threshold(int bytes);
 
+// --- CRC-32C ----------------------------------------------------------------------------------
+
+/// 1 when the CPU has a CRC-32C instruction (SSE4.2 on x86-64, the CRC32 extension on aarch64)
+/// and CTCPCopyShims_crc32c_update may be called; 0 otherwise.
+int CTCPCopyShims_crc32c_hardware_available(void);
+/// The CRC-32C (Castagnoli, reflected) of the bytes `crc` covered followed by `count` bytes at
+/// `bytes`, by the CPU's instruction: what TCPCopyCore's CRC32C.update computes by table. Only
+/// when CTCPCopyShims_crc32c_hardware_available() is 1.
+uint32_t CTCPCopyShims_crc32c_update(uint32_t crc, const void *bytes, size_t count);
+
 // --- libiptc ----------------------------------------------------------------------------------
 
 /// Counts the rules in `chain` of the legacy `filter` table that jump to NFQUEUE (only those

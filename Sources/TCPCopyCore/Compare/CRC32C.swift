@@ -1,5 +1,7 @@
 /// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of iSCSI and SCTP
-/// (RFC 3720 B.4), used to digest answers. Pure Swift, one table, no C.
+/// (RFC 3720 B.4), used to digest answers. Pure Swift by table (slicing-by-8), no C; the I/O
+/// layer installs the CPU's own CRC-32C instruction at startup when it has one
+/// (`installAccelerated`), which every `update` over contiguous bytes then uses.
 ///
 /// `combine` joins the CRCs of two adjacent byte ranges without their bytes (zlib's
 /// `crc32_combine` method: the first CRC is shifted over the second range's length by
@@ -47,7 +49,31 @@ public enum CRC32C {
         return ~state
     }
 
+    /// An `update` over `count` bytes at a pointer, computing exactly what `portableUpdate` does.
+    public typealias Accelerated = @convention(c) (UInt32, UnsafeRawPointer?, Int) -> UInt32
+
+    /// The CPU's instruction, when the I/O layer installed it. `nonisolated(unsafe)`: written
+    /// once, by each daemon's startup before it reads any packet or starts any other thread
+    /// (`installAccelerated`), and only read after that; an `update` that ran before it would
+    /// have computed the same value by table anyway. (Passing the function to every reporter and
+    /// tracker instead would thread one C pointer through the pure core's whole compare path.)
+    nonisolated(unsafe) private static var accelerated: Accelerated?
+
+    /// Makes every later `update` over contiguous bytes use `implementation`, which must give
+    /// the table's results (the test suite checks the C shim's against `portableUpdate`). Call
+    /// once, at startup, before any other thread runs.
+    public static func installAccelerated(_ implementation: Accelerated) { accelerated = implementation }
+
+    /// Whether `update` uses an installed instruction rather than the table.
+    public static var isAccelerated: Bool { accelerated != nil }
+
     private static func update(_ crc: UInt32, buffer: UnsafeRawBufferPointer) -> UInt32 {
+        if let accelerated { return accelerated(crc, buffer.baseAddress, buffer.count) }
+        return portableUpdate(crc, buffer)
+    }
+
+    /// `update` by table, whatever is installed: the reference the instruction is tested against.
+    public static func portableUpdate(_ crc: UInt32, _ buffer: UnsafeRawBufferPointer) -> UInt32 {
         var state = ~crc
         slicedTables.withUnsafeBufferPointer { tables in
             var index = 0

@@ -118,10 +118,20 @@ public struct HTTPMessageFramer: Sendable {
                 startMessage()
                 step(bytes[index])
                 index += 1
+            case .name where !mayBeLength && !mayBeEncoding:
+                // The name of a header not looked at (known from its first bytes), skipped to its
+                // colon at once.
+                let next = Self.firstIndex(of: Self.colon, or: Self.lf, in: bytes, from: index, to: end)
+                headLength += next - index
+                nameLength += next - index
+                index = next
+                if index < end {
+                    step(bytes[index])
+                    index += 1
+                }
             case .value where header == .other:
                 // Most of a head: the values of headers not looked at, skipped to their line's end.
-                var next = index
-                while next < end, bytes[next] != Self.lf { next += 1 }
+                let next = Self.firstIndex(of: Self.lf, or: Self.lf, in: bytes, from: index, to: end)
                 headLength += next - index
                 index = next
                 if index < end {
@@ -137,14 +147,49 @@ public struct HTTPMessageFramer: Sendable {
         return end - bytes.startIndex
     }
 
-    private static let answerPrefix: [UInt8] = Array("HTTP/1.".utf8)
+    /// Static strings, not arrays: read per byte, a `static let` array costs a `swift_once`
+    /// check and a bounds check each time, a static string's bytes are a constant pointer.
+    private static let answerPrefix: StaticString = "HTTP/1."
+
+    /// The index of the first of `bytes[start..<end]` that is `first` or `second`, or `end`.
+    /// Eight bytes a step where the bytes are contiguous (each compared at once, the "has a zero
+    /// byte" test on the word XORed with the byte repeated): most of an answer's head is lines
+    /// skipped to their end.
+    @inline(__always)
+    private static func firstIndex<Bytes: RandomAccessCollection<UInt8>>(
+        of first: UInt8, or second: UInt8, in bytes: Bytes, from start: Int, to end: Int
+    ) -> Int where Bytes.Index == Int {
+        let found = bytes.withContiguousStorageIfAvailable { buffer in
+            let raw = UnsafeRawBufferPointer(buffer)
+            let base = bytes.startIndex
+            let limit = end - base
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let firsts = ones &* UInt64(first)
+            let seconds = ones &* UInt64(second)
+            var index = start - base
+            while index + 8 <= limit {
+                let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                let a = word ^ firsts
+                let b = word ^ seconds
+                // Nonzero exactly when some byte of `a` or `b` is zero (a match in this word).
+                if ((a &- ones) & ~a | (b &- ones) & ~b) & (ones << 7) != 0 { break }
+                index += 8
+            }
+            while index < limit, raw[index] != first, raw[index] != second { index += 1 }
+            return index + base
+        }
+        if let found { return found }
+        var index = start
+        while index < end, bytes[index] != first, bytes[index] != second { index += 1 }
+        return index
+    }
 
     /// Whether `bytes` start like a status line (all of them do, when fewer than its prefix).
     private static func startsAnswer(_ bytes: some Collection<UInt8>) -> Bool {
         var index = bytes.startIndex
-        for expected in answerPrefix {
+        for offset in 0..<answerPrefix.utf8CodeUnitCount {
             guard index < bytes.endIndex else { return true }
-            guard bytes[index] == expected else { return false }
+            guard bytes[index] == answerPrefix.utf8Start[offset] else { return false }
             index = bytes.index(after: index)
         }
         return true
@@ -204,9 +249,12 @@ public struct HTTPMessageFramer: Sendable {
                 stop()
             } else {
                 let lower = Self.lowercased(byte)
-                mayBeLength = mayBeLength && nameLength < Self.lengthName.count && Self.lengthName[nameLength] == lower
+                mayBeLength =
+                    mayBeLength && nameLength < Self.lengthName.utf8CodeUnitCount
+                    && Self.lengthName.utf8Start[nameLength] == lower
                 mayBeEncoding =
-                    mayBeEncoding && nameLength < Self.encodingName.count && Self.encodingName[nameLength] == lower
+                    mayBeEncoding && nameLength < Self.encodingName.utf8CodeUnitCount
+                    && Self.encodingName.utf8Start[nameLength] == lower
                 nameLength += 1
             }
         case .value:
@@ -253,7 +301,7 @@ public struct HTTPMessageFramer: Sendable {
         case .answer:
             // "HTTP/1.x NNN ..."
             if lineLength <= 7 {
-                guard byte == Self.answerPrefix[lineLength - 1] else { return stop() }
+                guard byte == Self.answerPrefix.utf8Start[lineLength - 1] else { return stop() }
             } else if lineLength == 8 {
                 guard Self.isDigit(byte) else { return stop() }
             } else if lineLength == 9 {
@@ -322,8 +370,8 @@ public struct HTTPMessageFramer: Sendable {
     }
 
     private func headerNamed() -> Header {
-        if mayBeLength && nameLength == Self.lengthName.count { return .contentLength }
-        if mayBeEncoding && nameLength == Self.encodingName.count { return .transferEncoding }
+        if mayBeLength && nameLength == Self.lengthName.utf8CodeUnitCount { return .contentLength }
+        if mayBeEncoding && nameLength == Self.encodingName.utf8CodeUnitCount { return .transferEncoding }
         return .other
     }
 
@@ -383,8 +431,8 @@ public struct HTTPMessageFramer: Sendable {
     private static let http10 = packed("HTTP/1.0")
     private static let http11 = packed("HTTP/1.1")
     private static let chunkedWord = packed("chunked")
-    private static let lengthName = Array("content-length".utf8)
-    private static let encodingName = Array("transfer-encoding".utf8)
+    private static let lengthName: StaticString = "content-length"
+    private static let encodingName: StaticString = "transfer-encoding"
 
     private static func packed(_ text: String) -> UInt64 {
         text.utf8.suffix(8).reduce(0) { $0 << 8 | UInt64($1) }

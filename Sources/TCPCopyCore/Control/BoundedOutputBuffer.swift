@@ -45,6 +45,13 @@ public struct BoundedOutputBuffer: Sendable {
         appendFrame { ControlEncoder.encodeResponse(headers: headers, into: &$0) }
     }
 
+    /// Encodes an `answer_piece` frame (see `ControlEncoder.encodeAnswerPiece`) straight into
+    /// the buffer when it fits.
+    @discardableResult
+    public mutating func appendAnswerPiece(_ piece: ReportedPiece, head: UnsafeRawBufferPointer) -> Bool {
+        appendFrame { ControlEncoder.encodeAnswerPiece(piece, head: head, into: &$0) }
+    }
+
     private mutating func appendFrame(_ encode: (inout [UInt8]) -> Void) -> Bool {
         compactIfWorthwhile()
         let before = storage.count

@@ -98,6 +98,18 @@ public enum ControlEncoder {
         }
     }
 
+    /// Appends the `answer_piece` frame of `piece` whose head bytes are `head` (at most
+    /// `AnswerPiece.headLimit`, from the packet the piece was reported from): the frame
+    /// `encode(.answerPiece(_))` makes of the same piece, with no head array nor message made.
+    public static func encodeAnswerPiece(
+        _ piece: ReportedPiece, head: UnsafeRawBufferPointer, into buffer: inout [UInt8]
+    ) {
+        let fixed = AnswerPieceCodec.fixedLength(ipv6: piece.key.isIPv6)
+        appendFrame(.answerPiece, flags: piece.key.frameFlags, bodyLength: fixed + head.count, into: &buffer) {
+            AnswerPieceCodec.write(piece, head: head, into: $0)
+        }
+    }
+
     /// Appends a `.response` frame whose body is `headers`, which must be the IP and TCP headers
     /// of one packet exactly as `ResponseHeader` accepts them. intercept forwards each response
     /// this way, from the bytes the kernel gave it.
@@ -357,6 +369,15 @@ public enum AnswerPieceCodec {
     static let startsAnswerFlag: UInt8 = 0x80
 
     static func write(_ piece: AnswerPiece, into body: UnsafeMutableRawBufferPointer) {
+        let fields = ReportedPiece(
+            key: piece.key, sequenceOffset: piece.sequenceOffset, acknowledgmentOffset: piece.acknowledgmentOffset,
+            length: piece.length, digestedLength: piece.digestedLength, crc: piece.crc, flags: piece.flags,
+            stampMicroseconds: piece.stampMicroseconds, head: 0..<piece.head.count, startsAnswer: piece.startsAnswer)
+        piece.head.withUnsafeBytes { write(fields, head: $0, into: body) }
+    }
+
+    /// The body of `piece` with `head` as its head bytes (`piece.head` is not read).
+    static func write(_ piece: ReportedPiece, head: UnsafeRawBufferPointer, into body: UnsafeMutableRawBufferPointer) {
         piece.key.write(into: body)
         let at = piece.key.encodedLength
         body.storeBigEndian(piece.sequenceOffset, at: at)
@@ -366,8 +387,8 @@ public enum AnswerPieceCodec {
         body.storeBigEndian(piece.crc, at: at + 12)
         body[at + 16] = piece.flags.intersection([.fin, .rst]).rawValue | (piece.startsAnswer ? startsAnswerFlag : 0)
         body.storeBigEndian(piece.stampMicroseconds, at: at + 17)
-        body[at + 25] = UInt8(piece.head.count)
-        for (index, byte) in piece.head.enumerated() { body[at + 26 + index] = byte }
+        body[at + 25] = UInt8(head.count)
+        UnsafeMutableRawBufferPointer(rebasing: body[(at + 26)...]).copyMemory(from: head)
     }
 
     /// Nil when the head length disagrees with the body's, or is over `AnswerPiece.headLimit`.

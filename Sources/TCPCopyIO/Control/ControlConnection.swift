@@ -57,6 +57,11 @@ final class ControlConnection {
     /// `send`.
     func sendResponse(headers: UnsafeRawBufferPointer) -> Bool { output.appendResponse(headers: headers) }
 
+    /// Queues an `answer_piece` frame (see `ControlEncoder.encodeAnswerPiece`), like `send`.
+    func sendAnswerPiece(_ piece: ReportedPiece, head: UnsafeRawBufferPointer) -> Bool {
+        output.appendAnswerPiece(piece, head: head)
+    }
+
     /// Writes as much pending output as the socket takes. A partial write leaves the rest, from
     /// the first unwritten byte, for the next call.
     func flush() throws(SystemCallError) {

@@ -64,6 +64,7 @@ public final class InterceptDaemon {
                 : "reads the NFQUEUE queue over netlink",
             logger: logger)
         keepLargeAllocationsMapped()
+        useCRC32CInstruction()
         let loop = try EventLoop()
         loop.batching = WakeupWindow(microseconds: Int64(configuration.batchWindowMicroseconds))
         let signals = try SignalSource()
@@ -376,7 +377,7 @@ public final class InterceptDaemon {
     /// Target ports registered that the rule does not cover, warned about once each.
     var uncoveredPortsWarned: Set<UInt16> = []
     /// `reportAnswer`'s pieces of one packet, kept to reuse their storage.
-    var answerPieces: [AnswerPiece] = []
+    var answerPieces: [ReportedPiece] = []
     private var verdictWriteErrorsLogged = 0
 
     /// Logs each verdict write given up since the last call.

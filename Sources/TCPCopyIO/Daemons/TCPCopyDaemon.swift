@@ -56,6 +56,7 @@ public final class TCPCopyDaemon {
                 "captures and sends packets with raw sockets (CAP_NET_ADMIN is optional: it lets tcpcopy enlarge their buffers)",
             logger: logger)
         keepLargeAllocationsMapped()
+        useCRC32CInstruction()
         let loop = try EventLoop()
         loop.batching = WakeupWindow(microseconds: Int64(configuration.batchWindowMicroseconds))
         let signals = try SignalSource()
